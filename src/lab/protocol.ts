@@ -1,0 +1,116 @@
+// The JSON-lines protocol between the lab and its child processes (client drivers and servers).
+// Each child gets its configuration as one JSON argument (argv[2] for Node programs; the last
+// argument for the Java driver), writes one JSON object per line on stdout, and reads commands,
+// one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
+
+/** Client names as they appear in the matrix, results.json and on the command line. */
+export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python'] as const;
+export type ClientName = (typeof CLIENTS)[number];
+
+export interface HostPort { host: string; port: number }
+
+/** What a client driver is asked to do. */
+export interface DriverConfig {
+  client: ClientName;
+  /** `tcp`: raw bytes (node-net only); `http`; `https` (HTTP/1.1 over TLS); `h2` (HTTP/2 over TLS, ALPN). */
+  scheme: 'tcp' | 'http' | 'https' | 'h2';
+  /** The origin server. */
+  target: HostPort;
+  /** Request path (http schemes), e.g. `/` or `/large`. */
+  path: string;
+  /** An HTTP proxy: CONNECT for https/h2; absolute-form request for http (as the client library does it). */
+  proxy?: HostPort;
+  /**
+   * Hold right after the connection is set up (TCP connected; through a proxy, after the CONNECT
+   * tunnel; for TLS, before the ClientHello) — the seed's breakpoint. The driver prints
+   * `{"event":"connected"}` and waits for the line `go` on stdin.
+   */
+  pause: boolean;
+  /** PEM file of the CA that signed the server's certificate. */
+  caFile?: string;
+  /** Raw TCP (node-net) behaviour after `go` (or at once without pause). */
+  tcp?: {
+    /** Bytes to send (UTF-8) after connecting. */
+    send?: string;
+    /** Read this many bytes, then close the socket. */
+    closeAfterBytes?: number;
+    /** On that close: stop reading first so unread data stays in the receive queue (Linux then sends RST). */
+    leaveUnread?: boolean;
+    /** Enable TCP keepalive with this idle time (ms) and wait for the connection to fail. */
+    keepAliveMs?: number;
+    /** Resend `send` this often (ms) until an error, a bounded number of times (`repeat`). */
+    repeatEveryMs?: number;
+    repeat?: number;
+  };
+  /** Safety net: the driver gives up and reports `timeout-internal` after this long. */
+  timeoutMs: number;
+}
+
+export type DriverEvent =
+  | { event: 'ready' }
+  /** At the pause point; `local` is the client's own address:port of the connection. */
+  | { event: 'connected'; local: string; remote: string }
+  /** The first response bytes arrived (headers for HTTP). */
+  | { event: 'response-started'; status?: number }
+  | { event: 'result'; outcome: Outcome; timings: { connectMs?: number; totalMs: number } };
+
+/** What the application saw, as the client library reported it. */
+export interface Outcome {
+  kind: 'ok' | 'error' | 'timeout-internal';
+  /** HTTP status, when a response head arrived. */
+  status?: number;
+  /** Body or stream bytes received. */
+  bytes?: number;
+  /** The error's class or name: `Error`, `java.net.ConnectException`, `curl`. */
+  error?: string;
+  /** Stable code where the library gives one: `ECONNRESET`, `UND_ERR_SOCKET`, curl's exit code `56`. */
+  code?: string;
+  message?: string;
+  /** The cause chain, outermost first (Java `getCause()`, JS `error.cause`). */
+  causes: Array<{ error: string; code?: string; message: string }>;
+}
+
+/** Server programs the lab runs; each is one child process. */
+export type ServerKind = 'tcp' | 'http' | 'https' | 'h2' | 'proxy';
+
+export interface ServerConfig {
+  kind: ServerKind;
+  /** Address to listen on, port 0 for any. */
+  listen: HostPort;
+  /** TLS certificate and key (PEM files) for https/h2. */
+  certFile?: string;
+  keyFile?: string;
+  /** Raw TCP server behaviour for each accepted connection. */
+  tcp?: {
+    /** Never read from the socket (data piles up in the receive queue). */
+    noRead?: boolean;
+    /** Write this many bytes (then hold) or, with `forever`, keep writing until an error. */
+    sendBytes?: number;
+    forever?: boolean;
+    /** Use SO_LINGER {1,0} (abortive close) when told to close. */
+    abortOnClose?: boolean;
+  };
+  /** Bytes of the `/large` response body; the server writes `largeFirstChunk` bytes, reports
+   *  `mid-response` and holds the rest until killed (or `continue`). */
+  largeBytes?: number;
+  largeFirstChunk?: number;
+}
+
+export type ServerEvent =
+  | { event: 'listening'; host: string; port: number }
+  | { event: 'accepted'; peer: string }
+  | { event: 'request'; method: string; path: string; peer: string }
+  /** `/large`: headers and the first chunk are written; the server now holds. */
+  | { event: 'mid-response'; bytes: number; peer: string }
+  /** proxy: a tunnel (CONNECT) or forward to `target` is up for `peer`. */
+  | { event: 'tunnel'; peer: string; target: string }
+  | { event: 'closed'; peer: string; how: 'fin' | 'rst' | 'error'; error?: string }
+  | { event: 'error'; message: string };
+
+/** Commands the lab writes to a server's stdin, one JSON per line. */
+export type ServerCommand =
+  /** Close every accepted connection (abortively with SO_LINGER 0 when `abortOnClose`). */
+  | { cmd: 'close' }
+  | { cmd: 'abort' }
+  /** Let a held `/large` response finish. */
+  | { cmd: 'continue' };
