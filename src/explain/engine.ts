@@ -1,0 +1,179 @@
+// The explain engine: capture records in, connection reports with judged RSTs out. Contract:
+// - `Explainer` is push-style: `packet(rec)` per captured packet, `end()` once; connection reports
+//   reach `onConnection` as connections finish (streaming, memory bounded by live connections).
+// - Nothing about the capture's content throws: undecodable frames become counted anomalies.
+// - `explainCapture(source)` is the convenience for tests, the lab and the proxy: it reads a whole
+//   capture (path, '-' or stream) and returns every connection, every RST verdict and the summary.
+
+import { readCapture } from '../capture/reader.js';
+import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
+import { ConnectionTracker, connState } from '../tcp/tracker.js';
+import type { Connection, SegmentSummary } from '../tcp/tracker.js';
+import { decodeFrame } from '../wire/decode.js';
+import { CAUSE_CODES } from './causes.js';
+import type { Cause } from './causes.js';
+import { judgeRst } from './verdict.js';
+import type { RstVerdict } from './verdict.js';
+
+export interface ConnectionReport {
+  id: number;
+  /** "ip:port" ("[v6]:port" for IPv6). */
+  orig: string;
+  resp: string;
+  ipVersion: 4 | 6;
+  firstFrame: number;
+  lastFrame: number;
+  start: number;
+  duration: number;
+  history: string;
+  connState: string;
+  origPackets: number;
+  respPackets: number;
+  origBytes: number;
+  respBytes: number;
+  retransmissions: number;
+  keepalives: number;
+  zeroWindows: number;
+  /** Ended abnormally: a RST, an unanswered SYN, or a half-open close. */
+  abnormal: boolean;
+  rsts: RstVerdict[];
+  anomalies: Record<string, number>;
+  /** Segment summaries for ladder diagrams (bounded; `segmentsDropped` were left out in the middle). */
+  segments: SegmentSummary[];
+  segmentsDropped: number;
+}
+
+export interface AnomalyCount { count: number; firstFrame: number | null; detail: string }
+
+export interface ExplainSummary {
+  packets: number;
+  /** Time of the first packet (seconds since the epoch), for relative times. */
+  firstTime: number | null;
+  tcpPackets: number;
+  connections: number;
+  abnormalConnections: number;
+  rsts: number;
+  byCause: Record<Cause, number>;
+  /** Capture- and decode-level anomalies by code. */
+  anomalies: Record<string, AnomalyCount>;
+  capture?: CaptureSummary;
+}
+
+export interface ExplainSink {
+  onConnection?(c: ConnectionReport): void;
+}
+
+const ABNORMAL_STATES = new Set(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
+
+const endpointText = (addr: string, port: number, v6: boolean) => (v6 ? `[${addr}]:${port}` : `${addr}:${port}`);
+
+export function reportOf(c: Connection): ConnectionReport {
+  const v6 = c.ipVersion === 6;
+  const state = connState(c);
+  const rsts = c.rsts.map((r) => judgeRst(r, c));
+  return {
+    id: c.id,
+    orig: endpointText(c.orig.addr, c.orig.port, v6),
+    resp: endpointText(c.resp.addr, c.resp.port, v6),
+    ipVersion: c.ipVersion,
+    firstFrame: c.firstFrame,
+    lastFrame: c.lastFrame,
+    start: c.start,
+    duration: c.end - c.start,
+    history: c.history,
+    connState: state,
+    origPackets: c.orig.packets,
+    respPackets: c.resp.packets,
+    origBytes: c.orig.bytes,
+    respBytes: c.resp.bytes,
+    retransmissions: c.orig.retransmissions + c.resp.retransmissions,
+    keepalives: c.orig.keepalives + c.resp.keepalives,
+    zeroWindows: c.orig.zeroWindows + c.resp.zeroWindows,
+    abnormal: rsts.length > 0 || ABNORMAL_STATES.has(state),
+    rsts,
+    anomalies: Object.fromEntries(c.anomalies),
+    segments: c.segments,
+    segmentsDropped: c.segmentsDropped,
+  };
+}
+
+export class Explainer {
+  private readonly tracker: ConnectionTracker;
+  private readonly summary: ExplainSummary;
+
+  constructor(private readonly sink: ExplainSink = {}) {
+    this.summary = {
+      packets: 0, firstTime: null, tcpPackets: 0, connections: 0, abnormalConnections: 0, rsts: 0,
+      byCause: Object.fromEntries(CAUSE_CODES.map((c) => [c, 0])) as Record<Cause, number>,
+      anomalies: {},
+    };
+    this.tracker = new ConnectionTracker({ onConnection: (c) => this.finish(c) });
+  }
+
+  /** Connections held in memory right now. */
+  get alive(): number {
+    return this.tracker.alive;
+  }
+
+  anomaly(code: string, frame: number | null, detail: string): void {
+    const a = this.summary.anomalies[code];
+    if (a) a.count++;
+    else this.summary.anomalies[code] = { count: 1, firstFrame: frame, detail };
+  }
+
+  readonly captureAnomaly = (a: CaptureAnomaly): void => this.anomaly(a.code, a.frame, a.detail);
+
+  readonly packet = (rec: PacketRecord): void => {
+    if (this.summary.packets++ === 0) this.summary.firstTime = rec.tsSec + rec.tsNsec / 1e9;
+    const d = decodeFrame(rec.linkType, rec.data, rec.origLen);
+    switch (d.kind) {
+      case 'tcp':
+        this.summary.tcpPackets++;
+        this.tracker.push({ frame: rec.frame, time: rec.tsSec + rec.tsNsec / 1e9, decoded: d });
+        for (const a of d.anomalies) if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);
+        return;
+      case 'malformed':
+        this.anomaly(d.anomaly, rec.frame, d.detail);
+        return;
+      case 'unknown-linktype':
+        this.anomaly('unknown-linktype', rec.frame, `link type ${d.value} is not decoded`);
+        return;
+      case 'not-tcp':
+        return;
+    }
+  };
+
+  end(capture?: CaptureSummary): ExplainSummary {
+    this.tracker.flush();
+    if (capture) this.summary.capture = capture;
+    return this.summary;
+  }
+
+  private finish(c: Connection): void {
+    const report = reportOf(c);
+    this.summary.connections++;
+    if (report.abnormal) this.summary.abnormalConnections++;
+    for (const r of report.rsts) {
+      this.summary.rsts++;
+      this.summary.byCause[r.cause]++;
+    }
+    this.sink.onConnection?.(report);
+  }
+}
+
+export interface ExplainResult {
+  connections: ConnectionReport[];
+  rsts: RstVerdict[];
+  summary: ExplainSummary;
+}
+
+/** Read a whole capture and explain it. `source`: a path, '-' for stdin, or a readable stream. */
+export async function explainCapture(source: string | NodeJS.ReadableStream): Promise<ExplainResult> {
+  const connections: ConnectionReport[] = [];
+  const explainer = new Explainer({ onConnection: (c) => connections.push(c) });
+  const capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly });
+  const summary = explainer.end(capture);
+  connections.sort((a, b) => a.firstFrame - b.firstFrame);
+  const rsts = connections.flatMap((c) => c.rsts).sort((a, b) => a.frame - b.frame);
+  return { connections, rsts, summary };
+}

@@ -1,0 +1,322 @@
+// RST verdicts: given one RST and its connection, decide who sent it and why. Contract:
+// `judgeRst(ctx, conn)` is pure and total — every RST gets exactly one cause from causes.ts, a
+// confidence, the rule that fired, evidence lines a person can check against the packets, and what
+// the applications most likely saw. First the RST is reduced to one `Finding` (what the packets
+// show); then an exhaustive switch maps each finding to a cause, each arm citing the RFC or the
+// kernel function it mirrors (style of smoltcp's socket/tcp.rs).
+
+import { assertNever } from '../errors.js';
+import { mode } from '../tcp/tracker.js';
+import type { Connection, EndpointStats, RstContext, SegmentSummary } from '../tcp/tracker.js';
+import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
+import { TcpFlag } from '../wire/types.js';
+import type { Cause, Confidence } from './causes.js';
+
+/** How the RST was built, judged from its fields (KERNEL-RST-NOTES: "two kinds of kernel RST"). */
+export type RstForm = 'active' | 'stateless' | 'unknown';
+
+export interface RstVerdict {
+  frame: number;
+  time: number;
+  connection: number;
+  from: string;
+  to: string;
+  /** Which side of the connection sent it. */
+  sender: 'orig' | 'resp';
+  cause: Cause;
+  confidence: Confidence;
+  form: RstForm;
+  /** One sentence: why this cause. */
+  summary: string;
+  /** Facts from the packets, each checkable. */
+  evidence: string[];
+  /** Frame of the segment the RST answers, when there is one. */
+  trigger: number | null;
+  /** What the applications most likely reported. */
+  app: { receiver: string; sender?: string };
+}
+
+/** What the packets show about one RST, before naming a cause. */
+type Finding =
+  | { kind: 'answers-syn'; syn: SegmentSummary; exact: boolean }
+  | { kind: 'forged'; rstTtl: number; endpointTtl: number; tosDiffers: boolean; keptSending: number[] }
+  | { kind: 'not-acceptable'; expected: number; inWindow: boolean; challengeAck: SegmentSummary | null }
+  | { kind: 'probes-exhausted'; probes: number; retransmissions: number }
+  | { kind: 'after-close'; finFrame: number; trigger: SegmentSummary }
+  | { kind: 'stateless'; trigger: SegmentSummary | null; exact: boolean }
+  | { kind: 'active'; exact: boolean }
+  | { kind: 'unknown' };
+
+const ep = (e: Pick<EndpointStats, 'addr' | 'port'>, v6: boolean) => (v6 ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`);
+
+export function flagString(flags: number): string {
+  let s = '';
+  if (flags & TcpFlag.SYN) s += 'S';
+  if (flags & TcpFlag.FIN) s += 'F';
+  if (flags & TcpFlag.PSH) s += 'P';
+  if (flags & TcpFlag.RST) s += 'R';
+  if (flags & TcpFlag.URG) s += 'U';
+  if (flags & TcpFlag.ECE) s += 'E';
+  if (flags & TcpFlag.CWR) s += 'W';
+  if (flags & TcpFlag.ACK) s += '.';
+  return `[${s || 'none'}]`;
+}
+
+function hasFlag(s: SegmentSummary, f: number): boolean {
+  return (s.flags & f) !== 0;
+}
+
+/** Sequence space the trigger occupies: payload + SYN + FIN (RFC 9293 SEG.LEN). */
+function segLen(s: SegmentSummary): number {
+  return s.payloadLength + (hasFlag(s, TcpFlag.SYN) ? 1 : 0) + (hasFlag(s, TcpFlag.FIN) ? 1 : 0);
+}
+
+/** Judge the form from the RST's own fields; returns the form and the signals behind it. */
+export function rstForm(ctx: RstContext): { form: RstForm; signals: string[] } {
+  const r = ctx.seg;
+  const t = ctx.trigger;
+  const s = ctx.sender;
+  let active = 0;
+  let stateless = 0;
+  const signals: string[] = [];
+  const ack = hasFlag(r, TcpFlag.ACK);
+  if (!ack && t && hasFlag(t, TcpFlag.ACK)) {
+    stateless += 2;
+    signals.push('RST without ACK: a live socket always sets ACK on its resets (tcp_send_active_reset)');
+  }
+  if (ack && t && !hasFlag(t, TcpFlag.ACK) && r.seqNumber === 0 && r.ackNumber === seqAdd(t.seqNumber, segLen(t))) {
+    stateless += 3;
+    signals.push(`seq 0 and ack = trigger's seq + length: the reply built for a segment without ACK (tcp_v4_send_reset)`);
+  }
+  if (r.window === 0) { stateless += 1; signals.push('window 0'); } else { active += 1; signals.push(`window ${r.window}`); }
+  if (s.usesTimestamps) {
+    if (r.optionKinds.includes('timestamps')) { active += 2; signals.push('carries the connection\'s timestamps option'); }
+    else { stateless += 1; signals.push('no timestamps although the connection uses them'); }
+  }
+  if (r.ident !== null) {
+    if (r.ident === 0 && s.lastIdent !== null && s.lastIdent !== 0) { stateless += 1; signals.push('IPv4 ID 0'); }
+    else if (s.lastIdent !== null && r.ident !== 0) {
+      const d = (r.ident - s.lastIdent + 0x10000) % 0x10000;
+      if (d >= 1 && d <= 16) { active += 1; signals.push(`IPv4 ID continues the sender's counter (+${d})`); }
+    }
+  }
+  if (ack && s.nextSeq !== null && r.seqNumber === s.nextSeq) active += 1;
+  const form: RstForm = active > stateless ? 'active' : stateless > active ? 'stateless' : 'unknown';
+  return { form, signals };
+}
+
+function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
+  const r = ctx.seg;
+  const t = ctx.trigger;
+  const s = ctx.sender;
+  const rcv = ctx.receiver;
+  const senderFinal = ctx.fromOrig ? conn.orig : conn.resp;
+
+  // 1. Hop distance: the endpoint's own packets vs this RST (RFC 9293 is silent; this is how
+  //    injected resets are told apart — nf_send_reset builds its own IP header at its own hop).
+  const endpointTtl = mode(senderFinal.ttls);
+  if (endpointTtl !== null && senderFinal.ttls.size >= 1 && !senderFinal.ttls.has(r.ttl)) {
+    const endpointTos = mode(senderFinal.toss);
+    const keptSending = conn.segments
+      .filter((x) => x.fromOrig === ctx.fromOrig && x.frame > r.frame && !hasFlag(x, TcpFlag.RST))
+      .map((x) => x.frame);
+    return { kind: 'forged', rstTtl: r.ttl, endpointTtl, tosDiffers: endpointTos !== null && endpointTos !== r.tos, keptSending };
+  }
+
+  // 2. A RST answering a SYN, from a side that never sent SYN-ACK: no listener (RFC 9293 §3.10.7.1).
+  if (t && hasFlag(t, TcpFlag.SYN) && !hasFlag(t, TcpFlag.ACK) && (s.state === 'INACTIVE' || s.state === 'RESET')) {
+    const exact = hasFlag(r, TcpFlag.ACK) && r.ackNumber === seqAdd(t.seqNumber, 1) && r.seqNumber === 0;
+    return { kind: 'answers-syn', syn: t, exact };
+  }
+
+  // 3. Acceptability (RFC 5961 §3.2, tcp_validate_incoming): only a RST whose seq is exactly
+  //    RCV.NXT resets; in-window → challenge ACK; outside → dropped. RCV.NXT as observed is the
+  //    receiver's highest ACK, or the sender's SND.NXT when the receiver has not ACKed it yet.
+  if (rcv.lastAck !== null && rcv.state !== 'SYN_SENT') {
+    const candidates = [rcv.lastAck, s.nextSeq].filter((x): x is number => x !== null);
+    const exact = candidates.some((c) => c === r.seqNumber);
+    if (!exact) {
+      const wnd = Math.max(rcv.window, 1);
+      const inWindow = seqInRange(r.seqNumber, rcv.lastAck, seqAdd(rcv.lastAck, wnd));
+      const challengeAck = ctx.after.find((x) => x.payloadLength === 0 && !hasFlag(x, TcpFlag.RST)
+        && !hasFlag(x, TcpFlag.SYN) && hasFlag(x, TcpFlag.ACK)) ?? null;
+      // A stateless reply to a segment whose ACK the receiver later moved past is still exact for
+      // that segment: accept seq = trigger's ACK.
+      if (!(t && hasFlag(t, TcpFlag.ACK) && r.seqNumber === t.ackNumber)) {
+        return { kind: 'not-acceptable', expected: rcv.lastAck, inWindow, challengeAck: inWindow ? challengeAck : null };
+      }
+    }
+  }
+
+  // 4. Unanswered keepalive probes / retransmissions, then an active reset (tcp_keepalive_timer;
+  //    BSD's tcp_drop when retransmissions run out).
+  if (form !== 'stateless' && (s.probesSinceHeard >= 1 || s.retransSinceHeard >= 3)) {
+    return { kind: 'probes-exhausted', probes: s.probesSinceHeard, retransmissions: s.retransSinceHeard };
+  }
+
+  // 5. Stateless resets: after our FIN (RFC 1122 must-reset) or with no socket at all.
+  if (form === 'stateless') {
+    if (s.finFrame !== null && t && (t.payloadLength > 0 || hasFlag(t, TcpFlag.FIN)) && t.frame > s.finFrame) {
+      return { kind: 'after-close', finFrame: s.finFrame, trigger: t };
+    }
+    const exact = t !== null && hasFlag(t, TcpFlag.ACK) && r.seqNumber === t.ackNumber;
+    return { kind: 'stateless', trigger: t, exact };
+  }
+
+  // 6. Active resets: the sender still had its socket and dropped it.
+  if (form === 'active' || hasFlag(r, TcpFlag.ACK)) {
+    const exact = s.nextSeq !== null && r.seqNumber === s.nextSeq;
+    return { kind: 'active', exact };
+  }
+  return { kind: 'unknown' };
+}
+
+/** Predicted application errors for the receiver of a reset, from the receiver's state. */
+function receiverSees(ctx: RstContext): string {
+  if (ctx.receiver.state === 'SYN_SENT') return 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java: java.net.ConnectException: Connection refused)';
+  if (ctx.sender.finFrame !== null && ctx.sender.finFrame < ctx.seg.frame) {
+    return 'reads had already returned EOF (the FIN); the reset then fails the next write with EPIPE (Node: EPIPE / "socket hang up" for a request with no response; OkHttp: "unexpected end of stream")';
+  }
+  return 'ECONNRESET on the next read or write, after any data already buffered (Node: read ECONNRESET / "socket hang up"; Java: java.net.SocketException: Connection reset)';
+}
+
+export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
+  const v6 = conn.ipVersion === 6;
+  const senderEp = ctx.fromOrig ? conn.orig : conn.resp;
+  const receiverEp = ctx.fromOrig ? conn.resp : conn.orig;
+  const from = ep(senderEp, v6);
+  const to = ep(receiverEp, v6);
+  const r = ctx.seg;
+  const t = ctx.trigger;
+  const { form, signals } = rstForm(ctx);
+  const finding = find(ctx, conn, form);
+  const rel = (x: number, e: EndpointStats) => (e.isn === null ? x : seqRelative(x, e.isn));
+  const senderIsn = ctx.sender;
+  const receiverIsn = ctx.receiver;
+
+  const numbering = senderIsn.isn !== null && receiverIsn.isn !== null ? 'relative numbers' : 'numbers relative where the ISN was seen';
+  const evidence: string[] = [
+    `RST ${flagString(r.flags)} seq ${rel(r.seqNumber, senderIsn)} ack ${hasFlag(r, TcpFlag.ACK) ? rel(r.ackNumber, receiverIsn) : '-'} win ${r.window} ttl ${r.ttl}${r.ident !== null ? ` id ${r.ident}` : ''} (${numbering})`,
+  ];
+  const noContext = ctx.sender.packets === 0 && t === null;
+  if (noContext) evidence.push('no earlier packet of this connection is in the capture: the verdict rests on the RST\'s fields alone');
+  if (t) {
+    evidence.push(`it follows frame ${t.frame} from ${to}: ${flagString(t.flags)} seq ${rel(t.seqNumber, receiverIsn)} ack ${rel(t.ackNumber, senderIsn)} len ${t.payloadLength}, ${((r.time - t.time) * 1000).toFixed(3)} ms earlier`);
+  }
+  if (ctx.earlierRsts.length) evidence.push(`earlier RST(s) on this connection: frame ${ctx.earlierRsts.join(', ')}`);
+  if (ctx.payloadLength > 0) evidence.push(`the RST carries ${ctx.payloadLength} bytes of data (Linux never does; other stacks and middleboxes may)`);
+
+  let cause: Cause;
+  let confidence: Confidence;
+  let summary: string;
+  let trigger: number | null = t ? t.frame : null;
+  let senderApp: string | undefined;
+  let receiverApp = receiverSees(ctx);
+
+  switch (finding.kind) {
+    case 'answers-syn':
+      // RFC 9293 §3.10.7.1: a SYN to a CLOSED port gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+      cause = 'refused';
+      confidence = finding.exact ? 'high' : 'medium';
+      trigger = finding.syn.frame;
+      summary = `nothing listens on ${from}: the RST answers the SYN in frame ${finding.syn.frame}`;
+      evidence.push(finding.exact
+        ? 'seq 0 and ack = ISN+1: the kernel\'s reply for a SYN with no socket (tcp_v4_send_reset)'
+        : 'the RST does not have the exact form Linux gives a closed port (seq 0, ack = ISN+1): another stack or a firewall');
+      evidence.push('a firewall REJECT --reject-with tcp-reset looks the same from here');
+      receiverApp = 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java/OkHttp: java.net.ConnectException: Failed to connect / Connection refused)';
+      break;
+    case 'forged':
+      // nf_send_reset (net/ipv4/netfilter/nf_reject_ipv4.c) builds a fresh IP header at its own hop.
+      cause = 'middlebox';
+      confidence = finding.endpointTtl !== finding.rstTtl ? 'high' : 'medium';
+      summary = `forged on the path: TTL ${finding.rstTtl} differs from ${from}'s own packets (TTL ${finding.endpointTtl})`;
+      evidence.push(`${from}'s other packets arrive with TTL ${[...senderEp.ttls.keys()].join('/')}; the RST with TTL ${finding.rstTtl}: it was built ${Math.abs(finding.endpointTtl - finding.rstTtl)} hop(s) ${finding.rstTtl > finding.endpointTtl ? 'closer to' : 'farther from'} the capture point`);
+      if (finding.tosDiffers) evidence.push(`TOS ${r.tos} differs from the endpoint's own (${mode(senderEp.toss)}); netfilter's REJECT sets TOS 0`);
+      if (finding.keptSending.length) evidence.push(`${from} kept sending after the RST (frames ${finding.keptSending.slice(0, 5).join(', ')}): the real endpoint never reset`);
+      receiverApp = 'ECONNRESET, although the real peer still thinks the connection is open';
+      break;
+    case 'not-acceptable':
+      // RFC 5961 §3.2 / tcp_validate_incoming: not exactly RCV.NXT → challenge ACK or silent drop.
+      cause = 'out-of-window';
+      confidence = finding.challengeAck ? 'high' : 'medium';
+      summary = finding.inWindow
+        ? `in the window but not at RCV.NXT: ${to} must answer with a challenge ACK and keep the connection (RFC 5961)`
+        : `outside ${to}'s receive window: it must be dropped (RFC 5961)`;
+      evidence.push(`expected seq ${rel(finding.expected, senderIsn)} (the receiver's RCV.NXT), got ${rel(r.seqNumber, senderIsn)} (${seqDiff(r.seqNumber, finding.expected)} bytes off)`);
+      if (finding.challengeAck) evidence.push(`challenge ACK from ${to} in frame ${finding.challengeAck.frame}`);
+      receiverApp = 'nothing: the reset is ignored';
+      break;
+    case 'probes-exhausted':
+      // tcp_keepalive_timer: after tcp_keepalive_probes unanswered probes → tcp_send_active_reset;
+      // BSD tcp_timer_rexmt → tcp_drop after TCP_MAXRXTSHIFT (Linux sends nothing on retransmission give-up).
+      cause = 'timeout';
+      confidence = finding.probes >= 1 ? 'high' : 'medium';
+      summary = finding.probes >= 1
+        ? `${from} reset after ${finding.probes} unanswered keepalive probe(s)`
+        : `${from} reset after ${finding.retransmissions} unanswered retransmissions (BSD/macOS/Windows behaviour; Linux stays silent)`;
+      evidence.push(`${finding.probes} keepalive probe(s) and ${finding.retransmissions} retransmission(s) from ${from} since ${to} was last heard`);
+      senderApp = 'ETIMEDOUT (Node: read ETIMEDOUT; Java: java.net.SocketException: Connection timed out)';
+      receiverApp = `${receiverApp}; if the path is down, it gets nothing until it sends`;
+      break;
+    case 'after-close':
+      // tcp_rcv_state_process, FIN_WAIT1/2: "RFC 793 says to queue data in these states, RFC 1122
+      // says we MUST send a reset" → tcp_reset + tcp_v4_send_reset (stateless form).
+      cause = 'reset-after-close';
+      confidence = 'high';
+      trigger = finding.trigger.frame;
+      summary = `${from} had closed (FIN in frame ${finding.finFrame}); the ${finding.trigger.payloadLength > 0 ? `${finding.trigger.payloadLength} bytes` : 'FIN'} in frame ${finding.trigger.frame} reached a closed socket`;
+      evidence.push(`${from} sent FIN in frame ${finding.finFrame}, before the data in frame ${finding.trigger.frame}`);
+      break;
+    case 'stateless':
+      // tcp_v4_rcv → no socket → tcp_v4_send_reset(NULL, skb): <SEQ=SEG.ACK><CTL=RST>.
+      cause = 'no-connection';
+      confidence = finding.exact ? 'high' : 'medium';
+      summary = `${from} has no connection for this segment${finding.trigger ? ` (frame ${finding.trigger.frame})` : ''}: its socket is gone`;
+      if (finding.exact) evidence.push('seq = the trigger\'s ACK, no ACK flag, window 0: built from the segment alone, no socket');
+      if (ctx.earlierRsts.length) evidence.push(`${from} had already reset this connection; ${to} kept sending`);
+      else if (ctx.sender.finFrame !== null) evidence.push(`${from} closed earlier (FIN in frame ${ctx.sender.finFrame}) and its state has since expired`);
+      else if (ctx.sender.state === 'SYN_ACK_SENT') evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
+      else evidence.push(`${from} never sent FIN: its state was lost (process or host restarted, socket destroyed, NAT/firewall state expired), or the segment went to the wrong host`);
+      break;
+    case 'active':
+      // __tcp_close: data_was_unread → tcp_send_active_reset; SO_LINGER {1,0} → tcp_disconnect;
+      // ss -K → tcp_abort. RST+ACK at SND.NXT with the live window and options.
+      cause = 'abort';
+      confidence = noContext ? 'low' : finding.exact ? 'high' : 'medium';
+      summary = ctx.sender.finFrame !== null
+        ? `${from} aborted after its FIN (frame ${ctx.sender.finFrame}): closed with unread data after a half-close, or its orphaned socket was killed`
+        : `${from} aborted the connection without FIN`;
+      if (finding.exact) evidence.push('seq = the sender\'s SND.NXT with ACK: sent by a live socket (tcp_send_active_reset)');
+      if (t && t.payloadLength > 0 && (ctx.sender.lastSeg === null || ctx.sender.lastSeg.frame < t.frame || ctx.sender.lastSeg.payloadLength === 0)) {
+        evidence.push(`${to}'s ${t.payloadLength} bytes in frame ${t.frame} were never answered: likely still unread when ${from} closed — Linux resets instead of FIN then (__tcp_close: data_was_unread)`);
+      } else {
+        evidence.push('no unanswered data from the peer: an abortive close (SO_LINGER {1,0} → tcp_disconnect), a killed socket (ss -K → tcp_abort), or unread data');
+      }
+      break;
+    case 'unknown':
+      cause = 'unexplained';
+      confidence = 'low';
+      summary = `no rule fits this RST from ${from}`;
+      break;
+    default:
+      return assertNever(finding, 'RST finding');
+  }
+  evidence.push(`form: ${form}${signals.length ? ` (${signals.join('; ')})` : ''}`);
+
+  return {
+    frame: r.frame,
+    time: r.time,
+    connection: conn.id,
+    from,
+    to,
+    sender: ctx.fromOrig ? 'orig' : 'resp',
+    cause,
+    confidence,
+    form,
+    summary,
+    evidence,
+    trigger,
+    app: senderApp ? { receiver: receiverApp, sender: senderApp } : { receiver: receiverApp },
+  };
+}

@@ -1,0 +1,333 @@
+// The lab runner: every selected scenario × client, one at a time, each with its own capture.
+// Contract: `runLab(opts)` sets up the topology (namespaces when root, else loopback), starts real
+// server/proxy/client processes, performs the scenario's actions (SIGKILL, firewall, abort), waits
+// for the client's result, stops the capture, explains it, and checks every RST against what the
+// scenario constructs. It always tears everything down (finally + signal handlers), and returns
+// the runs; claims.ts turns them into verdicts.
+
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { explainCapture } from '../explain/index.js';
+import type { ConnectionReport, RstVerdict } from '../explain/index.js';
+import { TcpFlag } from '../wire/types.js';
+import { startCapture } from './capture.js';
+import { makeLabCertificates } from './certs.js';
+import { installSignalCleanup } from './cleanup.js';
+import { driverAvailable, driverCommand } from './drivers/index.js';
+import type { ClientName, DriverConfig, DriverEvent, Outcome, ServerConfig, ServerEvent } from './protocol.js';
+import type { Child } from './proc.js';
+import type { Role, Scenario, ScenarioActions } from './scenarios.js';
+import { serverProgramPath } from './servers/index.js';
+import { createTopology } from './topology.js';
+import type { Topology } from './topology.js';
+
+export interface LabOptions {
+  outDir: string;
+  scenarios: Scenario[];
+  clients: ClientName[];
+  mode: 'auto' | 'netns' | 'loopback';
+  /** Progress callback for the live view. */
+  onProgress?: (p: Progress) => void;
+}
+
+export type Progress =
+  | { kind: 'setup'; message: string }
+  | { kind: 'run-start'; index: number; total: number; scenario: string; client: ClientName }
+  | { kind: 'run-end'; index: number; total: number; run: RunRecord };
+
+export interface WireRst {
+  frame: number;
+  cause: RstVerdict['cause'];
+  confidence: RstVerdict['confidence'];
+  from: string;
+  to: string;
+  role: Role | 'unknown';
+  summary: string;
+}
+
+export interface WireFin { frame: number; from: string; role: Role | 'unknown' }
+
+export interface RunRecord {
+  id: string;
+  scenario: string;
+  client: ClientName;
+  /** ok: ran and matched the scenario's expectation; mismatch: ran but the RSTs differ; skipped; failed: the lab could not run it. */
+  status: 'ok' | 'mismatch' | 'skipped' | 'failed';
+  reason?: string;
+  outcome: Outcome | null;
+  cannotPause?: boolean;
+  /** Relative path (from the output folder) of this run's pcap. */
+  capture: string | null;
+  rsts: WireRst[];
+  fins: WireFin[];
+  /** The first FIN and RST by role, for claims about "who closed first". */
+  connections: Array<Pick<ConnectionReport, 'id' | 'orig' | 'resp' | 'history' | 'connState'>>;
+  /** Lab actions and client/server events on the run's clock (ms since the run started). */
+  timeline: Array<{ ms: number; who: 'lab' | 'client' | 'server' | 'proxy'; what: string }>;
+  /** What the server/proxy processes reported about their connections (for "what does the sender see"). */
+  serverEvents: ServerEvent[];
+  problems: string[];
+  durationMs: number;
+}
+
+export interface LabRun {
+  mode: 'netns' | 'loopback';
+  modeReason: string;
+  capture: boolean;
+  runs: RunRecord[];
+  startedAt: string;
+  durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function roleOf(addr: string, hosts: { client: string; server: string; proxy: string }): Role | 'unknown' {
+  const ip = addr.startsWith('[') ? addr.slice(1, addr.lastIndexOf(']')) : addr.slice(0, addr.lastIndexOf(':'));
+  if (ip === hosts.server) return 'server';
+  if (ip === hosts.proxy) return 'proxy';
+  if (ip === hosts.client) return 'client';
+  return 'unknown';
+}
+
+/** Compare what the capture shows with what the scenario constructs. */
+export function checkExpectation(s: Scenario, rsts: WireRst[], fins: WireFin[]): string[] {
+  const problems: string[] = [];
+  for (const r of rsts) {
+    const allowed = r.role === 'unknown' ? undefined : s.expect.allow[r.role];
+    if (!allowed) problems.push(`unexpected RST from ${r.role} ${r.from} (frame ${r.frame}, ${r.cause})`);
+    else if (!allowed.includes(r.cause)) problems.push(`RST in frame ${r.frame} from ${r.role}: explained as ${r.cause}, the scenario constructs ${allowed.join(' or ')}`);
+  }
+  for (const [role, cause] of s.expect.must ?? []) {
+    if (!rsts.some((r) => r.role === role && r.cause === cause)) problems.push(`no ${cause} RST from ${role} in the capture`);
+  }
+  for (const role of s.expect.fin ?? []) {
+    if (!fins.some((f) => f.role === role)) problems.push(`no FIN from ${role} in the capture`);
+  }
+  return problems;
+}
+
+export async function runLab(opts: LabOptions): Promise<LabRun> {
+  const started = Date.now();
+  const progress = opts.onProgress ?? (() => undefined);
+  const runId = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  await mkdir(path.join(opts.outDir, 'captures'), { recursive: true });
+
+  progress({ kind: 'setup', message: 'creating the topology' });
+  const topo = await createTopology({ runId, mode: opts.mode });
+  const removeSignalCleanup = installSignalCleanup(() => topo.destroy());
+  try {
+    const hosts = { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
+    let captureOk = true;
+    let captureWhy = '';
+    if (topo.mode === 'loopback' && process.getuid?.() !== 0) { captureOk = false; captureWhy = 'capturing needs root (tcpdump)'; }
+    progress({ kind: 'setup', message: 'making certificates' });
+    const certs = await makeLabCertificates(path.join(opts.outDir, 'certs'), { ips: [hosts.server, hosts.proxy, '127.0.0.1'], dnsNames: ['localhost', 'server.rstlab.test'] });
+
+    const plan: Array<{ scenario: Scenario; client: ClientName }> = [];
+    for (const scenario of opts.scenarios) {
+      for (const client of scenario.clients) if (opts.clients.includes(client)) plan.push({ scenario, client });
+    }
+    const availability = new Map<ClientName, { ok: true } | { ok: false; why: string }>();
+    for (const c of new Set(plan.map((p) => p.client))) availability.set(c, await driverAvailable(c));
+
+    const runs: RunRecord[] = [];
+    for (const [i, { scenario, client }] of plan.entries()) {
+      progress({ kind: 'run-start', index: i, total: plan.length, scenario: scenario.id, client });
+      const base: RunRecord = {
+        id: `${scenario.id}--${client}`, scenario: scenario.id, client, status: 'skipped', outcome: null,
+        capture: null, rsts: [], fins: [], connections: [], timeline: [], serverEvents: [], problems: [], durationMs: 0,
+      };
+      const avail = availability.get(client)!;
+      let run: RunRecord;
+      if (!avail.ok) run = { ...base, reason: avail.why };
+      else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root)' };
+      else {
+        try {
+          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts, capture: captureOk });
+        } catch (err) {
+          run = { ...base, status: 'failed', reason: (err as Error).message };
+        }
+        if (!captureOk && run.status !== 'failed') run.problems.push(`no capture: ${captureWhy}`);
+      }
+      runs.push(run);
+      progress({ kind: 'run-end', index: i, total: plan.length, run });
+    }
+    return {
+      mode: topo.mode, modeReason: topo.modeReason, capture: captureOk, runs,
+      startedAt: new Date(started).toISOString(), durationMs: Date.now() - started,
+    };
+  } finally {
+    await topo.destroy();
+    removeSignalCleanup();
+  }
+}
+
+interface RunEnv {
+  outDir: string;
+  certs: { caFile: string; certFile: string; keyFile: string };
+  hosts: { client: string; server: string; proxy: string };
+  capture: boolean;
+}
+
+async function runOne(topo: Topology, scenario: Scenario, client: ClientName, base: RunRecord, env: RunEnv): Promise<RunRecord> {
+  const t0 = Date.now();
+  const timeline = base.timeline;
+  const mark = (who: RunRecord['timeline'][number]['who'], what: string) => timeline.push({ ms: Date.now() - t0, who, what });
+  const children: Child[] = [];
+  const removers: Array<() => Promise<void>> = [];
+  const serverEvents: ServerEvent[] = [];
+  const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
+  const live = env.capture ? await startCapture(topo, 'client', { file }) : null;
+  try {
+    // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
+    const serverSpec = scenario.server(client);
+    let serverPort: number;
+    let server: Child | null = null;
+    if (serverSpec) {
+      const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
+      server = topo.spawn('server', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} server` });
+      children.push(server);
+      server.on('event', (e: ServerEvent) => { serverEvents.push(e); if (e.event !== 'listening') mark('server', describeServerEvent(e)); });
+      const ev = await server.waitFor((e) => e.event === 'listening', 5000) as { port: number };
+      serverPort = ev.port;
+    } else {
+      serverPort = await unusedPort(topo);
+    }
+    let proxyPort: number | null = null;
+    let proxy: Child | null = null;
+    if (scenario.viaProxy) {
+      const cfg: ServerConfig = { kind: 'proxy', listen: { host: env.hosts.proxy, port: 0 } };
+      proxy = topo.spawn('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
+      children.push(proxy);
+      proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') mark('proxy', describeServerEvent(e)); });
+      proxyPort = ((await proxy.waitFor((e) => e.event === 'listening', 5000)) as { port: number }).port;
+    }
+
+    const config: DriverConfig = {
+      client,
+      scheme: scenario.scheme(client),
+      target: { host: env.hosts.server, port: serverPort },
+      path: scenario.path ?? '/',
+      ...(proxyPort !== null ? { proxy: { host: env.hosts.proxy, port: proxyPort } } : {}),
+      pause: scenario.pause,
+      caFile: env.certs.caFile,
+      ...(scenario.tcp ? { tcp: scenario.tcp } : {}),
+      timeoutMs: scenario.clientTimeoutMs ?? 8000,
+    };
+    const { argv } = await driverCommand(config);
+    const driver = topo.spawn('client', argv, { label: `${base.id} client` });
+    children.push(driver);
+    let result: Extract<DriverEvent, { event: 'result' }> | null = null;
+    driver.on('event', (e: DriverEvent) => {
+      if (e.event === 'result') result = e;
+      else if (e.event === 'connected') mark('client', `connected ${e.local}`);
+      else if (e.event === 'response-started') mark('client', `response ${e.status ?? ''}`.trim());
+    });
+    let clientLocal: string | null = null;
+    const actions: ScenarioActions = {
+      async kill(who) {
+        const c = who === 'server' ? server : proxy;
+        if (!c) throw new Error(`no ${who} to kill`);
+        mark('lab', `SIGKILL ${who}`);
+        c.kill('SIGKILL');
+        await c.exited;
+      },
+      async killClient() { mark('lab', 'SIGKILL client'); driver.kill('SIGKILL'); await driver.exited; },
+      command(cmd) { if (!server) throw new Error('no server'); mark('lab', `server: ${String(cmd.cmd)}`); server.send(cmd); },
+      async serverEvent(event, timeoutMs = 5000) {
+        const seen = serverEvents.find((e) => e.event === event);
+        if (seen) return seen as unknown as Record<string, unknown>;
+        if (!server) throw new Error('no server');
+        return (await server.waitFor((e) => e.event === event, timeoutMs)) as Record<string, unknown>;
+      },
+      async firewall(host, args) {
+        const remove = await topo.firewall(host, args);
+        let removed = false;
+        const once = async () => { if (!removed) { removed = true; await remove(); } };
+        removers.push(once);
+        return once;
+      },
+      async healFirewall() { for (const r of removers.splice(0)) await r(); },
+      exec: (host, argv) => topo.exec(host, argv),
+      sleep,
+      note: (what) => mark('lab', what),
+      serverPort,
+      get clientLocal() { return clientLocal; },
+      hosts: env.hosts,
+    };
+
+    if (scenario.pause) {
+      const ev = await driver.waitFor((e) => e.event === 'connected' || e.event === 'result', 10000) as DriverEvent;
+      if (ev.event === 'connected') {
+        clientLocal = ev.local;
+        await scenario.atPause?.(actions);
+        if (driver.alive) { mark('lab', 'client: go'); driver.send('go'); }
+      }
+    }
+    await scenario.afterGo?.(actions);
+    if (driver.alive || !result) {
+      await Promise.race([
+        driver.waitFor((e) => e.event === 'result', config.timeoutMs + 5000).catch((err) => { if (driver.alive) throw err; }),
+        driver.exited,
+      ]);
+    }
+    const res = result as Extract<DriverEvent, { event: 'result' }> | null;
+    if (res) mark('client', res.outcome.kind === 'ok' ? 'result: ok' : `result: ${res.outcome.code ?? res.outcome.error ?? res.outcome.kind}`);
+    await scenario.afterResult?.(actions);
+    await sleep(150);
+    if (live) await live.stop();
+
+    // Explain the run's capture.
+    let rsts: WireRst[] = [];
+    let fins: WireFin[] = [];
+    let connections: RunRecord['connections'] = [];
+    if (live) {
+      const ex = await explainCapture(file);
+      rsts = ex.rsts.map((r) => ({ frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary }));
+      fins = ex.connections.flatMap((c) => c.segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0).map((s) => {
+        const from = s.fromOrig ? c.orig : c.resp;
+        return { frame: s.frame, from, role: roleOf(from, env.hosts) };
+      })).sort((a, b) => a.frame - b.frame);
+      connections = ex.connections.map((c) => ({ id: c.id, orig: c.orig, resp: c.resp, history: c.history, connState: c.connState }));
+    }
+    const problems = live ? checkExpectation(scenario, rsts, fins) : [];
+    if (!res) problems.push('the client reported no result');
+    return {
+      ...base,
+      status: problems.length ? 'mismatch' : 'ok',
+      outcome: res ? res.outcome : null,
+      ...(res?.cannotPause ? { cannotPause: true } : {}),
+      capture: live ? path.relative(env.outDir, file) : null,
+      rsts, fins, connections, timeline, serverEvents, problems,
+      durationMs: Date.now() - t0,
+    };
+  } finally {
+    for (const r of removers.splice(0)) await r().catch(() => undefined);
+    for (const c of children) if (c.alive) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
+    if (live) await live.stop().catch(() => undefined);
+  }
+}
+
+function describeServerEvent(e: ServerEvent): string {
+  switch (e.event) {
+    case 'accepted': return `accepted ${e.peer}`;
+    case 'request': return `request ${e.method} ${e.path}`;
+    case 'mid-response': return `mid-response (${e.bytes} bytes sent)`;
+    case 'tunnel': return `tunnel to ${e.target}`;
+    case 'closed': return `closed: ${e.how}${e.error ? ` (${e.error})` : ''}`;
+    case 'sent': return `sent ${e.bytes} bytes`;
+    case 'error': return `error: ${e.message}`;
+    case 'listening': return 'listening';
+    default: return JSON.stringify(e);
+  }
+}
+
+/** A port on the server host where nothing listens (for `refused`): bind one, note it, release it. */
+async function unusedPort(topo: Topology): Promise<number> {
+  const r = await topo.exec('server', [process.execPath, '-e',
+    `const s=require('net').createServer();s.listen(0,${JSON.stringify(topo.hosts.server.ipv4)},()=>{console.log(s.address().port);s.close()})`]);
+  const port = Number(r.stdout.trim());
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`could not pick an unused port: ${r.stderr.trim()}`);
+  return port;
+}

@@ -1,0 +1,321 @@
+// The lab's scenarios: data plus small functions. Each scenario builds one abnormal ending on a
+// real kernel — a process SIGKILLed at a precise point, a socket closed abortively or with unread
+// data, a firewall on the router — and says which RST causes (by sender) it constructs, so that
+// every RST in every lab capture is checked against the explainer. Adding a scenario = adding an
+// entry here; the runner (run.ts) does the rest.
+
+import type { Cause } from '../explain/index.js';
+import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
+
+/** Who sent a segment, by address: the router forges with the server's address, so it is "server". */
+export type Role = 'client' | 'server' | 'proxy';
+
+/** What a scenario can do while it runs (implemented by run.ts). */
+export interface ScenarioActions {
+  /** SIGKILL the server or proxy process — the seed's "kill the proxy / server". */
+  kill(who: 'server' | 'proxy'): Promise<void>;
+  /** SIGKILL the client driver process. */
+  killClient(): Promise<void>;
+  /** Send a command to the server process (protocol.ts ServerCommand). */
+  command(cmd: Record<string, unknown>): void;
+  /** Wait for a server event. */
+  serverEvent(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Add an iptables rule in a namespace (removed at the end of the run); netns mode only. */
+  firewall(host: 'router' | 'server' | 'client', args: string[]): Promise<() => Promise<void>>;
+  /** Remove every rule this run added so far. */
+  healFirewall(): Promise<void>;
+  /** Run a command inside a host's namespace (e.g. `ss -K`). */
+  exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  sleep(ms: number): Promise<void>;
+  /** Record a lab action on the run's timeline (shown on ladders). */
+  note(action: string): void;
+  /** Address facts of this run. */
+  readonly serverPort: number;
+  readonly clientLocal: string | null;
+  readonly hosts: { client: string; server: string; proxy: string };
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** What is done, in one or two sentences. */
+  description: string;
+  /** SEED-CLAIMS.md ids (and Q* for the seed's open questions) this scenario gives evidence for. */
+  claims: string[];
+  /** The clients it runs with by default. */
+  clients: readonly ClientName[];
+  /** `netns`: needs the lab's namespaces (firewall rules, sysctls); skipped on loopback. */
+  needs: 'netns' | 'any';
+  scheme(client: ClientName): DriverConfig['scheme'];
+  /** The origin server; null: nothing listens (the port is still reserved per run). */
+  server: (client: ClientName) => (Omit<ServerConfig, 'listen' | 'certFile' | 'keyFile'> | null);
+  viaProxy?: boolean;
+  path?: string;
+  /** Hold the client at the seed's breakpoint until `atPause` has run. */
+  pause: boolean;
+  tcp?: DriverConfig['tcp'];
+  /** The client's own safety timeout (the lab waits a little longer). */
+  clientTimeoutMs?: number;
+  /** At the pause point, before the client goes on. */
+  atPause?(a: ScenarioActions): Promise<void>;
+  /** After the client went on (or at once without pause), while waiting for its result. */
+  afterGo?(a: ScenarioActions): Promise<void>;
+  /** After the client reported its result, before the capture stops. */
+  afterResult?(a: ScenarioActions): Promise<void>;
+  /**
+   * The RSTs this scenario constructs. `allow`: every RST in the capture must have one of the causes
+   * listed for its sender's role (a role not listed must send none). `must`: what has to be seen
+   * at least once. `fin`: roles that must send a FIN.
+   */
+  expect: { allow: Partial<Record<Role, Cause[]>>; must?: Array<[Role, Cause]>; fin?: Role[] };
+}
+
+const HTTP_CLIENTS = ['node-http', 'node-fetch', 'okhttp', 'python', 'curl'] as const satisfies readonly ClientName[];
+const HTTPS_CLIENTS = ['node-https', 'node-fetch', 'okhttp', 'python', 'curl'] as const satisfies readonly ClientName[];
+const H2_CLIENTS = ['node-http2', 'okhttp'] as const satisfies readonly ClientName[];
+
+/** HTTP/1.1 over TLS for https clients, HTTP/2 for the h2 ones, plain HTTP otherwise. */
+function schemeOf(kind: 'http' | 'https' | 'h2') {
+  return (_c: ClientName): DriverConfig['scheme'] => kind;
+}
+
+function serverKind(kind: ServerKind, extra: Partial<ServerConfig> = {}) {
+  return () => ({ kind, ...extra });
+}
+
+const settle = (a: ScenarioActions) => a.sleep(250);
+
+export const SCENARIOS: Scenario[] = [
+  {
+    id: 'refused',
+    title: 'Connect to a port with no listener',
+    description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).',
+    claims: ['C1.1', 'C1.2'],
+    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl'],
+    needs: 'any',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : c === 'node-https' ? 'https' : c === 'node-http2' ? 'h2' : 'http'),
+    server: () => null,
+    pause: false,
+    tcp: { send: 'hello\n' },
+    expect: { allow: { server: ['refused'] }, must: [['server', 'refused']] },
+  },
+  // --- C2a: the server or proxy is killed right after the connection is set up -------------------
+  ...(['http', 'https', 'h2'] as const).map((kind): Scenario => ({
+    id: `kill-server-before-request-${kind}`,
+    title: `Server killed after connect, before the request (${kind === 'h2' ? 'HTTP/2' : kind.toUpperCase()}, direct)`,
+    description: 'The client is held right after the TCP connection is set up (before the ClientHello for TLS); the server process is SIGKILLed; then the client sends.',
+    claims: kind === 'http' ? ['C2.0', 'C2a.5', 'C2a.6'] : kind === 'https' ? ['C2.0', 'C2a.3', 'C2a.6'] : ['C2.0', 'C2a.6'],
+    clients: kind === 'http' ? HTTP_CLIENTS : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    needs: 'any',
+    scheme: schemeOf(kind),
+    server: serverKind(kind),
+    pause: true,
+    async atPause(a) { await a.kill('server'); await settle(a); },
+    expect: { allow: { server: ['reset-after-close', 'no-connection'] }, fin: ['server'] },
+  })),
+  ...(['http', 'https'] as const).map((kind): Scenario => ({
+    id: `kill-proxy-before-request-${kind}`,
+    title: `Proxy killed after the ${kind === 'https' ? 'CONNECT tunnel' : 'connection'} is up (${kind.toUpperCase()} through a proxy)`,
+    description: 'As the seed: the client uses an HTTP proxy; it is held after connecting (after the CONNECT tunnel for HTTPS); the proxy process is SIGKILLed; then the client sends.',
+    claims: kind === 'https' ? ['C2a.1', 'C2a.2', 'C2a.6'] : ['C2a.4', 'C2a.6'],
+    clients: kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl'],
+    needs: 'any',
+    scheme: schemeOf(kind),
+    server: serverKind(kind),
+    viaProxy: true,
+    pause: true,
+    async atPause(a) { await a.kill('proxy'); await settle(a); },
+    expect: { allow: { proxy: ['reset-after-close', 'no-connection'] }, fin: ['proxy'] },
+  })),
+  // --- C2b: the server is killed while the client receives a large response ----------------------
+  ...(['http', 'https', 'h2'] as const).map((kind): Scenario => ({
+    id: `kill-server-mid-response-${kind}`,
+    title: `Server killed mid-response (${kind === 'h2' ? 'HTTP/2' : kind === 'https' ? 'HTTPS' : 'HTTP/1.1'})`,
+    description: 'The client downloads a large file; the server writes the headers and the first 256 KiB, then is SIGKILLed.',
+    claims: kind === 'http' ? ['C2b.3', 'C2b.4'] : kind === 'https' ? ['C2b.1', 'C2b.4'] : ['C2b.2', 'C2b.4'],
+    clients: kind === 'http' ? HTTP_CLIENTS : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    needs: 'any',
+    scheme: schemeOf(kind),
+    server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
+    path: '/large',
+    pause: false,
+    async afterGo(a) {
+      await a.serverEvent('mid-response', 8000);
+      await a.sleep(100);
+      await a.kill('server');
+    },
+    afterResult: settle,
+    // Killed with an empty receive queue → FIN; whatever the client sends afterwards hits the orphan.
+    expect: { allow: { server: ['reset-after-close', 'no-connection', 'abort'] } },
+  })),
+  // --- C2c: the client closes while the server is still sending -----------------------------------
+  {
+    id: 'client-closes-early',
+    title: 'Client closes after reading part of the data; the server keeps sending',
+    description: 'The server sends 4 KiB; the client reads them all and closes (FIN); then the server sends more, which reaches a closed socket.',
+    claims: ['C2c.1'],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: serverKind('tcp', { tcp: { sendBytes: 4096 } }),
+    pause: false,
+    tcp: { closeAfterBytes: 4096 },
+    async afterResult(a) {
+      await a.sleep(100);
+      a.command({ cmd: 'send', bytes: 65536 });
+      await settle(a);
+    },
+    expect: { allow: { client: ['reset-after-close', 'no-connection'] }, must: [['client', 'reset-after-close']], fin: ['client'] },
+  },
+  {
+    id: 'client-closes-unread',
+    title: 'Client closes with unread data in its receive queue',
+    description: 'The server sends 256 KiB; the client stops reading after 4 KiB and closes with the rest still queued: Linux sends RST instead of FIN.',
+    claims: ['C2c.1', 'Q1'],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: serverKind('tcp', { tcp: { sendBytes: 256 << 10 } }),
+    pause: false,
+    tcp: { closeAfterBytes: 4096, leaveUnread: true },
+    afterResult: settle,
+    expect: { allow: { client: ['abort', 'no-connection'] }, must: [['client', 'abort']] },
+  },
+  {
+    id: 'client-killed-while-receiving',
+    title: 'Client process killed while the server is sending',
+    description: 'The server streams data; the client reads slowly and its process is SIGKILLed with data still queued. What does the sender see?',
+    claims: ['Q2'],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: serverKind('tcp', { tcp: { forever: true, sendBytes: 32 << 20 } }),
+    pause: true,
+    tcp: { closeAfterBytes: 1 << 30, leaveUnread: true },
+    async atPause(a) { await a.sleep(150); await a.killClient(); await a.serverEvent('closed', 3000).catch(() => undefined); },
+    expect: { allow: { client: ['abort', 'no-connection'] }, must: [['client', 'abort']] },
+  },
+  // --- C3: a segment for a connection the receiver does not have -----------------------------------
+  {
+    id: 'state-lost',
+    title: 'Server loses the connection silently, then the client sends',
+    description: 'The server\'s socket is destroyed with its RST dropped inside the server host (as after a crash and reboot or a lost NAT entry); then the client sends data.',
+    claims: ['C3.1'],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'netns',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    pause: true,
+    tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
+    async atPause(a) {
+      const port = String(a.serverPort);
+      const unblock = await a.firewall('server', ['-A', 'OUTPUT', '-p', 'tcp', '--sport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
+      a.note('server drops its own RSTs');
+      const r = await a.exec('server', ['ss', '-K', 'sport', '=', `:${port}`, 'state', 'established']);
+      if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
+      a.note('server socket destroyed (ss -K)');
+      await a.sleep(100);
+      await unblock();
+    },
+    expect: { allow: { server: ['no-connection'] }, must: [['server', 'no-connection']] },
+  },
+  // --- C4: the peer stops answering ----------------------------------------------------------------
+  {
+    id: 'retransmission-timeout',
+    title: 'Peer unreachable while the client sends: retransmissions exhausted',
+    description: 'After the connection is set up the router drops everything; the client sends and retransmits until tcp_retries2 (3 in the client namespace) runs out. Then the path heals and the server sends.',
+    claims: ['C4.1'],
+    clients: ['node-net', 'okhttp'],
+    needs: 'netns',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    pause: true,
+    tcp: { send: 'hello\n' },
+    clientTimeoutMs: 20000,
+    async atPause(a) {
+      const port = String(a.serverPort);
+      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
+      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', port, '-j', 'DROP']);
+      a.note('router drops the connection');
+    },
+    async afterResult(a) {
+      await a.healFirewall();
+      a.note('router forwards again');
+      a.command({ cmd: 'send', bytes: 100 });
+      await settle(a);
+    },
+    // Linux sends no RST when retransmissions run out; when the server later sends, the client's
+    // kernel has no socket any more.
+    expect: { allow: { client: ['no-connection'] }, must: [['client', 'no-connection']] },
+  },
+  {
+    id: 'keepalive-timeout',
+    title: 'Idle connection with keepalive; the peer becomes unreachable',
+    description: 'The client enables keepalive (1 s idle; the client namespace probes every second, 3 times); the router drops everything; the probes go unanswered.',
+    claims: ['C4.1'],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: serverKind('tcp'),
+    pause: true,
+    tcp: { keepAliveMs: 1000 },
+    clientTimeoutMs: 20000,
+    async atPause(a) {
+      const port = String(a.serverPort);
+      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
+      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', port, '-j', 'DROP']);
+      a.note('router drops the connection');
+    },
+    expect: { allow: { client: ['timeout'] }, must: [['client', 'timeout']] },
+  },
+  // --- C5: abortive close on purpose ---------------------------------------------------------------
+  {
+    id: 'linger-zero',
+    title: 'Server closes with SO_LINGER {1,0} (abortive close)',
+    description: 'The server closes its connection abortively (socket.resetAndDestroy(), i.e. SO_LINGER on with timeout 0) instead of with FIN.',
+    claims: ['C5.1'],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'any',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: () => ({ kind: 'tcp' }),
+    pause: true,
+    async atPause(a) { a.command({ cmd: 'abort' }); a.note('server: close with SO_LINGER {1,0}'); await settle(a); },
+    expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
+  },
+  {
+    id: 'unread-data-kill',
+    title: 'Server killed with the request still unread',
+    description: 'The server never reads; the client sends its request; the server process is SIGKILLed with the request in its receive queue: RST instead of FIN.',
+    claims: ['Q1', 'C2.0'],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'any',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: () => ({ kind: 'tcp', tcp: { noRead: true } }),
+    pause: false,
+    tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
+    async afterGo(a) { await a.sleep(300); await a.kill('server'); },
+    expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
+  },
+  // --- A middlebox forges the reset -----------------------------------------------------------------
+  {
+    id: 'firewall-reset',
+    title: 'A firewall on the router rejects the connection with a forged RST',
+    description: 'After the connection is set up the router inserts `REJECT --reject-with tcp-reset` for it; the client sends; the router answers in the server\'s name.',
+    claims: ['X1'],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'netns',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    pause: true,
+    tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
+    async atPause(a) {
+      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', String(a.serverPort), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+      a.note('router: REJECT --reject-with tcp-reset');
+    },
+    expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
+  },
+];
+
+export function scenarioById(id: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.id === id);
+}

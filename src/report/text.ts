@@ -1,0 +1,92 @@
+// Terminal rendering of explain results. Pure: data in, strings out (colour through a function
+// passed in, so tests compare plain text). One block per connection, one sub-block per RST, then a
+// summary line; also the newline-delimited JSON records of `rstlab explain --json`.
+
+import type { ConnectionReport, ExplainSummary, RstVerdict } from '../explain/index.js';
+
+export interface Painter {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+  cyan(s: string): string;
+}
+
+export const plain: Painter = { bold: (s) => s, dim: (s) => s, red: (s) => s, yellow: (s) => s, green: (s) => s, cyan: (s) => s };
+
+const num = (n: number) => n.toLocaleString('en-US');
+
+export function relTime(t: number, first: number | null): string {
+  return `+${(first === null ? 0 : t - first).toFixed(6)}s`;
+}
+
+export function renderConnectionText(c: ConnectionReport, first: number | null, p: Painter = plain): string {
+  const lines: string[] = [];
+  const frames = c.firstFrame === c.lastFrame ? `frame ${c.firstFrame}` : `frames ${c.firstFrame}–${c.lastFrame}`;
+  lines.push(`${p.bold(`#${c.id}`)}  ${c.orig} → ${c.resp}  ${p.cyan(c.connState)}  history ${c.history || '-'}  ${frames}  ${c.duration.toFixed(3)}s`);
+  const extras: string[] = [];
+  if (c.retransmissions) extras.push(`${c.retransmissions} retransmission(s)`);
+  if (c.keepalives) extras.push(`${c.keepalives} keepalive(s)`);
+  if (c.zeroWindows) extras.push(`${c.zeroWindows} zero window(s)`);
+  const anomalies = Object.entries(c.anomalies).filter(([k]) => k !== 'midstream');
+  if (anomalies.length) extras.push(anomalies.map(([k, n]) => `${k}×${n}`).join(' '));
+  if (Object.hasOwn(c.anomalies, 'midstream')) extras.push('handshake not captured');
+  if (extras.length) lines.push(`  ${p.dim(extras.join(' · '))}`);
+  for (const r of c.rsts) lines.push(...renderRstText(r, first, p));
+  return lines.join('\n');
+}
+
+export function renderRstText(r: RstVerdict, first: number | null, p: Painter = plain): string[] {
+  const colour = r.cause === 'out-of-window' ? p.yellow : p.red;
+  const out = [
+    `  frame ${r.frame}  ${relTime(r.time, first)}  RST ${r.from} → ${r.to}  ${colour(p.bold(r.cause))} (${r.confidence})`,
+    `    ${r.summary}`,
+  ];
+  for (const e of r.evidence) out.push(`    ${p.dim('·')} ${e}`);
+  out.push(`    ${p.dim('app at')} ${r.to}: ${r.app.receiver}`);
+  if (r.app.sender) out.push(`    ${p.dim('app at')} ${r.from}: ${r.app.sender}`);
+  return out;
+}
+
+export function renderSummaryText(s: ExplainSummary, p: Painter = plain): string {
+  const causes = Object.entries(s.byCause).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
+  let line = `${p.bold('summary')}: ${num(s.packets)} packets (${num(s.tcpPackets)} TCP), ${num(s.connections)} connections, `
+    + `${num(s.rsts)} RST${s.rsts === 1 ? '' : 's'}`;
+  if (causes.length) line += ` — ${causes.join(', ')}`;
+  line += `; ${num(s.abnormalConnections)} connection(s) ended abnormally`;
+  const anomalies = Object.entries(s.anomalies);
+  if (anomalies.length) {
+    line += `\n${p.dim('anomalies')}: ${anomalies.map(([k, a]) => `${k} ×${a.count} (first: frame ${a.firstFrame ?? '-'})`).join(', ')}`;
+  }
+  return line;
+}
+
+/** `{"type":"connection",…}` as in `rstlab explain --json` (Zeek conn.log names where they exist). */
+export function connectionRecord(c: ConnectionReport): Record<string, unknown> {
+  return {
+    type: 'connection', id: c.id, orig: c.orig, resp: c.resp, proto: 'tcp', ip_version: c.ipVersion,
+    first_frame: c.firstFrame, last_frame: c.lastFrame, ts: c.start, duration: c.duration,
+    history: c.history, conn_state: c.connState, orig_pkts: c.origPackets, resp_pkts: c.respPackets,
+    orig_bytes: c.origBytes, resp_bytes: c.respBytes, retransmissions: c.retransmissions,
+    keepalives: c.keepalives, zero_windows: c.zeroWindows, rsts: c.rsts.length, abnormal: c.abnormal,
+    anomalies: c.anomalies,
+  };
+}
+
+/** `{"type":"rst",…}` as in `rstlab explain --json`. */
+export function rstRecord(r: RstVerdict): Record<string, unknown> {
+  return {
+    type: 'rst', frame: r.frame, ts: r.time, connection: r.connection, from: r.from, to: r.to,
+    sender: r.sender, cause: r.cause, confidence: r.confidence, form: r.form, summary: r.summary,
+    evidence: r.evidence, trigger: r.trigger, app: r.app,
+  };
+}
+
+export function summaryRecord(s: ExplainSummary): Record<string, unknown> {
+  return {
+    type: 'summary', packets: s.packets, tcp_packets: s.tcpPackets, connections: s.connections,
+    abnormal_connections: s.abnormalConnections, rsts: s.rsts, by_cause: s.byCause, anomalies: s.anomalies,
+    format: s.capture?.format, gzip: s.capture?.gzip,
+  };
+}
