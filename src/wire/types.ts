@@ -28,7 +28,10 @@ export type TcpOption =
   | { kind: 'timestamps'; tsVal: number; tsEcr: number }
   | { kind: 'md5'; }
   | { kind: 'unknown'; type: number; length: number }
-  /** An option whose length byte is impossible; decoding stops there (the segment is still used). */
+  /**
+   * An option whose length byte is impossible; decoding stops there (the segment is still used).
+   * `offset` is the option's byte offset from the start of the TCP header (≥ 20).
+   */
   | { kind: 'malformed'; type: number; offset: number };
 
 /** TCP flag bits (RFC 9293 plus ECN, RFC 3168; AE from RFC 9768 in the reserved bit). */

@@ -1,0 +1,29 @@
+// Big-endian integer reads over a Uint8Array at an absolute offset. Callers have already checked
+// bounds (views check once when built); these never allocate and never throw.
+
+/** Unsigned 16-bit big-endian integer at `o`. */
+export function readU16(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+/** Unsigned 32-bit big-endian integer at `o`. */
+export function readU32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/** Unsigned 32-bit little-endian integer at `o`. */
+export function readU32le(b: Uint8Array, o: number): number {
+  return ((b[o + 3] << 24) | (b[o + 2] << 16) | (b[o + 1] << 8) | b[o]) >>> 0;
+}
+
+export function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
+
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 24) & 0xff;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}

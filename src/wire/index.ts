@@ -1,0 +1,12 @@
+// The wire layer's public surface: decodeFrame, the header views, builders and constants.
+export * from './types.js';
+export * from './seq.js';
+export * from './bytes.js';
+export * from './addr.js';
+export * from './link.js';
+export * from './ipv4.js';
+export * from './ipv6.js';
+export * from './tcp.js';
+export * from './decode.js';
+export * from './checksum.js';
+export * from './build.js';

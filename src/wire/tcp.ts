@@ -1,0 +1,173 @@
+// TCP segment view (RFC 9293; ECN flags RFC 3168; AE RFC 9768) and option decoding. Zero-copy over
+// (bytes, offset, end) where `end` is the end of the captured part of the segment. `TcpSegment.check`
+// is the one bounds check: the 20-byte fixed header is captured and the data offset is ≥ 5 — exactly
+// what tcpdump needs before it prints `Flags [...]`. After that, getters cannot fail; options and
+// payload are read only as far as they were captured.
+
+import type { TcpOption, TcpSegmentView } from './types.js';
+import { TcpFlag } from './types.js';
+import { readU16, readU32 } from './bytes.js';
+
+/** Field offsets from the start of the TCP header. */
+export const TcpField = {
+  SRC_PORT: 0,
+  DST_PORT: 2,
+  SEQ_NUM: 4,
+  ACK_NUM: 8,
+  /** Data offset (high nibble), reserved bits, AE (low bit). */
+  OFF_AE: 12,
+  FLAGS: 13,
+  WIN_SIZE: 14,
+  CHECKSUM: 16,
+  URGENT: 18,
+  OPTIONS: 20,
+} as const;
+
+export const TCP_MIN_HEADER_LEN = 20;
+
+/** Option kinds (IANA "TCP Option Kind Numbers"). */
+export const TcpOptionKind = {
+  EOL: 0, NOP: 1, MSS: 2, WINDOW_SCALE: 3, SACK_PERMITTED: 4, SACK: 5, TIMESTAMPS: 8, MD5: 19,
+} as const;
+
+export type TcpCheckError = 'tcp-truncated' | 'tcp-bad-offset';
+
+export class TcpSegment implements TcpSegmentView {
+  /**
+   * Unchecked constructor: call `TcpSegment.check` first. `end` is the end of the captured bytes of
+   * this segment (never beyond the IP packet).
+   */
+  constructor(readonly bytes: Uint8Array, readonly offset: number, readonly end: number) {}
+
+  static check(bytes: Uint8Array, offset: number, end: number): TcpCheckError | null {
+    if (end - offset < TCP_MIN_HEADER_LEN) return 'tcp-truncated';
+    if (bytes[offset + TcpField.OFF_AE] >> 4 < 5) return 'tcp-bad-offset';
+    return null;
+  }
+
+  static newChecked(bytes: Uint8Array, offset: number, end = bytes.length): TcpSegment | TcpCheckError {
+    const err = TcpSegment.check(bytes, offset, end);
+    return err === null ? new TcpSegment(bytes, offset, end) : err;
+  }
+
+  get srcPort(): number { return readU16(this.bytes, this.offset); }
+  get dstPort(): number { return readU16(this.bytes, this.offset + TcpField.DST_PORT); }
+  get seqNumber(): number { return readU32(this.bytes, this.offset + TcpField.SEQ_NUM); }
+  get ackNumber(): number { return readU32(this.bytes, this.offset + TcpField.ACK_NUM); }
+  get headerLength(): number { return (this.bytes[this.offset + TcpField.OFF_AE] >> 4) * 4; }
+  get flags(): number {
+    return this.bytes[this.offset + TcpField.FLAGS] | ((this.bytes[this.offset + TcpField.OFF_AE] & 1) << 8);
+  }
+  get fin(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.FIN) !== 0; }
+  get syn(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.SYN) !== 0; }
+  get rst(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.RST) !== 0; }
+  get psh(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.PSH) !== 0; }
+  get ack(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.ACK) !== 0; }
+  get urg(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.URG) !== 0; }
+  get ece(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.ECE) !== 0; }
+  get cwr(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.CWR) !== 0; }
+  get ae(): boolean { return (this.bytes[this.offset + TcpField.OFF_AE] & 1) !== 0; }
+  get window(): number { return readU16(this.bytes, this.offset + TcpField.WIN_SIZE); }
+  get checksum(): number { return readU16(this.bytes, this.offset + TcpField.CHECKSUM); }
+  get urgentPointer(): number { return readU16(this.bytes, this.offset + TcpField.URGENT); }
+
+  /** End of the captured option bytes. */
+  private get optionsEnd(): number { return Math.min(this.offset + this.headerLength, this.end); }
+
+  /** True when the header (with options) is entirely captured. */
+  get headerCaptured(): boolean { return this.offset + this.headerLength <= this.end; }
+
+  /** The captured payload (a view, not a copy). */
+  get payload(): Uint8Array {
+    const start = Math.min(this.offset + this.headerLength, this.end);
+    return this.bytes.subarray(start, this.end);
+  }
+
+  /** Decoded options present in the captured bytes; EOL ends the list, NOPs are skipped. */
+  options(): TcpOption[] {
+    return decodeTcpOptions(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd);
+  }
+
+  /**
+   * Allocation-free scan of the option lengths: false when some option has an impossible length
+   * (what `options()` would report as `malformed`).
+   */
+  optionsWellFormed(): boolean {
+    return scanTcpOptions(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd);
+  }
+}
+
+/** The one fixed length of each known option kind; 0 = variable or unknown. */
+function fixedLength(kind: number): number {
+  switch (kind) {
+    case TcpOptionKind.MSS: return 4;
+    case TcpOptionKind.WINDOW_SCALE: return 3;
+    case TcpOptionKind.SACK_PERMITTED: return 2;
+    case TcpOptionKind.TIMESTAMPS: return 10;
+    case TcpOptionKind.MD5: return 18;
+    default: return 0;
+  }
+}
+
+/** Is `len` a possible total length for an option of `kind` with `room` bytes left in the header? */
+function lengthPossible(kind: number, len: number, room: number): boolean {
+  if (len < 2 || len > room) return false;
+  const fixed = fixedLength(kind);
+  if (fixed !== 0) return len === fixed;
+  if (kind === TcpOptionKind.SACK) return (len - 2) % 8 === 0;
+  return true;
+}
+
+/**
+ * Decode options in [start, hdrEnd) reading only bytes before `capEnd`. An option cut off by the
+ * capture ends the list silently; an impossible length yields `malformed` and ends it.
+ */
+export function decodeTcpOptions(b: Uint8Array, start: number, hdrEnd: number, capEnd: number): TcpOption[] {
+  const out: TcpOption[] = [];
+  let o = start;
+  while (o < capEnd) {
+    const kind = b[o];
+    if (kind === TcpOptionKind.EOL) break;
+    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
+    if (o + 1 >= capEnd) break;
+    const len = b[o + 1];
+    if (!lengthPossible(kind, len, hdrEnd - o)) {
+      out.push({ kind: 'malformed', type: kind, offset: o - start + TCP_MIN_HEADER_LEN });
+      break;
+    }
+    if (o + len > capEnd) break;
+    switch (kind) {
+      case TcpOptionKind.MSS: out.push({ kind: 'mss', value: readU16(b, o + 2) }); break;
+      case TcpOptionKind.WINDOW_SCALE: out.push({ kind: 'window-scale', shift: b[o + 2] }); break;
+      case TcpOptionKind.SACK_PERMITTED: out.push({ kind: 'sack-permitted' }); break;
+      case TcpOptionKind.SACK: {
+        const blocks: Array<readonly [number, number]> = [];
+        for (let p = o + 2; p + 8 <= o + len; p += 8) blocks.push([readU32(b, p), readU32(b, p + 4)]);
+        out.push({ kind: 'sack', blocks });
+        break;
+      }
+      case TcpOptionKind.TIMESTAMPS:
+        out.push({ kind: 'timestamps', tsVal: readU32(b, o + 2), tsEcr: readU32(b, o + 6) });
+        break;
+      case TcpOptionKind.MD5: out.push({ kind: 'md5' }); break;
+      default: out.push({ kind: 'unknown', type: kind, length: len });
+    }
+    o += len;
+  }
+  return out;
+}
+
+/** `decodeTcpOptions` without the objects: false when it would report `malformed`. */
+export function scanTcpOptions(b: Uint8Array, start: number, hdrEnd: number, capEnd: number): boolean {
+  let o = start;
+  while (o < capEnd) {
+    const kind = b[o];
+    if (kind === TcpOptionKind.EOL) return true;
+    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
+    if (o + 1 >= capEnd) return true;
+    const len = b[o + 1];
+    if (!lengthPossible(kind, len, hdrEnd - o)) return false;
+    o += len;
+  }
+  return true;
+}
