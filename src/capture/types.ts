@@ -44,4 +44,6 @@ export interface CaptureSummary {
   bytes: number;
   gzip: boolean;
   anomalies: number;
+  /** Set when reading stopped at the caller's byte limit (readCapture's maxBytes) before the end of the input. */
+  limited?: boolean;
 }

@@ -1,0 +1,237 @@
+// Read a whole capture from a path, stdin ('-') or a stream into a CaptureSink.
+//
+// Contract:
+// - readCapture(source, sink, opts) resolves with a CaptureSummary once the input is consumed and
+//   every packet has been delivered (synchronously, in order, through the streaming parser).
+// - gzip input (first bytes 1f 8b) is decompressed on the fly; reads are 1 MiB chunks.
+// - A missing, unreadable or directory path rejects with InputError; an empty input, a broken
+//   capture or a damaged gzip stream with CaptureFormatError (after the good packets before it).
+// - opts.maxBytes: stop after that many bytes of (decompressed) capture — a guard against endless
+//   pipes and gzip bombs. Packets wholly inside the limit are delivered; a record cut by the limit
+//   is not an error; the summary then has `limited: true`.
+
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CaptureFormatError, InputError } from '../errors.js';
+import { createCaptureParser } from './parser.js';
+import type { CaptureSink, CaptureSummary } from './types.js';
+
+export interface ReadCaptureOptions {
+  maxBytes?: number;
+}
+
+const CHUNK = 1 << 20;
+
+export async function readCapture(
+  source: string | NodeJS.ReadableStream,
+  sink: CaptureSink,
+  opts: ReadCaptureOptions = {},
+): Promise<CaptureSummary> {
+  let input: ChunkSource;
+  if (typeof source === 'string' && source !== '-') {
+    input = await openFile(source);
+  } else {
+    input = streamSource(source === '-' ? process.stdin : (source as NodeJS.ReadableStream), source === '-' ? 'standard input' : 'the input stream');
+  }
+  const name = input.name;
+
+  const parser = createCaptureParser(sink);
+  const maxBytes = opts.maxBytes ?? Infinity;
+  let limited = false;
+  let gzip = false;
+
+  /** Push into the parser, honouring maxBytes; returns false once the limit is reached. */
+  const feed = (c: Uint8Array): boolean => {
+    const room = maxBytes - parser.bytes;
+    if (c.length >= room) {
+      if (room > 0) parser.push(c.subarray(0, room));
+      limited = true;
+      return false;
+    }
+    parser.push(c);
+    return true;
+  };
+
+  try {
+    // Peek at the first bytes (at least 2) to spot gzip. Chunks from a file source are views of
+    // reused buffers, valid only until the following next(): copy what is held back.
+    const head: Uint8Array[] = [];
+    let headLen = 0;
+    let done = false;
+    while (headLen < 2) {
+      const c = await input.next();
+      if (c === null) {
+        done = true;
+        break;
+      }
+      if (c.length) {
+        head.push(c.slice());
+        headLen += c.length;
+      }
+    }
+    const first = head[0];
+    gzip = first !== undefined && first[0] === 0x1f && (first.length > 1 ? first[1] : head[1]?.[0]) === 0x8b;
+
+    if (!gzip) {
+      let go = true;
+      for (const b of head) if (go) go = feed(b);
+      while (go && !done) {
+        const c = await input.next();
+        if (c === null) break;
+        go = feed(c);
+      }
+    } else {
+      const compressed = Readable.from(
+        (async function* () {
+          yield* head;
+          for (;;) {
+            const c = await input.next();
+            if (c === null) return;
+            yield c.slice(); // zlib may hold on to it longer than the source keeps it
+          }
+        })(),
+        { objectMode: false },
+      );
+      const gunzip = createGunzip({ chunkSize: CHUNK });
+      compressed.on('error', (e) => gunzip.destroy(e));
+      compressed.pipe(gunzip);
+      try {
+        for await (const out of gunzip as AsyncIterable<Buffer>) {
+          if (!feed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))) break;
+        }
+      } catch (e) {
+        if (e instanceof InputError || e instanceof CaptureFormatError) throw e;
+        const err = e as NodeJS.ErrnoException;
+        if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB') {
+          throw new CaptureFormatError(
+            `gzip stream of ${name} is damaged or cut off after ${parser.bytes} bytes of capture: ${err.message}`,
+            parser.bytes,
+            'the compressed file is incomplete or corrupt; the packets before the damage were read',
+          );
+        }
+        throw e;
+      } finally {
+        compressed.destroy();
+        gunzip.destroy();
+      }
+    }
+    if (limited) {
+      if (parser.format === null) {
+        throw new CaptureFormatError(`the first ${maxBytes} bytes of ${name} are too few to recognise a capture`, 0);
+      }
+    } else {
+      parser.end();
+    }
+  } finally {
+    await input.close();
+  }
+
+  return {
+    format: parser.format ?? 'pcap',
+    packets: parser.packets,
+    bytes: parser.bytes,
+    gzip,
+    anomalies: parser.anomalies,
+    ...(limited ? { limited: true } : {}),
+  };
+}
+
+/** Bytes in order; a returned chunk stays valid only until the next call to next(). */
+interface ChunkSource {
+  readonly name: string;
+  next(): Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}
+
+function streamSource(stream: NodeJS.ReadableStream, name: string): ChunkSource {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<string | Buffer>;
+  return {
+    name,
+    async next() {
+      let r: IteratorResult<string | Buffer>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        throw new InputError(`cannot read ${name}: ${(e as Error).message}`);
+      }
+      if (r.done) return null;
+      const c = r.value;
+      if (typeof c === 'string') throw new InputError(`${name} delivers text, not bytes: do not set an encoding on it`);
+      return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+    },
+    async close() {
+      try {
+        await it.return?.();
+      } catch {
+        // already failed; the first error is the one that matters
+      }
+    },
+  };
+}
+
+/** A file read with two alternating 1 MiB buffers: the next read runs while the parser works. */
+function fileSource(handle: FileHandle, name: string): ChunkSource {
+  const bufs = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+  let which = 0;
+  let ahead: Promise<number> | null = null;
+  let eof = false;
+  const read = (buf: Uint8Array): Promise<number> =>
+    handle.read(buf, 0, CHUNK, null).then(
+      (r) => r.bytesRead,
+      (e: Error) => {
+        throw new InputError(`cannot read ${name}: ${e.message}`);
+      },
+    );
+  return {
+    name,
+    async next() {
+      if (eof) return null;
+      const buf = bufs[which];
+      const n = await (ahead ?? read(buf));
+      ahead = null;
+      if (n === 0) {
+        eof = true;
+        return null;
+      }
+      which ^= 1;
+      ahead = read(bufs[which]);
+      ahead.catch(() => undefined); // surfaced by the next next(), if there is one
+      return buf.subarray(0, n);
+    },
+    async close() {
+      if (ahead) await ahead.catch(() => undefined);
+      await handle.close();
+    },
+  };
+}
+
+async function openFile(path: string): Promise<ChunkSource> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    switch (err.code) {
+      case 'ENOENT':
+        throw new InputError(`no such file: ${path}`);
+      case 'EACCES':
+      case 'EPERM':
+        throw new InputError(`permission denied: cannot read ${path}`);
+      case 'EISDIR':
+        throw new InputError(`${path} is a directory, not a capture file`);
+      default:
+        throw new InputError(`cannot open ${path}: ${err.message}`);
+    }
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new InputError(`${path} is a directory, not a capture file`);
+  } catch (e) {
+    await handle.close();
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return fileSource(handle, path);
+}
