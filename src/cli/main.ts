@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { RstlabError } from '../errors.js';
 import { registerExplainCommand } from './explain-command.js';
+import { registerLabCommand } from './lab-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('rstlab')
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run rstlab --help for usage)')
     .exitOverride();
+  registerLabCommand(program);
   registerExplainCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -4,23 +4,7 @@
 // (saying why: a client or the capture was missing, or the scenario could not run here). The seed
 // is a witness, not an oracle: where Linux does something else, the verdict says so.
 
-import type { RunRecord } from './run.js';
-import type { Role } from './scenarios.js';
-
-export type Verdict = 'reproduced' | 'differs' | 'unavailable';
-
-export interface ClaimEvidence { run: string; capture: string | null; frames: number[]; note: string }
-
-export interface ClaimVerdict {
-  id: string;
-  claim: string;
-  verdict: Verdict;
-  /** One or two sentences: what the lab saw, against the claim. */
-  summary: string;
-  evidence: ClaimEvidence[];
-}
-
-export interface QuestionAnswer { id: string; question: string; answer: string; evidence: ClaimEvidence[] }
+import type { ClaimVerdict, QuestionAnswer, Role, RunRecord, Verdict } from '../report/results.js';
 
 type Judge = (runs: RunRecord[]) => Omit<ClaimVerdict, 'id' | 'claim'>;
 

@@ -5,20 +5,27 @@
 // scenario constructs. It always tears everything down (finally + signal handlers), and returns
 // the runs; claims.ts turns them into verdicts.
 
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCapture } from '../capture/reader.js';
+import { CaptureFormatError } from '../errors.js';
 import { explainCapture } from '../explain/index.js';
-import type { ConnectionReport, RstVerdict } from '../explain/index.js';
+import { flagString } from '../explain/index.js';
+import type { LadderSegment, Role, RunRecord, WireFin, WireRst } from '../report/results.js';
+import { decodeFrame } from '../wire/decode.js';
+import { seqAdd, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import { startCapture } from './capture.js';
 import { makeLabCertificates } from './certs.js';
 import { installSignalCleanup } from './cleanup.js';
 import { driverAvailable, driverCommand } from './drivers/index.js';
-import type { ClientName, DriverConfig, DriverEvent, Outcome, ServerConfig, ServerEvent } from './protocol.js';
+import type { ClientName, DriverConfig, DriverEvent, ServerConfig, ServerEvent } from './protocol.js';
 import type { Child } from './proc.js';
-import type { Role, Scenario, ScenarioActions } from './scenarios.js';
+import type { Scenario, ScenarioActions } from './scenarios.js';
 import { serverProgramPath } from './servers/index.js';
-import { createTopology } from './topology.js';
+import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
 import type { Topology } from './topology.js';
 
 export interface LabOptions {
@@ -34,41 +41,6 @@ export type Progress =
   | { kind: 'setup'; message: string }
   | { kind: 'run-start'; index: number; total: number; scenario: string; client: ClientName }
   | { kind: 'run-end'; index: number; total: number; run: RunRecord };
-
-export interface WireRst {
-  frame: number;
-  cause: RstVerdict['cause'];
-  confidence: RstVerdict['confidence'];
-  from: string;
-  to: string;
-  role: Role | 'unknown';
-  summary: string;
-}
-
-export interface WireFin { frame: number; from: string; role: Role | 'unknown' }
-
-export interface RunRecord {
-  id: string;
-  scenario: string;
-  client: ClientName;
-  /** ok: ran and matched the scenario's expectation; mismatch: ran but the RSTs differ; skipped; failed: the lab could not run it. */
-  status: 'ok' | 'mismatch' | 'skipped' | 'failed';
-  reason?: string;
-  outcome: Outcome | null;
-  cannotPause?: boolean;
-  /** Relative path (from the output folder) of this run's pcap. */
-  capture: string | null;
-  rsts: WireRst[];
-  fins: WireFin[];
-  /** The first FIN and RST by role, for claims about "who closed first". */
-  connections: Array<Pick<ConnectionReport, 'id' | 'orig' | 'resp' | 'history' | 'connState'>>;
-  /** Lab actions and client/server events on the run's clock (ms since the run started). */
-  timeline: Array<{ ms: number; who: 'lab' | 'client' | 'server' | 'proxy'; what: string }>;
-  /** What the server/proxy processes reported about their connections (for "what does the sender see"). */
-  serverEvents: ServerEvent[];
-  problems: string[];
-  durationMs: number;
-}
 
 export interface LabRun {
   mode: 'netns' | 'loopback';
@@ -113,7 +85,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   await mkdir(path.join(opts.outDir, 'captures'), { recursive: true });
 
   progress({ kind: 'setup', message: 'creating the topology' });
-  const topo = await createTopology({ runId, mode: opts.mode });
+  const topo = await createTopology({
+    runId, mode: opts.mode,
+    // Short timers inside the lab's namespaces only: retransmissions give up after ~3 s (RTO 200 ms × (2^4 − 1)).
+    tcpTimers: { ...SHORT_TCP_TIMERS, 'net.ipv4.tcp_retries2': 3 },
+  });
   const removeSignalCleanup = installSignalCleanup(() => topo.destroy());
   try {
     const hosts = { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
@@ -135,11 +111,12 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       progress({ kind: 'run-start', index: i, total: plan.length, scenario: scenario.id, client });
       const base: RunRecord = {
         id: `${scenario.id}--${client}`, scenario: scenario.id, client, status: 'skipped', outcome: null,
-        capture: null, rsts: [], fins: [], connections: [], timeline: [], serverEvents: [], problems: [], durationMs: 0,
+        capture: null, rsts: [], fins: [], connections: [], ladder: [], timeline: [], serverEvents: [], problems: [], durationMs: 0,
       };
       const avail = availability.get(client)!;
       let run: RunRecord;
       if (!avail.ok) run = { ...base, reason: avail.why };
+      else if (scenario.pause && !(await canPause(client))) run = { ...base, reason: `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
       else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root)' };
       else {
         try {
@@ -153,13 +130,19 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       progress({ kind: 'run-end', index: i, total: plan.length, run });
     }
     return {
-      mode: topo.mode, modeReason: topo.modeReason, capture: captureOk, runs,
+      mode: topo.mode, modeReason: topo.reason, capture: captureOk, runs,
       startedAt: new Date(started).toISOString(), durationMs: Date.now() - started,
     };
   } finally {
     await topo.destroy();
     removeSignalCleanup();
   }
+}
+
+/** Whether a client's driver can hold right after connecting (curl cannot). */
+async function canPause(client: ClientName): Promise<boolean> {
+  const probe: DriverConfig = { client, scheme: 'http', target: { host: '127.0.0.1', port: 1 }, path: '/', pause: true, timeoutMs: 1000 };
+  return (await driverCommand(probe)).canPause;
 }
 
 interface RunEnv {
@@ -173,34 +156,35 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   const t0 = Date.now();
   const timeline = base.timeline;
   const mark = (who: RunRecord['timeline'][number]['who'], what: string) => timeline.push({ ms: Date.now() - t0, who, what });
-  const children: Child[] = [];
+  const children: Array<Child<ServerEvent> | Child<DriverEvent>> = [];
   const removers: Array<() => Promise<void>> = [];
-  const serverEvents: ServerEvent[] = [];
+  const serverEvents: Array<Record<string, unknown>> = [];
   const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
   const live = env.capture ? await startCapture(topo, 'client', { file }) : null;
   try {
     // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
     const serverSpec = scenario.server(client);
     let serverPort: number;
-    let server: Child | null = null;
+    let server: Child<ServerEvent> | null = null;
     if (serverSpec) {
       const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
-      server = topo.spawn('server', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} server` });
+      server = topo.spawn<ServerEvent>('server', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} server` });
       children.push(server);
-      server.on('event', (e: ServerEvent) => { serverEvents.push(e); if (e.event !== 'listening') mark('server', describeServerEvent(e)); });
-      const ev = await server.waitFor((e) => e.event === 'listening', 5000) as { port: number };
-      serverPort = ev.port;
+      server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') mark('server', describeServerEvent(e)); });
+      const ev = await server.waitFor((e) => e.event === 'listening', 5000);
+      serverPort = ev.event === 'listening' ? ev.port : 0;
     } else {
       serverPort = await unusedPort(topo);
     }
     let proxyPort: number | null = null;
-    let proxy: Child | null = null;
+    let proxy: Child<ServerEvent> | null = null;
     if (scenario.viaProxy) {
       const cfg: ServerConfig = { kind: 'proxy', listen: { host: env.hosts.proxy, port: 0 } };
-      proxy = topo.spawn('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
+      proxy = topo.spawn<ServerEvent>('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
       children.push(proxy);
       proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') mark('proxy', describeServerEvent(e)); });
-      proxyPort = ((await proxy.waitFor((e) => e.event === 'listening', 5000)) as { port: number }).port;
+      const pe = await proxy.waitFor((e) => e.event === 'listening', 5000);
+      proxyPort = pe.event === 'listening' ? pe.port : 0;
     }
 
     const config: DriverConfig = {
@@ -215,7 +199,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       timeoutMs: scenario.clientTimeoutMs ?? 8000,
     };
     const { argv } = await driverCommand(config);
-    const driver = topo.spawn('client', argv, { label: `${base.id} client` });
+    const driver = topo.spawn<DriverEvent>('client', argv, { label: `${base.id} client` });
     children.push(driver);
     let result: Extract<DriverEvent, { event: 'result' }> | null = null;
     driver.on('event', (e: DriverEvent) => {
@@ -236,9 +220,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       command(cmd) { if (!server) throw new Error('no server'); mark('lab', `server: ${String(cmd.cmd)}`); server.send(cmd); },
       async serverEvent(event, timeoutMs = 5000) {
         const seen = serverEvents.find((e) => e.event === event);
-        if (seen) return seen as unknown as Record<string, unknown>;
+        if (seen) return seen;
         if (!server) throw new Error('no server');
-        return (await server.waitFor((e) => e.event === event, timeoutMs)) as Record<string, unknown>;
+        return (await server.waitFor((e) => e.event === event, timeoutMs)) as unknown as Record<string, unknown>;
       },
       async firewall(host, args) {
         const remove = await topo.firewall(host, args);
@@ -249,6 +233,20 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       },
       async healFirewall() { for (const r of removers.splice(0)) await r(); },
       exec: (host, argv) => topo.exec(host, argv),
+      async serverNextSeq() {
+        if (!live) throw new Error('needs a capture');
+        await sleep(50);
+        const next = await nextSeqFrom(file, env.hosts.server, serverPort, clientLocal);
+        if (next === null) throw new Error('no segment from the server in the capture yet');
+        return next;
+      },
+      async injectRst(seq) {
+        if (!clientLocal) throw new Error('client address unknown');
+        const [cip, cport] = splitHostPort(clientLocal);
+        const r = await topo.exec('server', ['python3', repoFile('src/lab/tools/inject-rst.py'), env.hosts.server, String(serverPort), cip, String(cport), String(seq)]);
+        if (r.code !== 0) throw new Error(`inject-rst failed: ${r.stderr.trim()}`);
+        mark('lab', `forged RST seq ${seq}`);
+      },
       sleep,
       note: (what) => mark('lab', what),
       serverPort,
@@ -257,17 +255,17 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     };
 
     if (scenario.pause) {
-      const ev = await driver.waitFor((e) => e.event === 'connected' || e.event === 'result', 10000) as DriverEvent;
+      const ev = await driver.waitFor((e) => e.event === 'connected' || e.event === 'result', 15000);
       if (ev.event === 'connected') {
         clientLocal = ev.local;
         await scenario.atPause?.(actions);
-        if (driver.alive) { mark('lab', 'client: go'); driver.send('go'); }
+        if ((driver.exitStatus === undefined)) { mark('lab', 'client: go'); driver.send('go'); }
       }
     }
     await scenario.afterGo?.(actions);
-    if (driver.alive || !result) {
+    if ((driver.exitStatus === undefined) || !result) {
       await Promise.race([
-        driver.waitFor((e) => e.event === 'result', config.timeoutMs + 5000).catch((err) => { if (driver.alive) throw err; }),
+        driver.waitFor((e) => e.event === 'result', config.timeoutMs + 5000).catch((err) => { if ((driver.exitStatus === undefined)) throw err; }),
         driver.exited,
       ]);
     }
@@ -281,6 +279,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     let rsts: WireRst[] = [];
     let fins: WireFin[] = [];
     let connections: RunRecord['connections'] = [];
+    let ladder: LadderSegment[] = [];
     if (live) {
       const ex = await explainCapture(file);
       rsts = ex.rsts.map((r) => ({ frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary }));
@@ -289,24 +288,73 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         return { frame: s.frame, from, role: roleOf(from, env.hosts) };
       })).sort((a, b) => a.frame - b.frame);
       connections = ex.connections.map((c) => ({ id: c.id, orig: c.orig, resp: c.resp, history: c.history, connState: c.connState }));
+      const causeOf = new Map(ex.rsts.map((r) => [r.frame, r.cause]));
+      ladder = ex.connections.flatMap((c) => {
+        const isn = { o: c.segments.find((x) => x.fromOrig)?.seqNumber ?? 0, r: c.segments.find((x) => !x.fromOrig)?.seqNumber ?? 0 };
+        return c.segments.map((x): LadderSegment => {
+          const own = x.fromOrig ? isn.o : isn.r;
+          const other = x.fromOrig ? isn.r : isn.o;
+          const from = roleOf(x.fromOrig ? c.orig : c.resp, env.hosts);
+          const to = roleOf(x.fromOrig ? c.resp : c.orig, env.hosts);
+          const cause = causeOf.get(x.frame);
+          return {
+            frame: x.frame, ms: Math.round((x.time * 1000 - t0) * 10) / 10, from, to, flags: flagString(x.flags),
+            seq: x.seqNumber === 0 && cause ? 0 : seqRelative(x.seqNumber, own), ack: seqRelative(x.ackNumber, other), len: x.payloadLength,
+            ...(cause ? { cause } : {}),
+          };
+        });
+      }).sort((a, b) => a.frame - b.frame);
     }
     const problems = live ? checkExpectation(scenario, rsts, fins) : [];
-    if (!res) problems.push('the client reported no result');
+    if (!res && !scenario.clientKilled) problems.push('the client reported no result');
     return {
       ...base,
       status: problems.length ? 'mismatch' : 'ok',
-      outcome: res ? res.outcome : null,
+      outcome: res ? (res.outcome as RunRecord['outcome'])
+        : scenario.clientKilled ? { kind: 'error', error: 'SIGKILL', message: 'the client process was killed by the lab', causes: [] } : null,
       ...(res?.cannotPause ? { cannotPause: true } : {}),
       capture: live ? path.relative(env.outDir, file) : null,
-      rsts, fins, connections, timeline, serverEvents, problems,
+      rsts, fins, connections, ladder, timeline, serverEvents, problems,
       durationMs: Date.now() - t0,
     };
   } finally {
     for (const r of removers.splice(0)) await r().catch(() => undefined);
-    for (const c of children) if (c.alive) c.kill('SIGKILL');
+    for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');
     await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
     if (live) await live.stop().catch(() => undefined);
   }
+}
+
+function splitHostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(':');
+  return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
+}
+
+/** A file of the repository (walks up from this module to the folder holding package.json). */
+export function repoFile(rel: string): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the rstlab folder from ${import.meta.url}`);
+    dir = up;
+  }
+  return path.join(dir, rel);
+}
+
+/** SND.NXT of the server towards `clientLocal`, from a capture still being written (a cut-off last record is fine). */
+async function nextSeqFrom(file: string, serverIp: string, serverPort: number, clientLocal: string | null): Promise<number | null> {
+  let next: number | null = null;
+  const clientPort = clientLocal ? splitHostPort(clientLocal)[1] : null;
+  await readCapture(file, {
+    packet(rec) {
+      const d = decodeFrame(rec.linkType, rec.data, rec.origLen);
+      if (d.kind !== 'tcp' || d.ip.src !== serverIp || d.tcp.srcPort !== serverPort) return;
+      if (clientPort !== null && d.tcp.dstPort !== clientPort) return;
+      if (d.tcp.rst) return;
+      next = seqAdd(d.tcp.seqNumber, d.payloadLength + (d.tcp.syn ? 1 : 0) + (d.tcp.fin ? 1 : 0));
+    },
+  }).catch((err: unknown) => { if (!(err instanceof CaptureFormatError)) throw err; });
+  return next;
 }
 
 function describeServerEvent(e: ServerEvent): string {

@@ -7,8 +7,7 @@
 import type { Cause } from '../explain/index.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
-/** Who sent a segment, by address: the router forges with the server's address, so it is "server". */
-export type Role = 'client' | 'server' | 'proxy';
+import type { Role } from '../report/results.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -24,6 +23,10 @@ export interface ScenarioActions {
   firewall(host: 'router' | 'server' | 'client', args: string[]): Promise<() => Promise<void>>;
   /** Remove every rule this run added so far. */
   healFirewall(): Promise<void>;
+  /** The server's next sequence number towards the client (SND.NXT), read from the live capture. */
+  serverNextSeq(): Promise<number>;
+  /** Send one forged RST from the server host with this sequence number (tools/inject-rst.py). */
+  injectRst(seq: number): Promise<void>;
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
   exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
@@ -51,6 +54,8 @@ export interface Scenario {
   server: (client: ClientName) => (Omit<ServerConfig, 'listen' | 'certFile' | 'keyFile'> | null);
   viaProxy?: boolean;
   path?: string;
+  /** The scenario kills the client process: no result is expected from it (the server's events tell the story). */
+  clientKilled?: boolean;
   /** Hold the client at the seed's breakpoint until `atPause` has run. */
   pause: boolean;
   tcp?: DriverConfig['tcp'];
@@ -190,6 +195,7 @@ export const SCENARIOS: Scenario[] = [
     needs: 'any',
     scheme: () => 'tcp',
     server: serverKind('tcp', { tcp: { forever: true, sendBytes: 32 << 20 } }),
+    clientKilled: true,
     pause: true,
     tcp: { closeAfterBytes: 1 << 30, leaveUnread: true },
     async atPause(a) { await a.sleep(150); await a.killClient(); await a.serverEvent('closed', 3000).catch(() => undefined); },
@@ -211,7 +217,7 @@ export const SCENARIOS: Scenario[] = [
       const port = String(a.serverPort);
       const unblock = await a.firewall('server', ['-A', 'OUTPUT', '-p', 'tcp', '--sport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
       a.note('server drops its own RSTs');
-      const r = await a.exec('server', ['ss', '-K', 'sport', '=', `:${port}`, 'state', 'established']);
+      const r = await a.exec('server', ['ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${port}`]);
       if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
       a.note('server socket destroyed (ss -K)');
       await a.sleep(100);
@@ -291,10 +297,30 @@ export const SCENARIOS: Scenario[] = [
     needs: 'any',
     scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
     server: () => ({ kind: 'tcp', tcp: { noRead: true } }),
-    pause: false,
+    pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async afterGo(a) { await a.sleep(300); await a.kill('server'); },
     expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
+  },
+  // --- RFC 5961: a reset that must be ignored -----------------------------------------------------------
+  {
+    id: 'blind-reset',
+    title: 'A forged RST with a wrong sequence number (blind reset attack)',
+    description: 'While the client is idle, a RST claiming to come from the server arrives with a sequence number 1000 bytes past the expected one; the client\'s kernel must answer with a challenge ACK and keep the connection. Then the request goes through.',
+    claims: [],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'netns',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: (c) => (c === 'node-net' ? { kind: 'tcp', tcp: { sendBytes: 64 } } : { kind: 'http' }),
+    pause: true,
+    tcp: { send: 'ping\n', closeAfterBytes: 64 },
+    async atPause(a) {
+      const next = await a.serverNextSeq();
+      await a.injectRst((next + 1000) >>> 0);
+      a.note('forged RST, seq SND.NXT+1000');
+      await a.sleep(100);
+    },
+    expect: { allow: { server: ['out-of-window'] }, must: [['server', 'out-of-window']] },
   },
   // --- A middlebox forges the reset -----------------------------------------------------------------
   {

@@ -1,0 +1,149 @@
+// Benchmark: rstlab explain against tshark and tcpdump on the same synthetic capture, in one run.
+// Writes a capture with the pcap writer (a mix of bulk transfers that close normally and
+// connections that end in each kind of RST), then times:
+//   rstlab explain --json FILE > /dev/null
+//   tshark -r FILE -Y tcp.flags.reset==1 > /dev/null
+//   tcpdump -r FILE 'tcp[tcpflags] & tcp-rst != 0' > /dev/null
+// and prints MB/s, packets/s, the ratios (target: ≥ 10× tshark, ≥ 0.5× tcpdump) and rstlab's peak
+// RSS at two file sizes (target: flat as the file grows). Prints figures; asserts nothing.
+//
+//   npm run bench                 # 1 GiB (and 256 MiB for the memory comparison)
+//   node dist/bench/explain-throughput.js --size-mb 200 --skip-tshark
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPcapFileWriter } from '../src/capture/writer.js';
+import { Conversation } from '../src/tcp/conversation.js';
+import { TcpFlag } from '../src/wire/types.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const sizeMb = Number(arg('--size-mb', '1024'));
+const smallMb = Number(arg('--small-mb', String(Math.max(64, Math.round(sizeMb / 4)))));
+const skipTshark = args.includes('--skip-tshark');
+const keep = args.includes('--keep');
+const dir = arg('--dir', os.tmpdir());
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(repo, 'bin', 'rstlab.js');
+
+/** One connection's frames: a bulk transfer that closes normally, or one ending in a kind of RST. */
+function connection(i: number, start: number): Conversation {
+  const a = 10 + (i >> 16 & 0xff);
+  const client = `10.${a}.${(i >> 8) & 0xff}.${i & 0xff}:${10000 + (i % 50000)}`;
+  const server = `172.16.${i % 200}.1:${[80, 443, 8080][i % 3]}`;
+  const c = new Conversation({ client, server, start, clientIsn: (i * 2654435761) >>> 0, serverIsn: (i * 40503 + 7) >>> 0 });
+  const kind = i % 20;
+  if (kind === 0) { // refused
+    c.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: (c.sndNxt('c')) >>> 0 });
+    return c;
+  }
+  c.handshake().data('c', 300);
+  const segments = 40 + (i % 40);
+  for (let k = 0; k < segments; k++) {
+    c.data('s', 1448);
+    if (k % 2 === 1) c.ack('c');
+  }
+  switch (kind) {
+    case 1: c.activeRst('s'); break; // abort
+    case 2: c.fin('s').ack('c').data('c', 200).statelessRst('s'); break; // reset-after-close
+    case 3: c.data('c', 100).statelessRst('s'); break; // no-connection
+    default: c.fin('c').fin('s').ack('c'); // normal close
+  }
+  return c;
+}
+
+async function writeCapture(file: string, targetBytes: number): Promise<{ packets: number; bytes: number; connections: number }> {
+  const w = createPcapFileWriter(file, { linkType: 1 });
+  let bytes = 24;
+  let packets = 0;
+  let i = 0;
+  let t = 1_700_000_000;
+  // Several connections interleaved, as on a real link.
+  while (bytes < targetBytes) {
+    const batch = Array.from({ length: 8 }, () => connection(i++, t));
+    const frames = batch.flatMap((c) => c.frames);
+    frames.sort((x, y) => x.tsSec - y.tsSec || x.tsNsec - y.tsNsec);
+    for (const f of frames) {
+      w.write(f.tsSec, f.tsNsec, f.data);
+      bytes += 16 + f.data.length;
+      packets++;
+    }
+    t += 0.05;
+  }
+  await w.close();
+  return { packets, bytes, connections: i };
+}
+
+interface Timed { seconds: number; maxRssMb: number | null; code: number }
+
+/** Run a command with stdout to /dev/null; peak RSS from /proc while it runs (VmHWM). */
+function timed(cmd: string, argv: string[]): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let hwm = 0;
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]));
+      } catch { /* exited */ }
+    }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0 && !stderr.includes('truncated')) process.stderr.write(`${cmd}: exit ${code}: ${stderr.slice(0, 300)}\n`);
+      resolve({ seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1 });
+    });
+  });
+}
+
+function fmt(n: number, digits = 1): string { return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }); }
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(repo, 'dist', 'src', 'cli', 'main.js'))) {
+    process.stderr.write('build first: npm run build\n');
+    process.exit(2);
+  }
+  const big = path.join(dir, `rstlab-bench-${sizeMb}mb.pcap`);
+  const small = path.join(dir, `rstlab-bench-${smallMb}mb.pcap`);
+  process.stdout.write(`writing ${sizeMb} MiB and ${smallMb} MiB captures in ${dir} …\n`);
+  const t0 = Date.now();
+  const info = await writeCapture(big, sizeMb * 1024 * 1024);
+  const writeSec = (Date.now() - t0) / 1000;
+  await writeCapture(small, smallMb * 1024 * 1024);
+  process.stdout.write(`  ${info.packets.toLocaleString()} packets, ${info.connections.toLocaleString()} connections (15% end in a RST), written at ${fmt(info.bytes / 1048576 / writeSec)} MiB/s\n\n`);
+
+  const size = statSync(big).size;
+  const mb = size / 1048576;
+  // Warm the page cache so every tool reads from memory.
+  await timed('cat', [big]);
+  const node = process.execPath;
+  const runs: Array<[string, Timed]> = [];
+  runs.push(['rstlab explain --json', await timed(node, [bin, 'explain', '--json', big])]);
+  runs.push(['tcpdump (BPF: RST)', await timed('tcpdump', ['-n', '-r', big, 'tcp[tcpflags] & tcp-rst != 0'])]);
+  if (!skipTshark) runs.push(['tshark -Y reset', await timed('tshark', ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'])]);
+  const rstlab = runs[0]![1];
+  process.stdout.write(`${'tool'.padEnd(24)}${'seconds'.padStart(9)}${'MiB/s'.padStart(10)}${'Mpkt/s'.padStart(9)}${'peak RSS'.padStart(11)}${'rstlab ×'.padStart(10)}\n`);
+  for (const [name, r] of runs) {
+    process.stdout.write(`${name.padEnd(24)}${fmt(r.seconds, 2).padStart(9)}${fmt(mb / r.seconds).padStart(10)}${fmt(info.packets / r.seconds / 1e6, 2).padStart(9)}`
+      + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${(name.startsWith('rstlab') ? '' : fmt(r.seconds / rstlab.seconds, 2)).padStart(10)}\n`);
+  }
+  const smallRun = await timed(node, [bin, 'explain', '--json', small]);
+  process.stdout.write(`\nrstlab peak RSS: ${fmt(smallRun.maxRssMb ?? 0, 0)} MiB on ${smallMb} MiB, ${fmt(rstlab.maxRssMb ?? 0, 0)} MiB on ${sizeMb} MiB\n`);
+  const tcpdump = runs[1]![1];
+  process.stdout.write(`targets: ≥ 10× tshark (${skipTshark ? 'skipped' : `${fmt(runs[2]![1].seconds / rstlab.seconds, 1)}×`}), ≥ 0.5× tcpdump (${fmt(tcpdump.seconds / rstlab.seconds, 2)}×)\n`);
+  if (!keep) { await rm(big, { force: true }); await rm(small, { force: true }); }
+}
+
+await main();

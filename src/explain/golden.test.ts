@@ -1,0 +1,62 @@
+// Golden tests: every capture in fixtures/captures (real captures made by the lab on a real kernel
+// with tcpdump --immediate-mode, see scripts/refresh-fixtures.sh) is explained and compared with its
+// saved `<name>.expected.txt`. RSTLAB_UPDATE=1 rewrites the expected files instead of comparing.
+// tshark is the second oracle on the same files: frame count, RST frames, TCP conversations.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderConnectionText, renderSummaryText } from '../report/text.js';
+import { explainCapture } from './engine.js';
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+
+const dir = path.join(repoRoot(), 'fixtures', 'captures');
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).sort() : [];
+const update = process.env.RSTLAB_UPDATE === '1';
+const hasTshark = (() => { try { execFileSync('tshark', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+
+async function render(file: string): Promise<string> {
+  const res = await explainCapture(file);
+  const blocks = res.connections.map((c) => renderConnectionText(c, res.summary.firstTime));
+  return `${blocks.join('\n\n')}\n\n${renderSummaryText(res.summary)}\n`;
+}
+
+test('the fixture corpus holds a real capture for every cause the lab can construct', () => {
+  assert.ok(files.length >= 10, `expected at least 10 fixture captures in ${dir}, found ${files.length}`);
+  const expected = files.map((f) => readFileSync(path.join(dir, `${f}.expected.txt`), 'utf8')).join('\n');
+  for (const cause of ['refused', 'abort', 'reset-after-close', 'no-connection', 'timeout', 'middlebox', 'out-of-window']) {
+    assert.match(expected, new RegExp(`RST .* ${cause} \\(`), `no fixture shows a ${cause} RST`);
+  }
+});
+
+for (const f of files) {
+  test(`golden: ${f}`, async () => {
+    const got = await render(path.join(dir, f));
+    const expectedFile = path.join(dir, `${f}.expected.txt`);
+    if (update || !existsSync(expectedFile)) {
+      if (!update) assert.fail(`${expectedFile} is missing: run the tests with RSTLAB_UPDATE=1 to create it`);
+      writeFileSync(expectedFile, got);
+      return;
+    }
+    assert.equal(got, readFileSync(expectedFile, 'utf8'));
+  });
+
+  test(`tshark agrees: ${f}`, { skip: hasTshark ? false : 'tshark is not installed (Debian package tshark)' }, async () => {
+    const file = path.join(dir, f);
+    const res = await explainCapture(file);
+    const frames = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    assert.equal(res.summary.packets, frames.length, 'frame count');
+    const rsts = execFileSync('tshark', ['-n', '-r', file, '-Y', 'tcp.flags.reset==1', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    assert.deepEqual(res.rsts.map((r) => r.frame), rsts, 'RST frames');
+    const streams = new Set(execFileSync('tshark', ['-n', '-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'tcp.stream'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean));
+    assert.equal(res.connections.length, streams.size, 'TCP connections (tshark tcp.stream)');
+  });
+}

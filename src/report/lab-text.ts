@@ -1,0 +1,86 @@
+// Terminal rendering of lab results: the live progress line per run, the scenario × client error
+// matrix and the claim verdicts. Pure: results in, strings out.
+
+import type { ClaimVerdict, LabResults, OutcomeRecord, RunRecord } from './results.js';
+import type { Painter } from './text.js';
+import { plain } from './text.js';
+
+/** A short label of what the application saw, for a matrix cell. */
+export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
+  if (!o) return '—';
+  if (o.kind === 'ok') return o.status ? `ok ${o.status}` : `ok (${o.bytes ?? 0} B)`;
+  if (o.kind === 'timeout-internal') return 'no answer (timeout)';
+  const simple = (o.error ?? '').replace(/^.*\./, '');
+  let s: string;
+  if (o.code && /^E[A-Z]+$/.test(o.code)) s = o.code;
+  else if (o.error === 'curl') s = `curl ${o.code ?? ''}: ${o.message ?? ''}`;
+  else if (o.code && !/^\d+$/.test(o.code)) s = `${o.code}`;
+  else s = `${simple}${o.message ? `: ${o.message}` : ''}`;
+  if (s === 'Error' || s === 'TypeError') s = `${s}: ${o.message ?? ''}`;
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+export function renderRunLine(r: RunRecord, index: number, total: number, p: Painter = plain): string {
+  const mark = r.status === 'ok' ? p.green('✓') : r.status === 'skipped' ? p.dim('–') : r.status === 'mismatch' ? p.yellow('≠') : p.red('✗');
+  const what = r.status === 'skipped' ? p.dim(`skipped: ${r.reason ?? ''}`)
+    : r.status === 'failed' ? p.red(`failed: ${r.reason ?? ''}`)
+      : `${shortOutcome(r.outcome, 60)}${r.rsts.length ? p.dim(`  RST ${r.rsts.map((x) => `${x.role}:${x.cause}@${x.frame}`).slice(0, 3).join(' ')}`) : ''}`;
+  const problems = r.status === 'mismatch' ? `\n      ${p.yellow(r.problems.join('; '))}` : '';
+  return `${mark} [${String(index + 1).padStart(String(total).length)}/${total}] ${r.scenario} × ${r.client}  ${what}${problems}`;
+}
+
+function pad(s: string, n: number): string {
+  const len = [...s].length;
+  return len >= n ? s : s + ' '.repeat(n - len);
+}
+
+/** Scenario rows × client columns; each cell the client's error (or ok), `·` where not run. */
+export function renderMatrix(res: LabResults, p: Painter = plain, cellWidth = 22): string {
+  const clients = res.clients.filter((c) => res.runs.some((r) => r.client === c));
+  const scenarios = res.scenarios.filter((s) => res.runs.some((r) => r.scenario === s.id));
+  const first = Math.max(8, ...scenarios.map((s) => s.id.length)) + 2;
+  const lines = [p.bold(pad('scenario', first) + clients.map((c) => pad(c, cellWidth)).join(''))];
+  for (const s of scenarios) {
+    let line = pad(s.id, first);
+    for (const c of clients) {
+      const r = res.runs.find((x) => x.scenario === s.id && x.client === c);
+      let cell: string;
+      if (!r) cell = p.dim(pad('·', cellWidth));
+      else if (r.status === 'skipped') cell = p.dim(pad('skipped', cellWidth));
+      else if (r.status === 'failed') cell = p.red(pad('lab failed', cellWidth));
+      else {
+        const t = pad(shortOutcome(r.outcome, cellWidth - 2), cellWidth);
+        cell = r.status === 'mismatch' ? p.yellow(t) : r.outcome?.kind === 'ok' ? p.green(t) : t;
+      }
+      line += cell;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}
+
+export function renderClaims(claims: ClaimVerdict[], p: Painter = plain): string {
+  return claims.map((c) => {
+    const v = c.verdict === 'reproduced' ? p.green(c.verdict) : c.verdict === 'differs' ? p.yellow(c.verdict) : p.dim(c.verdict);
+    return `${p.bold(pad(c.id, 6))} ${pad(v, 10)} ${c.summary}`;
+  }).join('\n');
+}
+
+export function renderLabSummary(res: LabResults, p: Painter = plain): string {
+  const count = (s: RunRecord['status']) => res.runs.filter((r) => r.status === s).length;
+  const verdicts = (v: ClaimVerdict['verdict']) => res.claims.filter((c) => c.verdict === v).length;
+  return [
+    `${p.bold('rstlab lab')} — ${res.host.mode === 'netns' ? 'network namespaces' : 'loopback'} (${res.host.modeReason}), kernel ${res.host.kernel}, node ${res.host.node}`,
+    '',
+    p.bold('What each client reported'),
+    renderMatrix(res, p),
+    '',
+    p.bold('Seed claims'),
+    renderClaims(res.claims, p),
+    '',
+    ...res.questions.map((q) => `${p.bold(q.id)} ${q.question}\n   ${q.answer}`),
+    '',
+    `${res.runs.length} runs: ${count('ok')} as constructed, ${count('mismatch')} mismatched, ${count('failed')} failed, ${count('skipped')} skipped · `
+      + `claims: ${verdicts('reproduced')} reproduced, ${verdicts('differs')} differ, ${verdicts('unavailable')} unavailable · ${(res.durationMs / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
