@@ -49,16 +49,14 @@ type Finding =
 
 const ep = (e: Pick<EndpointStats, 'addr' | 'port'>, v6: boolean) => (v6 ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`);
 
+/** Flags as tcpdump prints them, in its order: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`, `[R.]`. */
 export function flagString(flags: number): string {
+  const table: Array<[number, string]> = [
+    [TcpFlag.FIN, 'F'], [TcpFlag.SYN, 'S'], [TcpFlag.RST, 'R'], [TcpFlag.PSH, 'P'], [TcpFlag.ACK, '.'],
+    [TcpFlag.URG, 'U'], [TcpFlag.ECE, 'E'], [TcpFlag.CWR, 'W'], [TcpFlag.AE, 'e'],
+  ];
   let s = '';
-  if (flags & TcpFlag.SYN) s += 'S';
-  if (flags & TcpFlag.FIN) s += 'F';
-  if (flags & TcpFlag.PSH) s += 'P';
-  if (flags & TcpFlag.RST) s += 'R';
-  if (flags & TcpFlag.URG) s += 'U';
-  if (flags & TcpFlag.ECE) s += 'E';
-  if (flags & TcpFlag.CWR) s += 'W';
-  if (flags & TcpFlag.ACK) s += '.';
+  for (const [bit, ch] of table) if (flags & bit) s += ch;
   return `[${s || 'none'}]`;
 }
 
