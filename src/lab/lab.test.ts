@@ -1,0 +1,158 @@
+// The lab, run for real through its command line (CI is root): the full default matrix with every
+// RST checked against the scenario that constructed it, a Ctrl-C in the middle of a run, a run as
+// an unprivileged user (loopback fallback), and bad input (unknown names, missing tools — hidden in
+// a private mount namespace, so the machine itself is untouched).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LabResults } from '../report/results.js';
+import { CLAIM_IDS } from './claims.js';
+import { repoFile } from './run.js';
+
+const root = process.getuid?.() === 0;
+const bin = repoFile('bin/rstlab.js');
+const notRoot = root ? false : 'needs root (network namespaces, tcpdump)';
+
+function labNamespaces(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('rstlab-'));
+  } catch { return []; }
+}
+
+function processesMatching(pattern: string): string[] {
+  const r = spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l && !l.includes('pgrep'));
+}
+
+function lab(args: string[], opts: { timeoutMs?: number; prefix?: string[] } = {}) {
+  const argv = [...(opts.prefix ?? []), process.execPath, bin, 'lab', '--no-color', ...args];
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000 });
+}
+
+test('the full lab: every run behaves as its scenario constructs, every claim gets a verdict', { skip: notRoot, timeout: 300_000 }, () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-lab-'));
+  try {
+    const r = lab(['--out', out]);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as LabResults;
+    const bad = results.runs.filter((x) => x.status === 'mismatch' || x.status === 'failed');
+    assert.deepEqual(bad.map((x) => `${x.id}: ${x.status} ${x.reason ?? ''} ${x.problems.join('; ')}`), [], r.stdout.slice(-3000) + r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(results.host.mode, 'netns');
+    assert.equal(results.schema, 'rstlab-lab/1');
+    // Every claim of SEED-CLAIMS.md has a verdict, backed by frames in a saved capture where it ran.
+    assert.deepEqual(results.claims.map((c) => c.id).sort(), [...CLAIM_IDS].sort());
+    for (const c of results.claims) {
+      assert.ok(['reproduced', 'differs', 'unavailable'].includes(c.verdict), c.id);
+      if (c.verdict !== 'unavailable') {
+        assert.ok(c.evidence.length > 0, `${c.id} has evidence`);
+        for (const e of c.evidence) if (e.capture) assert.ok(existsSync(path.join(out, e.capture)), e.capture);
+      }
+    }
+    // The seed's own client ran: OkHttp's errors are compared with the seed's texts.
+    const okhttp = results.runs.filter((x) => x.client === 'okhttp' && x.status === 'ok');
+    assert.ok(okhttp.length >= 10, `OkHttp ran in ${okhttp.length} scenarios`);
+    for (const id of ['C1.2', 'C2a.2', 'C2a.5', 'C2b.4']) {
+      const c = results.claims.find((x) => x.id === id)!;
+      assert.notEqual(c.verdict, 'unavailable', `${id}: ${c.summary}`);
+      assert.match(c.summary, /okhttp/, id);
+    }
+    // Each run that ran has a capture and a client outcome; RSTs carry frames inside it.
+    for (const x of results.runs.filter((y) => y.status === 'ok')) {
+      assert.ok(x.capture && existsSync(path.join(out, x.capture)), `${x.id} capture`);
+      assert.ok(x.outcome, `${x.id} outcome`);
+      for (const rst of x.rsts) assert.ok(rst.frame >= 1);
+    }
+    // Skips are explained.
+    for (const x of results.runs.filter((y) => y.status === 'skipped')) assert.ok(x.reason && x.reason.length > 10, x.id);
+    assert.match(r.stdout, /Seed claims/);
+    assert.equal(labNamespaces().length, 0, 'no namespace left');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C in the middle of a run leaves no namespace, rule or process', { skip: notRoot, timeout: 60_000 }, async () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-sigint-'));
+  try {
+    const child = spawn(process.execPath, [bin, 'lab', '--no-color', '--scenario', 'retransmission-timeout,keepalive-timeout', '--client', 'node-net', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    // Wait until the run is under way: namespaces exist and a server process runs in them.
+    const deadline = Date.now() + 20_000;
+    // Every child of this run names the run's folder on its command line (certificates, CA, capture file).
+    while (Date.now() < deadline && !(labNamespaces().length >= 4 && processesMatching(`servers/server.js.*${out}`).length > 0)) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(labNamespaces().length >= 4, 'the lab had created its namespaces');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 130, stderr);
+    assert.deepEqual(labNamespaces(), []);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(processesMatching(out), []);
+    // Host firewall untouched: the lab's rules lived only in its namespaces.
+    assert.doesNotMatch(execFileSync('iptables-save', { encoding: 'utf8' }), /rstlab|REJECT --reject-with tcp-reset/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('an unprivileged user gets the loopback fallback, with reasons for what is skipped', { skip: notRoot, timeout: 60_000 }, (t) => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-nobody-'));
+  chmodSync(out, 0o777);
+  try {
+    const probe = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(bin)})`]);
+    if (probe.status !== 0) { t.skip('the checkout is not readable by the user nobody here'); return; }
+    const r = lab(['--scenario', 'refused,linger-zero,state-lost', '--client', 'node-net,node-http', '--out', out], { prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as LabResults;
+    assert.equal(results.host.mode, 'loopback');
+    assert.equal(results.host.capture, false);
+    const refused = results.runs.find((x) => x.id === 'refused--node-net')!;
+    assert.equal(refused.outcome?.code, 'ECONNREFUSED');
+    const abort = results.runs.find((x) => x.id === 'linger-zero--node-http')!;
+    assert.equal(abort.outcome?.code, 'ECONNRESET');
+    const lost = results.runs.find((x) => x.id === 'state-lost--node-net')!;
+    assert.equal(lost.status, 'skipped');
+    assert.match(lost.reason ?? '', /namespaces/);
+    assert.match(results.claims.find((c) => c.id === 'C1.1')!.summary, /capture/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('unknown scenario or client names: one clear line, exit 2', () => {
+  const a = lab(['--scenario', 'no-such-thing']);
+  assert.equal(a.status, 2);
+  assert.match(a.stderr, /unknown scenario: no-such-thing/);
+  assert.match(a.stderr, /known scenarios: refused/);
+  assert.doesNotMatch(a.stderr, /\n\s+at /, 'no stack trace');
+  const b = lab(['--client', 'telnet']);
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /unknown client: telnet/);
+});
+
+test('a missing tcpdump is named with its Debian package; missing OkHttp only empties its column', { skip: notRoot, timeout: 120_000 }, () => {
+  const tcpdump = execFileSync('sh', ['-c', 'command -v tcpdump'], { encoding: 'utf8' }).trim();
+  // A private mount namespace where tcpdump is not executable: the host keeps its tcpdump.
+  const a = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null ${tcpdump} && exec "$@"`, 'sh', process.execPath, bin, 'lab', '--scenario', 'refused'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(a.status, 2, a.stderr);
+  assert.match(a.stderr, /tcpdump is not installed/);
+  assert.match(a.stderr, /apt-get install tcpdump/);
+
+  const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-nojava-'));
+  try {
+    const b = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs none /usr/share/java && exec "$@"', 'sh', process.execPath, bin, 'lab', '--no-color', '--scenario', 'refused', '--client', 'node-net,okhttp', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(b.status, 0, b.stdout + b.stderr);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as LabResults;
+    const ok = results.runs.find((x) => x.id === 'refused--okhttp')!;
+    assert.equal(ok.status, 'skipped');
+    assert.match(ok.reason ?? '', /libokhttp-java/);
+    assert.equal(results.runs.find((x) => x.id === 'refused--node-net')!.status, 'ok');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
