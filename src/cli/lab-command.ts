@@ -16,6 +16,7 @@ import type { ClientName } from '../lab/protocol.js';
 import { runLab } from '../lab/run.js';
 import { SCENARIOS } from '../lab/scenarios.js';
 import { hasCommand } from '../lab/tools.js';
+import { renderLabHtml } from '../report/html.js';
 import { renderLabSummary, renderRunLine } from '../report/lab-text.js';
 import type { LabResults } from '../report/results.js';
 import type { Painter } from '../report/text.js';
@@ -104,11 +105,12 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     runs: lab.runs,
   };
   await writeFile(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(path.join(outDir, 'report.html'), renderLabHtml(results));
   if (opts.json) {
     writeOut(JSON.stringify(results, null, 2) + '\n');
   } else {
     writeOut(`\n${renderLabSummary(results, p)}\n`);
-    writeOut(`${p.dim('results:')} ${path.join(outDir, 'results.json')}  ${p.dim('captures:')} ${path.join(outDir, 'captures')}/\n`);
+    writeOut(`${p.dim('results:')} ${path.join(outDir, 'results.json')}  ${p.dim('report:')} ${path.join(outDir, 'report.html')}  ${p.dim('captures:')} ${path.join(outDir, 'captures')}/\n`);
   }
   return lab.runs.some((r) => r.status === 'mismatch' || r.status === 'failed') ? 1 : 0;
 }

@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { RstlabError } from '../errors.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerLabCommand } from './lab-command.js';
+import { registerProxyCommand } from './proxy-command.js';
+import { registerWhyCommand } from './why-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('rstlab')
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLabCommand(program);
   registerExplainCommand(program);
+  registerWhyCommand(program);
+  registerProxyCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

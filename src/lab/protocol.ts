@@ -52,7 +52,13 @@ export type DriverEvent =
   | { event: 'connected'; local: string; remote: string }
   /** The first response bytes arrived (headers for HTTP). */
   | { event: 'response-started'; status?: number }
-  | { event: 'result'; outcome: Outcome; timings: { connectMs?: number; totalMs: number } };
+  | {
+      event: 'result';
+      outcome: Outcome;
+      timings: { connectMs?: number; totalMs: number };
+      /** Set when `pause` was asked for but the client cannot hold at the pause point (curl): it ran without holding. */
+      cannotPause?: true;
+    };
 
 /** What the application saw, as the client library reported it. */
 export interface Outcome {
@@ -67,7 +73,19 @@ export interface Outcome {
   code?: string;
   message?: string;
   /** The cause chain, outermost first (Java `getCause()`, JS `error.cause`). */
-  causes: Array<{ error: string; code?: string; message: string }>;
+  causes: Array<{
+    error: string;
+    code?: string;
+    message: string;
+    /** How this entry hangs below the previous ones; absent = `cause` (Java getCause(), JS
+     *  `error.cause`, Python `__cause__`). `context` = Python's implicit `__context__`;
+     *  `suppressed` = a Java suppressed exception; `aggregate` = an entry of a JS AggregateError's `errors`. */
+    relation?: 'cause' | 'context' | 'suppressed' | 'aggregate';
+  }>;
+  /** Facts the driver observed on the way that are not errors, e.g. `eof` (the peer's FIN was read),
+   *  `closed-by-client` (node-net closed after closeAfterBytes), `protocol=h2` (OkHttp connectEnd),
+   *  `rstCode=NGHTTP2_CANCEL`, `content-length=100000` (node-http2). */
+  notes?: string[];
 }
 
 /** Server programs the lab runs; each is one child process. */
@@ -86,9 +104,12 @@ export interface ServerConfig {
     noRead?: boolean;
     /** Write this many bytes (then hold) or, with `forever`, keep writing until an error. */
     sendBytes?: number;
+    /** Keep writing until an error; bounded by `sendBytes` when given, else 64 MiB. */
     forever?: boolean;
     /** Use SO_LINGER {1,0} (abortive close) when told to close. */
     abortOnClose?: boolean;
+    /** Do not close our side when the peer's FIN arrives (stay half-open, keep sending on `send`). */
+    keepOpenOnFin?: boolean;
   };
   /** Bytes of the `/large` response body; the server writes `largeFirstChunk` bytes, reports
    *  `mid-response` and holds the rest until killed (or `continue`). */
@@ -104,7 +125,19 @@ export type ServerEvent =
   | { event: 'mid-response'; bytes: number; peer: string }
   /** proxy: a tunnel (CONNECT) or forward to `target` is up for `peer`. */
   | { event: 'tunnel'; peer: string; target: string }
-  | { event: 'closed'; peer: string; how: 'fin' | 'rst' | 'error'; error?: string }
+  /** `by`: who ended it (`server` = a close/abort command; `peer` = a FIN or RST came in). `tcp` kind
+   *  adds the socket's byte counters. */
+  | {
+      event: 'closed';
+      peer: string;
+      how: 'fin' | 'rst' | 'error';
+      error?: string;
+      by?: 'peer' | 'server';
+      bytesRead?: number;
+      bytesWritten?: number;
+    }
+  /** tcp kind: `sendBytes` (or the `forever` cap) were all handed to the kernel. */
+  | { event: 'sent'; peer: string; bytes: number }
   | { event: 'error'; message: string };
 
 /** Commands the lab writes to a server's stdin, one JSON per line. */
@@ -113,4 +146,6 @@ export type ServerCommand =
   | { cmd: 'close' }
   | { cmd: 'abort' }
   /** Let a held `/large` response finish. */
-  | { cmd: 'continue' };
+  | { cmd: 'continue' }
+  /** tcp kind: write this many more bytes on every open connection. */
+  | { cmd: 'send'; bytes: number };

@@ -162,7 +162,7 @@ export const SCENARIOS: Scenario[] = [
     clients: ['node-net'],
     needs: 'any',
     scheme: () => 'tcp',
-    server: serverKind('tcp', { tcp: { sendBytes: 4096 } }),
+    server: serverKind('tcp', { tcp: { sendBytes: 4096, keepOpenOnFin: true } }),
     pause: false,
     tcp: { closeAfterBytes: 4096 },
     async afterResult(a) {

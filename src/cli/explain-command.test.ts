@@ -1,0 +1,93 @@
+// `rstlab explain` as a user runs it: the real binary on real captures (made here with the pcap
+// writer from scripted conversations), stdin, gzip, --json records, and every kind of bad input
+// answered by one clear line and exit code 2 — never a stack trace.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PcapWriter } from '../capture/writer.js';
+import { repoFile } from '../lab/run.js';
+import { Conversation } from '../tcp/conversation.js';
+import { TcpFlag } from '../wire/types.js';
+
+const bin = repoFile('bin/rstlab.js');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'rstlab-cli-'));
+
+function rstlab(args: string[], input?: Buffer) {
+  return spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+}
+
+function capture(): Buffer {
+  const conv = new Conversation({ client: '10.0.0.1:40000', server: '10.0.0.2:80' });
+  conv.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: conv.sndNxt('c') });
+  const ok = new Conversation({ client: '10.0.0.1:40001', server: '10.0.0.2:81', start: 1_700_000_001 });
+  ok.handshake().data('c', 10).fin('c').fin('s').ack('c');
+  const w = new PcapWriter({ linkType: conv.linkType });
+  return Buffer.concat([w.header(), ...[...conv.frames, ...ok.frames].map((f) => w.record(f.tsSec, f.tsNsec, f.data))]);
+}
+
+const good = path.join(dir, 'good.pcap');
+writeFileSync(good, capture());
+
+test('text report: the abnormal connection, its RST with cause and evidence, and a summary', () => {
+  const r = rstlab(['explain', good]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /#1 {2}10\.0\.0\.1:40000 → 10\.0\.0\.2:80 {2}REJ/);
+  assert.match(r.stdout, /frame 2 .* RST 10\.0\.0\.2:80 → 10\.0\.0\.1:40000 {2}refused \(high\)/);
+  assert.doesNotMatch(r.stdout, /40001/, 'normal connections only with --all');
+  assert.match(r.stdout, /summary: 9 packets \(9 TCP\), 2 connections, 1 RST — refused 1/);
+  assert.match(rstlab(['explain', '--all', good]).stdout, /#2 {2}10\.0\.0\.1:40001 → 10\.0\.0\.2:81 {2}SF/);
+});
+
+test('--json: newline-delimited connection, rst and summary records', () => {
+  const r = rstlab(['explain', '--json', '--all', good]);
+  assert.equal(r.status, 0, r.stderr);
+  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(records.map((x) => x.type), ['connection', 'rst', 'connection', 'summary']);
+  const [conn, rst] = records;
+  assert.equal(conn!.orig, '10.0.0.1:40000');
+  assert.equal(conn!.resp, '10.0.0.2:80');
+  assert.equal(conn!.history, 'Sr');
+  assert.equal(conn!.conn_state, 'REJ');
+  assert.equal(rst!.frame, 2);
+  assert.equal(rst!.connection, conn!.id);
+  assert.equal(rst!.from, '10.0.0.2:80');
+  assert.equal(rst!.cause, 'refused');
+  assert.equal(rst!.confidence, 'high');
+  assert.ok(Array.isArray(rst!.evidence) && (rst!.evidence as string[]).length > 0);
+});
+
+test('stdin, gzip-compressed', () => {
+  const r = rstlab(['explain', '--json', '-'], gzipSync(capture()));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /"cause":"refused"/);
+});
+
+test('bad input: one clear line each, exit 2, no stack trace', () => {
+  const truncated = path.join(dir, 'cut.pcap');
+  writeFileSync(truncated, capture().subarray(0, 200));
+  const text = path.join(dir, 'text.pcap');
+  writeFileSync(text, 'tcpdump: listening on eth0\n12:00:00 IP 10.0.0.1 > 10.0.0.2: Flags [R]\n');
+  const cases: Array<[string[], RegExp, Buffer?]> = [
+    [['explain', path.join(dir, 'missing.pcap')], /no such file/],
+    [['explain', dir], /is a directory/],
+    [['explain', text], /not a pcap or pcapng capture.*byte offset 0/],
+    [['explain', truncated], /cut off.*byte offset \d+/],
+    [['explain', '-'], /empty/, Buffer.alloc(0)],
+    [['explain'], /missing required argument/],
+    [['explain', '--frobnicate', good], /unknown option/],
+    [['nonsense'], /unknown command/],
+  ];
+  for (const [args, message, input] of cases) {
+    const r = rstlab(args, input);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${args.join(' ')}: no stack trace`);
+  }
+  // The packets before the damage are still explained.
+  assert.match(rstlab(['explain', truncated]).stdout, /refused/);
+});

@@ -1,0 +1,42 @@
+// `rstlab proxy`: run the Toxiproxy-compatible fault-injection proxy until SIGINT/SIGTERM.
+// Options: --config FILE (Toxiproxy's populate format: an array of proxies), --host (control API
+// host, 127.0.0.1 unless told), --port (control API port, 8474), --events FILE (JSON-lines log).
+
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { startProxy } from '../proxy/index.js';
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be a port number (0-65535), got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function registerProxyCommand(program: Command): void {
+  program
+    .command('proxy')
+    .description('run a Toxiproxy-compatible proxy that injects every reset scenario (control API on 127.0.0.1:8474)')
+    .option('--config <file>', 'create these proxies at start (Toxiproxy populate format: a JSON array of {name, listen, upstream, enabled})')
+    .option('--host <host>', 'control API host (loopback unless told)', '127.0.0.1')
+    .option('--port <port>', 'control API port', '8474')
+    .option('--events <file>', 'append the event log (faults, connections) to this file as JSON lines')
+    .action(async (opts: { config?: string; host: string; port: string; events?: string }) => {
+      const port = parsePort(opts.port);
+      const rp = await startProxy({ host: opts.host, port, config: opts.config, eventsFile: opts.events });
+      process.stdout.write(`rstlab proxy: control API on ${rp.url} (Toxiproxy API 2.x); docs/proxy.md lists the toxics\n`);
+      for (const p of Object.values(rp.collection.list())) {
+        process.stdout.write(`  ${p.name}: ${p.listen} -> ${p.upstream}${p.enabled ? '' : ' (disabled)'}\n`);
+      }
+      rp.events.on((e) => {
+        if (e.event === 'fault' && e.fault) {
+          process.stdout.write(`${e.time} ${e.proxy} conn ${e.conn} ${e.client}: ${e.fault.toxic} (${e.fault.toxicType}) ${e.fault.action}\n`);
+        }
+      });
+      await new Promise<void>((resolve) => {
+        const done = () => { process.off('SIGINT', done); process.off('SIGTERM', done); resolve(); };
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
+      });
+      await rp.stop();
+    });
+}

@@ -1,0 +1,61 @@
+// Capturing the proxy's own traffic: tcpdump on the loopback interface, started and awaited until
+// it reports "listening on" (so no packet of the test is missed), stopped with SIGINT so it flushes
+// its file; and the explainer (src/explain) run on the result, loaded at run time.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { InputError, MissingToolError } from '../errors.js';
+
+export interface Tcpdump {
+  file: string;
+  stop(): Promise<void>;
+}
+
+/** Start `tcpdump -i IFACE -n -U --immediate-mode -w FILE FILTER` and wait until it listens. */
+export function startTcpdump(file: string, filter: string, iface = 'lo'): Promise<Tcpdump> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn('tcpdump', ['-i', iface, '-n', '-U', '--immediate-mode', '-w', file, filter], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    let ready = false;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT' ? new MissingToolError('tcpdump', 'tcpdump', 'it captures the proxy\'s traffic') : e);
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (!ready && /listening on/.test(err)) {
+        ready = true;
+        resolve({
+          file,
+          stop: async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+            await exited;
+          },
+        });
+      }
+    });
+    child.once('exit', (code) => { if (!ready) reject(new InputError(`tcpdump exited (${code}) before capturing: ${err.trim()}`)); });
+  });
+}
+
+export interface ExplainedRst { frame: number; cause: string; from: string; to: string }
+
+/** Run rstlab's explainer on a capture (src/explain, loaded at run time so the proxy builds without it). */
+export async function explainCaptureFile(path: string): Promise<{ rsts: ExplainedRst[] }> {
+  const url = new URL('../explain/index.js', import.meta.url).href;
+  let mod: { explainCapture?: (p: string) => Promise<{ rsts: ExplainedRst[] }> };
+  try { mod = await import(url); } catch {
+    throw new InputError('the explainer (src/explain) is not built', 'run npm run build');
+  }
+  if (typeof mod.explainCapture !== 'function') throw new InputError('src/explain does not export explainCapture');
+  return mod.explainCapture(path);
+}
+
+/** True when src/explain exports explainCapture (for tests that assert cause codes when they can). */
+export async function explainerAvailable(): Promise<boolean> {
+  try {
+    const mod = await import(new URL('../explain/index.js', import.meta.url).href);
+    return typeof mod.explainCapture === 'function';
+  } catch { return false; }
+}

@@ -1,0 +1,267 @@
+// The I/O shell of one proxy: a TCP listener, and for each accepted connection a dialled upstream
+// socket and a ConnectionEngine. The shell turns socket events into engine events and engine
+// commands into socket calls (write, pause/resume, end = FIN, destroy = close(2),
+// resetAndDestroy = RST); it adds write backpressure (a full destination pauses its source) and
+// nothing else. Listen errors are reported in Go's words, as Toxiproxy reports them (HTTP 500).
+
+import net from 'node:net';
+import { ProxyApiError } from './api-error.js';
+import { ConnectionEngine } from './engine.js';
+import { emptyCounters, type EventLog, type ProxyCounters } from './events.js';
+import type { CloseMode, Command, EngineEvent, FaultRecord, ProxyJson, Side, ToxicJson } from './types.js';
+
+export interface HostPortSpec { host: string; port: number }
+
+const nowMs = (): number => performance.now();
+let nextConnId = 1;
+
+/** Split "host:port", "[v6]:port" or ":port". Throws Go's message for a missing port. */
+export function splitHostPort(addr: string, what: 'listen' | 'dial'): HostPortSpec {
+  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    const op = what === 'listen' ? 'listen' : 'dial';
+    throw new ProxyApiError(`${op} tcp: address ${addr}: missing port in address`, 500);
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** The host to bind: loopback unless the address names another one. `localhost` is 127.0.0.1, as in Go. */
+function bindHost(host: string): string {
+  if (host === '' || host === 'localhost') return '127.0.0.1';
+  return host;
+}
+
+function formatAddr(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+const STRERROR: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'no such host',
+};
+
+class Conn {
+  readonly id = nextConnId++;
+  readonly engine: ConnectionEngine;
+  up: net.Socket | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly engineRead: Record<Side, boolean> = { client: false, upstream: false };
+  private readonly blocked: Record<Side, boolean> = { client: false, upstream: false };
+  private readonly pendingWrites: Record<Side, number> = { client: 0, upstream: 0 };
+  private readonly deferredClose: Record<Side, CloseMode | null> = { client: null, upstream: null };
+  private socketsOpen = 1;
+  readonly clientAddr: string;
+  bytesUp = 0;
+  bytesDown = 0;
+
+  constructor(readonly proxy: ProxyInstance, readonly client: net.Socket) {
+    this.clientAddr = formatAddr(client.remoteAddress ?? '?', client.remotePort ?? 0);
+    this.engine = new ConnectionEngine(proxy.toxics);
+    client.setNoDelay(true);
+    client.on('data', (chunk: Buffer) => this.feed({ type: 'data', now: nowMs(), from: 'client', chunk }));
+    client.on('end', () => this.feed({ type: 'end', now: nowMs(), from: 'client' }));
+    client.on('error', (err: NodeJS.ErrnoException) => this.feed({ type: 'error', now: nowMs(), side: 'client', error: err.code ?? err.message }));
+    client.on('close', () => this.socketClosed());
+  }
+
+  sock(side: Side): net.Socket | null {
+    return side === 'client' ? this.client : this.up;
+  }
+
+  feed(ev: EngineEvent): void {
+    for (const c of this.engine.handle(ev)) this.exec(c);
+  }
+
+  private exec(c: Command): void {
+    switch (c.type) {
+      case 'connect-upstream': this.connectUpstream(); break;
+      case 'read': this.engineRead[c.side] = c.on; this.applyRead(c.side); break;
+      case 'write': this.write(c.to, c.chunk); break;
+      case 'close': this.close(c.side, c.mode); break;
+      case 'set-timer': {
+        const t = setTimeout(() => { this.timers.delete(t); this.feed({ type: 'timer', now: nowMs(), id: c.id }); }, c.ms);
+        this.timers.add(t);
+        break;
+      }
+      case 'fault': this.proxy.recordFault(this, c.fault); break;
+      case 'finished':
+        for (const t of this.timers) clearTimeout(t);
+        this.timers.clear();
+        break;
+    }
+  }
+
+  private connectUpstream(): void {
+    let target: HostPortSpec;
+    try { target = splitHostPort(this.proxy.upstream, 'dial'); } catch (e) {
+      this.proxy.recordUpstreamError(this, (e as Error).message);
+      this.feed({ type: 'connect-failed', now: nowMs(), error: (e as Error).message });
+      return;
+    }
+    const up = net.connect({ host: target.host === '' ? '127.0.0.1' : target.host, port: target.port, allowHalfOpen: true });
+    this.up = up;
+    this.socketsOpen++;
+    up.setNoDelay(true);
+    up.pause();
+    let connected = false;
+    up.once('connect', () => { connected = true; this.feed({ type: 'connected', now: nowMs() }); });
+    up.on('data', (chunk: Buffer) => this.feed({ type: 'data', now: nowMs(), from: 'upstream', chunk }));
+    up.on('end', () => this.feed({ type: 'end', now: nowMs(), from: 'upstream' }));
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? err.message;
+      if (!connected) {
+        this.proxy.recordUpstreamError(this, code);
+        this.feed({ type: 'connect-failed', now: nowMs(), error: code });
+      } else this.feed({ type: 'error', now: nowMs(), side: 'upstream', error: code });
+    });
+    up.on('close', () => this.socketClosed());
+  }
+
+  private applyRead(side: Side): void {
+    const s = this.sock(side);
+    if (!s || s.destroyed) return;
+    if (this.engineRead[side] && !this.blocked[side]) s.resume(); else s.pause();
+  }
+
+  private write(to: Side, chunk: Uint8Array): void {
+    const s = this.sock(to);
+    if (!s || s.destroyed || !s.writable) return;
+    if (to === 'upstream') this.bytesUp += chunk.length; else this.bytesDown += chunk.length;
+    this.pendingWrites[to]++;
+    const ok = s.write(chunk, () => {
+      this.pendingWrites[to]--;
+      const m = this.deferredClose[to];
+      if (this.pendingWrites[to] === 0 && m) { this.deferredClose[to] = null; this.doClose(to, m); }
+    });
+    if (!ok) {
+      // The destination's buffer is full: stop reading its source until it drains.
+      const src: Side = to === 'client' ? 'upstream' : 'client';
+      this.blocked[src] = true;
+      this.applyRead(src);
+      s.once('drain', () => { this.blocked[src] = false; this.applyRead(src); });
+    }
+  }
+
+  private close(side: Side, mode: CloseMode): void {
+    const s = this.sock(side);
+    if (!s || s.destroyed) return;
+    if (this.pendingWrites[side] > 0) {
+      // Let what was relayed reach the kernel first, but do not wait forever on a stuck peer.
+      this.deferredClose[side] = mode;
+      const t = setTimeout(() => { this.timers.delete(t); const m = this.deferredClose[side]; if (m) { this.deferredClose[side] = null; this.doClose(side, m); } }, 1000);
+      this.timers.add(t);
+      return;
+    }
+    this.doClose(side, mode);
+  }
+
+  private doClose(side: Side, mode: CloseMode): void {
+    const s = this.sock(side);
+    if (!s || s.destroyed) return;
+    switch (mode) {
+      case 'half': s.end(); break;
+      case 'fin': s.destroy(); break;
+      case 'rst':
+        if (s.connecting || s.pending) s.destroy();
+        else s.resetAndDestroy();
+        break;
+    }
+  }
+
+  private socketClosed(): void {
+    if (--this.socketsOpen > 0) return;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.proxy.connectionClosed(this);
+  }
+
+  /** Close both sockets at once, as Toxiproxy does when a proxy is disabled or deleted. */
+  drop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.client.destroy();
+    this.up?.destroy();
+  }
+}
+
+export class ProxyInstance {
+  toxics: ToxicJson[] = [];
+  enabled = false;
+  private server: net.Server | null = null;
+  private readonly conns = new Set<Conn>();
+  readonly counters: ProxyCounters = emptyCounters();
+
+  constructor(readonly name: string, public listen: string, public upstream: string, private readonly log: EventLog) {}
+
+  toJSON(): ProxyJson {
+    return { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, toxics: this.toxics };
+  }
+
+  get liveConnections(): number { return this.conns.size; }
+
+  /** Start listening. Errors are ProxyApiError 500 with Go's text ("listen tcp …: bind: …"). */
+  async start(): Promise<void> {
+    if (this.enabled) return;
+    const { host, port } = splitHostPort(this.listen, 'listen');
+    const bind = bindHost(host);
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = STRERROR[err.code ?? ''] ?? err.message;
+        reject(new ProxyApiError(`listen tcp ${formatAddr(bind, port)}: bind: ${why}`, 500));
+      });
+      server.listen({ host: bind, port, backlog: 4096 }, () => resolve());
+    });
+    server.on('error', () => { /* accept errors (EMFILE…) must not crash the proxy */ });
+    const a = server.address() as net.AddressInfo;
+    this.listen = formatAddr(a.address, a.port);
+    this.server = server;
+    this.enabled = true;
+  }
+
+  /** Stop listening and drop every live connection. */
+  async stop(): Promise<void> {
+    if (!this.enabled) return;
+    this.enabled = false;
+    const server = this.server;
+    this.server = null;
+    for (const c of [...this.conns]) c.drop();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  setToxics(toxics: ToxicJson[]): void {
+    this.toxics = toxics;
+    const now = nowMs();
+    for (const c of [...this.conns]) c.feed({ type: 'toxics', now, toxics });
+  }
+
+  private accept(sock: net.Socket): void {
+    const c = new Conn(this, sock);
+    this.conns.add(c);
+    this.counters.connectionsTotal++;
+    this.counters.connectionsActive++;
+    this.log.add({ proxy: this.name, conn: c.id, client: c.clientAddr, event: 'open' });
+    c.feed({ type: 'accepted', now: nowMs() });
+  }
+
+  recordFault(c: Conn, fault: FaultRecord): void {
+    this.counters.faults[fault.toxic] = (this.counters.faults[fault.toxic] ?? 0) + 1;
+    this.log.add({ proxy: this.name, conn: c.id, client: c.clientAddr, event: 'fault', fault });
+  }
+
+  recordUpstreamError(c: Conn, error: string): void {
+    this.counters.upstreamErrors++;
+    this.log.add({ proxy: this.name, conn: c.id, client: c.clientAddr, event: 'upstream-error', error });
+  }
+
+  connectionClosed(c: Conn): void {
+    if (!this.conns.delete(c)) return;
+    this.counters.connectionsActive = Math.max(0, this.counters.connectionsActive - 1);
+    this.counters.bytesUpstream += c.bytesUp;
+    this.counters.bytesDownstream += c.bytesDown;
+    this.log.add({ proxy: this.name, conn: c.id, client: c.clientAddr, event: 'close', bytesUp: c.bytesUp, bytesDown: c.bytesDown });
+  }
+}
