@@ -9,7 +9,7 @@ node bin/rstlab.js lab --no-color --out "$out" >/dev/null || { echo "the lab had
 dst=fixtures/captures
 mkdir -p "$dst"
 rm -f "$dst"/*.pcap "$dst"/*.pcapng "$dst"/*.gz "$dst"/*.expected.txt
-for run in refused--node-net kill-server-before-request-http--okhttp kill-server-before-request-https--okhttp \
+for run in refused--node-net kill-server-before-accept--node-net kill-server-before-request-http--okhttp kill-server-before-request-https--okhttp \
   kill-proxy-before-request-https--okhttp kill-server-mid-response-h2--okhttp client-closes-early--node-net \
   client-closes-unread--node-net state-lost--node-net retransmission-timeout--node-net keepalive-timeout--node-net \
   linger-zero--node-net unread-data-kill--okhttp blind-reset--node-http firewall-reset--node-net; do

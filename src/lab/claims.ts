@@ -44,7 +44,13 @@ function finThenReset(r: RunRecord, killed: Role): { ok: boolean; frames: number
   const fin = firstFin(r, killed);
   const rst = rstsOf(r, killed)[0];
   if (!fin) return { ok: false, frames: rst ? [rst.frame] : [], note: `no FIN from the ${killed}${rst ? `; first RST frame ${rst.frame} (${rst.cause})` : ''}` };
-  if (!rst) return { ok: false, frames: [fin.frame], note: `FIN from the ${killed} in frame ${fin.frame}, but no RST followed` };
+  if (!rst) {
+    // No data after the FIN means nothing reached the closed socket: consistent with the claim.
+    const dataAfter = r.ladder.some((s) => s.from === 'client' && s.len > 0 && s.frame > fin.frame);
+    return dataAfter
+      ? { ok: false, frames: [fin.frame], note: `FIN from the ${killed} in frame ${fin.frame}; the client sent data after it, but no RST followed` }
+      : { ok: true, frames: [fin.frame], note: `FIN from the ${killed} in frame ${fin.frame}; the client sent no data after it (it closed instead), so nothing drew a RST` };
+  }
   const ok = fin.frame < rst.frame && (rst.cause === 'reset-after-close' || rst.cause === 'no-connection');
   return { ok, frames: [fin.frame, rst.frame], note: `FIN from the ${killed} in frame ${fin.frame}; RST in frame ${rst.frame} (${rst.cause})` };
 }
@@ -105,13 +111,15 @@ const JUDGES: Array<{ id: string; claim: string; judge: Judge }> = [
     judge(runs) {
       const kills = runs.filter((r) => r.scenario.startsWith('kill-server-before-request') && withCapture(r));
       const unread = pick(runs, 'unread-data-kill').filter(withCapture);
+      const queued = pick(runs, 'kill-server-before-accept').filter(withCapture);
+      const queuedRst = queued.filter((r) => rstsOf(r, 'server').some((x) => x.cause === 'abort'));
       if (!kills.length) return unavailable(runs.filter((r) => r.scenario.startsWith('kill-server-before-request')), 'kill-server-before-request');
       const finFirst = kills.filter((r) => { const f = firstFin(r, 'server'); const x = rstsOf(r, 'server')[0]; return f && (!x || f.frame < x.frame); });
       const abort = unread.filter((r) => rstsOf(r, 'server').some((x) => x.cause === 'abort') && !firstFin(r, 'server'));
       return {
         verdict: 'differs',
-        summary: `Linux does not reset when a process dies: in ${finFirst.length} of ${kills.length} runs the killed server's kernel closed with FIN, and RST came only when the client's data reached the closed socket (reset-after-close). It resets at once only when the dying socket still had unread data (${abort.length} of ${unread.length} unread-data-kill runs: RST, no FIN).`,
-        evidence: [...kills.slice(0, 3), ...unread.slice(0, 2)].map((r) => ({ run: r.id, capture: r.capture, frames: [...r.fins.filter((f) => f.role === 'server').map((f) => f.frame), ...rstsOf(r, 'server').map((x) => x.frame)], note: `${r.fins.some((f) => f.role === 'server') ? 'FIN' : 'no FIN'}; RST ${rstsOf(r, 'server').map((x) => x.cause).join(', ') || 'none'}` })),
+        summary: `Linux does not reset when a process dies: in ${finFirst.length} of ${kills.length} runs the killed server's kernel closed with FIN, and RST came only when the client's data reached the closed socket (reset-after-close). It resets at once only when the dying socket still had unread data (${abort.length} of ${unread.length} unread-data-kill runs: RST, no FIN) or when the connection was still waiting in the listener's accept queue (${queuedRst.length} of ${queued.length} kill-server-before-accept runs).`,
+        evidence: [...kills.slice(0, 3), ...unread.slice(0, 2), ...queued.slice(0, 1)].map((r) => ({ run: r.id, capture: r.capture, frames: [...r.fins.filter((f) => f.role === 'server').map((f) => f.frame), ...rstsOf(r, 'server').map((x) => x.frame)], note: `${r.fins.some((f) => f.role === 'server') ? 'FIN' : 'no FIN'}; RST ${rstsOf(r, 'server').map((x) => x.cause).join(', ') || 'none'}` })),
       };
     },
   },

@@ -110,6 +110,8 @@ export interface ServerConfig {
     abortOnClose?: boolean;
     /** Do not close our side when the peer's FIN arrives (stay half-open, keep sending on `send`). */
     keepOpenOnFin?: boolean;
+    /** Listen but never accept(): connections stay in the kernel's accept queue. */
+    noAccept?: boolean;
   };
   /** Bytes of the `/large` response body; the server writes `largeFirstChunk` bytes, reports
    *  `mid-response` and holds the rest until killed (or `continue`). */

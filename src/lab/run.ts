@@ -168,7 +168,10 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     let server: Child<ServerEvent> | null = null;
     if (serverSpec) {
       const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
-      server = topo.spawn<ServerEvent>('server', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} server` });
+      const argv = serverSpec.tcp?.noAccept
+        ? ['python3', repoFile('src/lab/tools/listen-only.py'), env.hosts.server]
+        : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
+      server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
       server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') mark('server', describeServerEvent(e)); });
       const ev = await server.waitFor((e) => e.event === 'listening', 5000);
@@ -218,11 +221,12 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       },
       async killClient() { mark('lab', 'SIGKILL client'); driver.kill('SIGKILL'); await driver.exited; },
       command(cmd) { if (!server) throw new Error('no server'); mark('lab', `server: ${String(cmd.cmd)}`); server.send(cmd); },
-      async serverEvent(event, timeoutMs = 5000) {
-        const seen = serverEvents.find((e) => e.event === event);
-        if (seen) return seen;
-        if (!server) throw new Error('no server');
-        return (await server.waitFor((e) => e.event === event, timeoutMs)) as unknown as Record<string, unknown>;
+      async serverEvent(event, timeoutMs = 5000, who = 'server') {
+        const c = who === 'server' ? server : proxy;
+        if (!c) throw new Error(`no ${who}`);
+        const seen = c.history.find((e) => e.event === event);
+        if (seen) return seen as unknown as Record<string, unknown>;
+        return (await c.waitFor((e) => e.event === event, timeoutMs)) as unknown as Record<string, unknown>;
       },
       async firewall(host, args) {
         const remove = await topo.firewall(host, args);

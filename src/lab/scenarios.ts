@@ -17,8 +17,8 @@ export interface ScenarioActions {
   killClient(): Promise<void>;
   /** Send a command to the server process (protocol.ts ServerCommand). */
   command(cmd: Record<string, unknown>): void;
-  /** Wait for a server event. */
-  serverEvent(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Wait for an event of the server (or the proxy) process; events already seen count. */
+  serverEvent(event: string, timeoutMs?: number, who?: 'server' | 'proxy'): Promise<Record<string, unknown>>;
   /** Add an iptables rule in a namespace (removed at the end of the run); netns mode only. */
   firewall(host: 'router' | 'server' | 'client', args: string[]): Promise<() => Promise<void>>;
   /** Remove every rule this run added so far. */
@@ -115,7 +115,9 @@ export const SCENARIOS: Scenario[] = [
     scheme: schemeOf(kind),
     server: serverKind(kind),
     pause: true,
-    async atPause(a) { await a.kill('server'); await settle(a); },
+    // The server must hold the connection (accepted) when it dies, as in the seed; killed before
+    // accept() the kernel resets it from the listen queue instead (see kill-server-before-accept).
+    async atPause(a) { await a.serverEvent('accepted'); await a.kill('server'); await settle(a); },
     expect: { allow: { server: ['reset-after-close', 'no-connection'] }, fin: ['server'] },
   })),
   ...(['http', 'https'] as const).map((kind): Scenario => ({
@@ -129,9 +131,24 @@ export const SCENARIOS: Scenario[] = [
     server: serverKind(kind),
     viaProxy: true,
     pause: true,
-    async atPause(a) { await a.kill('proxy'); await settle(a); },
+    async atPause(a) { await a.serverEvent('accepted', 5000, 'proxy'); await a.kill('proxy'); await settle(a); },
     expect: { allow: { proxy: ['reset-after-close', 'no-connection'] }, fin: ['proxy'] },
   })),
+  {
+    id: 'kill-server-before-accept',
+    title: 'Server killed while the connection waits in its accept queue',
+    description: 'The server listens but has not called accept() yet; the handshake completes in the kernel; the server process is SIGKILLed. Closing a listener resets every connection still queued on it.',
+    claims: ['C2.0'],
+    clients: ['node-net', 'node-http', 'okhttp'],
+    needs: 'any',
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: () => ({ kind: 'tcp', tcp: { noAccept: true } }),
+    pause: true,
+    tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
+    async atPause(a) { await a.kill('server'); await settle(a); },
+    // inet_csk_listen_stop → tcp_disconnect → tcp_send_active_reset for each queued child.
+    expect: { allow: { server: ['abort', 'no-connection'] }, must: [['server', 'abort']] },
+  },
   // --- C2b: the server is killed while the client receives a large response ----------------------
   ...(['http', 'https', 'h2'] as const).map((kind): Scenario => ({
     id: `kill-server-mid-response-${kind}`,

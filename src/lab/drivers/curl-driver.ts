@@ -1,0 +1,70 @@
+// The curl client driver: runs the `curl` command line tool once, as `node curl-driver.js
+// '<DriverConfig JSON>'`, speaking the JSON-lines protocol of ../protocol.ts. curl cannot be held
+// at the pause point: it prints `ready` and one `result` (with `cannotPause: true` when `pause`
+// was asked for) and never `connected`. curl runs with --silent --show-error (--cacert, --proxy;
+// --http1.1 or --http2), its body is counted and discarded; the Outcome maps the exit status and
+// stderr: error 'curl', code = the exit code (e.g. '56'), message = curl's stderr line as printed.
+
+import { spawn } from 'node:child_process';
+import type { DriverConfig, Outcome } from '../protocol.js';
+import { Run, emit, formatAddress, readConfig } from './runtime.js';
+
+/** The curl argv (without the program name) for a DriverConfig. Exported for tests. */
+export function curlArgs(cfg: DriverConfig): string[] {
+  const secure = cfg.scheme === 'https' || cfg.scheme === 'h2';
+  const url = `${secure ? 'https' : 'http'}://${formatAddress(cfg.target.host, cfg.target.port)}${cfg.path}`;
+  const args = ['--silent', '--show-error', '--output', '-', '--write-out', '%{stderr}\n%{http_code} %{size_download}\n'];
+  args.push(cfg.scheme === 'h2' ? '--http2' : '--http1.1');
+  if (cfg.caFile) args.push('--cacert', cfg.caFile);
+  if (cfg.proxy) args.push('--proxy', `http://${formatAddress(cfg.proxy.host, cfg.proxy.port)}`);
+  // The lab's safety net is ours; curl's own connect timeout default stays as curl has it.
+  args.push('--', url);
+  return args;
+}
+
+function main(): void {
+  const cfg = readConfig();
+  const run = new Run(cfg);
+  if (cfg.pause) run.cannotPause = true;
+  emit({ event: 'ready' });
+  const child = spawn('curl', curlArgs(cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let bytes = 0;
+  let stderr = '';
+  let started = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (!started) {
+      started = true;
+      emit({ event: 'response-started' });
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    stderr += s;
+  });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    run.finish({ kind: 'error', error: err.name, code: err.code, message: err.message, causes: [] });
+  });
+  child.on('close', (code, signal) => {
+    // stderr: curl's error line(s) ("curl: (56) Recv failure: …"), then our --write-out line last.
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+    const written = /^(\d{3}) (\d+)$/.exec(lines.at(-1) ?? '');
+    if (written) lines.pop();
+    const status = written ? Number(written[1]) : undefined;
+    const outcome: Outcome = { kind: code === 0 ? 'ok' : 'error', causes: [] };
+    if (status !== undefined && status !== 0) outcome.status = status;
+    if (status !== undefined && status !== 0) outcome.bytes = written ? Number(written[2]) : bytes;
+    if (code !== 0) {
+      outcome.error = 'curl';
+      outcome.code = code === null ? `signal ${String(signal)}` : String(code);
+      outcome.message = lines.join('\n');
+    }
+    run.finish(outcome);
+  });
+  // When the safety net (Run's timer) prints its result and exits, curl must not outlive us.
+  process.on('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+}
+
+main();

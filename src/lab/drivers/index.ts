@@ -1,0 +1,160 @@
+// How the lab starts a client driver. `driverCommand(config)` gives the argv of the child process
+// for a DriverConfig (the child then speaks ../protocol.ts on stdin/stdout) and whether that
+// client can hold at the pause point; `driverAvailable(client)` says whether the tools it needs are
+// installed, and if not which Debian package to install. Driver programs are found relative to this
+// module (compiled siblings) or, for the Java and Python sources that tsc does not copy, in the
+// repository's src/lab/drivers/ (found by walking up to package.json). The OkHttp driver is
+// compiled once with javac into a cache folder under os.tmpdir() keyed by a hash of its source and
+// of the jars (`java File.java` recompiles on every start: ~1.5 s against ~0.3 s).
+
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabError } from '../../errors.js';
+import { assertNever } from '../../errors.js';
+import type { ClientName, DriverConfig } from '../protocol.js';
+
+export const OKHTTP_JARS = ['/usr/share/java/okhttp.jar', '/usr/share/java/okio.jar'] as const;
+/** JVM flags that cut start-up time for a short-lived client (C1 JIT only, serial GC, default CDS). */
+export const JVM_FAST_START = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto', '-XX:-UsePerfData'] as const;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The folder holding package.json above this module. */
+export function repoRoot(): string {
+  let dir = here;
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new LabError(`cannot find package.json above ${here}`);
+    dir = parent;
+  }
+}
+
+/** A non-TypeScript driver source (Java, Python): next to this module if present, else in the repo's src tree. */
+export function driverSource(file: string): string {
+  const local = path.join(here, file);
+  if (existsSync(local)) return local;
+  return path.join(repoRoot(), 'src', 'lab', 'drivers', file);
+}
+
+function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
+      if (e && typeof e.code === 'string') resolve({ code: null, stdout, stderr, spawnError: e });
+      else resolve({ code: e ? ((e.code as number | undefined) ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function hasCommand(cmd: string, args: string[]): Promise<boolean> {
+  const r = await run(cmd, args, 15_000);
+  return r.spawnError === undefined;
+}
+
+let okhttpClassDir: Promise<string | null> | undefined;
+
+/**
+ * Compile OkHttpDriver.java once into os.tmpdir()/rstlab-okhttp-<hash>/ and return that folder,
+ * or null when javac is missing (the caller then uses the single-file source launcher).
+ */
+export function prepareOkHttpClasses(): Promise<string | null> {
+  okhttpClassDir ??= (async () => {
+    const source = driverSource('OkHttpDriver.java');
+    const hash = createHash('sha256').update(readFileSync(source));
+    for (const jar of OKHTTP_JARS) {
+      const st = statSync(jar);
+      hash.update(`${jar}:${st.size}:${st.mtimeMs}`);
+    }
+    const uid = process.getuid?.() ?? 0;
+    const dir = path.join(os.tmpdir(), `rstlab-okhttp-${uid}-${hash.digest('hex').slice(0, 16)}`);
+    if (existsSync(path.join(dir, 'OkHttpDriver.class'))) {
+      const st = statSync(dir);
+      // Do not run classes someone else could have planted in a shared /tmp.
+      if (st.uid === uid && (st.mode & 0o022) === 0) return dir;
+      throw new LabError(`${dir} is not owned by this user or is writable by others; remove it`);
+    }
+    const work = mkdtempSync(path.join(os.tmpdir(), 'rstlab-okhttp-build-'));
+    const r = await run('javac', ['-nowarn', '-cp', OKHTTP_JARS.join(':'), '-d', work, source]);
+    if (r.spawnError) {
+      rmSync(work, { recursive: true, force: true });
+      return null;
+    }
+    if (r.code !== 0) {
+      rmSync(work, { recursive: true, force: true });
+      throw new LabError(`javac failed on ${source}: ${r.stderr.trim()}`);
+    }
+    try {
+      renameSync(work, dir);
+    } catch {
+      // Another process won the race; its folder has the same content.
+      rmSync(work, { recursive: true, force: true });
+    }
+    return dir;
+  })();
+  okhttpClassDir.catch(() => {
+    okhttpClassDir = undefined;
+  });
+  return okhttpClassDir;
+}
+
+/** The argv that runs the driver for `config` (argv[0] is the program), and whether it can pause. */
+export async function driverCommand(config: DriverConfig): Promise<{ argv: string[]; canPause: boolean }> {
+  const json = JSON.stringify(config);
+  const client: ClientName = config.client;
+  switch (client) {
+    case 'node-net':
+    case 'node-http':
+    case 'node-https':
+    case 'node-http2':
+    case 'node-fetch':
+      return { argv: [process.execPath, path.join(here, 'node-driver.js'), json], canPause: true };
+    case 'curl':
+      return { argv: [process.execPath, path.join(here, 'curl-driver.js'), json], canPause: false };
+    case 'python':
+      return { argv: ['python3', driverSource('python-driver.py'), json], canPause: true };
+    case 'okhttp': {
+      const classDir = await prepareOkHttpClasses();
+      if (classDir === null) {
+        return { argv: ['java', '-cp', OKHTTP_JARS.join(':'), driverSource('OkHttpDriver.java'), json], canPause: true };
+      }
+      return { argv: ['java', ...JVM_FAST_START, '-cp', [...OKHTTP_JARS, classDir].join(':'), 'OkHttpDriver', json], canPause: true };
+    }
+    default:
+      return assertNever(client, 'client');
+  }
+}
+
+/** Whether `client` can run here; if not, what to install. */
+export async function driverAvailable(client: ClientName): Promise<{ ok: true } | { ok: false; why: string }> {
+  switch (client) {
+    case 'node-net':
+    case 'node-http':
+    case 'node-https':
+    case 'node-http2':
+      return { ok: true };
+    case 'node-fetch':
+      try {
+        await import('undici');
+        return { ok: true };
+      } catch {
+        return { ok: false, why: 'the undici npm package is missing: run npm install' };
+      }
+    case 'okhttp': {
+      if (!(await hasCommand('java', ['-version']))) return { ok: false, why: 'java is missing: install default-jdk-headless' };
+      const missing = OKHTTP_JARS.filter((jar) => !existsSync(jar));
+      if (missing.length > 0) return { ok: false, why: `${missing.join(', ')} missing: install libokhttp-java libokio-java` };
+      return { ok: true };
+    }
+    case 'curl':
+      return (await hasCommand('curl', ['--version'])) ? { ok: true } : { ok: false, why: 'curl is missing: install curl' };
+    case 'python':
+      return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
+    default:
+      return assertNever(client, 'client');
+  }
+}
