@@ -18,6 +18,6 @@ done
 editcap -F pcapng "$dst/kill-server-mid-response-h2--okhttp.pcap" "$dst/kill-server-mid-response-h2--okhttp.pcapng"
 rm "$dst/kill-server-mid-response-h2--okhttp.pcap"
 gzip -9 "$dst/state-lost--node-net.pcap"
-RSTLAB_UPDATE=1 node --test dist/src/explain/golden.test.js dist/src/report/ >/dev/null
+RSTLAB_UPDATE=1 node --test dist/src/explain/golden.test.js dist/src/report/ladder.test.js >/dev/null
 rm -rf "$out"
 echo "fixtures refreshed in $dst"
