@@ -7,7 +7,7 @@
 
 import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
-import { ConnectionTracker, connState } from '../tcp/tracker.js';
+import { ConnectionTracker, connState, lazyProperty } from '../tcp/tracker.js';
 import type { Connection, SegmentSummary } from '../tcp/tracker.js';
 import { decodeFrame } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
@@ -71,7 +71,7 @@ export function reportOf(c: Connection): ConnectionReport {
   const v6 = c.ipVersion === 6;
   const state = connState(c);
   const rsts = c.rsts.map((r) => judgeRst(r, c));
-  return {
+  const report: ConnectionReport = {
     id: c.id,
     orig: endpointText(c.orig.addr, c.orig.port, v6),
     resp: endpointText(c.resp.addr, c.resp.port, v6),
@@ -92,9 +92,12 @@ export function reportOf(c: Connection): ConnectionReport {
     abnormal: rsts.length > 0 || ABNORMAL_STATES.has(state),
     rsts,
     anomalies: Object.fromEntries(c.anomalies),
-    segments: c.segments,
+    segments: [],
     segmentsDropped: c.segmentsDropped,
   };
+  // The connection's summaries are built when first read (the JSON output never reads them).
+  lazyProperty(report, 'segments', () => c.segments);
+  return report;
 }
 
 export class Explainer {
@@ -108,6 +111,11 @@ export class Explainer {
       anomalies: {},
     };
     this.tracker = new ConnectionTracker({ onConnection: (c) => this.finish(c) });
+  }
+
+  /** Packets handed to `packet()` so far. */
+  get packetsSeen(): number {
+    return this.summary.packets;
   }
 
   /** Connections held in memory right now. */
@@ -129,8 +137,11 @@ export class Explainer {
     switch (d.kind) {
       case 'tcp':
         this.summary.tcpPackets++;
-        this.tracker.push({ frame: rec.frame, time: rec.tsSec + rec.tsNsec / 1e9, decoded: d });
-        for (const a of d.anomalies) if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);
+        this.tracker.pushSegment(rec.frame, rec.tsSec + rec.tsNsec / 1e9, d);
+        for (let i = 0; i < d.anomalies.length; i += 1) {
+          const a = d.anomalies[i];
+          if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);
+        }
         return;
       case 'malformed':
         this.anomaly(d.anomaly, rec.frame, d.detail);
