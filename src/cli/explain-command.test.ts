@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PcapWriter } from '../capture/writer.js';
-import { repoFile } from '../lab/run.js';
+import { repoFile } from '../paths.js';
 import { Conversation } from '../tcp/conversation.js';
 import { TcpFlag } from '../wire/types.js';
 

@@ -5,9 +5,7 @@
 // The catalog is data/error-catalog.json of the installed package (found by walking up from this
 // module to package.json), or --catalog FILE.
 
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { InputError } from '../errors.js';
@@ -17,19 +15,14 @@ import type { Catalog, CauseMatch, Match } from '../explain/catalog.js';
 import { ladderFromRun, renderLadderText } from '../report/ladder.js';
 import type { Painter } from '../report/text.js';
 import { plain } from '../report/text.js';
+import { repoFile } from '../paths.js';
 import { writeOut } from './output.js';
 
 interface WhyOptions { json?: boolean; catalog?: string; color?: boolean; ladders?: boolean }
 
 /** data/error-catalog.json of this package. */
 export function defaultCatalogPath(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'data', 'error-catalog.json');
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve('data', 'error-catalog.json');
-    dir = parent;
-  }
+  return repoFile('data/error-catalog.json');
 }
 
 export function loadCatalog(file: string): Catalog {

@@ -11,22 +11,14 @@
 
 import type { Cause } from './causes.js';
 import type { WireCause } from './advice.js';
+import type { AppOutcome } from './outcome.js';
 
 // ---------------------------------------------------------------------------------------------
 // Input: the parts of results.json the catalog reads (see src/report/results.ts)
 
 type Role = 'client' | 'server' | 'proxy';
 
-export interface CatalogOutcome {
-  kind: 'ok' | 'error' | 'timeout-internal';
-  status?: number;
-  bytes?: number;
-  error?: string;
-  code?: string;
-  message?: string;
-  causes: Array<{ error: string; code?: string; message: string; relation?: string }>;
-  notes?: string[];
-}
+export type CatalogOutcome = AppOutcome;
 
 export interface CatalogLadderSegment {
   frame: number; ms: number; from: Role | 'unknown'; to: Role | 'unknown'; flags: string; seq: number; ack: number; len: number; cause?: Cause;

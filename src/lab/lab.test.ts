@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabResults } from '../report/results.js';
 import { CLAIM_IDS } from './claims.js';
-import { repoFile } from './run.js';
+import { repoFile } from '../paths.js';
 
 const root = process.getuid?.() === 0;
 const bin = repoFile('bin/rstlab.js');

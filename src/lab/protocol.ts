@@ -3,6 +3,8 @@
 // argument for the Java driver), writes one JSON object per line on stdout, and reads commands,
 // one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
 
+import type { AppOutcome } from '../explain/outcome.js';
+
 /** Client names as they appear in the matrix, results.json and on the command line. */
 export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -61,32 +63,7 @@ export type DriverEvent =
     };
 
 /** What the application saw, as the client library reported it. */
-export interface Outcome {
-  kind: 'ok' | 'error' | 'timeout-internal';
-  /** HTTP status, when a response head arrived. */
-  status?: number;
-  /** Body or stream bytes received. */
-  bytes?: number;
-  /** The error's class or name: `Error`, `java.net.ConnectException`, `curl`. */
-  error?: string;
-  /** Stable code where the library gives one: `ECONNRESET`, `UND_ERR_SOCKET`, curl's exit code `56`. */
-  code?: string;
-  message?: string;
-  /** The cause chain, outermost first (Java `getCause()`, JS `error.cause`). */
-  causes: Array<{
-    error: string;
-    code?: string;
-    message: string;
-    /** How this entry hangs below the previous ones; absent = `cause` (Java getCause(), JS
-     *  `error.cause`, Python `__cause__`). `context` = Python's implicit `__context__`;
-     *  `suppressed` = a Java suppressed exception; `aggregate` = an entry of a JS AggregateError's `errors`. */
-    relation?: 'cause' | 'context' | 'suppressed' | 'aggregate';
-  }>;
-  /** Facts the driver observed on the way that are not errors, e.g. `eof` (the peer's FIN was read),
-   *  `closed-by-client` (node-net closed after closeAfterBytes), `protocol=h2` (OkHttp connectEnd),
-   *  `rstCode=NGHTTP2_CANCEL`, `content-length=100000` (node-http2). */
-  notes?: string[];
-}
+export type Outcome = AppOutcome;
 
 /** Server programs the lab runs; each is one child process. */
 export type ServerKind = 'tcp' | 'http' | 'https' | 'h2' | 'proxy';

@@ -5,12 +5,11 @@
 // scenario constructs. It always tears everything down (finally + signal handlers), and returns
 // the runs; claims.ts turns them into verdicts.
 
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError } from '../errors.js';
+import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
 import type { LadderSegment, Role, RunRecord, WireFin, WireRst } from '../report/results.js';
@@ -332,17 +331,6 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
 function splitHostPort(s: string): [string, number] {
   const i = s.lastIndexOf(':');
   return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
-}
-
-/** A file of the repository (walks up from this module to the folder holding package.json). */
-export function repoFile(rel: string): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the rstlab folder from ${import.meta.url}`);
-    dir = up;
-  }
-  return path.join(dir, rel);
 }
 
 /** SND.NXT of the server towards `clientLocal`, from a capture still being written (a cut-off last record is fine). */

@@ -88,6 +88,16 @@ function serverKind(kind: ServerKind, extra: Partial<ServerConfig> = {}) {
   return () => ({ kind, ...extra });
 }
 
+/** node-net speaks raw TCP to a `tcp` server; the HTTP clients speak HTTP/1.1 to an `http` one
+ *  (or, with `forBoth`, to the same raw server, which then never answers in HTTP). */
+function rawOrHttp(tcp?: ServerConfig['tcp'], forBoth = false): Pick<Scenario, 'scheme' | 'server'> {
+  const raw = { kind: 'tcp' as const, ...(tcp ? { tcp } : {}) };
+  return {
+    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
+    server: (c) => (c === 'node-net' || forBoth ? raw : { kind: 'http' }),
+  };
+}
+
 const settle = (a: ScenarioActions) => a.sleep(250);
 
 export const SCENARIOS: Scenario[] = [
@@ -141,8 +151,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['C2.0'],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'any',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: () => ({ kind: 'tcp', tcp: { noAccept: true } }),
+    ...rawOrHttp({ noAccept: true }, true),
     pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async atPause(a) { await a.kill('server'); await settle(a); },
@@ -226,8 +235,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['C3.1'],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'netns',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    ...rawOrHttp(),
     pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async atPause(a) {
@@ -250,8 +258,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['C4.1'],
     clients: ['node-net', 'okhttp'],
     needs: 'netns',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    ...rawOrHttp(),
     pause: true,
     tcp: { send: 'hello\n' },
     clientTimeoutMs: 20000,
@@ -299,8 +306,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['C5.1'],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'any',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: () => ({ kind: 'tcp' }),
+    ...rawOrHttp(undefined, true),
     pause: true,
     async atPause(a) { a.command({ cmd: 'abort' }); a.note('server: close with SO_LINGER {1,0}'); await settle(a); },
     expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
@@ -312,8 +318,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['Q1', 'C2.0'],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'any',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: () => ({ kind: 'tcp', tcp: { noRead: true } }),
+    ...rawOrHttp({ noRead: true }, true),
     pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async afterGo(a) { await a.sleep(300); await a.kill('server'); },
@@ -327,8 +332,7 @@ export const SCENARIOS: Scenario[] = [
     claims: [],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'netns',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: (c) => (c === 'node-net' ? { kind: 'tcp', tcp: { sendBytes: 64 } } : { kind: 'http' }),
+    ...rawOrHttp({ sendBytes: 64 }),
     pause: true,
     tcp: { send: 'ping\n', closeAfterBytes: 64 },
     async atPause(a) {
@@ -347,8 +351,7 @@ export const SCENARIOS: Scenario[] = [
     claims: ['X1'],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'netns',
-    scheme: (c) => (c === 'node-net' ? 'tcp' : 'http'),
-    server: (c) => (c === 'node-net' ? { kind: 'tcp' } : { kind: 'http' }),
+    ...rawOrHttp(),
     pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async atPause(a) {

@@ -4,7 +4,7 @@
 // time out, sysctls change inside only, and destroy leaves no namespace, interface or process.
 // Loopback mode runs as root and, via setpriv, as the unprivileged user `nobody`.
 
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

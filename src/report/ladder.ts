@@ -167,9 +167,6 @@ function clip(s: string, n: number): string {
   return len(s) <= n ? s : `${[...s].slice(0, Math.max(0, n - 1)).join('')}…`;
 }
 
-function padEnd(s: string, n: number): string {
-  return s + ' '.repeat(Math.max(0, n - len(s)));
-}
 
 /** `12.3`, `12345.6`, `123.4s` for long runs: at most 8 columns. */
 export function formatMs(ms: number | null): string {

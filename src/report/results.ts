@@ -3,22 +3,13 @@
 // rstlab's interface: add fields, never rename or remove them.
 
 import type { Cause, Confidence } from '../explain/index.js';
+import type { AppOutcome } from '../explain/outcome.js';
 
 /** Who sent a segment, by address. A forged RST carries the server's address, so it counts as "server". */
 export type Role = 'client' | 'server' | 'proxy';
 
-export interface OutcomeRecord {
-  kind: 'ok' | 'error' | 'timeout-internal';
-  status?: number;
-  bytes?: number;
-  /** Error class or name (`java.net.ConnectException`, `Error`, `curl`). */
-  error?: string;
-  /** Stable code where the library gives one (`ECONNRESET`, `UND_ERR_SOCKET`, curl's exit code). */
-  code?: string;
-  message?: string;
-  causes: Array<{ error: string; code?: string; message: string; relation?: string }>;
-  notes?: string[];
-}
+/** What the client application saw (src/explain/outcome.ts). */
+export type OutcomeRecord = AppOutcome;
 
 export interface WireRst {
   frame: number;

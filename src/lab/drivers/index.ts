@@ -23,16 +23,9 @@ export const JVM_FAST_START = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The folder holding package.json above this module. */
-export function repoRoot(): string {
-  let dir = here;
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new LabError(`cannot find package.json above ${here}`);
-    dir = parent;
-  }
-}
+import { repoRoot } from '../../paths.js';
+
+export { repoRoot };
 
 /** A non-TypeScript driver source (Java, Python): next to this module if present, else in the repo's src tree. */
 export function driverSource(file: string): string {

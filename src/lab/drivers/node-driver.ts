@@ -125,7 +125,6 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
     formatAddress(socket.remoteAddress, socket.remotePort),
   );
   let bytes = 0;
-  let eof = false;
   let closing = false;
   const notes: string[] = [];
   const ok = (): void => run.finish({ kind: 'ok', bytes, causes: [], notes });
@@ -138,7 +137,6 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
     run.finish(errorOutcome(err, { bytes, notes }));
   });
   socket.on('end', () => {
-    eof = true;
     notes.push('eof');
     if (closing) {
       socket.destroy();

@@ -1,0 +1,25 @@
+// Where rstlab's own files are at run time: the folder holding its package.json, found by walking
+// up from this module, so that every build folder (dist/, or a developer's own) finds the same
+// repository files (Java/Python drivers, tools, fixtures, the error catalog).
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cached: string | undefined;
+
+export function repoRoot(): string {
+  if (cached) return cached;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`rstlab's package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return (cached = dir);
+}
+
+/** A file of the repository, from a path relative to its root. */
+export function repoFile(rel: string): string {
+  return path.join(repoRoot(), rel);
+}
