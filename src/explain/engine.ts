@@ -7,7 +7,7 @@
 
 import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
-import { ConnectionTracker, connState, lazyProperty } from '../tcp/tracker.js';
+import { ConnectionTracker, connState, lazySegments } from '../tcp/tracker.js';
 import type { Connection, SegmentSummary } from '../tcp/tracker.js';
 import { decodeFrame } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
@@ -96,7 +96,7 @@ export function reportOf(c: Connection): ConnectionReport {
     segmentsDropped: c.segmentsDropped,
   };
   // The connection's summaries are built when first read (the JSON output never reads them).
-  lazyProperty(report, 'segments', () => c.segments);
+  lazySegments(report, () => c.segments);
   return report;
 }
 

@@ -1,18 +1,35 @@
 // Connection tracker: turns decoded TCP segments, in capture order, into one record per TCP
 // connection (Zeek's conn.log model) and hands every RST to the explainer with the context it
 // needs. Contract:
-// - `push(seg)` takes one segment at a time; nothing here throws on odd traffic: oddities become
-//   named anomalies on the connection.
+// - `push(seg)` / `pushSegment(frame, time, decoded)` take one segment at a time; nothing here
+//   throws on odd traffic: oddities become named anomalies on the connection.
 // - A connection is keyed by its 4-tuple; a new SYN on a tuple whose connection has ended (RST, or
 //   FIN both ways), or whose ISN differs, starts a new connection (port reuse).
-// - Memory is bounded by the connections alive: ended connections are finalized after
-//   `closedLingerSec` of capture time without packets, idle ones after `idleTimeoutSec`, and every
-//   connection keeps at most `maxSegments` segment summaries (the first and the last ones).
+// - Memory is bounded by the connections alive, not by the capture: a connection that ended (a
+//   RST, or both FINs) is finalized once `closedLingerSec` (default 5 s) of capture time passed
+//   without a packet on it — so the segments that follow a RST within that time (more resets, a
+//   challenge ACK, data still in flight) still join it, and anything later on the same tuple is a
+//   new connection (also when no sweep ran in between). Any connection is finalized by the sweep
+//   that runs every 10 s of capture time once it has been idle for `idleTimeoutSec`; an ended one
+//   is held at most ~linger + 10 s.
+//   Every connection keeps at most `maxSegments` (≥ 1) segment summaries (the first half and the
+//   latest ones).
 // - Finalized connections go to `onConnection` (with their RSTs, which the explainer judges there,
-//   so that what followed a RST — a challenge ACK, more resets — is part of the evidence).
+//   so that what followed a RST — a challenge ACK, more resets — is part of the evidence), in the
+//   order they are finalized; `flush()` finalizes the rest in order of their first frame.
+//
+// Hot path (one call per packet): no strings and no objects per packet. IPv4 connections are found
+// in an open-addressing table keyed by the numeric 4-tuple (other IP versions by a string key);
+// the live state of a connection is a pooled `Track`, and segment summaries are rows of numbers in
+// a pooled array. The public objects — Connection, EndpointStats, SegmentSummary — are built only
+// when a RST needs its context and when the connection is finalized (`segments` on first read),
+// so they die young and a long capture leaves no garbage behind in the old generation.
 
+import { readU32 } from '../wire/bytes.js';
+import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
-import type { FrameTcp, TcpOption } from '../wire/types.js';
+import { newTcpOptionScan, optionKindNames, scanDecodedOptions, TcpSegment } from '../wire/tcp.js';
+import type { FrameTcp } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 
 /** One TCP segment as the tracker sees it. */
@@ -114,7 +131,8 @@ export interface Connection {
   end: number;
   /** Zeek-style history: uppercase = originator, lowercase = responder. */
   history: string;
-  /** Segment summaries: the first `maxSegments/2` and the last ones; `segmentsDropped` in between. */
+  /** Segment summaries: the first `maxSegments/2` and the last ones; `segmentsDropped` in between.
+   *  Built on first read (a plain data property from then on). */
   segments: SegmentSummary[];
   segmentsDropped: number;
   rsts: RstContext[];
@@ -128,173 +146,554 @@ export interface TrackerOptions {
   onConnection: (c: Connection) => void;
   /** Keep at most this many segment summaries per connection (default 64). */
   maxSegments?: number;
-  /** Finalize an ended connection after this much capture time without packets (default 60 s). */
+  /** Finalize an ended connection after this much capture time without packets (default 5 s). */
   closedLingerSec?: number;
   /** Finalize any connection after this much capture time without packets (default 3600 s). */
   idleTimeoutSec?: number;
 }
 
 const AFTER_RST_KEEP = 4;
+/** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
+export const DEFAULT_CLOSED_LINGER_SEC = 5;
 
-function newEndpoint(addr: string, port: number): EndpointStats {
+// --- segment store ---------------------------------------------------------------------------
+// A connection's segment summaries live as rows of numbers in one array of doubles: rows 2… are
+// the bounded list (the first `maxSegments/2` rows fixed, the rest a ring of the latest); an
+// endpoint's last segment is found by its row, and moved to row 0 (originator) or 1 (responder)
+// when the ring is about to overwrite it. A plain array, not a Float64Array:
+// typed arrays of this size live outside the V8 heap and are freed only by full collections.
+
+const F_FRAME = 0;
+const F_TIME = 1;
+const F_SEQ = 2;
+const F_ACK = 3;
+const F_LEN = 4;
+/** IPv4 ID or IPv6 fragment ID; -1 for null. */
+const F_IDENT = 5;
+/** flags (9 bits) | fromOrig << 9 | notes << 10. */
+const F_BITS = 6;
+/** window | ttl << 16 | tos << 24 (as int32). */
+const F_WTT = 7;
+const F_KINDS_LO = 8;
+const F_KINDS_HI = 9;
+const STRIDE = 10;
+const FIRST_LIST_ROW = 2;
+/** A new connection's store: the two spill rows and the first 6 of the list; then a full one. */
+const INITIAL_ROWS = 8;
+/**
+ * Finalized tracks (with their stores) kept for reuse. Tracks are created only when the pool is
+ * empty, so the pool and the live tracks together never exceed the peak of live connections: the
+ * cap only bounds what a past burst leaves reserved.
+ */
+const TRACK_POOL_MAX = 16384;
+
+const FROM_ORIG_BIT = 0x200;
+const NOTE_SHIFT = 10;
+const N_RETRANSMISSION = 1;
+const N_KEEPALIVE = 2;
+const N_ZERO_WINDOW = 4;
+
+type Store = number[];
+
+function newStore(rows: number): Store {
+  return new Array<number>(rows * STRIDE).fill(0.5); // a double, so that the array holds unboxed doubles
+}
+
+function notesOf(mask: number): string[] {
+  const notes: string[] = [];
+  if (mask & N_RETRANSMISSION) notes.push('retransmission');
+  if (mask & N_KEEPALIVE) notes.push('keepalive');
+  if (mask & N_ZERO_WINDOW) notes.push('zero-window');
+  return notes;
+}
+
+function summaryAt(st: Store, row: number): SegmentSummary {
+  const o = row * STRIDE;
+  const bits = st[o + F_BITS];
+  const wtt = st[o + F_WTT];
+  const ident = st[o + F_IDENT];
   return {
-    addr, port, state: 'INACTIVE', isn: null, sawSyn: false, nextSeq: null, lastAck: null,
-    window: 0, windowShift: 0, usesTimestamps: false, finFrame: null, finSeq: null, rstFrames: [],
-    packets: 0, bytes: 0, retransmissions: 0, keepalives: 0, zeroWindows: 0,
-    ttls: new Map(), toss: new Map(), lastIdent: null, probesSinceHeard: 0, retransSinceHeard: 0,
-    lastSegFrame: null, lastSeg: null, lastTime: 0,
+    frame: st[o + F_FRAME],
+    time: st[o + F_TIME],
+    fromOrig: (bits & FROM_ORIG_BIT) !== 0,
+    flags: bits & 0x1ff,
+    seqNumber: st[o + F_SEQ],
+    ackNumber: st[o + F_ACK],
+    payloadLength: st[o + F_LEN],
+    window: wtt & 0xffff,
+    ttl: (wtt >>> 16) & 0xff,
+    ident: ident < 0 ? null : ident,
+    tos: wtt >>> 24,
+    optionKinds: optionKindNames(st[o + F_KINDS_LO], st[o + F_KINDS_HI]),
+    notes: notesOf(bits >>> NOTE_SHIFT),
   };
 }
 
-function snapshot(e: EndpointStats): EndpointStats {
-  return { ...e, rstFrames: [...e.rstFrames], ttls: new Map(e.ttls), toss: new Map(e.toss) };
+// --- history letters -------------------------------------------------------------------------
+// Zeek records most history letters once per direction (a bitmask of those seen); T and W repeat
+// at 1, 10, 100, … occurrences (counters).
+const L_S = 0;
+const L_H = 1;
+const L_A = 2;
+const L_D = 3;
+const L_F = 4;
+const L_R = 5;
+const L_Q = 6;
+const LETTERS_ORIG = 'SHADFRQ';
+const LETTERS_RESP = 'shadfrq';
+
+/**
+ * The live state of one endpoint: EndpointStats' fields under the same names, with -1 for null
+ * (sequence numbers, frames and IDs are never negative), and TTL/TOS counts as parallel arrays
+ * fed by runs of equal values.
+ */
+class EndpointTrack {
+  /** IPv4 address as a number, or the address text (string-keyed connections). */
+  addrN = 0;
+  addrS: string | null = null;
+  port = 0;
+  state: EndpointState = 'INACTIVE';
+  isn = -1;
+  sawSyn = false;
+  nextSeq = -1;
+  lastAck = -1;
+  window = 0;
+  windowShift = 0;
+  usesTimestamps = false;
+  finFrame = -1;
+  finSeq = -1;
+  readonly rstFrames: number[] = [];
+  packets = 0;
+  bytes = 0;
+  retransmissions = 0;
+  keepalives = 0;
+  zeroWindows = 0;
+  readonly ttlVals: number[] = [];
+  readonly ttlCounts: number[] = [];
+  readonly tosVals: number[] = [];
+  readonly tosCounts: number[] = [];
+  /** Current run of equal TTLs / TOS values, not yet in the counts. */
+  ttl = -1;
+  ttlRun = 0;
+  tos = -1;
+  tosRun = 0;
+  lastIdent = -1;
+  probesSinceHeard = 0;
+  retransSinceHeard = 0;
+  lastSegFrame = -1;
+  /** Row of its last segment in the store (-1: none): a list row, or `spillRow` once the ring
+   *  was about to overwrite it. */
+  lastRow = -1;
+  /** Its own row for a last segment that left the list (0 for the originator, 1 for the responder). */
+  spillRow = 0;
+  lastTime = 0;
+
+  reset(addrN: number, addrS: string | null, port: number): void {
+    this.addrN = addrN;
+    this.addrS = addrS;
+    this.port = port;
+    this.state = 'INACTIVE';
+    this.isn = -1;
+    this.sawSyn = false;
+    this.nextSeq = -1;
+    this.lastAck = -1;
+    this.window = 0;
+    this.windowShift = 0;
+    this.usesTimestamps = false;
+    this.finFrame = -1;
+    this.finSeq = -1;
+    if (this.rstFrames.length) this.rstFrames.length = 0;
+    this.packets = 0;
+    this.bytes = 0;
+    this.retransmissions = 0;
+    this.keepalives = 0;
+    this.zeroWindows = 0;
+    // (Setting the length of an array calls into the runtime even when it is already 0.)
+    if (this.ttlVals.length) { this.ttlVals.length = 0; this.ttlCounts.length = 0; }
+    if (this.tosVals.length) { this.tosVals.length = 0; this.tosCounts.length = 0; }
+    this.ttl = -1;
+    this.ttlRun = 0;
+    this.tos = -1;
+    this.tosRun = 0;
+    this.lastIdent = -1;
+    this.probesSinceHeard = 0;
+    this.retransSinceHeard = 0;
+    this.lastSegFrame = -1;
+    this.lastRow = -1;
+    this.lastTime = 0;
+  }
+
+  /** Add the current TTL/TOS runs to the counts (in first-seen order, as a Map would keep them). */
+  flushRuns(): void {
+    if (this.ttlRun > 0) {
+      addCount(this.ttlVals, this.ttlCounts, this.ttl, this.ttlRun);
+      this.ttlRun = 0;
+    }
+    if (this.tosRun > 0) {
+      addCount(this.tosVals, this.tosCounts, this.tos, this.tosRun);
+      this.tosRun = 0;
+    }
+  }
 }
 
-/** Zeek records most history letters once per direction; these repeat at 1, 10, 100, … occurrences. */
-const REPEATING = new Set(['T', 'W', 't', 'w']);
+function addCount(vals: number[], counts: number[], v: number, n: number): void {
+  const i = vals.indexOf(v);
+  if (i >= 0) counts[i] += n;
+  else { vals.push(v); counts.push(n); }
+}
+
+function countMap(vals: readonly number[], counts: readonly number[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let i = 0; i < vals.length; i += 1) m.set(vals[i], counts[i]);
+  return m;
+}
+
+const orNull = (v: number): number | null => (v < 0 ? null : v);
+
+function formatIpv4Number(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+}
+
+/** A fresh EndpointStats of the endpoint now (runs flushed first). */
+function statsOf(e: EndpointTrack, st: Store): EndpointStats {
+  e.flushRuns();
+  return {
+    addr: e.addrS ?? formatIpv4Number(e.addrN),
+    port: e.port,
+    state: e.state,
+    isn: orNull(e.isn),
+    sawSyn: e.sawSyn,
+    nextSeq: orNull(e.nextSeq),
+    lastAck: orNull(e.lastAck),
+    window: e.window,
+    windowShift: e.windowShift,
+    usesTimestamps: e.usesTimestamps,
+    finFrame: orNull(e.finFrame),
+    finSeq: orNull(e.finSeq),
+    rstFrames: e.rstFrames.slice(),
+    packets: e.packets,
+    bytes: e.bytes,
+    retransmissions: e.retransmissions,
+    keepalives: e.keepalives,
+    zeroWindows: e.zeroWindows,
+    ttls: countMap(e.ttlVals, e.ttlCounts),
+    toss: countMap(e.tosVals, e.tosCounts),
+    lastIdent: orNull(e.lastIdent),
+    probesSinceHeard: e.probesSinceHeard,
+    retransSinceHeard: e.retransSinceHeard,
+    lastSegFrame: orNull(e.lastSegFrame),
+    lastSeg: e.lastRow >= 0 ? summaryAt(st, e.lastRow) : null,
+    lastTime: e.lastTime,
+  };
+}
+
+/** The live state of one connection (reused for another connection once finalized). */
+class Track {
+  readonly orig = new EndpointTrack();
+  readonly resp = new EndpointTrack();
+
+  constructor() {
+    this.resp.spillRow = 1;
+  }
+
+  id = 0;
+  ipVersion: 4 | 6 = 4;
+  firstFrame = 0;
+  lastFrame = 0;
+  start = 0;
+  end = 0;
+  history = '';
+  rsts: RstContext[] | null = null;
+  anomalies: Map<string, number> | null = null;
+  ended = false;
+  /** History letters seen (bits), and the repeating letters' counters. */
+  letters = 0;
+  retransOrig = 0;
+  retransResp = 0;
+  zeroWinOrig = 0;
+  zeroWinResp = 0;
+  store: Store = newStore(INITIAL_ROWS);
+  /** Segments offered to the bounded list so far. */
+  listed = 0;
+  /** Lookup key: the canonical IPv4 4-tuple (ka, kb, kp), or a string key (skey !== null). */
+  ka = 0;
+  kb = 0;
+  kp = 0;
+  skey: string | null = null;
+
+  anomaly(code: string): void {
+    const m = (this.anomalies ??= new Map());
+    m.set(code, (m.get(code) ?? 0) + 1);
+  }
+}
+
+/** Open-addressing (linear probing, backward-shift deletion) map from an IPv4 4-tuple to a Track. */
+class TupleTable {
+  private mask = 1023;
+  private ka = new Int32Array(1024);
+  private kb = new Int32Array(1024);
+  private kp = new Int32Array(1024);
+  private vals: Array<Track | undefined> = new Array<Track | undefined>(1024).fill(undefined);
+  private size = 0;
+
+  private static hash(a: number, b: number, p: number): number {
+    let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 15), 0x85ebca6b) ^ Math.imul(p, 0xc2b2ae35);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x7feb352d);
+    return h ^ (h >>> 15);
+  }
+
+  get(a: number, b: number, p: number): Track | undefined {
+    const { ka, kb, kp, vals, mask } = this;
+    let i = TupleTable.hash(a, b, p) & mask;
+    for (;;) {
+      const v = vals[i];
+      if (v === undefined) return undefined;
+      if (ka[i] === a && kb[i] === b && kp[i] === p) return v;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Insert a key known to be absent. */
+  add(a: number, b: number, p: number, t: Track): void {
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    this.put(a, b, p, t);
+    this.size += 1;
+  }
+
+  delete(a: number, b: number, p: number): void {
+    const { ka, kb, kp, vals, mask } = this;
+    let i = TupleTable.hash(a, b, p) & mask;
+    for (;;) {
+      const v = vals[i];
+      if (v === undefined) return;
+      if (ka[i] === a && kb[i] === b && kp[i] === p) break;
+      i = (i + 1) & mask;
+    }
+    // Backward shift: move later entries of the probe run into the hole when their home allows.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (vals[j] === undefined) break;
+      const home = TupleTable.hash(ka[j], kb[j], kp[j]) & mask;
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (between) continue;
+      ka[i] = ka[j];
+      kb[i] = kb[j];
+      kp[i] = kp[j];
+      vals[i] = vals[j];
+      i = j;
+    }
+    vals[i] = undefined;
+    this.size -= 1;
+  }
+
+  private put(a: number, b: number, p: number, t: Track): void {
+    const { ka, kb, kp, vals, mask } = this;
+    let i = TupleTable.hash(a, b, p) & mask;
+    while (vals[i] !== undefined) i = (i + 1) & mask;
+    ka[i] = a;
+    kb[i] = b;
+    kp[i] = p;
+    vals[i] = t;
+  }
+
+  private grow(): void {
+    const { ka, kb, kp, vals } = this;
+    const cap = (this.mask + 1) * 2;
+    this.mask = cap - 1;
+    this.ka = new Int32Array(cap);
+    this.kb = new Int32Array(cap);
+    this.kp = new Int32Array(cap);
+    this.vals = new Array<Track | undefined>(cap).fill(undefined);
+    for (let i = 0; i < vals.length; i += 1) {
+      const v = vals[i];
+      if (v !== undefined) this.put(ka[i], kb[i], kp[i], v);
+    }
+  }
+}
 
 export class ConnectionTracker {
-  private readonly table = new Map<string, Connection>();
+  private readonly v4 = new TupleTable();
+  private readonly byKey = new Map<string, Track>();
+  /** Every tracked connection, in the order it was opened (sweeps and ties in flush follow it). */
+  private readonly live = new Set<Track>();
+  private readonly pool: Track[] = [];
   private readonly opts: Required<TrackerOptions>;
+  private readonly maxSegments: number;
+  private readonly head: number;
+  private readonly scan = newTcpOptionScan();
   private nextId = 1;
   private lastSweep = 0;
-  private now = 0;
-  /** Per-connection letter counters for the repeating history letters. */
-  private readonly letterCounts = new WeakMap<Connection, Map<string, number>>();
 
   constructor(opts: TrackerOptions) {
-    this.opts = { maxSegments: 64, closedLingerSec: 60, idleTimeoutSec: 3600, ...opts };
+    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, ...opts };
+    this.maxSegments = Math.max(1, this.opts.maxSegments);
+    this.head = this.maxSegments >> 1;
   }
 
   /** Connections currently held in memory. */
   get alive(): number {
-    return this.table.size;
+    return this.live.size;
   }
 
   push(input: SegmentInput): void {
-    const { decoded } = input;
+    this.pushSegment(input.frame, input.time, input.decoded);
+  }
+
+  /** `push` without the wrapper object. */
+  pushSegment(frame: number, time: number, decoded: FrameTcp): void {
     const { ip, tcp } = decoded;
-    this.now = input.time;
-    const src = ip.src;
-    const dst = ip.dst;
-    const a = `${src}|${tcp.srcPort}`;
-    const b = `${dst}|${tcp.dstPort}`;
-    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
     const flags = tcp.flags;
     const isSyn = (flags & TcpFlag.SYN) !== 0;
     const isAck = (flags & TcpFlag.ACK) !== 0;
+    const sport = tcp.srcPort;
+    const dport = tcp.dstPort;
 
-    let conn = this.table.get(key);
-    if (conn && isSyn && !isAck && this.isNewIncarnation(conn, src, tcp.srcPort, tcp.seqNumber)) {
-      this.finalize(key, conn);
-      conn = undefined;
+    let t: Track | undefined;
+    let srcN = 0;
+    let dstN = 0;
+    let ka = 0;
+    let kb = 0;
+    let kp = 0;
+    let src: string | null = null;
+    let dst: string | null = null;
+    let skey: string | null = null;
+    if (ip instanceof Ipv4Packet) {
+      const b = ip.bytes;
+      const o = ip.offset;
+      srcN = readU32(b, o + 12);
+      dstN = readU32(b, o + 16);
+      if (srcN < dstN || (srcN === dstN && sport <= dport)) {
+        ka = srcN | 0; kb = dstN | 0; kp = (sport << 16) | dport;
+      } else {
+        ka = dstN | 0; kb = srcN | 0; kp = (dport << 16) | sport;
+      }
+      t = this.v4.get(ka, kb, kp);
+    } else {
+      src = ip.src;
+      dst = ip.dst;
+      const a = `${src}|${sport}`;
+      const z = `${dst}|${dport}`;
+      skey = a < z ? `${a}|${z}` : `${z}|${a}`;
+      t = this.byKey.get(skey);
     }
-    if (!conn) {
-      conn = this.open(input, key);
-    }
-    this.update(conn, input);
 
-    if (input.time - this.lastSweep > 10 || this.lastSweep > input.time) this.sweep(input.time);
+    // An ended connection past its linger is over even if no sweep has run since.
+    if (t !== undefined && t.ended && time - t.end > this.opts.closedLingerSec) {
+      this.finalize(t);
+      t = undefined;
+    }
+    // A SYN on a known tuple starts a new connection unless it repeats the endpoint's own SYN (same
+    // ISN): after the connection ended, or when the endpoint's ISN changed (a new connect()).
+    if (t !== undefined && isSyn && !isAck) {
+      const e = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport ? t.orig : t.resp;
+      if (e.sawSyn ? e.isn !== tcp.seqNumber : t.ended) {
+        this.finalize(t);
+        t = undefined;
+      }
+    }
+    if (t === undefined) {
+      t = this.pool.pop() ?? new Track();
+      // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
+      // Midstream: the sender of the first packet seen (Zeek's default too).
+      if (!(isSyn && isAck)) {
+        t.orig.reset(srcN, src, sport);
+        t.resp.reset(dstN, dst, dport);
+      } else {
+        t.orig.reset(dstN, dst, dport);
+        t.resp.reset(srcN, src, sport);
+      }
+      t.id = this.nextId++;
+      t.ipVersion = ip.version;
+      t.firstFrame = frame;
+      t.lastFrame = frame;
+      t.start = time;
+      t.end = time;
+      t.history = '';
+      t.rsts = null;
+      t.anomalies = null;
+      t.ended = false;
+      t.letters = 0;
+      t.retransOrig = 0;
+      t.retransResp = 0;
+      t.zeroWinOrig = 0;
+      t.zeroWinResp = 0;
+      t.listed = 0;
+      t.ka = ka;
+      t.kb = kb;
+      t.kp = kp;
+      t.skey = skey;
+      if (!isSyn) t.anomaly('midstream');
+      if (skey === null) this.v4.add(ka, kb, kp, t);
+      else this.byKey.set(skey, t);
+      this.live.add(t);
+    }
+    const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
+    this.update(t, fromOrig, frame, time, decoded, flags);
+
+    if (time - this.lastSweep > 10 || this.lastSweep > time) this.sweep(time);
   }
 
   /** Finalize every connection still held (end of capture). */
   flush(): void {
-    const all = [...this.table.entries()].sort((x, y) => x[1].firstFrame - y[1].firstFrame);
-    for (const [key, conn] of all) this.finalize(key, conn);
+    const all = [...this.live].sort((x, y) => x.firstFrame - y.firstFrame);
+    for (const t of all) this.finalize(t);
   }
 
-  /** A SYN on a known tuple starts a new connection unless it repeats the endpoint's own SYN (same
-   *  ISN): after the connection ended, or when the endpoint's ISN changed (a new connect()). */
-  private isNewIncarnation(conn: Connection, src: string, port: number, seq: number): boolean {
-    const e = conn.orig.addr === src && conn.orig.port === port ? conn.orig : conn.resp;
-    return e.sawSyn ? e.isn !== seq : conn.ended;
-  }
-
-  private open(input: SegmentInput, key: string): Connection {
-    const { ip, tcp } = input.decoded;
-    const flags = tcp.flags;
-    const synAck = (flags & TcpFlag.SYN) !== 0 && (flags & TcpFlag.ACK) !== 0;
-    // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
-    // Midstream: the sender of the first packet seen (Zeek's default too).
-    const senderIsOrig = !synAck;
-    const s = newEndpoint(ip.src, tcp.srcPort);
-    const d = newEndpoint(ip.dst, tcp.dstPort);
-    const conn: Connection = {
-      id: this.nextId++,
-      orig: senderIsOrig ? s : d,
-      resp: senderIsOrig ? d : s,
-      ipVersion: ip.version,
-      firstFrame: input.frame,
-      lastFrame: input.frame,
-      start: input.time,
-      end: input.time,
-      history: '',
-      segments: [],
-      segmentsDropped: 0,
-      rsts: [],
-      anomalies: new Map(),
-      ended: false,
-    };
-    if ((flags & TcpFlag.SYN) === 0) this.anomaly(conn, 'midstream');
-    this.table.set(key, conn);
-    return conn;
-  }
-
-  private anomaly(conn: Connection, code: string): void {
-    conn.anomalies.set(code, (conn.anomalies.get(code) ?? 0) + 1);
-  }
-
-  private letter(conn: Connection, fromOrig: boolean, upper: string): void {
-    const ch = fromOrig ? upper : upper.toLowerCase();
-    if (REPEATING.has(ch)) {
-      let counts = this.letterCounts.get(conn);
-      if (!counts) this.letterCounts.set(conn, (counts = new Map()));
-      const n = (counts.get(ch) ?? 0) + 1;
-      counts.set(ch, n);
-      if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) conn.history += ch;
-      return;
+  private letter(t: Track, fromOrig: boolean, l: number): void {
+    const bit = 1 << (fromOrig ? l : l + 7);
+    if ((t.letters & bit) === 0) {
+      t.letters |= bit;
+      t.history += fromOrig ? LETTERS_ORIG[l] : LETTERS_RESP[l];
     }
-    if (!conn.history.includes(ch)) conn.history += ch;
   }
 
-  private update(conn: Connection, input: SegmentInput): void {
-    const { decoded, frame, time } = input;
+  /** T / W: recorded at the 1st, 10th, 100th, 1000th and 10000th occurrence. */
+  private repeated(t: Track, n: number, ch: string): void {
+    if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) t.history += ch;
+  }
+
+  private update(t: Track, fromOrig: boolean, frame: number, time: number, decoded: FrameTcp, flags: number): void {
     const { ip, tcp } = decoded;
-    const fromOrig = conn.orig.addr === ip.src && conn.orig.port === tcp.srcPort;
-    const e = fromOrig ? conn.orig : conn.resp;
-    const peer = fromOrig ? conn.resp : conn.orig;
-    const flags = tcp.flags;
+    const e = fromOrig ? t.orig : t.resp;
+    const peer = fromOrig ? t.resp : t.orig;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const ack = (flags & TcpFlag.ACK) !== 0;
     const fin = (flags & TcpFlag.FIN) !== 0;
     const rst = (flags & TcpFlag.RST) !== 0;
     const len = decoded.payloadLength;
     const seq = tcp.seqNumber;
-    const notes: string[] = [];
+    const ackNumber = tcp.ackNumber;
+    const window = tcp.window;
+    let notes = 0;
 
-    for (const a of decoded.anomalies) this.anomaly(conn, a);
-    conn.lastFrame = frame;
-    conn.end = time;
+    const frameAnomalies = decoded.anomalies;
+    for (let i = 0; i < frameAnomalies.length; i += 1) t.anomaly(frameAnomalies[i]);
+    t.lastFrame = frame;
+    t.end = time;
     e.packets++;
     e.lastTime = time;
 
-    let optionKinds: string[] = [];
+    let kindsLo = 0;
+    let kindsHi = 0;
     if (tcp.headerLength > 20) {
-      const options: TcpOption[] = tcp.options();
-      optionKinds = options.map((o) => o.kind);
+      const sc = this.scan;
+      if (tcp instanceof TcpSegment) tcp.scanOptionKinds(sc);
+      else scanDecodedOptions(tcp.options(), sc);
+      kindsLo = sc.low;
+      kindsHi = sc.high;
       if (syn) {
-        for (const o of options) {
-          if (o.kind === 'window-scale') e.windowShift = Math.min(o.shift, 14);
-          if (o.kind === 'timestamps') e.usesTimestamps = true;
-        }
+        if (sc.windowShift >= 0) e.windowShift = Math.min(sc.windowShift, 14);
+        if (sc.timestamps) e.usesTimestamps = true;
       }
-      if (options.some((o) => o.kind === 'malformed')) this.anomaly(conn, 'tcp-options-malformed');
+      if (sc.malformed) t.anomaly('tcp-options-malformed');
     }
 
     // --- history letters and endpoint state (Zeek's TCP analyzer, simplified) ---
-    if (syn && rst) this.anomaly(conn, 'syn-with-rst');
-    if (syn && fin) { this.letter(conn, fromOrig, 'Q'); this.anomaly(conn, 'syn-with-fin'); }
-    if (rst && len > 0) this.anomaly(conn, 'rst-with-payload');
+    if (syn && rst) t.anomaly('syn-with-rst');
+    if (syn && fin) { this.letter(t, fromOrig, L_Q); t.anomaly('syn-with-fin'); }
+    if (rst && len > 0) t.anomaly('rst-with-payload');
 
     // Sequence bookkeeping before judging retransmission.
     const segEnd = seqAdd(seq, len + (syn ? 1 : 0) + (fin ? 1 : 0));
@@ -305,10 +704,10 @@ export class ConnectionTracker {
         if (e.sawSyn && e.isn === seq) { retransmission = true; }
         e.sawSyn = true;
         e.isn = seq;
-      } else if (e.isn === null) {
+      } else if (e.isn < 0) {
         e.isn = seq;
       }
-      if (e.nextSeq === null) {
+      if (e.nextSeq < 0) {
         e.nextSeq = segEnd;
       } else if (!syn) {
         const consumes = len > 0 || fin;
@@ -317,7 +716,7 @@ export class ConnectionTracker {
           if (len <= 1 && !fin && seqAdd(seq, 1) === e.nextSeq) keepalive = true;
           else if (seqGt(segEnd, e.nextSeq)) { /* partly new: not a pure retransmission */ }
           else retransmission = true;
-        } else if (!consumes && len === 0 && seqAdd(seq, 1) === e.nextSeq && peer.lastAck !== null
+        } else if (!consumes && len === 0 && seqAdd(seq, 1) === e.nextSeq && peer.lastAck >= 0
           && peer.lastAck === e.nextSeq) {
           keepalive = true; // zero-length probe at SND.NXT−1
         }
@@ -325,18 +724,19 @@ export class ConnectionTracker {
       }
     }
     if (ack && !rst) {
-      if (e.lastAck === null || seqGt(tcp.ackNumber, e.lastAck)) e.lastAck = tcp.ackNumber;
+      if (e.lastAck < 0 || seqGt(ackNumber, e.lastAck)) e.lastAck = ackNumber;
     }
 
     if (retransmission) {
       e.retransmissions++;
       e.retransSinceHeard++;
-      notes.push('retransmission');
-      this.letter(conn, fromOrig, 'T');
+      notes |= N_RETRANSMISSION;
+      if (fromOrig) this.repeated(t, ++t.retransOrig, 'T');
+      else this.repeated(t, ++t.retransResp, 't');
     } else if (keepalive) {
       e.keepalives++;
       e.probesSinceHeard++;
-      notes.push('keepalive');
+      notes |= N_KEEPALIVE;
     } else if (!rst && (len > 0 || fin || syn)) {
       e.bytes += len;
     }
@@ -345,27 +745,28 @@ export class ConnectionTracker {
     peer.retransSinceHeard = 0;
 
     if (!rst && !syn) {
-      const w = tcp.window << (conn.orig.windowShift && conn.resp.windowShift ? e.windowShift : 0);
+      const w = window << (t.orig.windowShift && t.resp.windowShift ? e.windowShift : 0);
       e.window = w;
-      if (tcp.window === 0) {
+      if (window === 0) {
         e.zeroWindows++;
-        notes.push('zero-window');
-        this.letter(conn, fromOrig, 'W');
+        notes |= N_ZERO_WINDOW;
+        if (fromOrig) this.repeated(t, ++t.zeroWinOrig, 'W');
+        else this.repeated(t, ++t.zeroWinResp, 'w');
       }
     } else if (syn) {
-      e.window = tcp.window;
+      e.window = window;
     }
 
     if (syn && !ack) {
-      this.letter(conn, fromOrig, 'S');
+      this.letter(t, fromOrig, L_S);
       if (e.state === 'INACTIVE' || e.state === 'PARTIAL') e.state = 'SYN_SENT';
     } else if (syn && ack) {
-      this.letter(conn, fromOrig, 'H');
+      this.letter(t, fromOrig, L_H);
       if (e.state === 'INACTIVE' || e.state === 'PARTIAL' || e.state === 'SYN_SENT') e.state = 'SYN_ACK_SENT';
     }
     if (!syn && !rst) {
-      if (len > 0) this.letter(conn, fromOrig, 'D');
-      else if (ack && !fin) this.letter(conn, fromOrig, 'A');
+      if (len > 0) this.letter(t, fromOrig, L_D);
+      else if (ack && !fin) this.letter(t, fromOrig, L_A);
       if (e.state === 'INACTIVE') e.state = 'PARTIAL';
       if (ack) {
         if (e.state === 'SYN_SENT' || e.state === 'SYN_ACK_SENT') e.state = 'ESTABLISHED';
@@ -374,73 +775,182 @@ export class ConnectionTracker {
       }
     }
     if (fin && !rst) {
-      this.letter(conn, fromOrig, 'F');
-      if (e.finSeq === null) {
+      this.letter(t, fromOrig, L_F);
+      if (e.finSeq < 0) {
         e.finSeq = seqAdd(seq, len);
         e.finFrame = frame;
       }
       if (e.state !== 'RESET') e.state = 'CLOSED';
-      if (conn.orig.finFrame !== null && conn.resp.finFrame !== null) conn.ended = true;
+      if (t.orig.finFrame >= 0 && t.resp.finFrame >= 0) t.ended = true;
     }
 
-    const summary: SegmentSummary = {
-      frame, time, fromOrig, flags, seqNumber: seq, ackNumber: tcp.ackNumber, payloadLength: len,
-      window: tcp.window, ttl: ip.ttl, ident: ip.ident, tos: ip.tos, optionKinds, notes,
-    };
+    // The segment's row in the bounded list: the first `head` rows, then a ring of the latest.
+    const max = this.maxSegments;
+    const n = t.listed++;
+    let row: number;
+    if (n < max) {
+      row = FIRST_LIST_ROW + n;
+      if (row * STRIDE >= t.store.length) t.store = grownStore(t.store, FIRST_LIST_ROW + max);
+    } else {
+      const head = this.head;
+      row = FIRST_LIST_ROW + head + ((n - head) % (max - head));
+      // The ring drops its oldest row: keep it if it is an endpoint's last segment.
+      if (e.lastRow === row) spill(t.store, e);
+      if (peer.lastRow === row) spill(t.store, peer);
+    }
+    const st = t.store;
+    const ident = ip.ident;
+    const ttl = ip.ttl;
+    const tos = ip.tos;
+    const ro = row * STRIDE;
+    st[ro + F_FRAME] = frame;
+    st[ro + F_TIME] = time;
+    st[ro + F_SEQ] = seq;
+    st[ro + F_ACK] = ackNumber;
+    st[ro + F_LEN] = len;
+    st[ro + F_IDENT] = ident === null ? -1 : ident;
+    st[ro + F_BITS] = flags | (fromOrig ? FROM_ORIG_BIT : 0) | (notes << NOTE_SHIFT);
+    st[ro + F_WTT] = window | (ttl << 16) | (tos << 24);
+    st[ro + F_KINDS_LO] = kindsLo;
+    st[ro + F_KINDS_HI] = kindsHi;
 
     // Evidence gathering for RSTs still waiting for what follows them.
-    for (const r of conn.rsts) {
-      if (r.fromOrig !== fromOrig && r.after.length < AFTER_RST_KEEP) r.after.push(summary);
+    let rsts = t.rsts;
+    if (rsts !== null) {
+      let summary: SegmentSummary | null = null;
+      for (const r of rsts) {
+        if (r.fromOrig !== fromOrig && r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
+      }
     }
 
     if (rst) {
-      this.letter(conn, fromOrig, 'R');
-      conn.rsts.push({
-        seg: summary,
+      this.letter(t, fromOrig, L_R);
+      const receiver = statsOf(peer, st);
+      rsts ??= t.rsts = [];
+      rsts.push({
+        seg: summaryAt(st, row),
         payloadLength: len,
         fromOrig,
-        sender: snapshot(e),
-        receiver: snapshot(peer),
-        trigger: peer.lastSeg,
-        earlierRsts: conn.rsts.map((r) => r.seg.frame),
+        sender: statsOf(e, st),
+        receiver,
+        trigger: receiver.lastSeg,
+        earlierRsts: rsts.map((r) => r.seg.frame),
         after: [],
       });
       e.rstFrames.push(frame);
       e.state = 'RESET';
-      conn.ended = true;
+      t.ended = true;
     } else {
-      e.ttls.set(ip.ttl, (e.ttls.get(ip.ttl) ?? 0) + 1);
-      e.toss.set(ip.tos, (e.toss.get(ip.tos) ?? 0) + 1);
-      e.lastIdent = ip.ident;
+      if (ttl !== e.ttl) {
+        if (e.ttlRun > 0) { addCount(e.ttlVals, e.ttlCounts, e.ttl, e.ttlRun); e.ttlRun = 0; }
+        e.ttl = ttl;
+      }
+      e.ttlRun++;
+      if (tos !== e.tos) {
+        if (e.tosRun > 0) { addCount(e.tosVals, e.tosCounts, e.tos, e.tosRun); e.tosRun = 0; }
+        e.tos = tos;
+      }
+      e.tosRun++;
+      e.lastIdent = ident === null ? -1 : ident;
       e.lastSegFrame = frame;
     }
-    e.lastSeg = summary;
-
-    // Bounded segment list: the first half and a ring of the last ones.
-    const max = this.opts.maxSegments;
-    const head = max >> 1;
-    if (conn.segments.length < max) {
-      conn.segments.push(summary);
-    } else {
-      conn.segments.splice(head, 1);
-      conn.segments.push(summary);
-      conn.segmentsDropped++;
-    }
+    e.lastRow = row;
   }
 
   private sweep(now: number): void {
     this.lastSweep = now;
     const { closedLingerSec, idleTimeoutSec } = this.opts;
-    for (const [key, conn] of this.table) {
-      const idle = now - conn.end;
-      if ((conn.ended && idle > closedLingerSec) || idle > idleTimeoutSec) this.finalize(key, conn);
+    for (const t of this.live) {
+      const idle = now - t.end;
+      if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec) this.finalize(t);
     }
   }
 
-  private finalize(key: string, conn: Connection): void {
-    this.table.delete(key);
+  /** Build the public Connection, hand it over, and recycle the track. */
+  private finalize(t: Track): void {
+    if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
+    else this.byKey.delete(t.skey);
+    this.live.delete(t);
+    const max = this.maxSegments;
+    const head = this.head;
+    const n = t.listed;
+    // The rows in use, copied: the track and its store are reused.
+    const st = t.store.slice(0, (FIRST_LIST_ROW + Math.min(n, max)) * STRIDE);
+    const conn: Connection = {
+      id: t.id,
+      orig: statsOf(t.orig, st),
+      resp: statsOf(t.resp, st),
+      ipVersion: t.ipVersion,
+      firstFrame: t.firstFrame,
+      lastFrame: t.lastFrame,
+      start: t.start,
+      end: t.end,
+      history: t.history,
+      segments: [],
+      segmentsDropped: n > max ? n - max : 0,
+      rsts: t.rsts ?? [],
+      anomalies: t.anomalies ?? new Map(),
+      ended: t.ended,
+    };
+    t.rsts = null;
+    t.anomalies = null;
+    if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
+    // Built on first read: `explain --json` never reads them.
+    lazySegments(conn, () => {
+      const segments: SegmentSummary[] = [];
+      if (n <= max) {
+        for (let i = 0; i < n; i += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + i));
+      } else {
+        const ring = max - head;
+        for (let i = 0; i < head; i += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + i));
+        for (let k = n - ring; k < n; k += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + head + ((k - head) % ring)));
+      }
+      return segments;
+    });
     this.opts.onConnection(conn);
   }
+}
+
+function spill(st: Store, e: EndpointTrack): void {
+  const from = e.lastRow * STRIDE;
+  const to = e.spillRow * STRIDE;
+  for (let i = 0; i < STRIDE; i += 1) st[to + i] = st[from + i];
+  e.lastRow = e.spillRow;
+}
+
+function grownStore(st: Store, rows: number): Store {
+  const g = newStore(rows);
+  for (let i = 0; i < st.length; i += 1) g[i] = st[i];
+  return g;
+}
+
+const MAKE_SEGMENTS = Symbol('makeSegments');
+
+interface LazySegments {
+  segments: SegmentSummary[];
+  [MAKE_SEGMENTS]?: () => SegmentSummary[];
+}
+
+function settleSegments(this: LazySegments, value: SegmentSummary[]): void {
+  Object.defineProperty(this, 'segments', { value, writable: true, enumerable: true, configurable: true });
+}
+
+function getSegments(this: LazySegments): SegmentSummary[] {
+  const value = this[MAKE_SEGMENTS]!();
+  settleSegments.call(this, value);
+  return value;
+}
+
+/**
+ * Make `obj.segments` an enumerable property built by `make` on first read (or replaced by a
+ * write), after which it is a plain data property in the same place: JSON, spreads and deep
+ * equality see an ordinary array. The getter and setter are shared functions (per-object closures
+ * would give every object its own hidden class, allocated in the old generation); `make` is kept
+ * in a non-enumerable symbol property.
+ */
+export function lazySegments(obj: { segments: SegmentSummary[] }, make: () => SegmentSummary[]): void {
+  Object.defineProperty(obj, MAKE_SEGMENTS, { value: make, configurable: true, writable: true });
+  Object.defineProperty(obj, 'segments', { get: getSegments, set: settleSegments, enumerable: true, configurable: true });
 }
 
 /** Zeek's conn_state (base/protocols/conn/main.zeek `conn_state`), from the endpoint states. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TcpSegment, decodeTcpOptions } from './tcp.js';
+import { TcpSegment, decodeTcpOptions, newTcpOptionScan, optionKindNames, scanDecodedOptions, scanTcpOptionKinds } from './tcp.js';
 import { TcpFlag } from './types.js';
 import type { TcpOption } from './types.js';
 
@@ -107,4 +107,46 @@ test('options and payload are read only as far as captured', () => {
   }
   // decodeTcpOptions directly: bytes beyond capEnd are never touched.
   assert.deepEqual(decodeTcpOptions(Uint8Array.of(2, 4, 5), 0, 4, 3), []);
+});
+
+test('scanTcpOptionKinds agrees with decodeTcpOptions on every kind list, cut and malformed header', () => {
+  // Deterministic pseudo-random option bytes, biased towards real kinds and plausible lengths.
+  let x = 12345;
+  const rnd = (n: number) => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 8) % n; };
+  const kinds = [0, 1, 1, 2, 3, 4, 5, 8, 19, 30, 254];
+  const lens: Record<number, number[]> = { 2: [4], 3: [3], 4: [2], 5: [10, 18, 34], 8: [10], 19: [18] };
+  const scan = newTcpOptionScan();
+  const viaDecoded = newTcpOptionScan();
+  for (let round = 0; round < 5000; round++) {
+    const room = 4 * rnd(11); // 0…40 option bytes
+    const b = new Uint8Array(20 + room);
+    for (let o = 20; o < b.length;) {
+      const k = kinds[rnd(kinds.length)]!;
+      b[o] = k;
+      if (k <= 1) { o += 1; continue; }
+      const good = lens[k] ?? [2 + rnd(6)];
+      const len = rnd(8) === 0 ? rnd(50) : good[rnd(good.length)]!;
+      if (o + 1 < b.length) b[o + 1] = len;
+      for (let i = 2; i < len && o + i < b.length; i++) b[o + i] = rnd(256);
+      o += Math.max(len, 2);
+    }
+    const capEnd = rnd(4) === 0 ? 20 + rnd(room + 1) : b.length; // sometimes cut by the snap length
+    const want = decodeTcpOptions(b, 20, b.length, capEnd);
+    scanTcpOptionKinds(b, 20, b.length, capEnd, scan);
+    const ctx = `round ${round}: ${[...b.subarray(20, capEnd)].join(' ')}`;
+    assert.deepEqual(optionKindNames(scan.low, scan.high), want.map((o) => o.kind), ctx);
+    assert.equal(scan.count, want.length, ctx);
+    const ws = want.filter((o) => o.kind === 'window-scale').pop();
+    assert.equal(scan.windowShift, ws && ws.kind === 'window-scale' ? ws.shift : -1, ctx);
+    assert.equal(scan.timestamps, want.some((o) => o.kind === 'timestamps'), ctx);
+    assert.equal(scan.malformed, want.some((o) => o.kind === 'malformed'), ctx);
+    scanDecodedOptions(want, viaDecoded);
+    assert.deepEqual(viaDecoded, scan, ctx);
+  }
+  // The longest list: twenty 2-byte options, in two halves.
+  const b = new Uint8Array(60);
+  for (let o = 20; o < 60; o += 2) { b[o] = 4; b[o + 1] = 2; }
+  scanTcpOptionKinds(b, 20, 60, 60, scan);
+  assert.equal(scan.count, 20);
+  assert.deepEqual(optionKindNames(scan.low, scan.high), Array(20).fill('sack-permitted'));
 });

@@ -88,6 +88,11 @@ export class TcpSegment implements TcpSegmentView {
     return decodeTcpOptions(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd);
   }
 
+  /** Allocation-free summary of `options()` into `out` (see `scanTcpOptionKinds`). */
+  scanOptionKinds(out: TcpOptionScan): void {
+    scanTcpOptionKinds(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd, out);
+  }
+
   /**
    * Allocation-free scan of the option lengths: false when some option has an impossible length
    * (what `options()` would report as `malformed`).
@@ -170,4 +175,130 @@ export function scanTcpOptions(b: Uint8Array, start: number, hdrEnd: number, cap
     o += len;
   }
   return true;
+}
+
+/** The `kind` names of TcpOption by code (1…8) as `scanTcpOptionKinds` numbers them; 0 is unused. */
+export const TCP_OPTION_KIND_CODES: readonly TcpOption['kind'][] = [
+  'malformed', 'mss', 'window-scale', 'sack-permitted', 'sack', 'timestamps', 'md5', 'unknown', 'malformed',
+];
+/** Kind codes per list half: at most this many kinds in `low`, the rest in `high`. */
+const KINDS_PER_HALF = 10;
+
+/**
+ * What the hot path needs of a segment's options, without objects: the sequence of option kinds
+ * exactly as `decodeTcpOptions(...).map((o) => o.kind)` lists them, as two base-9 numbers of codes
+ * 1…8 (TCP_OPTION_KIND_CODES; the first kind is the most significant digit; 0 = no kinds), the
+ * window-scale shift of the last window-scale option (-1 when none), and whether a timestamps or a
+ * malformed option is present. A header has at most 40 option bytes, so at most 20 kinds.
+ */
+export interface TcpOptionScan {
+  low: number;
+  high: number;
+  count: number;
+  windowShift: number;
+  timestamps: boolean;
+  malformed: boolean;
+}
+
+export function newTcpOptionScan(): TcpOptionScan {
+  return { low: 0, high: 0, count: 0, windowShift: -1, timestamps: false, malformed: false };
+}
+
+function kindCode(kind: number): number {
+  switch (kind) {
+    case TcpOptionKind.MSS: return 1;
+    case TcpOptionKind.WINDOW_SCALE: return 2;
+    case TcpOptionKind.SACK_PERMITTED: return 3;
+    case TcpOptionKind.SACK: return 4;
+    case TcpOptionKind.TIMESTAMPS: return 5;
+    case TcpOptionKind.MD5: return 6;
+    default: return 7;
+  }
+}
+
+/** `decodeTcpOptions` reduced to a TcpOptionScan (same walk, same stops); never allocates. */
+export function scanTcpOptionKinds(b: Uint8Array, start: number, hdrEnd: number, capEnd: number, out: TcpOptionScan): void {
+  let low = 0;
+  let high = 0;
+  let count = 0;
+  let shift = -1;
+  let timestamps = false;
+  let malformed = false;
+  let o = start;
+  while (o < capEnd) {
+    const kind = b[o];
+    if (kind === TcpOptionKind.EOL) break;
+    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
+    if (o + 1 >= capEnd) break;
+    const len = b[o + 1];
+    let code: number;
+    if (!lengthPossible(kind, len, hdrEnd - o)) {
+      code = 8;
+      malformed = true;
+    } else {
+      if (o + len > capEnd) break;
+      code = kindCode(kind);
+      if (code === 2) shift = b[o + 2];
+      else if (code === 5) timestamps = true;
+    }
+    if (count < KINDS_PER_HALF) low = low * 9 + code;
+    else high = high * 9 + code;
+    count += 1;
+    if (malformed) break;
+    o += len;
+  }
+  out.low = low;
+  out.high = high;
+  out.count = count;
+  out.windowShift = shift;
+  out.timestamps = timestamps;
+  out.malformed = malformed;
+}
+
+/** The same summary from decoded options (for views other than TcpSegment). */
+export function scanDecodedOptions(options: readonly TcpOption[], out: TcpOptionScan): void {
+  let low = 0;
+  let high = 0;
+  let shift = -1;
+  let timestamps = false;
+  let malformed = false;
+  for (let i = 0; i < options.length; i += 1) {
+    const o = options[i];
+    const code = TCP_OPTION_KIND_CODES.indexOf(o.kind, 1);
+    if (i < KINDS_PER_HALF) low = low * 9 + code;
+    else high = high * 9 + code;
+    if (o.kind === 'window-scale') shift = o.shift;
+    else if (o.kind === 'timestamps') timestamps = true;
+    else if (o.kind === 'malformed') malformed = true;
+  }
+  out.low = low;
+  out.high = high;
+  out.count = options.length;
+  out.windowShift = shift;
+  out.timestamps = timestamps;
+  out.malformed = malformed;
+}
+
+/** The kind names of a scan's `low`/`high` pair, in order (a new array). */
+export function optionKindNames(low: number, high: number): TcpOption['kind'][] {
+  const out: TcpOption['kind'][] = [];
+  appendKinds(low, out);
+  appendKinds(high, out);
+  return out;
+}
+
+function appendKinds(code: number, out: TcpOption['kind'][]): void {
+  if (code === 0) return;
+  const at = out.length;
+  while (code > 0) {
+    const d = code % 9;
+    out.push(TCP_OPTION_KIND_CODES[d]);
+    code = (code - d) / 9;
+  }
+  // Digits came out least significant first.
+  for (let i = at, j = out.length - 1; i < j; i += 1, j -= 1) {
+    const t = out[i];
+    out[i] = out[j];
+    out[j] = t;
+  }
 }

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeFrame } from '../wire/decode.js';
+import { TcpFlag } from '../wire/types.js';
+import { Conversation } from './conversation.js';
+import { ConnectionTracker, DEFAULT_CLOSED_LINGER_SEC } from './tracker.js';
+import type { Connection } from './tracker.js';
+
+/** Feed a conversation's frames (numbered from `first`) to a tracker; returns the next frame number. */
+function feed(tracker: ConnectionTracker, conv: Conversation, first = 1, after?: () => void): number {
+  let frame = first;
+  for (const f of conv.frames) {
+    const d = decodeFrame(conv.linkType, f.data, f.data.length);
+    assert.equal(d.kind, 'tcp');
+    if (d.kind !== 'tcp') continue;
+    tracker.pushSegment(frame++, f.tsSec + f.tsNsec / 1e9, d);
+    after?.();
+  }
+  return frame;
+}
+
+test('memory stays bounded: many short connections keep `alive` flat, however long the stream', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });
+  const total = 3000;
+  const spacing = 0.1; // one new connection every 100 ms of capture time: 300 s in all
+  let frame = 1;
+  let maxAlive = 0;
+  const maxAliveAt: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const conv = new Conversation({
+      client: `10.0.${(i >> 8) & 0xff}.${i & 0xff}:${20000 + (i % 30000)}`, server: '192.0.2.80:443',
+      start: 1_700_000_000 + i * spacing, clientIsn: i * 7919,
+    });
+    conv.handshake().data('c', 100).data('s', 1000);
+    // Half close normally (FIN both ways), the others end in a reset: both count as ended.
+    if (i % 2) conv.fin('c').fin('s').ack('c');
+    else conv.activeRst('s');
+    frame = feed(tracker, conv, frame, () => { maxAlive = Math.max(maxAlive, tracker.alive); });
+    if (i % 500 === 499) maxAliveAt.push(maxAlive);
+  }
+  // Ended connections live at most linger + the 10 s sweep interval: about 150 of them here.
+  const bound = Math.ceil((DEFAULT_CLOSED_LINGER_SEC + 10) / spacing) + 10;
+  assert.ok(maxAlive <= bound, `at most ${bound} connections held, saw ${maxAlive}`);
+  // Flat: the peak after 3000 connections is (about) the peak after 500.
+  assert.ok(maxAliveAt[maxAliveAt.length - 1]! <= maxAliveAt[0]! + 5, `peaks after 500, 1000, …: ${maxAliveAt.join(', ')}`);
+  assert.ok(done.length >= total - bound, 'connections are reported while the stream goes on');
+  tracker.flush();
+  assert.equal(tracker.alive, 0);
+  assert.equal(done.length, total);
+  assert.deepEqual(new Set(done.map((c) => c.id)).size, total);
+  for (const c of done) {
+    assert.equal(c.orig.packets + c.resp.packets, c.rsts.length ? 6 : 8);
+  }
+});
+
+test('segments after a RST join the connection within the linger; later ones start a new connection', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });
+  const conv = new Conversation({ client: '10.1.0.2:40000', server: '10.2.0.9:8080' });
+  conv.handshake().data('c', 120).activeRst('s');
+  conv.wait(DEFAULT_CLOSED_LINGER_SEC - 1).data('c', 50); // a straggler: still this connection
+  conv.wait(DEFAULT_CLOSED_LINGER_SEC + 11).data('c', 60); // long after: the RST'd connection is gone
+  feed(tracker, conv);
+  tracker.flush();
+  assert.equal(done.length, 2);
+  const [first, second] = done.sort((a, b) => a.firstFrame - b.firstFrame);
+  assert.equal(first!.history, 'ShADr');
+  assert.equal(first!.rsts.length, 1);
+  assert.deepEqual(first!.rsts[0]!.after.map((s) => s.frame), [6], 'the straggler is part of the RST\'s evidence');
+  assert.equal(first!.lastFrame, 6);
+  assert.equal(second!.firstFrame, 7);
+  assert.equal(second!.anomalies.get('midstream'), 1);
+});
+
+test('a challenge ACK after a RST is recorded as what followed it', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });
+  const conv = new Conversation({ client: '10.1.0.2:40001', server: '10.2.0.9:8080' });
+  conv.handshake().data('c', 10).segment('s', TcpFlag.RST, 0, { seqNumber: 123456 }).ack('c');
+  feed(tracker, conv);
+  tracker.flush();
+  const r = done[0]!.rsts[0]!;
+  assert.equal(r.after.length, 1);
+  assert.equal(r.after[0]!.frame, 6);
+  assert.equal(r.trigger?.frame, 4);
+  assert.equal(r.sender.lastSeg?.frame, 2, 'the sender\'s last segment before the RST');
+  assert.equal(r.receiver.ttls.get(64), 3);
+});
+
+test('bounded segment list: the first half and the latest, with the count of those left out', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c), maxSegments: 8 });
+  const conv = new Conversation({ client: '10.1.0.2:40002', server: '10.2.0.9:8080' });
+  conv.handshake();
+  for (let i = 0; i < 20; i++) conv.data('s', 100);
+  conv.fin('c').fin('s').ack('c');
+  const frames = feed(tracker, conv) - 1; // 26
+  tracker.flush();
+  const c = done[0]!;
+  assert.equal(c.segmentsDropped, frames - 8);
+  assert.deepEqual(c.segments.map((s) => s.frame), [1, 2, 3, 4, frames - 3, frames - 2, frames - 1, frames]);
+  assert.deepEqual(c.segments[0], {
+    frame: 1, time: c.start, fromOrig: true, flags: TcpFlag.SYN, seqNumber: 1000, ackNumber: 0, payloadLength: 0,
+    window: 64240, ttl: 64, ident: 101, tos: 0, optionKinds: [], notes: [],
+  });
+  assert.equal(c.orig.lastSeg?.frame, frames);
+  assert.equal(c.resp.lastSeg?.frame, frames - 1);
+  // An ordinary property once read: JSON and spreads see the same array.
+  assert.equal(JSON.parse(JSON.stringify(c)).segments.length, 8);
+  assert.equal({ ...c }.segments, c.segments);
+});
+
+test('port reuse: a new SYN after the end starts a new connection; a repeated SYN does not', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });
+  const a = new Conversation({ client: '10.1.0.2:40003', server: '10.2.0.9:8080', clientIsn: 1 });
+  a.syn('c').syn('c', { noAdvance: true, seqNumber: 1 }).synAck('s').ack('c').fin('c').fin('s').ack('c');
+  const b = new Conversation({ client: '10.1.0.2:40003', server: '10.2.0.9:8080', clientIsn: 99, start: 1_700_000_001 });
+  b.handshake().activeRst('c');
+  feed(tracker, b, feed(tracker, a));
+  tracker.flush();
+  assert.equal(done.length, 2);
+  assert.equal(done[0]!.history, 'SThAFf');
+  assert.equal(done[0]!.orig.retransmissions, 1, 'the repeated SYN is a retransmission');
+  assert.equal(done[0]!.orig.isn, 1);
+  assert.equal(done[1]!.orig.isn, 99);
+  assert.equal(done[1]!.history, 'ShAR');
+});
