@@ -6,38 +6,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cleanupLeftovers, parseOwner } from './cleanup.js';
 import { spawnChild } from './proc.js';
 import { HOST_NAMES, netnsName, newRunId } from './topology.js';
+import { isAlive, waitGone, netnsList } from './testkit.js';
 
 const NODE = process.execPath;
 const NOT_ROOT = process.getuid?.() === 0 ? false : 'needs root (network namespaces)';
 const topoUrl = new URL('./topology.js', import.meta.url).href;
 const cleanupUrl = new URL('./cleanup.js', import.meta.url).href;
 
-function netnsList(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
-}
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !isAlive(pid);
-}
 
 /**
  * A lab process: builds a topology, starts a lab child in the server namespace and a process that

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabResults } from '../report/results.js';
 import { CLAIM_IDS } from './claims.js';
+import { netnsList } from './testkit.js';
 import { repoFile } from '../paths.js';
 
 const root = process.getuid?.() === 0;
@@ -18,9 +19,7 @@ const bin = repoFile('bin/rstlab.js');
 const notRoot = root ? false : 'needs root (network namespaces, tcpdump)';
 
 function labNamespaces(): string[] {
-  try {
-    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('rstlab-'));
-  } catch { return []; }
+  return netnsList().filter((n) => n.startsWith('rstlab-'));
 }
 
 function processesMatching(pattern: string): string[] {

@@ -7,27 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { LabError, MissingToolError } from '../errors.js';
 import { hasParentDeathSignal, liveChildren, spawnChild, killAllChildren } from './proc.js';
+import { isAlive, waitGone } from './testkit.js';
 
 const NODE = process.execPath;
 
 /** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !isAlive(pid);
-}
 
 // Prints two events at once, answers each stdin line with an `echo` event, exits on `quit`.
 const ECHO_CHILD = `

@@ -17,6 +17,7 @@ import {
   createTopology, deleteArgs, inferFamily, netnsName, newRunId, SHORT_TCP_TIMERS, HOST_NAMES,
   type Topology,
 } from './topology.js';
+import { waitGone, netnsList } from './testkit.js';
 
 const NODE = process.execPath;
 const isRoot = process.getuid?.() === 0;
@@ -52,27 +53,7 @@ function hostSysctl(key: string): string {
   return readFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8').trim();
 }
 
-function netnsList(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
-}
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !isAlive(pid);
-}
 
 async function echoServer(topo: Topology, host: 'server' | 'proxy', addr: string, port = 0): Promise<{ child: Child; port: number }> {
   const child = topo.spawn(host, [NODE, '-e', ECHO_SERVER, addr, String(port)], { label: `echo-server@${host}` });
