@@ -100,6 +100,14 @@ function rawOrHttp(tcp?: ServerConfig['tcp'], forBoth = false): Pick<Scenario, '
 
 const settle = (a: ScenarioActions) => a.sleep(250);
 
+/** The router drops every segment of this run's connection, both ways: the peer becomes unreachable. */
+async function cutThePath(a: ScenarioActions): Promise<void> {
+  const port = String(a.serverPort);
+  await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
+  await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', port, '-j', 'DROP']);
+  a.note('router drops the connection');
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     id: 'refused',
@@ -263,10 +271,7 @@ export const SCENARIOS: Scenario[] = [
     tcp: { send: 'hello\n' },
     clientTimeoutMs: 20000,
     async atPause(a) {
-      const port = String(a.serverPort);
-      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
-      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', port, '-j', 'DROP']);
-      a.note('router drops the connection');
+      await cutThePath(a);
     },
     async afterResult(a) {
       await a.healFirewall();
@@ -291,10 +296,7 @@ export const SCENARIOS: Scenario[] = [
     tcp: { keepAliveMs: 1000 },
     clientTimeoutMs: 20000,
     async atPause(a) {
-      const port = String(a.serverPort);
-      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
-      await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', port, '-j', 'DROP']);
-      a.note('router drops the connection');
+      await cutThePath(a);
     },
     expect: { allow: { client: ['timeout'] }, must: [['client', 'timeout']] },
   },
