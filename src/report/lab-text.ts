@@ -5,18 +5,22 @@ import type { ClaimVerdict, LabResults, OutcomeRecord, RunRecord } from './resul
 import type { Painter } from './text.js';
 import { plain } from './text.js';
 
-/** A short label of what the application saw, for a matrix cell. */
+/** A short label of what the application saw, for a matrix cell: the part that tells cases apart
+ *  (an errno code, fetch's underlying code, curl's exit code, a Java/Python class name). */
 export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
   if (!o) return '—';
   if (o.kind === 'ok') return o.status ? `ok ${o.status}` : `ok (${o.bytes ?? 0} B)`;
-  if (o.kind === 'timeout-internal') return 'no answer (timeout)';
+  if (o.kind === 'timeout-internal') return 'hangs (no outcome)';
+  const errno = (code?: string) => (code && /^E[A-Z]+$/.test(code) ? code : undefined);
   const simple = (o.error ?? '').replace(/^.*\./, '');
   let s: string;
-  if (o.code && /^E[A-Z]+$/.test(o.code)) s = o.code;
-  else if (o.error === 'curl') s = `curl ${o.code ?? ''}: ${o.message ?? ''}`;
-  else if (o.code && !/^\d+$/.test(o.code)) s = `${o.code}`;
-  else s = `${simple}${o.message ? `: ${o.message}` : ''}`;
-  if (s === 'Error' || s === 'TypeError') s = `${s}: ${o.message ?? ''}`;
+  if (errno(o.code)) s = o.code!;
+  else if (o.error === 'curl') s = `curl ${o.code ?? ''}: ${(o.message ?? '').replace(/^curl: \(\d+\)\s*/, '')}`;
+  else if (o.error === 'TypeError' && o.causes.length) {
+    const c = o.causes[0]!;
+    s = `${errno(c.code) ?? c.code ?? c.error} (${o.message ?? 'TypeError'})`;
+  } else if (o.code && !/^\d+$/.test(o.code) && simple === 'Error') s = o.code;
+  else s = `${simple || o.kind}${o.message ? `: ${o.message}` : ''}`;
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
@@ -35,7 +39,7 @@ function pad(s: string, n: number): string {
 }
 
 /** Scenario rows × client columns; each cell the client's error (or ok), `·` where not run. */
-export function renderMatrix(res: LabResults, p: Painter = plain, cellWidth = 22): string {
+export function renderMatrix(res: LabResults, p: Painter = plain, cellWidth = 20): string {
   const clients = res.clients.filter((c) => res.runs.some((r) => r.client === c));
   const scenarios = res.scenarios.filter((s) => res.runs.some((r) => r.scenario === s.id));
   const first = Math.max(8, ...scenarios.map((s) => s.id.length)) + 2;
