@@ -116,7 +116,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       let run: RunRecord;
       if (!avail.ok) run = { ...base, reason: avail.why };
       else if (scenario.pause && !(await canPause(client))) run = { ...base, reason: `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
-      else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root)' };
+      else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
       else {
         try {
           run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts, capture: captureOk });
@@ -159,7 +159,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   const removers: Array<() => Promise<void>> = [];
   const serverEvents: Array<Record<string, unknown>> = [];
   const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
-  const live = env.capture ? await startCapture(topo, 'client', { file }) : null;
+  // On loopback the interface is shared with the host: keep only the lab's own addresses.
+  const filter = topo.mode === 'loopback' ? `tcp and (host ${env.hosts.server} or host ${env.hosts.proxy})` : undefined;
+  const live = env.capture ? await startCapture(topo, 'client', { file, ...(filter ? { filter } : {}) }) : null;
   try {
     // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
     const serverSpec = scenario.server(client);
