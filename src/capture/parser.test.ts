@@ -404,3 +404,36 @@ describe('fuzz (seeded, bounded)', () => {
     );
   });
 });
+
+describe('zero-copy record', () => {
+  it('offers bytes/dataOffset/dataLength for the same bytes as data, without changing what spreads and keys see', () => {
+    const files = [pcap({ linkType: 1 }, pkts(5, 1000, 3)), mixedPcapng().bytes];
+    for (const bytes of files) {
+      for (const chunk of [bytes.length, 7, 100]) {
+        let n = 0;
+        const p = createCaptureParser({
+          packet(r: PacketRecord) {
+            n++;
+            assert.ok(r.bytes !== undefined && r.dataOffset !== undefined && r.dataLength !== undefined);
+            const inPlace = r.bytes.subarray(r.dataOffset, r.dataOffset + r.dataLength);
+            assert.deepEqual(inPlace, r.data);
+            assert.equal(r.data, r.data, 'one view per packet');
+            assert.deepEqual(Object.keys(r), ['frame', 'tsSec', 'tsNsec', 'linkType', 'interfaceId', 'data', 'origLen']);
+            assert.deepEqual(Object.keys({ ...r }), Object.keys(r));
+            // A consumer may replace data; the zero-copy fields follow.
+            const copy = r.data.slice();
+            r.data = copy;
+            assert.equal(r.data, copy);
+            assert.equal(r.bytes, copy);
+            assert.equal(r.dataOffset, 0);
+            assert.equal(r.dataLength, copy.length);
+          },
+        });
+        for (let o = 0; o < bytes.length; o += chunk) p.push(bytes.subarray(o, o + chunk));
+        p.end();
+        assert.ok(n > 0);
+        assert.equal(n, parseAll(bytes).frames.length);
+      }
+    }
+  });
+});

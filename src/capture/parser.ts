@@ -7,7 +7,8 @@
 // - sink.packet() is called once per packet, in file order, synchronously from push(). The
 //   PacketRecord object is reused for every call and `data` is a view into the pushed chunk (or
 //   into the parser's carry-over buffer when a record straddles two chunks): both are valid only
-//   during the callback. Copy what you keep.
+//   during the callback. Copy what you keep. The view is made only when `data` is first read for
+//   that packet (a getter); `bytes`/`dataOffset`/`dataLength` give the same bytes without it.
 // - Frames are numbered from 1 across the whole file (all sections and interfaces), as `tcpdump -#`
 //   and Wireshark number them.
 // - Memory is bounded by one record: only the unconsumed tail of the previous chunk is kept.
@@ -107,11 +108,51 @@ interface Iface {
   offset: number;
 }
 
+/** The parser's one PacketRecord: `data` is an accessor over bytes[dataOffset, +dataLength). */
+interface Rec extends PacketRecord {
+  bytes: Uint8Array;
+  dataOffset: number;
+  dataLength: number;
+  /** `data` once made for the current packet, else null. */
+  view: Uint8Array | null;
+}
+
+function getData(this: Rec): Uint8Array {
+  // new Uint8Array(buffer, …) is markedly cheaper than subarray() in V8.
+  return (this.view ??= new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.dataOffset, this.dataLength));
+}
+
+function setData(this: Rec, v: Uint8Array): void {
+  this.bytes = v;
+  this.dataOffset = 0;
+  this.dataLength = v.length;
+  this.view = v;
+}
+
+/**
+ * A record whose enumerable properties are PacketRecord's, in its order (so spreads and deep
+ * equality see just those). Built by adding each property once — reconfiguring a property of an
+ * existing object (data into accessor) would turn it into a slow dictionary-mode object.
+ */
+function newRecord(): Rec {
+  const empty = new Uint8Array(0);
+  // Plain stores where possible: such fields hold unboxed numbers overwritten in place
+  // (defineProperty'd ones would box a new heap number for every timestamp stored).
+  const rec = { frame: 0, tsSec: 0, tsNsec: 0, linkType: 0, interfaceId: 0 } as Rec;
+  Object.defineProperty(rec, 'data', { get: getData, set: setData, enumerable: true, configurable: true });
+  rec.origLen = 0;
+  const hidden = (name: string, value: unknown) =>
+    Object.defineProperty(rec, name, { value, writable: true, enumerable: false, configurable: true });
+  hidden('bytes', empty);
+  hidden('dataOffset', 0);
+  hidden('dataLength', 0);
+  hidden('view', null);
+  return rec;
+}
+
 class Parser implements CaptureParser {
   private readonly sink: CaptureSink;
-  private readonly rec: PacketRecord = {
-    frame: 0, tsSec: 0, tsNsec: 0, linkType: 0, interfaceId: 0, data: new Uint8Array(0), origLen: 0,
-  };
+  private readonly rec: Rec = newRecord();
   private fmt: CaptureFormat | null = null;
   private total = 0;
   private frames = 0;
@@ -377,8 +418,6 @@ class Parser implements CaptureParser {
     const nano = this.nano;
     const rec = this.rec;
     const sink = this.sink;
-    const ab = buf.buffer;
-    const abOff = buf.byteOffset;
     rec.linkType = this.linkType;
     rec.interfaceId = 0;
     while (end - pos >= hs) {
@@ -403,12 +442,15 @@ class Parser implements CaptureParser {
       } else {
         this.fractionOutOfRange(sec, frac, nano ? 1e9 : 1e6, frame, pos, base);
       }
-      // new Uint8Array(buffer, …) is markedly cheaper than subarray() in V8.
+      // No view per packet: `data` is made only if the consumer reads it.
+      rec.bytes = buf;
+      rec.dataOffset = pos + hs;
+      rec.view = null;
       if (cap > snaplen || cap > len || cap === 0) {
         this.pcapOddLengths(cap, len, snaplen, frame, pos, base);
-        rec.data = new Uint8Array(ab, abOff + pos + hs, Math.min(cap, snaplen));
+        rec.dataLength = Math.min(cap, snaplen);
       } else {
-        rec.data = new Uint8Array(ab, abOff + pos + hs, cap);
+        rec.dataLength = cap;
       }
       sink.packet(rec);
       pos = next;
@@ -655,7 +697,10 @@ class Parser implements CaptureParser {
       this.pcapOddLengths(cap, len, iface.snaplen, frame, off + 20 - 8, at - off);
       if (cap > iface.snaplen) keep = iface.snaplen;
     }
-    rec.data = new Uint8Array(buf.buffer, buf.byteOffset + start, keep);
+    rec.bytes = buf;
+    rec.dataOffset = start;
+    rec.dataLength = keep;
+    rec.view = null;
     // Options after the padded data (libpcap ignores them; we only check their framing).
     const optStart = start + ((cap + 3) & ~3);
     const end = off + 8 + body;
@@ -683,7 +728,10 @@ class Parser implements CaptureParser {
       cap = body - 4;
     }
     if (cap === 0) this.anomaly(frame, at + 8, 'zero-length-packet', `no bytes captured (length on the wire ${len})`);
-    rec.data = new Uint8Array(buf.buffer, buf.byteOffset + off + 12, cap);
+    rec.bytes = buf;
+    rec.dataOffset = off + 12;
+    rec.dataLength = cap;
+    rec.view = null;
     this.sink.packet(rec);
   }
 

@@ -17,6 +17,14 @@ export interface PacketRecord {
   data: Uint8Array;
   /** The packet's length on the wire. */
   origLen: number;
+  /**
+   * Optional zero-copy form of `data`, for consumers that decode in place: `data` is
+   * bytes[dataOffset, dataOffset + dataLength). Set (not enumerable) by createCaptureParser, whose
+   * `data` is then built only when read; all three are set together or not at all.
+   */
+  readonly bytes?: Uint8Array;
+  readonly dataOffset?: number;
+  readonly dataLength?: number;
 }
 
 /** Something odd in the file that does not stop reading: a named anomaly, never an exception. */

@@ -7,9 +7,9 @@
 
 import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
-import { ConnectionTracker, connState, lazySegments } from '../tcp/tracker.js';
+import { addLazySegments, ConnectionTracker, connState } from '../tcp/tracker.js';
 import type { Connection, SegmentSummary } from '../tcp/tracker.js';
-import { decodeFrame } from '../wire/decode.js';
+import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
 import { judgeRst } from './verdict.js';
@@ -71,7 +71,7 @@ export function reportOf(c: Connection): ConnectionReport {
   const v6 = c.ipVersion === 6;
   const state = connState(c);
   const rsts = c.rsts.map((r) => judgeRst(r, c));
-  const report: ConnectionReport = {
+  const report = {
     id: c.id,
     orig: endpointText(c.orig.addr, c.orig.port, v6),
     resp: endpointText(c.resp.addr, c.resp.port, v6),
@@ -92,17 +92,19 @@ export function reportOf(c: Connection): ConnectionReport {
     abnormal: rsts.length > 0 || ABNORMAL_STATES.has(state),
     rsts,
     anomalies: Object.fromEntries(c.anomalies),
-    segments: [],
-    segmentsDropped: c.segmentsDropped,
-  };
+  } as ConnectionReport;
   // The connection's summaries are built when first read (the JSON output never reads them).
-  lazySegments(report, () => c.segments);
+  // Added in their place among the properties, which keeps the report a fast object.
+  addLazySegments(report, () => c.segments);
+  report.segmentsDropped = c.segmentsDropped;
   return report;
 }
 
 export class Explainer {
   private readonly tracker: ConnectionTracker;
   private readonly summary: ExplainSummary;
+  /** Views re-pointed for every frame: the tracker keeps nothing of a decoded frame. */
+  private readonly scratch = new DecodeScratch();
 
   constructor(private readonly sink: ExplainSink = {}) {
     this.summary = {
@@ -133,7 +135,11 @@ export class Explainer {
 
   readonly packet = (rec: PacketRecord): void => {
     if (this.summary.packets++ === 0) this.summary.firstTime = rec.tsSec + rec.tsNsec / 1e9;
-    const d = decodeFrame(rec.linkType, rec.data, rec.origLen);
+    // In place when the reader offers it (no view of the frame), into reused views either way.
+    const bytes = rec.bytes;
+    const d = bytes !== undefined
+      ? decodeFrameAt(rec.linkType, bytes, rec.dataOffset as number, rec.dataLength as number, rec.origLen, this.scratch)
+      : decodeFrameAt(rec.linkType, rec.data, 0, rec.data.length, rec.origLen, this.scratch);
     switch (d.kind) {
       case 'tcp':
         this.summary.tcpPackets++;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { decodeFrame } from '../wire/decode.js';
 import { TcpFlag } from '../wire/types.js';
 import { Conversation } from './conversation.js';
-import { ConnectionTracker, DEFAULT_CLOSED_LINGER_SEC } from './tracker.js';
-import type { Connection } from './tracker.js';
+import { addLazySegments, ConnectionTracker, DEFAULT_CLOSED_LINGER_SEC } from './tracker.js';
+import type { Connection, SegmentSummary } from './tracker.js';
 
 /** Feed a conversation's frames (numbered from `first`) to a tracker; returns the next frame number. */
 function feed(tracker: ConnectionTracker, conv: Conversation, first = 1, after?: () => void): number {
@@ -126,4 +126,25 @@ test('port reuse: a new SYN after the end starts a new connection; a repeated SY
   assert.equal(done[0]!.orig.isn, 1);
   assert.equal(done[1]!.orig.isn, 99);
   assert.equal(done[1]!.history, 'ShAR');
+});
+
+test('addLazySegments: an enumerable property in its place, built once on first read, replaced by a write', () => {
+  let built = 0;
+  const seg = { frame: 7 } as SegmentSummary;
+  const make = () => { built++; return [seg]; };
+  const o = { a: 1 } as { a: number; segments: SegmentSummary[]; b: number };
+  addLazySegments(o, make);
+  o.b = 2;
+  assert.deepEqual(Object.keys(o), ['a', 'segments', 'b']);
+  assert.equal(built, 0);
+  assert.equal(JSON.stringify(o), '{"a":1,"segments":[{"frame":7}],"b":2}');
+  assert.equal(built, 1);
+  assert.equal(o.segments, o.segments);
+  assert.deepEqual({ ...o }, { a: 1, segments: [seg], b: 2 });
+  assert.equal(built, 1);
+  const p = { a: 1 } as { a: number; segments: SegmentSummary[] };
+  addLazySegments(p, make);
+  p.segments = [];
+  assert.deepEqual(p, { a: 1, segments: [] });
+  assert.equal(built, 1);
 });

@@ -886,17 +886,10 @@ export class ConnectionTracker {
       start: t.start,
       end: t.end,
       history: t.history,
-      segments: [],
-      segmentsDropped: n > max ? n - max : 0,
-      rsts: t.rsts ?? [],
-      anomalies: t.anomalies ?? new Map(),
-      ended: t.ended,
-    };
-    t.rsts = null;
-    t.anomalies = null;
-    if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
-    // Built on first read: `explain --json` never reads them.
-    lazySegments(conn, () => {
+    } as Connection;
+    // Built on first read: `explain --json` never reads them. (Added here, in its place among the
+    // properties, so that the object stays a fast one.)
+    addLazySegments(conn, () => {
       const segments: SegmentSummary[] = [];
       if (n <= max) {
         for (let i = 0; i < n; i += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + i));
@@ -907,6 +900,13 @@ export class ConnectionTracker {
       }
       return segments;
     });
+    conn.segmentsDropped = n > max ? n - max : 0;
+    conn.rsts = t.rsts ?? [];
+    conn.anomalies = t.anomalies ?? new Map();
+    conn.ended = t.ended;
+    t.rsts = null;
+    t.anomalies = null;
+    if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
     this.opts.onConnection(conn);
   }
 }
@@ -952,6 +952,20 @@ export function lazySegments(obj: { segments: SegmentSummary[] }, make: () => Se
   Object.defineProperty(obj, MAKE_SEGMENTS, { value: make, configurable: true, writable: true });
   Object.defineProperty(obj, 'segments', { get: getSegments, set: settleSegments, enumerable: true, configurable: true });
 }
+
+/**
+ * `lazySegments` for an object that has no `segments` property yet: adds it (at the end of its
+ * properties so far). Adding an accessor keeps a fast object; reconfiguring an existing data
+ * property into one (what `lazySegments` must do) turns it into a slow dictionary-mode object.
+ */
+export function addLazySegments(obj: object, make: () => SegmentSummary[]): void {
+  Object.defineProperty(obj, 'segments', SEGMENTS_ACCESSOR);
+  MAKE_DESCRIPTOR.value = make;
+  Object.defineProperty(obj, MAKE_SEGMENTS, MAKE_DESCRIPTOR);
+  MAKE_DESCRIPTOR.value = undefined;
+}
+const SEGMENTS_ACCESSOR: PropertyDescriptor = { get: getSegments, set: settleSegments, enumerable: true, configurable: true };
+const MAKE_DESCRIPTOR: PropertyDescriptor = { value: undefined, configurable: true, writable: true };
 
 /** Zeek's conn_state (base/protocols/conn/main.zeek `conn_state`), from the endpoint states. */
 export function connState(c: Connection): string {

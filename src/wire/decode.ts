@@ -5,7 +5,9 @@
 // read is preceded by a bounds check; encapsulation depth is bounded (MAX_DEPTH), so it always ends.
 //
 // Hot path: no exceptions, no closures, no strings per packet (addresses are formatted only when a
-// getter is read); the only allocations for a TCP frame are the result and its two views. The
+// getter is read); the only allocations for a TCP frame are the result and its two views — and
+// none with `decodeFrameAt`, which decodes bytes[start…] in place into a caller-owned
+// DecodeScratch whose views are re-pointed (same results as `decodeFrame` on the subarray). The
 // "what is TCP" line follows tcpdump 4.99: a segment is TCP when its 20-byte fixed header is
 // captured and its data offset is ≥ 5 (otherwise tcpdump prints `[|tcp]` or `bad hdr length`).
 //
@@ -20,7 +22,7 @@ import type { FrameDecode, FrameTcp, IpHeaderView } from './types.js';
 import { readU16, readU32, readU32le } from './bytes.js';
 import { IpProtocol, Ipv4Packet } from './ipv4.js';
 import { Ipv6Packet } from './ipv6.js';
-import { TcpSegment } from './tcp.js';
+import { scanTcpOptions, TcpSegment } from './tcp.js';
 import {
   ARPHRD_NETLINK, BsdAf, EtherType, ETHERNET_HEADER_LEN, LinkType, PppProtocol,
 } from './link.js';
@@ -110,51 +112,121 @@ function tooDeep(): Malformed {
  */
 export function decodeFrame(linkType: number, data: Uint8Array, origLen: number): FrameDecode {
   const cap = data.length;
-  const wire = origLen > cap ? origLen : cap;
+  return decodeLink(linkType, data, 0, cap, origLen > cap ? origLen : cap);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Caller-owned objects that `decodeFrameAt` re-points for every frame instead of allocating: one
+ * view of each kind and one FrameTcp. A result (and its `ip`/`tcp` views) is valid only until the
+ * next `decodeFrameAt` with the same scratch; results other than `tcp` are not affected.
+ */
+export class DecodeScratch {
+  readonly v4 = new Ipv4Packet(EMPTY, 0);
+  readonly v6 = new Ipv6Packet(EMPTY, 0);
+  readonly tcp = new TcpSegment(EMPTY, 0, 0);
+  readonly frame: FrameTcp = { kind: 'tcp', ip: this.v4, tcp: this.tcp, payloadLength: 0, anomalies: ANOMALY_LISTS[0] };
+}
+
+/** The scratch of the `decodeFrameAt` call in progress, or null (fresh objects, as `decodeFrame`). */
+let scratch: DecodeScratch | null = null;
+
+/**
+ * `decodeFrame` of the `caplen` bytes at `bytes[start…]` (no subarray needed) into `into`'s
+ * reused objects: the same result as `decodeFrame(linkType, bytes.subarray(start, start + caplen),
+ * origLen)`, except that views hold `bytes` with offsets counted from its start, and a `tcp`
+ * result is `into.frame`. Never reads outside [start, start + caplen). Never throws.
+ */
+export function decodeFrameAt(
+  linkType: number, bytes: Uint8Array, start: number, caplen: number, origLen: number, into: DecodeScratch,
+): FrameDecode {
+  if (linkType === LinkType.ETHERNET) {
+    const r = fastEthernetIpv4Tcp(bytes, start, start + caplen, into);
+    if (r !== null) return r;
+  }
+  scratch = into;
+  try {
+    return decodeLink(linkType, bytes, start, start + caplen, start + (origLen > caplen ? origLen : caplen));
+  } finally {
+    scratch = null;
+  }
+}
+
+/**
+ * The common case in one step: Ethernet, IPv4 without options that is neither a fragment nor cut
+ * by the snap length, carrying TCP with a header that fits in it. Exactly what the general path
+ * answers for such a frame; null for anything else (the general path decides then).
+ */
+function fastEthernetIpv4Tcp(b: Uint8Array, s: number, cap: number, into: DecodeScratch): FrameTcp | null {
+  const o = s + ETHERNET_HEADER_LEN;
+  if (cap - o < 40) return null;
+  if (b[s + 12] !== 0x08 || b[s + 13] !== 0x00 || b[o] !== 0x45 || b[o + 9] !== IpProtocol.TCP) return null;
+  // Not a fragment (offset 0, MF clear): DF and the reserved bit do not matter.
+  if ((b[o + 6] & 0x3f) !== 0 || b[o + 7] !== 0) return null;
+  const ipEnd = o + readU16(b, o + 2);
+  if (ipEnd < o + 40 || ipEnd > cap) return null; // short, TSO (0), or beyond the captured bytes
+  const t = o + 20;
+  const off = b[t + 12] >> 4;
+  if (off < 5) return null;
+  const hl = off * 4;
+  const payloadLength = ipEnd - t - hl;
+  if (payloadLength < 0) return null;
+  const flags = hl > 20 && !scanTcpOptions(b, t + 20, t + hl, t + hl) ? A_OPTS : 0;
+  const r = into.frame;
+  r.ip = into.v4.repoint(b, o);
+  r.tcp = into.tcp.repoint(b, t, ipEnd);
+  r.payloadLength = payloadLength;
+  r.anomalies = ANOMALY_LISTS[flags];
+  return r;
+}
+
+/** The link layer of a frame in data[s, cap); `wire` is where it ends on the wire (≥ cap). */
+function decodeLink(linkType: number, data: Uint8Array, s: number, cap: number, wire: number): FrameDecode {
   switch (linkType) {
     case LinkType.ETHERNET:
-      return decodeEthernet(data, 0, cap, wire, 0, 0);
+      return decodeEthernet(data, s, cap, wire, 0, 0);
     case LinkType.NULL:
     case LinkType.LOOP: {
-      if (cap < 4) return cut('link', 'null-truncated', 'BSD loopback header', 4, cap);
+      if (cap - s < 4) return cut('link', 'null-truncated', 'BSD loopback header', 4, cap - s);
       // Host byte order of the capturing machine (NULL) or network order (LOOP): like tcpdump,
       // take whichever reading fits in 16 bits.
-      let af = readU32le(data, 0);
-      if ((af & 0xffff0000) !== 0) af = readU32(data, 0);
+      let af = readU32le(data, s);
+      if ((af & 0xffff0000) !== 0) af = readU32(data, s);
       switch (af) {
-        case BsdAf.INET: return decodeIpv4(data, 4, cap, wire, 0, 0);
+        case BsdAf.INET: return decodeIpv4(data, s + 4, cap, wire, 0, 0);
         case BsdAf.INET6_BSD:
         case BsdAf.INET6_FREEBSD:
-        case BsdAf.INET6_DARWIN: return decodeIpv6(data, 4, cap, wire, 0, 0);
+        case BsdAf.INET6_DARWIN: return decodeIpv6(data, s + 4, cap, wire, 0, 0);
         default: return notTcp(`af-${af}`);
       }
     }
     case LinkType.RAW:
     case LinkType.RAW_DLT12:
     case LinkType.RAW_DLT14:
-      return decodeIpByVersion(data, 0, cap, wire, 0, 0);
+      return decodeIpByVersion(data, s, cap, wire, 0, 0);
     case LinkType.IPV4:
-      return decodeIpv4(data, 0, cap, wire, 0, 0);
+      return decodeIpv4(data, s, cap, wire, 0, 0);
     case LinkType.IPV6:
-      return decodeIpv6(data, 0, cap, wire, 0, 0);
+      return decodeIpv6(data, s, cap, wire, 0, 0);
     case LinkType.LINUX_SLL: {
-      if (cap < 16) return cut('link', 'sll-truncated', 'Linux cooked header', 16, cap);
-      if (readU16(data, 2) === ARPHRD_NETLINK) return NOT_TCP_NETLINK;
-      return decodeSllProtocol(readU16(data, 14), data, 16, cap, wire);
+      if (cap - s < 16) return cut('link', 'sll-truncated', 'Linux cooked header', 16, cap - s);
+      if (readU16(data, s + 2) === ARPHRD_NETLINK) return NOT_TCP_NETLINK;
+      return decodeSllProtocol(readU16(data, s + 14), data, s + 16, cap, wire);
     }
     case LinkType.LINUX_SLL2: {
-      if (cap < 20) return cut('link', 'sll2-truncated', 'Linux cooked v2 header', 20, cap);
-      if (readU16(data, 8) === ARPHRD_NETLINK) return NOT_TCP_NETLINK;
-      return decodeSllProtocol(readU16(data, 0), data, 20, cap, wire);
+      if (cap - s < 20) return cut('link', 'sll2-truncated', 'Linux cooked v2 header', 20, cap - s);
+      if (readU16(data, s + 8) === ARPHRD_NETLINK) return NOT_TCP_NETLINK;
+      return decodeSllProtocol(readU16(data, s), data, s + 20, cap, wire);
     }
     case LinkType.PPP:
     case LinkType.PPP_HDLC:
-      if (cap >= 1 && (data[0] === 0x0f || data[0] === 0x8f)) return decodeChdlc(data, 0, cap, wire);
-      return decodePpp(data, 0, cap, wire, 0, 0);
+      if (cap - s >= 1 && (data[s] === 0x0f || data[s] === 0x8f)) return decodeChdlc(data, s, cap, wire);
+      return decodePpp(data, s, cap, wire, 0, 0);
     case LinkType.PPP_ETHER:
-      return decodePppoe(data, 0, cap, wire, 0, 0);
+      return decodePppoe(data, s, cap, wire, 0, 0);
     case LinkType.C_HDLC:
-      return decodeChdlc(data, 0, cap, wire);
+      return decodeChdlc(data, s, cap, wire);
     default:
       return { kind: 'unknown-linktype', value: linkType };
   }
@@ -316,7 +388,8 @@ function decodeIpv4(data: Uint8Array, o: number, cap: number, wire: number, flag
   const flOff = readU16(data, o + 6);
   if ((flOff & 0x1fff) !== 0) return NOT_TCP_IPV4_FRAGMENT;
   if ((flOff & 0x2000) !== 0) flags |= A_FRAGMENT;
-  return decodeUpper(data[o + 9], new Ipv4Packet(data, o), data, o + hl, capEnd, ipEnd, flags, depth);
+  const ip = scratch === null ? new Ipv4Packet(data, o) : scratch.v4.repoint(data, o);
+  return decodeUpper(data[o + 9], ip, data, o + hl, capEnd, ipEnd, flags, depth);
 }
 
 function decodeIpv6(data: Uint8Array, o: number, cap: number, wire: number, flags: number, depth: number): FrameDecode {
@@ -339,7 +412,7 @@ function decodeIpv6(data: Uint8Array, o: number, cap: number, wire: number, flag
   }
   let capEnd = ipEnd;
   if (ipEnd > cap) { capEnd = cap; flags |= A_SNAPLEN; }
-  const ip = new Ipv6Packet(data, o);
+  const ip = scratch === null ? new Ipv6Packet(data, o) : scratch.v6.repoint(data, o);
   const walk = ip.walkExtensions(capEnd, ipEnd);
   if (plen === 0) {
     if (ip.jumboLength >= 0 && o + 40 + ip.jumboLength <= wire) {
@@ -379,13 +452,20 @@ function decodeUpper(
           if (err === 'tcp-truncated') return cut('tcp', err, 'TCP header', 20, capEnd - o);
           return malformed('tcp', err, `data offset ${data[o + 12] >> 4} < 5`);
         }
-        const tcp = new TcpSegment(data, o, capEnd);
         const hl = (data[o + 12] >> 4) * 4;
         let payloadLength = ipEnd - o - hl;
         if (payloadLength < 0) { payloadLength = 0; flags |= A_HDR_EXCEEDS; }
         else if (o + hl > capEnd) flags |= A_HDR_CUT;
-        if (hl > 20 && !tcp.optionsWellFormed()) flags |= A_OPTS;
-        const r: FrameTcp = { kind: 'tcp', ip, tcp, payloadLength, anomalies: ANOMALY_LISTS[flags] };
+        if (hl > 20 && !scanTcpOptions(data, o + 20, o + hl, o + hl < capEnd ? o + hl : capEnd)) flags |= A_OPTS;
+        if (scratch === null) {
+          const r: FrameTcp = { kind: 'tcp', ip, tcp: new TcpSegment(data, o, capEnd), payloadLength, anomalies: ANOMALY_LISTS[flags] };
+          return r;
+        }
+        const r = scratch.frame;
+        r.ip = ip;
+        r.tcp = scratch.tcp.repoint(data, o, capEnd);
+        r.payloadLength = payloadLength;
+        r.anomalies = ANOMALY_LISTS[flags];
         return r;
       }
       case IpProtocol.IPIP:

@@ -1,11 +1,12 @@
 // Robustness: decodeFrame on random bytes and on mutated valid frames, for every link type it
 // knows. It must return (never throw, never hang) a well-formed FrameDecode, and every getter of a
-// decoded segment must be readable.
+// decoded segment must be readable. decodeFrameAt (in place, reused views) must give the same
+// answer as decodeFrame on the subarray, whatever bytes surround the frame.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeFrame } from './decode.js';
+import { decodeFrame, decodeFrameAt, DecodeScratch } from './decode.js';
 import { buildTcpFrame, linkTypeOf } from './build.js';
 import type { BuildLink } from './build.js';
 import { LinkType } from './link.js';
@@ -108,4 +109,75 @@ test('mutated valid frames', () => {
       checkResult(decodeFrame(lt, cut, Math.max(0, seed.length + extra)), cut);
     },
   ), { numRuns: 20000 });
+});
+
+/** Everything a FrameDecode says, as plain data (views read through their getters). */
+function plain(d: FrameDecode): unknown {
+  if (d.kind !== 'tcp') return { ...d };
+  const { ip, tcp } = d;
+  return {
+    kind: d.kind, payloadLength: d.payloadLength, anomalies: [...d.anomalies],
+    ip: { version: ip.version, src: ip.src, dst: ip.dst, ttl: ip.ttl, tos: ip.tos, ident: ip.ident, df: ip.dontFragment, opts: ip.optionsLength },
+    tcp: {
+      srcPort: tcp.srcPort, dstPort: tcp.dstPort, seq: tcp.seqNumber, ack: tcp.ackNumber, hl: tcp.headerLength, flags: tcp.flags,
+      window: tcp.window, checksum: tcp.checksum, urg: tcp.urgentPointer, options: tcp.options(), payload: [...tcp.payload],
+    },
+  };
+}
+
+test('decodeFrameAt in a larger buffer equals decodeFrame on the subarray, with one scratch reused', () => {
+  const base = seeds();
+  const scratch = new DecodeScratch();
+  fc.assert(fc.property(
+    fc.oneof(fc.constantFrom(...LINK_TYPES), fc.nat(300)),
+    fc.oneof(fc.nat(base.length - 1).map((i) => base[i]![1]), fc.uint8Array({ maxLength: 160 })),
+    fc.array(fc.tuple(fc.nat(200), fc.nat(255)), { maxLength: 4 }),
+    fc.nat(250),
+    fc.integer({ min: -20, max: 60 }),
+    fc.uint8Array({ maxLength: 70 }),
+    fc.uint8Array({ minLength: 1, maxLength: 70 }),
+    (ltPick, seed, edits, cutAt, extra, before, after) => {
+      const which = base.find(([, f]) => f === seed);
+      const lt = which !== undefined && ltPick % 2 === 0 ? which[0] : ltPick;
+      const frame = new Uint8Array(seed);
+      for (const [pos, val] of edits) if (frame.length) frame[pos % frame.length] = val;
+      const cut = frame.subarray(0, Math.min(frame.length, cutAt));
+      const origLen = Math.max(0, frame.length + extra);
+      // The frame with other bytes before and after it (a reader's chunk).
+      const big = new Uint8Array(before.length + cut.length + after.length);
+      big.set(before);
+      big.set(cut, before.length);
+      big.set(after, before.length + cut.length);
+      const want = plain(decodeFrame(lt, cut, origLen));
+      const got = decodeFrameAt(lt, big, before.length, cut.length, origLen, scratch);
+      assert.deepEqual(plain(got), want);
+      if (got.kind === 'tcp') assert.equal(got, scratch.frame);
+    },
+  ), { numRuns: 20000 });
+});
+
+test('decodeFrameAt equals decodeFrame for every single-byte change of the header bytes of valid frames', () => {
+  const scratch = new DecodeScratch();
+  const pad = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
+  for (const [lt, seed] of seeds()) {
+    for (let pos = 0; pos < Math.min(seed.length, 96); pos += 1) {
+      const orig = seed[pos];
+      for (const v of [0, 1, 0x20, 0x40, 0x45, 0x50, 0x80, 0xff, (orig + 1) & 0xff, (orig - 1) & 0xff]) {
+        const frame = new Uint8Array(seed);
+        frame[pos] = v;
+        for (const len of [frame.length, frame.length - 1, 54, 34]) {
+          if (len < 0 || len > frame.length) continue;
+          const cut = frame.subarray(0, len);
+          const big = new Uint8Array(pad.length * 2 + len);
+          big.set(pad);
+          big.set(cut, pad.length);
+          big.set(pad, pad.length + len);
+          for (const origLen of [len, frame.length, frame.length + 8]) {
+            const want = plain(decodeFrame(lt, cut, origLen));
+            assert.deepEqual(plain(decodeFrameAt(lt, big, pad.length, len, origLen, scratch)), want, `link ${lt}, byte ${pos} = ${v}, ${len} captured, ${origLen} on the wire`);
+          }
+        }
+      }
+    }
+  }
 });

@@ -34,7 +34,14 @@ export const IpProtocol = {
 
 export class Ipv4Packet implements IpHeaderView {
   /** Unchecked constructor: call `Ipv4Packet.check` first (smoltcp's `new_unchecked`). */
-  constructor(readonly bytes: Uint8Array, readonly offset: number) {}
+  constructor(public bytes: Uint8Array, public offset: number) {}
+
+  /** Point this view at another (checked) header: for decoders that reuse one view per frame. */
+  repoint(bytes: Uint8Array, offset: number): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    return this;
+  }
 
   /**
    * The bounds check: version 4, IHL ≥ 5, and the whole header (with options) inside `end`.

@@ -48,9 +48,21 @@ export class Ipv6Packet implements IpHeaderView {
   jumboLength = -1;
 
   /** Unchecked constructor: call `Ipv6Packet.check` first. */
-  constructor(readonly bytes: Uint8Array, readonly offset: number) {
+  constructor(public bytes: Uint8Array, public offset: number) {
     this.upperOffset = offset + IPV6_HEADER_LEN;
     this.upperProtocol = bytes[offset + Ipv6Field.NXT_HDR];
+  }
+
+  /** Point this view at another (checked) header, as freshly constructed: for decoders that reuse one view. */
+  repoint(bytes: Uint8Array, offset: number): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.upperOffset = offset + IPV6_HEADER_LEN;
+    this.upperProtocol = bytes[offset + Ipv6Field.NXT_HDR];
+    this.fragmentIdent = -1;
+    this.fragmented = false;
+    this.jumboLength = -1;
+    return this;
   }
 
   static check(bytes: Uint8Array, offset: number, end: number): Ipv6CheckError | null {

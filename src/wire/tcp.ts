@@ -37,7 +37,15 @@ export class TcpSegment implements TcpSegmentView {
    * Unchecked constructor: call `TcpSegment.check` first. `end` is the end of the captured bytes of
    * this segment (never beyond the IP packet).
    */
-  constructor(readonly bytes: Uint8Array, readonly offset: number, readonly end: number) {}
+  constructor(public bytes: Uint8Array, public offset: number, public end: number) {}
+
+  /** Point this view at another (checked) segment: for decoders that reuse one view per frame. */
+  repoint(bytes: Uint8Array, offset: number, end: number): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.end = end;
+    return this;
+  }
 
   static check(bytes: Uint8Array, offset: number, end: number): TcpCheckError | null {
     if (end - offset < TCP_MIN_HEADER_LEN) return 'tcp-truncated';
