@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
 import type { Catalog } from '../explain/catalog.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
+import { wrap } from './why-command.js';
 import { Conversation } from '../tcp/conversation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,4 +148,8 @@ test('explain --ladder draws each abnormal connection; --html writes a self-cont
   assert.equal(json.status, 0, json.stderr);
   for (const line of json.stdout.trim().split('\n')) JSON.parse(line);
   assert.ok(existsSync(path.join(dir, 'j.html')));
+});
+
+test('wrap keeps the first line\'s own indentation (regression: it was dropped)', () => {
+  assert.equal(wrap('   one two three four', 12, '     '), '   one two\n     three\n     four');
 });

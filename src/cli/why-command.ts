@@ -63,12 +63,13 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** Word-wrap `text` to `width` columns; continuation lines get `indent`. */
 export function wrap(text: string, width: number, indent: string): string {
+  const lead = /^\s*/.exec(text)![0]; // the first line keeps its own indentation
   const words = text.split(/\s+/).filter(Boolean);
   const lines: string[] = [];
   let line = '';
   for (const w of words) {
     if (line && [...line].length + 1 + [...w].length > width) { lines.push(line); line = indent + w; }
-    else line = line ? `${line} ${w}` : w;
+    else line = line ? `${line} ${w}` : lead + w;
   }
   if (line) lines.push(line);
   return lines.join('\n');
