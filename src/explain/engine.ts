@@ -9,6 +9,7 @@ import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
 import { addLazySegments, ConnectionTracker, connState } from '../tcp/tracker.js';
 import type { Connection, SegmentSummary } from '../tcp/tracker.js';
+import { formatEndpoint } from '../wire/addr.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
@@ -65,16 +66,13 @@ export interface ExplainSink {
 
 const ABNORMAL_STATES = new Set(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
 
-const endpointText = (addr: string, port: number, v6: boolean) => (v6 ? `[${addr}]:${port}` : `${addr}:${port}`);
-
 export function reportOf(c: Connection): ConnectionReport {
-  const v6 = c.ipVersion === 6;
   const state = connState(c);
   const rsts = c.rsts.map((r) => judgeRst(r, c));
   const report = {
     id: c.id,
-    orig: endpointText(c.orig.addr, c.orig.port, v6),
-    resp: endpointText(c.resp.addr, c.resp.port, v6),
+    orig: formatEndpoint(c.orig.addr, c.orig.port),
+    resp: formatEndpoint(c.resp.addr, c.resp.port),
     ipVersion: c.ipVersion,
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,

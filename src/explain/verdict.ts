@@ -8,6 +8,7 @@
 import { assertNever } from '../errors.js';
 import { mode } from '../tcp/tracker.js';
 import type { Connection, EndpointStats, RstContext, SegmentSummary } from '../tcp/tracker.js';
+import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import type { Cause, Confidence } from './causes.js';
@@ -46,8 +47,6 @@ type Finding =
   | { kind: 'stateless'; trigger: SegmentSummary | null; exact: boolean }
   | { kind: 'active'; exact: boolean }
   | { kind: 'unknown' };
-
-const ep = (e: Pick<EndpointStats, 'addr' | 'port'>, v6: boolean) => (v6 ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`);
 
 /** Flags as tcpdump prints them, in its order: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`, `[R.]`. */
 export function flagString(flags: number): string {
@@ -179,11 +178,10 @@ function receiverSees(ctx: RstContext): string {
 }
 
 export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
-  const v6 = conn.ipVersion === 6;
   const senderEp = ctx.fromOrig ? conn.orig : conn.resp;
   const receiverEp = ctx.fromOrig ? conn.resp : conn.orig;
-  const from = ep(senderEp, v6);
-  const to = ep(receiverEp, v6);
+  const from = formatEndpoint(senderEp.addr, senderEp.port);
+  const to = formatEndpoint(receiverEp.addr, receiverEp.port);
   const r = ctx.seg;
   const t = ctx.trigger;
   const { form, signals } = rstForm(ctx);

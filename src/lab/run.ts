@@ -13,6 +13,7 @@ import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
 import type { LadderSegment, Role, RunRecord, WireFin, WireRst } from '../report/results.js';
+import { parseEndpoint } from '../wire/addr.js';
 import { decodeFrame } from '../wire/decode.js';
 import { seqAdd, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
@@ -53,7 +54,7 @@ export interface LabRun {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function roleOf(addr: string, hosts: { client: string; server: string; proxy: string }): Role | 'unknown' {
-  const ip = addr.startsWith('[') ? addr.slice(1, addr.lastIndexOf(']')) : addr.slice(0, addr.lastIndexOf(':'));
+  const ip = parseEndpoint(addr).addr;
   if (ip === hosts.server) return 'server';
   if (ip === hosts.proxy) return 'proxy';
   if (ip === hosts.client) return 'client';
@@ -247,7 +248,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       },
       async injectRst(seq) {
         if (!clientLocal) throw new Error('client address unknown');
-        const [cip, cport] = splitHostPort(clientLocal);
+        const { addr: cip, port: cport } = parseEndpoint(clientLocal);
         const r = await topo.exec('server', ['python3', repoFile('src/lab/tools/inject-rst.py'), env.hosts.server, String(serverPort), cip, String(cport), String(seq)]);
         if (r.code !== 0) throw new Error(`inject-rst failed: ${r.stderr.trim()}`);
         mark('lab', `forged RST seq ${seq}`);
@@ -330,15 +331,10 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   }
 }
 
-function splitHostPort(s: string): [string, number] {
-  const i = s.lastIndexOf(':');
-  return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
-}
-
 /** SND.NXT of the server towards `clientLocal`, from a capture still being written (a cut-off last record is fine). */
 async function nextSeqFrom(file: string, serverIp: string, serverPort: number, clientLocal: string | null): Promise<number | null> {
   let next: number | null = null;
-  const clientPort = clientLocal ? splitHostPort(clientLocal)[1] : null;
+  const clientPort = clientLocal ? parseEndpoint(clientLocal).port : null;
   await readCapture(file, {
     packet(rec) {
       const d = decodeFrame(rec.linkType, rec.data, rec.origLen);

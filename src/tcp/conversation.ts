@@ -3,6 +3,7 @@
 // that scripts read like a ladder diagram: `c.syn('c'); c.synAck(); c.ack('c'); c.data('c', 100)…`.
 // Any field of any segment can be overridden to script what a misbehaving stack or a middlebox does.
 
+import { parseEndpoint } from '../wire/addr.js';
 import { buildTcpFrame, linkTypeOf } from '../wire/build.js';
 import type { BuildLink, BuildTcpOption } from '../wire/build.js';
 import { seqAdd } from '../wire/seq.js';
@@ -36,12 +37,8 @@ export class Conversation {
     client: string; server: string; link?: BuildLink; start?: number; clientTtl?: number; serverTtl?: number;
     clientIsn?: number; serverIsn?: number; version?: 4 | 6;
   }) {
-    const parse = (s: string) => {
-      const i = s.lastIndexOf(':');
-      return { addr: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-    };
-    const c = parse(opts.client);
-    const s = parse(opts.server);
+    const c = parseEndpoint(opts.client);
+    const s = parseEndpoint(opts.server);
     this.ep = {
       c: { ...c, ttl: opts.clientTtl ?? 64, sndNxt: opts.clientIsn ?? 1000, rcvNxt: 0, window: 64240, ident: 100 },
       s: { ...s, ttl: opts.serverTtl ?? 64, sndNxt: opts.serverIsn ?? 5000, rcvNxt: 0, window: 65160, ident: 9000 },

@@ -100,3 +100,14 @@ export function parseIpv6(text: string, out: Uint8Array = new Uint8Array(16), o 
   }
   return out;
 }
+
+/** An endpoint as rstlab writes it everywhere: `ip:port`, or `[ipv6]:port`. */
+export function formatEndpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** The inverse of formatEndpoint (brackets optional around an IPv6 address). */
+export function parseEndpoint(text: string): { addr: string; port: number } {
+  const i = text.lastIndexOf(':');
+  return { addr: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
+}

@@ -24,7 +24,7 @@
 import net from 'node:net';
 import readline from 'node:readline';
 import { readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { ServerHttp2Stream, IncomingHttpHeaders, ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -280,6 +280,19 @@ function sizes(): { large: number; first: number } {
   return { large, first };
 }
 
+/** `/large`: write the first chunk, report `mid-response`, and hold the rest until `continue`. */
+function holdMidResponse(body: Writable, first: number, large: number, peer: string): void {
+  writeFiller(body, first).then(
+    () => {
+      emit({ event: 'mid-response', bytes: first, peer });
+      held.push(() => {
+        writeFiller(body, large - first).then(() => body.end(), () => {});
+      });
+    },
+    () => {},
+  );
+}
+
 function handleHttp1(req: IncomingMessage, res: ServerResponse): void {
   const peer = formatPeer(req.socket.remoteAddress, req.socket.remotePort);
   const path = req.url ?? '/';
@@ -289,15 +302,7 @@ function handleHttp1(req: IncomingMessage, res: ServerResponse): void {
   if (path === '/large') {
     const { large, first } = sizes();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(large) });
-    writeFiller(res, first).then(
-      () => {
-        emit({ event: 'mid-response', bytes: first, peer });
-        held.push(() => {
-          writeFiller(res, large - first).then(() => res.end(), () => {});
-        });
-      },
-      () => {},
-    );
+    holdMidResponse(res, first, large, peer);
   } else if (path === '/') {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(SMALL_BODY)) });
     res.end(SMALL_BODY);
@@ -317,15 +322,7 @@ function handleH2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void
   if (path === '/large') {
     const { large, first } = sizes();
     stream.respond({ ':status': 200, 'content-type': 'application/octet-stream', 'content-length': String(large) });
-    writeFiller(stream, first).then(
-      () => {
-        emit({ event: 'mid-response', bytes: first, peer });
-        held.push(() => {
-          writeFiller(stream, large - first).then(() => stream.end(), () => {});
-        });
-      },
-      () => {},
-    );
+    holdMidResponse(stream, first, large, peer);
   } else if (path === '/') {
     stream.respond({ ':status': 200, 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(SMALL_BODY)) });
     stream.end(SMALL_BODY);
