@@ -113,33 +113,13 @@ export async function startOrigins(): Promise<Origins> {
   };
 }
 
-/** A raw TCP server: records every byte's arrival and lets the test close or reset connections. */
-export class RawServer {
+/** A loopback test server that tracks its sockets: `start()` listens on port 0, `close()` drops everything. */
+abstract class TrackedServer {
   readonly server = net.createServer((s) => this.onConnection(s));
   readonly sockets = new SocketSet();
-  /** Bytes received so far, over all connections. */
-  received = 0;
-  /** What to do with a connection's first data: nothing (hold), reply and close, or reset. */
-  onData: 'hold' | 'reset' | ((s: net.Socket, chunk: Buffer) => void) = 'hold';
-  /** Called for each accepted connection. */
-  onConnect: ((s: net.Socket) => void) | undefined;
-  /** Errors seen on server sockets (e.g. ECONNRESET when the client resets). */
-  readonly errors: string[] = [];
-  readonly ends: number[] = [];
   port = 0;
 
-  private onConnection(s: net.Socket): void {
-    this.sockets.add(s);
-    s.on('error', (err: NodeJS.ErrnoException) => this.errors.push(err.code ?? err.message));
-    this.onConnect?.(s);
-    s.on('end', () => this.ends.push(Date.now()));
-    s.on('data', (chunk: Buffer) => {
-      this.received += chunk.length;
-      const how = this.onData;
-      if (how === 'reset') s.resetAndDestroy();
-      else if (typeof how === 'function') how(s, chunk);
-    });
-  }
+  protected abstract onConnection(s: net.Socket): void;
 
   async start(): Promise<this> {
     this.port = await listen(this.server);
@@ -152,15 +132,38 @@ export class RawServer {
   }
 }
 
+/** A raw TCP server: records every byte's arrival and lets the test close or reset connections. */
+export class RawServer extends TrackedServer {
+  /** Bytes received so far, over all connections. */
+  received = 0;
+  /** What to do with a connection's first data: nothing (hold), reply and close, or reset. */
+  onData: 'hold' | 'reset' | ((s: net.Socket, chunk: Buffer) => void) = 'hold';
+  /** Called for each accepted connection. */
+  onConnect: ((s: net.Socket) => void) | undefined;
+  /** Errors seen on server sockets (e.g. ECONNRESET when the client resets). */
+  readonly errors: string[] = [];
+  readonly ends: number[] = [];
+
+  protected onConnection(s: net.Socket): void {
+    this.sockets.add(s);
+    s.on('error', (err: NodeJS.ErrnoException) => this.errors.push(err.code ?? err.message));
+    this.onConnect?.(s);
+    s.on('end', () => this.ends.push(Date.now()));
+    s.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+      const how = this.onData;
+      if (how === 'reset') s.resetAndDestroy();
+      else if (typeof how === 'function') how(s, chunk);
+    });
+  }
+}
+
 /** A minimal HTTP proxy: CONNECT → tunnel; absolute-form → forwarded to the origin as is. */
-export class TinyProxy {
-  readonly server = net.createServer((s) => this.onConnection(s));
-  readonly sockets = new SocketSet();
+export class TinyProxy extends TrackedServer {
   /** First line of every request the proxy got, e.g. `CONNECT 127.0.0.1:443 HTTP/1.1`. */
   readonly requests: string[] = [];
-  port = 0;
 
-  private onConnection(client: net.Socket): void {
+  protected onConnection(client: net.Socket): void {
     this.sockets.add(client);
     client.on('error', () => {});
     let head = Buffer.alloc(0);
@@ -200,16 +203,6 @@ export class TinyProxy {
       upstream.on('close', () => client.destroy());
     };
     client.on('data', onData);
-  }
-
-  async start(): Promise<this> {
-    this.port = await listen(this.server);
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.sockets.destroyAll();
-    return new Promise((r) => this.server.close(() => r()));
   }
 }
 
