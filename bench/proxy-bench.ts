@@ -19,7 +19,13 @@ const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--
 const mib = Number(positional[0] ?? 512);
 const trips = Number(positional[1] ?? 5000);
 const runsAt = process.argv.indexOf('--runs');
-const runs = Math.max(1, runsAt > 0 ? Number(process.argv[runsAt + 1]) : 3);
+const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 3;
+for (const [name, v, text] of [['MiB per transfer', mib, positional[0]], ['round trips', trips, positional[1]], ['--runs', runs, process.argv[runsAt + 1]]] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    process.stderr.write(`proxy-bench: ${name} must be a whole number of at least 1, got ${JSON.stringify(text ?? '')}\nusage: node dist/bench/proxy-bench.js [MiB] [round trips] [--runs N]\n`);
+    process.exit(2);
+  }
+}
 const children: ChildProcess[] = [];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'rstlab-proxy-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
