@@ -22,8 +22,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { LabError, MissingToolError } from '../errors.js';
+import { lines } from './lines.js';
 
 /** A parsed JSON line from a child's stdout. */
 export interface ChildEvent { event: string; [key: string]: unknown }
@@ -349,32 +349,6 @@ export function spawnChild<E extends { event: string } = ChildEvent>(opts: Spawn
 
 function tailHint(tail: string[]): string | undefined {
   return tail.length > 0 ? `last stderr: ${tail.join(' | ')}` : undefined;
-}
-
-/** Splits a stream into UTF-8 lines (the last unterminated piece is delivered at the end). */
-function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void, onEnd: () => void): void {
-  const decoder = new StringDecoder('utf8');
-  let buf = '';
-  stream.on('data', (chunk: Buffer) => {
-    buf += decoder.write(chunk);
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, nl).replace(/\r$/, ''));
-      buf = buf.slice(nl + 1);
-    }
-  });
-  let ended = false;
-  const end = (): void => {
-    if (ended) return;
-    ended = true;
-    buf += decoder.end();
-    if (buf !== '') onLine(buf);
-    buf = '';
-    onEnd();
-  };
-  stream.on('end', end);
-  stream.on('close', end);
-  stream.on('error', end);
 }
 
 /** Debian package names for the programs the lab starts (for MissingToolError hints). */

@@ -5,6 +5,7 @@
 // whole `cause` chain (plus AggregateError's `errors`) exactly as the library built them.
 // Exactly one `result` is printed; the process exits right after it.
 
+import { lines } from '../lines.js';
 import type { DriverConfig, DriverEvent, Outcome } from '../protocol.js';
 
 type Cause = Outcome['causes'][number];
@@ -42,21 +43,7 @@ export class Run {
       this.finish({ kind: 'timeout-internal', message: `no outcome within ${config.timeoutMs} ms`, causes: [] });
     }, config.timeoutMs);
     timer.unref();
-    let buffered = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        this.pushLine(buffered.slice(0, nl).replace(/\r$/, ''));
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    process.stdin.on('end', () => {
-      this.stdinEnded = true;
-      for (const w of this.lineWaiters.splice(0)) w(null);
-    });
-    process.stdin.on('error', () => {
+    lines(process.stdin, (line) => this.pushLine(line), () => {
       this.stdinEnded = true;
       for (const w of this.lineWaiters.splice(0)) w(null);
     });

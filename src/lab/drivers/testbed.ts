@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { makeLabCertificates, type LabCertificates } from '../certs.js';
+import { lines } from '../lines.js';
 import type { DriverConfig, DriverEvent, Outcome } from '../protocol.js';
 import { driverCommand } from './index.js';
 
@@ -236,26 +237,18 @@ export async function runDriver(config: DriverConfig, onConnected?: (ev: Extract
   child.stderr.on('data', (s: string) => (stderr += s));
   child.stdin.on('error', () => {});
   const killer = setTimeout(() => child.kill('SIGKILL'), config.timeoutMs + 5000);
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (s: string) => {
-    buffered += s;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.trim() === '') continue;
-      const ev = JSON.parse(line) as DriverEvent;
-      events.push(ev);
-      if (ev.event === 'connected') {
-        // `go` is sent even when the hook fails, so the child never waits for nothing.
-        void Promise.resolve()
-          .then(() => onConnected?.(ev))
-          .catch((err: unknown) => (hookError ??= err))
-          .finally(() => child.stdin.write('go\n'));
-      }
+  lines(child.stdout, (line) => {
+    if (line.trim() === '') return;
+    const ev = JSON.parse(line) as DriverEvent;
+    events.push(ev);
+    if (ev.event === 'connected') {
+      // `go` is sent even when the hook fails, so the child never waits for nothing.
+      void Promise.resolve()
+        .then(() => onConnected?.(ev))
+        .catch((err: unknown) => (hookError ??= err))
+        .finally(() => child.stdin.write('go\n'));
     }
-  });
+  }, () => {});
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   clearTimeout(killer);
   if (hookError !== undefined) throw hookError;
