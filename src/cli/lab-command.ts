@@ -1,37 +1,11 @@
-// `rstlab lab`: argument parsing and wiring only. Runs the selected scenarios × clients (src/lab),
+// `rstlab lab`: argument parsing only; the work is lab-run.ts, imported when the command runs (so
+// that other commands do not load the lab). It runs the selected scenarios × clients (src/lab),
 // judges the seed's claims, writes results.json (and the pcaps) to --out, and prints a live line
 // per run plus the matrix and the verdicts. Exit 0 when every run behaved as its scenario
 // constructs, 1 when some run mismatched or failed, 2 on bad arguments or a missing tool.
 
-import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
-import pc from 'picocolors';
-import { MissingToolError, UsageError } from '../errors.js';
-import { answerQuestions, judgeClaims } from '../lab/claims.js';
-import { cleanupLeftovers } from '../lab/cleanup.js';
-import { CLIENTS } from '../lab/protocol.js';
-import type { ClientName } from '../lab/protocol.js';
-import { runLab } from '../lab/run.js';
-import { SCENARIOS } from '../lab/scenarios.js';
-import { hasCommand } from '../lab/tools.js';
-import { renderLabHtml } from '../report/html.js';
-import { renderLabSummary, renderRunLine } from '../report/lab-text.js';
-import type { LabResults } from '../report/results.js';
-import type { Painter } from '../report/text.js';
-import { writeOut } from './output.js';
-
-interface LabCliOptions {
-  scenario?: string[];
-  client?: string[];
-  out: string;
-  json?: boolean;
-  loopback?: boolean;
-  cleanup?: boolean;
-  list?: boolean;
-  color?: boolean;
-}
+import type { LabCliOptions } from './lab-run.js';
 
 const splitList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -48,69 +22,7 @@ export function registerLabCommand(program: Command): void {
     .option('--list', 'list the scenarios and clients, then exit')
     .option('--no-color', 'no colours')
     .action(async (opts: LabCliOptions) => {
+      const { runLabCommand } = await import('./lab-run.js');
       process.exitCode = await runLabCommand(opts);
     });
-}
-
-export async function runLabCommand(opts: LabCliOptions): Promise<number> {
-  const p: Painter = opts.color !== false && pc.isColorSupported && !opts.json ? pc : { bold: String, dim: String, red: String, yellow: String, green: String, cyan: String };
-  if (opts.cleanup) {
-    const removed = await cleanupLeftovers();
-    writeOut(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to clean up\n');
-    return 0;
-  }
-  if (opts.list) {
-    for (const s of SCENARIOS) writeOut(`${p.bold(s.id)}  ${s.title}\n    clients: ${s.clients.join(', ')}${s.needs === 'netns' ? ' · needs namespaces (root)' : ''} · claims: ${s.claims.join(', ') || '—'}\n`);
-    writeOut(`\nclients: ${CLIENTS.join(', ')}\n`);
-    return 0;
-  }
-  const unknownScenarios = (opts.scenario ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
-  if (unknownScenarios.length) {
-    throw new UsageError(`unknown scenario: ${unknownScenarios.join(', ')}`, `known scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
-  }
-  const unknownClients = (opts.client ?? []).filter((c) => !(CLIENTS as readonly string[]).includes(c));
-  if (unknownClients.length) {
-    throw new UsageError(`unknown client: ${unknownClients.join(', ')}`, `known clients: ${CLIENTS.join(', ')}`);
-  }
-  const root = process.getuid?.() === 0;
-  const mode = opts.loopback ? 'loopback' : 'auto';
-  if (root && !(await hasCommand('tcpdump'))) throw new MissingToolError('tcpdump', 'tcpdump', 'the lab captures every run with it');
-  if (root && mode === 'auto' && !(await hasCommand('ip'))) throw new MissingToolError('ip', 'iproute2', 'the lab builds its network namespaces with it');
-  if (root && mode === 'auto' && !(await hasCommand('iptables'))) throw new MissingToolError('iptables', 'iptables', 'the router\'s firewall scenarios need it');
-
-  const scenarios = opts.scenario?.length ? SCENARIOS.filter((s) => opts.scenario!.includes(s.id)) : SCENARIOS;
-  const clients = (opts.client?.length ? opts.client : [...CLIENTS]) as ClientName[];
-  const outDir = path.resolve(opts.out);
-  await mkdir(outDir, { recursive: true });
-
-  const tty = process.stdout.isTTY && !opts.json;
-  const lab = await runLab({
-    outDir, scenarios, clients, mode,
-    onProgress: (ev) => {
-      if (opts.json) return;
-      if (ev.kind === 'setup') { if (tty) process.stdout.write(p.dim(`  ${ev.message}…\r`)); return; }
-      if (ev.kind === 'run-start') { if (tty) process.stdout.write(`\x1b[2K${p.dim(`  … [${ev.index + 1}/${ev.total}] ${ev.scenario} × ${ev.client}`)}\r`); return; }
-      writeOut(`${tty ? '\x1b[2K' : ''}${renderRunLine(ev.run, ev.index, ev.total, p)}\n`);
-    },
-  });
-  const results: LabResults = {
-    schema: 'rstlab-lab/1',
-    startedAt: lab.startedAt,
-    durationMs: lab.durationMs,
-    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture },
-    scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description, claims: s.claims })),
-    clients,
-    claims: judgeClaims(lab.runs),
-    questions: answerQuestions(lab.runs),
-    runs: lab.runs,
-  };
-  await writeFile(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  await writeFile(path.join(outDir, 'report.html'), renderLabHtml(results));
-  if (opts.json) {
-    writeOut(JSON.stringify(results, null, 2) + '\n');
-  } else {
-    writeOut(`\n${renderLabSummary(results, p)}\n`);
-    writeOut(`${p.dim('results:')} ${path.join(outDir, 'results.json')}  ${p.dim('report:')} ${path.join(outDir, 'report.html')}  ${p.dim('captures:')} ${path.join(outDir, 'captures')}/\n`);
-  }
-  return lab.runs.some((r) => r.status === 'mismatch' || r.status === 'failed') ? 1 : 0;
 }

@@ -4,7 +4,6 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { startProxy } from '../proxy/index.js';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -22,6 +21,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--events <file>', 'append the event log (faults, connections) to this file as JSON lines')
     .action(async (opts: { config?: string; host: string; port: string; events?: string }) => {
       const port = parsePort(opts.port);
+      const { startProxy } = await import('../proxy/index.js'); // loaded only when the proxy runs
       const rp = await startProxy({ host: opts.host, port, config: opts.config, eventsFile: opts.events });
       process.stdout.write(`rstlab proxy: control API on ${rp.url} (Toxiproxy API 2.x); docs/proxy.md lists the toxics\n`);
       for (const p of Object.values(rp.collection.list())) {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
 import type { Catalog } from '../explain/catalog.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
-import { wrap } from './why-command.js';
+import { wrap } from './why-run.js';
 import { Conversation } from '../tcp/conversation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
