@@ -37,7 +37,7 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
       if (keepSegments) withSegments++;
       kept.push(keepSegments ? c : { ...c, segments: [] });
     },
-  });
+  }, { segments: Boolean(opts.ladder || opts.html), normal: Boolean(opts.all) });
   let failure: CaptureFormatError | null = null;
   let capture;
   try {

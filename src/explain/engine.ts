@@ -1,6 +1,8 @@
 // The explain engine: capture records in, connection reports with judged RSTs out. Contract:
 // - `Explainer` is push-style: `packet(rec)` per captured packet, `end()` once; connection reports
 //   reach `onConnection` as connections finish (streaming, memory bounded by live connections).
+//   `segments: false` keeps no segment summaries (no ladders to draw): same verdicts, less work;
+//   `normal: false` counts connections that ended normally without building their reports.
 // - Nothing about the capture's content throws: undecodable frames become counted anomalies.
 // - `explainCapture(source)` is the convenience for tests, the lab and the proxy: it reads a whole
 //   capture (path, '-' or stream) and returns every connection, every RST verdict and the summary.
@@ -64,7 +66,18 @@ export interface ExplainSink {
   onConnection?(c: ConnectionReport): void;
 }
 
+export interface ExplainerOptions {
+  /** Keep segment summaries for ladder diagrams (default true). Without them each report's
+   *  `segments` is empty; the verdicts are the same. */
+  segments?: boolean;
+  /** Report connections that ended normally too (default true). Without them those are only
+   *  counted in the summary, never built. */
+  normal?: boolean;
+}
+
 const ABNORMAL_STATES = new Set(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
+/** What `ConnectionReport.abnormal` says, from the conn_state and the number of RSTs. */
+const isAbnormal = (state: string, rsts: number): boolean => rsts > 0 || ABNORMAL_STATES.has(state);
 
 export function reportOf(c: Connection): ConnectionReport {
   const state = connState(c);
@@ -87,7 +100,7 @@ export function reportOf(c: Connection): ConnectionReport {
     retransmissions: c.orig.retransmissions + c.resp.retransmissions,
     keepalives: c.orig.keepalives + c.resp.keepalives,
     zeroWindows: c.orig.zeroWindows + c.resp.zeroWindows,
-    abnormal: rsts.length > 0 || ABNORMAL_STATES.has(state),
+    abnormal: isAbnormal(state, rsts.length),
     rsts,
     anomalies: Object.fromEntries(c.anomalies),
   } as ConnectionReport;
@@ -104,13 +117,17 @@ export class Explainer {
   /** Views re-pointed for every frame: the tracker keeps nothing of a decoded frame. */
   private readonly scratch = new DecodeScratch();
 
-  constructor(private readonly sink: ExplainSink = {}) {
+  constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
       packets: 0, firstTime: null, tcpPackets: 0, connections: 0, abnormalConnections: 0, rsts: 0,
       byCause: Object.fromEntries(CAUSE_CODES.map((c) => [c, 0])) as Record<Cause, number>,
       anomalies: {},
     };
-    this.tracker = new ConnectionTracker({ onConnection: (c) => this.finish(c) });
+    this.tracker = new ConnectionTracker({
+      onConnection: (c) => this.finish(c),
+      ...(opts.segments === false ? { maxSegments: 0 } : {}),
+      ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
+    });
   }
 
   /** Packets handed to `packet()` so far. */

@@ -4,4 +4,4 @@ export type { Cause, Confidence } from './causes.js';
 export { judgeRst, rstForm, flagString } from './verdict.js';
 export type { RstVerdict, RstForm } from './verdict.js';
 export { Explainer, explainCapture, reportOf } from './engine.js';
-export type { ConnectionReport, ExplainResult, ExplainSummary, ExplainSink, AnomalyCount } from './engine.js';
+export type { ConnectionReport, ExplainResult, ExplainSummary, ExplainSink, ExplainerOptions, AnomalyCount } from './engine.js';

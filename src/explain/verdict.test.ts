@@ -127,6 +127,29 @@ test('middlebox: RST whose TTL differs from the server\'s own packets', () => {
   assert.ok(r.evidence.some((e) => /kept sending/.test(e)), r.evidence.join('\n'));
 });
 
+test('middlebox: the frames the endpoint kept sending are listed also past the ladder\'s bounded list (regression: they were read from it)', () => {
+  const conv = new Conversation({ client: C, server: S, serverTtl: 63 });
+  conv.handshake();
+  for (let i = 0; i < 40; i++) conv.data('s', 100).ack('c');
+  conv.data('c', 40).statelessRst('s', { ttl: 64 });
+  for (let i = 0; i < 40; i++) conv.data('s', 100).ack('c');
+  const rstFrame = 3 + 80 + 1 + 1; // handshake, 40 × (data, ACK), the client's data, then the RST
+  for (const segments of [true, false]) {
+    const out: ConnectionReport[] = [];
+    const ex = new Explainer({ onConnection: (c) => out.push(c) }, { segments });
+    conv.frames.forEach((f, i) => ex.packet({
+      frame: i + 1, tsSec: f.tsSec, tsNsec: f.tsNsec, linkType: conv.linkType, interfaceId: 0, data: f.data, origLen: f.data.length,
+    }));
+    ex.end();
+    const r = out[0]!.rsts[0]!;
+    assert.equal(r.cause, 'middlebox');
+    assert.equal(r.frame, rstFrame);
+    const kept = r.evidence.find((e) => /kept sending/.test(e));
+    assert.ok(kept?.includes(`frames ${rstFrame + 1}, ${rstFrame + 3}, ${rstFrame + 5}, ${rstFrame + 7}, ${rstFrame + 9})`), `${segments}: ${kept}`);
+    assert.equal(out[0]!.segments.length, segments ? 64 : 0);
+  }
+});
+
 test('out-of-window: RST in the window but not at RCV.NXT, challenge ACK follows', () => {
   const conv = new Conversation({ client: C, server: S });
   conv.handshake().data('s', 100).ack('c');
@@ -204,4 +227,30 @@ test('explainCapture reads a pcap stream end to end', async () => {
   assert.equal(res.summary.rsts, 1);
   assert.equal(res.summary.byCause['reset-after-close'], 1);
   assert.deepEqual(res.rsts.map((r) => r.frame), [7]);
+});
+
+test('normal: false builds only the connections that ended abnormally; the summary is the same', () => {
+  const frames: Array<{ tsSec: number; tsNsec: number; data: Uint8Array; linkType: number }> = [];
+  for (let i = 0; i < 30; i++) {
+    const conv = new Conversation({ client: `10.1.0.${i + 2}:40000`, server: S, start: 1_700_000_000 + i });
+    conv.handshake().data('c', 20).data('s', 200);
+    if (i % 3 === 0) conv.activeRst('s');
+    else if (i % 3 === 1) conv.fin('c').fin('s').ack('c');
+    // else: left open (S1), not abnormal
+    for (const f of conv.frames) frames.push({ ...f, linkType: conv.linkType });
+  }
+  frames.sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+  const run = (opts: { normal?: boolean; segments?: boolean }) => {
+    const out: ConnectionReport[] = [];
+    const ex = new Explainer({ onConnection: (c) => out.push(c) }, opts);
+    frames.forEach((f, i) => ex.packet({ frame: i + 1, tsSec: f.tsSec, tsNsec: f.tsNsec, linkType: f.linkType, interfaceId: 0, data: f.data, origLen: f.data.length }));
+    return { out, summary: ex.end() };
+  };
+  const all = run({});
+  const abnormal = run({ normal: false, segments: false });
+  assert.equal(all.out.length, 30);
+  assert.deepEqual(abnormal.out.map((c) => c.id), all.out.filter((c) => c.abnormal).map((c) => c.id));
+  assert.equal(abnormal.out.length, 10);
+  assert.deepEqual(abnormal.summary, all.summary);
+  assert.deepEqual(abnormal.out.map((c) => ({ ...c, segments: [], segmentsDropped: 0 })), all.out.filter((c) => c.abnormal).map((c) => ({ ...c, segments: [], segmentsDropped: 0 })));
 });

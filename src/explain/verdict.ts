@@ -114,10 +114,7 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
   const endpointTtl = mode(senderFinal.ttls);
   if (endpointTtl !== null && senderFinal.ttls.size >= 1 && !senderFinal.ttls.has(r.ttl)) {
     const endpointTos = mode(senderFinal.toss);
-    const keptSending = conn.segments
-      .filter((x) => x.fromOrig === ctx.fromOrig && x.frame > r.frame && !hasFlag(x, TcpFlag.RST))
-      .map((x) => x.frame);
-    return { kind: 'forged', rstTtl: r.ttl, endpointTtl, tosDiffers: endpointTos !== null && endpointTos !== r.tos, keptSending };
+    return { kind: 'forged', rstTtl: r.ttl, endpointTtl, tosDiffers: endpointTos !== null && endpointTos !== r.tos, keptSending: ctx.keptSending };
   }
 
   // 2. A RST answering a SYN, from a side that never sent SYN-ACK: no listener (RFC 9293 §3.10.7.1).

@@ -111,6 +111,34 @@ test('bounded segment list: the first half and the latest, with the count of tho
   assert.equal({ ...c }.segments, c.segments);
 });
 
+test('maxSegments 0 keeps no list, but the same RST evidence: trigger, last segments, what followed', () => {
+  const run = (maxSegments?: number) => {
+    const done: Connection[] = [];
+    const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c), ...(maxSegments === undefined ? {} : { maxSegments }) });
+    const conv = new Conversation({ client: '10.1.0.2:40003', server: '10.2.0.9:8080', serverTtl: 63 });
+    conv.handshake();
+    for (let i = 0; i < 80; i++) conv.data('s', 100).ack('c'); // more than the default list holds
+    conv.data('c', 10).statelessRst('s', { ttl: 64 }).data('s', 10).data('s', 10).ack('c').statelessRst('c');
+    feed(tracker, conv);
+    tracker.flush();
+    assert.equal(done.length, 1);
+    return done[0]!;
+  };
+  const full = run();
+  const none = run(0);
+  assert.ok(full.segments.length > 0);
+  assert.deepEqual(none.segments, []);
+  assert.equal(none.segmentsDropped, none.orig.packets + none.resp.packets);
+  assert.deepEqual(none.rsts, full.rsts);
+  assert.deepEqual(none.orig, full.orig);
+  assert.deepEqual(none.resp, full.resp);
+  const [first, second] = full.rsts;
+  assert.equal(first!.trigger?.payloadLength, 10);
+  assert.deepEqual(first!.keptSending, [first!.seg.frame + 1, first!.seg.frame + 2], 'the sender\'s data after its RST');
+  assert.deepEqual(first!.after.map((x) => x.frame), [first!.seg.frame + 3, second!.seg.frame]);
+  assert.deepEqual(second!.keptSending, [], 'nothing from the client after its RST');
+});
+
 test('port reuse: a new SYN after the end starts a new connection; a repeated SYN does not', () => {
   const done: Connection[] = [];
   const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });

@@ -12,8 +12,8 @@
 //   new connection (also when no sweep ran in between). Any connection is finalized by the sweep
 //   that runs every 10 s of capture time once it has been idle for `idleTimeoutSec`; an ended one
 //   is held at most ~linger + 10 s.
-//   Every connection keeps at most `maxSegments` (≥ 1) segment summaries (the first half and the
-//   latest ones).
+//   Every connection keeps at most `maxSegments` segment summaries (the first half and the latest
+//   ones); with 0 it keeps none (`explain --json` draws no ladders), only each endpoint's last.
 // - Finalized connections go to `onConnection` (with their RSTs, which the explainer judges there,
 //   so that what followed a RST — a challenge ACK, more resets — is part of the evidence), in the
 //   order they are finalized; `flush()` finalizes the rest in order of their first frame.
@@ -118,6 +118,8 @@ export interface RstContext {
   earlierRsts: number[];
   /** Segments from the receiver after the RST (bounded), e.g. a challenge ACK. */
   after: SegmentSummary[];
+  /** Frames of the sender's own segments (not RSTs) after the RST: the first few. */
+  keptSending: number[];
 }
 
 export interface Connection {
@@ -144,7 +146,14 @@ export interface Connection {
 
 export interface TrackerOptions {
   onConnection: (c: Connection) => void;
-  /** Keep at most this many segment summaries per connection (default 64). */
+  /**
+   * Which finalized connections to build and hand to `onConnection`, from their conn_state and
+   * number of RSTs (default: all). The others are recycled unbuilt; `onSkipped` hears of them.
+   */
+  keep?: (connState: string, rsts: number) => boolean;
+  onSkipped?: (connState: string) => void;
+  /** Keep at most this many segment summaries per connection (default 64); 0 keeps none, for
+   *  callers that draw no ladders (each endpoint's last segment is still kept, for the evidence). */
   maxSegments?: number;
   /** Finalize an ended connection after this much capture time without packets (default 5 s). */
   closedLingerSec?: number;
@@ -153,6 +162,8 @@ export interface TrackerOptions {
 }
 
 const AFTER_RST_KEEP = 4;
+/** `keptSending`: how many of the RST sender's later frames are kept. */
+const KEPT_SENDING_KEEP = 5;
 /** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
 export const DEFAULT_CLOSED_LINGER_SEC = 5;
 
@@ -160,7 +171,8 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
 // A connection's segment summaries live as rows of numbers in one array of doubles: rows 2… are
 // the bounded list (the first `maxSegments/2` rows fixed, the rest a ring of the latest); an
 // endpoint's last segment is found by its row, and moved to row 0 (originator) or 1 (responder)
-// when the ring is about to overwrite it. A plain array, not a Float64Array:
+// when the ring is about to overwrite it. With `maxSegments` 0 there is no list: an endpoint's
+// segments take turns in its two rows (0 and 2, or 1 and 3), so its last one stays readable. A plain array, not a Float64Array:
 // typed arrays of this size live outside the V8 heap and are freed only by full collections.
 
 const F_FRAME = 0;
@@ -178,7 +190,8 @@ const F_KINDS_LO = 8;
 const F_KINDS_HI = 9;
 const STRIDE = 10;
 const FIRST_LIST_ROW = 2;
-/** A new connection's store: the two spill rows and the first 6 of the list; then a full one. */
+/** A new connection's store: the two spill rows and the first 6 of the list; then a full one
+ *  (with maxSegments 0, only the two endpoint rows). */
 const INITIAL_ROWS = 8;
 /**
  * Finalized tracks (with their stores) kept for reuse. Tracks are created only when the pool is
@@ -527,8 +540,8 @@ export class ConnectionTracker {
   private lastSweep = 0;
 
   constructor(opts: TrackerOptions) {
-    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, ...opts };
-    this.maxSegments = Math.max(1, this.opts.maxSegments);
+    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, ...opts };
+    this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
   }
 
@@ -785,10 +798,14 @@ export class ConnectionTracker {
     }
 
     // The segment's row in the bounded list: the first `head` rows, then a ring of the latest.
+    // With no list, one of the sender's two own rows (0/2 originator, 1/3 responder): the one
+    // not holding its last segment, which a RST's snapshot of the sender still needs.
     const max = this.maxSegments;
     const n = t.listed++;
     let row: number;
-    if (n < max) {
+    if (max === 0) {
+      row = e.lastRow === e.spillRow ? e.spillRow + 2 : e.spillRow;
+    } else if (n < max) {
       row = FIRST_LIST_ROW + n;
       if (row * STRIDE >= t.store.length) t.store = grownStore(t.store, FIRST_LIST_ROW + max);
     } else {
@@ -819,7 +836,11 @@ export class ConnectionTracker {
     if (rsts !== null) {
       let summary: SegmentSummary | null = null;
       for (const r of rsts) {
-        if (r.fromOrig !== fromOrig && r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
+        if (r.fromOrig !== fromOrig) {
+          if (r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
+        } else if (!rst && r.keptSending.length < KEPT_SENDING_KEEP) {
+          r.keptSending.push(frame);
+        }
       }
     }
 
@@ -836,6 +857,7 @@ export class ConnectionTracker {
         trigger: receiver.lastSeg,
         earlierRsts: rsts.map((r) => r.seg.frame),
         after: [],
+        keptSending: [],
       });
       e.rstFrames.push(frame);
       e.state = 'RESET';
@@ -871,15 +893,26 @@ export class ConnectionTracker {
     if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
     else this.byKey.delete(t.skey);
     this.live.delete(t);
+    const { keep } = this.opts;
+    if (keep !== keepAll) {
+      const state = connStateOf(t.orig.state, t.resp.state, t.orig.bytes, t.resp.bytes, t.history);
+      if (!keep(state, t.rsts === null ? 0 : t.rsts.length)) {
+        t.rsts = null;
+        t.anomalies = null;
+        if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
+        this.opts.onSkipped(state);
+        return;
+      }
+    }
     const max = this.maxSegments;
     const head = this.head;
     const n = t.listed;
-    // The rows in use, copied: the track and its store are reused.
-    const st = t.store.slice(0, (FIRST_LIST_ROW + Math.min(n, max)) * STRIDE);
+    // The list's rows, copied (the track and its store are reused); none without a list.
+    const st = max === 0 ? null : t.store.slice(0, (FIRST_LIST_ROW + Math.min(n, max)) * STRIDE);
     const conn: Connection = {
       id: t.id,
-      orig: statsOf(t.orig, st),
-      resp: statsOf(t.resp, st),
+      orig: statsOf(t.orig, t.store),
+      resp: statsOf(t.resp, t.store),
       ipVersion: t.ipVersion,
       firstFrame: t.firstFrame,
       lastFrame: t.lastFrame,
@@ -889,7 +922,7 @@ export class ConnectionTracker {
     } as Connection;
     // Built on first read: `explain --json` never reads them. (Added here, in its place among the
     // properties, so that the object stays a fast one.)
-    addLazySegments(conn, () => {
+    addLazySegments(conn, st === null ? noSegments : () => {
       const segments: SegmentSummary[] = [];
       if (n <= max) {
         for (let i = 0; i < n; i += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + i));
@@ -910,6 +943,10 @@ export class ConnectionTracker {
     this.opts.onConnection(conn);
   }
 }
+
+const noSegments = (): SegmentSummary[] => [];
+const keepAll = (): boolean => true;
+const ignore = (): void => {};
 
 function spill(st: Store, e: EndpointTrack): void {
   const from = e.lastRow * STRIDE;
@@ -969,17 +1006,20 @@ const MAKE_DESCRIPTOR: PropertyDescriptor = { value: undefined, configurable: tr
 
 /** Zeek's conn_state (base/protocols/conn/main.zeek `conn_state`), from the endpoint states. */
 export function connState(c: Connection): string {
-  const os = c.orig.state;
-  const rs = c.resp.state;
+  return connStateOf(c.orig.state, c.resp.state, c.orig.bytes, c.resp.bytes, c.history);
+}
+
+/** `connState` from the parts it reads: the endpoint states, their payload bytes and the history. */
+export function connStateOf(os: EndpointState, rs: EndpointState, origBytes: number, respBytes: number, history: string): string {
   const oInactive = os === 'INACTIVE' || os === 'PARTIAL';
   const rInactive = rs === 'INACTIVE' || rs === 'PARTIAL';
   if (rs === 'RESET') {
-    if (os === 'SYN_SENT' || os === 'SYN_ACK_SENT' || (os === 'RESET' && c.orig.bytes === 0 && c.resp.bytes === 0)) return 'REJ';
+    if (os === 'SYN_SENT' || os === 'SYN_ACK_SENT' || (os === 'RESET' && origBytes === 0 && respBytes === 0)) return 'REJ';
     if (oInactive) return 'RSTRH';
     return 'RSTR';
   }
   if (os === 'RESET') {
-    if (rInactive) return /^\^?S[^HAFGIQ]*R/.test(c.history) ? 'RSTOS0' : 'OTH';
+    if (rInactive) return /^\^?S[^HAFGIQ]*R/.test(history) ? 'RSTOS0' : 'OTH';
     return 'RSTO';
   }
   if (rs === 'CLOSED' && os === 'CLOSED') return 'SF';
