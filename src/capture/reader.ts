@@ -197,7 +197,9 @@ function regularFileSource(handle: FileHandle, name: string): ChunkSource {
         eof = true;
         return null;
       }
-      return buf.subarray(0, n);
+      // The same object for every full chunk: a new view per read would make each packet's
+      // views (which hold it) point from old objects to a young one, a slow write barrier.
+      return n === CHUNK ? buf : buf.subarray(0, n);
     },
     async close() {
       await handle.close();
@@ -232,7 +234,7 @@ function fileSource(handle: FileHandle, name: string): ChunkSource {
       which ^= 1;
       ahead = read(bufs[which]);
       ahead.catch(() => undefined); // surfaced by the next next(), if there is one
-      return buf.subarray(0, n);
+      return n === CHUNK ? buf : buf.subarray(0, n);
     },
     async close() {
       if (ahead) await ahead.catch(() => undefined);
