@@ -10,9 +10,10 @@
 //   npm run bench                 # 1 GiB (and 256 MiB for the memory comparison)
 //   node dist/bench/explain-throughput.js --size-mb 200 --skip-tshark
 // Options: --keep (leave the captures in --dir), --reuse (use captures already in --dir, and keep
-// them), --rstlab-only (no tcpdump/tshark), --skip-tshark, --runs N (each tool N times, the
-// fastest run counts; peak RSS is the highest). rstlab is the build this benchmark was
-// compiled into (dist/ through bin/rstlab.js; another output folder, e.g. dist-perf, directly).
+// them), --rstlab-only (no tcpdump/tshark), --skip-tshark, --runs N (each tool N times, default 5,
+// taking turns; the fastest and the median run are shown; peak RSS is the highest). rstlab is the
+// build this benchmark was compiled into (dist/ through bin/rstlab.js; another output folder,
+// e.g. dist-perf, directly).
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -35,8 +36,15 @@ const skipTshark = args.includes('--skip-tshark');
 const reuse = args.includes('--reuse');
 const keep = reuse || args.includes('--keep');
 const rstlabOnly = args.includes('--rstlab-only');
-const repeat = Math.max(1, Number(arg('--runs', '1')));
+const repeat = Number(arg('--runs', '5'));
 const dir = arg('--dir', os.tmpdir());
+for (const [name, v] of [['--size-mb', sizeMb], ['--small-mb', smallMb], ['--runs', repeat]] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    process.stderr.write(`explain-throughput: ${name} must be a whole number of at least 1, got ${JSON.stringify(arg(name, ''))}\n`
+      + 'usage: node dist/bench/explain-throughput.js [--size-mb N] [--small-mb N] [--runs N] [--dir DIR] [--keep|--reuse] [--skip-tshark|--rstlab-only]\n');
+    process.exit(2);
+  }
+}
 
 const build = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repo = path.resolve(build, '..');
@@ -123,20 +131,33 @@ function timed(cmd: string, argv: string[]): Promise<Timed> {
   });
 }
 
-/** `timed` `repeat` times: the fastest run, with the highest peak RSS; a failed run stops the benchmark. */
-async function best(cmd: string, argv: string[]): Promise<Timed> {
-  const all: Timed[] = [];
+interface Tool { name: string; cmd: string; argv: string[] }
+interface Figures { best: number; median: number; maxRssMb: number | null }
+
+/**
+ * Every tool `repeat` times, taking turns (one run of each, then again), so that a slow spell of
+ * this shared machine falls on all of them alike: per tool the fastest and the median time and the
+ * highest peak RSS. A failed rstlab run stops the benchmark.
+ */
+async function measure(tools: Tool[]): Promise<Map<string, Figures>> {
+  const all = new Map<string, Timed[]>(tools.map((t) => [t.name, []]));
   for (let i = 0; i < repeat; i++) {
-    const r = await timed(cmd, argv);
-    if (r.code !== 0 && cmd === process.execPath) {
-      process.stderr.write('rstlab failed: no figures\n');
-      process.exit(1);
+    for (const t of tools) {
+      const r = await timed(t.cmd, t.argv);
+      if (r.code !== 0 && t.cmd === process.execPath) {
+        process.stderr.write('rstlab failed: no figures\n');
+        process.exit(1);
+      }
+      all.get(t.name)!.push(r);
     }
-    all.push(r);
   }
-  const fastest = all.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  const rss = Math.max(...all.map((r) => r.maxRssMb ?? 0));
-  return { ...fastest, maxRssMb: rss || null };
+  const out = new Map<string, Figures>();
+  for (const [name, rs] of all) {
+    const secs = rs.map((r) => r.seconds).sort((a, b) => a - b);
+    const rss = Math.max(...rs.map((r) => r.maxRssMb ?? 0));
+    out.set(name, { best: secs[0]!, median: secs[(secs.length - 1) >> 1]!, maxRssMb: rss || null });
+  }
+  return out;
 }
 
 function fmt(n: number, digits = 1): string { return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }); }
@@ -169,23 +190,25 @@ async function main(): Promise<void> {
   // Warm the page cache so every tool reads from memory.
   await timed('cat', [big]);
   const node = process.execPath;
-  const runs: Array<[string, Timed]> = [];
-  runs.push(['rstlab explain --json', await best(node, rstlabArgv(big))]);
-  if (!rstlabOnly) runs.push(['tcpdump (BPF: RST)', await best('tcpdump', ['-n', '-r', big, 'tcp[tcpflags] & tcp-rst != 0'])]);
-  if (!skipTshark && !rstlabOnly) runs.push(['tshark -Y reset', await best('tshark', ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'])]);
-  const rstlab = runs[0]![1];
-  process.stdout.write(`${'tool'.padEnd(24)}${'seconds'.padStart(9)}${'MiB/s'.padStart(10)}${'Mpkt/s'.padStart(9)}${'peak RSS'.padStart(11)}${'rstlab ×'.padStart(10)}\n`);
-  for (const [name, r] of runs) {
-    process.stdout.write(`${name.padEnd(24)}${fmt(r.seconds, 2).padStart(9)}${fmt(mb / r.seconds).padStart(10)}${fmt(info.packets / r.seconds / 1e6, 2).padStart(9)}`
-      + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${(name.startsWith('rstlab') ? '' : fmt(r.seconds / rstlab.seconds, 2)).padStart(10)}\n`);
+  const tools: Tool[] = [{ name: 'rstlab explain --json', cmd: node, argv: rstlabArgv(big) }];
+  if (!rstlabOnly) tools.push({ name: 'tcpdump (BPF: RST)', cmd: 'tcpdump', argv: ['-n', '-r', big, 'tcp[tcpflags] & tcp-rst != 0'] });
+  if (!skipTshark && !rstlabOnly) tools.push({ name: 'tshark -Y reset', cmd: 'tshark', argv: ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'] });
+  const figures = await measure(tools);
+  const rstlab = figures.get(tools[0]!.name)!;
+  process.stdout.write(`${repeat} run${repeat === 1 ? '' : 's'} of each tool, taking turns; throughput from the fastest run; rstlab × = that tool's time / rstlab's\n`);
+  process.stdout.write(`${'tool'.padEnd(24)}${'best s'.padStart(8)}${'median s'.padStart(10)}${'MiB/s'.padStart(10)}${'Mpkt/s'.padStart(9)}${'peak RSS'.padStart(11)}${'rstlab × (best, median)'.padStart(25)}\n`);
+  for (const [name, r] of figures) {
+    const vs = name === tools[0]!.name ? '' : `${fmt(r.best / rstlab.best, 2)}, ${fmt(r.median / rstlab.median, 2)}`;
+    process.stdout.write(`${name.padEnd(24)}${fmt(r.best, 2).padStart(8)}${fmt(r.median, 2).padStart(10)}${fmt(mb / r.best).padStart(10)}${fmt(info.packets / r.best / 1e6, 2).padStart(9)}`
+      + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${vs.padStart(25)}\n`);
   }
-  const smallRun = await best(node, rstlabArgv(small));
+  const smallRun = (await measure([{ name: 'small', cmd: node, argv: rstlabArgv(small) }])).get('small')!;
   process.stdout.write(`\nrstlab peak RSS: ${fmt(smallRun.maxRssMb ?? 0, 0)} MiB on ${smallMb} MiB, ${fmt(rstlab.maxRssMb ?? 0, 0)} MiB on ${sizeMb} MiB\n`);
-  const ratio = (prefix: string, digits: number) => {
-    const r = runs.find(([name]) => name.startsWith(prefix));
-    return r ? `${fmt(r[1].seconds / rstlab.seconds, digits)}×` : 'skipped';
+  const ratio = (name: string, digits: number) => {
+    const r = figures.get(name);
+    return r ? `${fmt(r.best / rstlab.best, digits)}× best, ${fmt(r.median / rstlab.median, digits)}× median` : 'skipped';
   };
-  process.stdout.write(`targets: ≥ 10× tshark (${ratio('tshark', 1)}), ≥ 0.5× tcpdump (${ratio('tcpdump', 2)})\n`);
+  process.stdout.write(`targets: ≥ 10× tshark (${ratio('tshark -Y reset', 1)}), ≥ 0.5× tcpdump (${ratio('tcpdump (BPF: RST)', 2)})\n`);
   if (!keep) { await rm(big, { force: true }); await rm(small, { force: true }); }
 }
 

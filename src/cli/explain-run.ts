@@ -10,7 +10,7 @@ import { Explainer } from '../explain/index.js';
 import type { ConnectionReport } from '../explain/index.js';
 import { connectionRecord, renderConnectionText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
-import { writeOut } from './output.js';
+import { writeOut, writeOutGathered } from './output.js';
 
 export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean; ladder?: boolean; html?: string }
 
@@ -29,8 +29,8 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     onConnection: (c) => {
       if (!opts.all && !c.abnormal) return;
       if (opts.json) {
-        writeOut(JSON.stringify(connectionRecord(c)) + '\n');
-        for (const r of c.rsts) writeOut(JSON.stringify(rstRecord(r)) + '\n');
+        writeOutGathered(JSON.stringify(connectionRecord(c)) + '\n');
+        for (const r of c.rsts) writeOutGathered(JSON.stringify(rstRecord(r)) + '\n');
         if (!opts.html) return;
       }
       const keepSegments = (opts.ladder || opts.html) && withSegments < segmentLimit;

@@ -1,4 +1,5 @@
-// Standard output for the CLI: writes that survive a closed pipe (`rstlab explain x | head`).
+// Standard output for the CLI: writes that survive a closed pipe (`rstlab explain x | head`), and
+// a gathered form for many small records. Order is kept: a plain write first sends what is gathered.
 
 let closed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -6,6 +7,36 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+/** Text gathered by writeOutGathered, not yet written. */
+let pending = '';
+let scheduled = false;
+/** Gathered text is written once it reaches this many characters. */
+const GATHER = 1 << 16;
+
 export function writeOut(s: string): void {
+  if (pending) flushOut();
+  if (!closed) process.stdout.write(s);
+}
+
+/**
+ * `writeOut` for many small records (`explain --json`): gathered into writes of about 64 KiB, and
+ * whatever is gathered goes out when the event loop next gets a turn, so a slow input (a live
+ * capture on stdin) still streams. Each stdout write costs a system call and a trip through
+ * Node's stream machinery; thousands of them were a visible share of a large capture's time.
+ */
+export function writeOutGathered(s: string): void {
+  pending += s;
+  if (pending.length >= GATHER) flushOut();
+  else if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushOut);
+  }
+}
+
+function flushOut(): void {
+  scheduled = false;
+  if (!pending) return;
+  const s = pending;
+  pending = '';
   if (!closed) process.stdout.write(s);
 }
