@@ -172,8 +172,9 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
 // the bounded list (the first `maxSegments/2` rows fixed, the rest a ring of the latest); an
 // endpoint's last segment is found by its row, and moved to row 0 (originator) or 1 (responder)
 // when the ring is about to overwrite it. With `maxSegments` 0 there is no list: an endpoint's
-// segments take turns in its two rows (0 and 2, or 1 and 3), so its last one stays readable. A plain array, not a Float64Array:
-// typed arrays of this size live outside the V8 heap and are freed only by full collections.
+// segments take turns in its two rows (0 and 2, or 1 and 3), so its last one stays readable.
+// A plain array, not a Float64Array: typed arrays of this size live outside the V8 heap and are
+// freed only by full collections.
 
 const F_FRAME = 0;
 const F_TIME = 1;
