@@ -8,7 +8,7 @@ import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, InputError } from '../errors.js';
 import { Explainer } from '../explain/index.js';
 import type { ConnectionReport } from '../explain/index.js';
-import { connectionRecord, renderConnectionText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
+import { connectionRecord, plain, renderConnectionText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
 import { writeOut, writeOutGathered } from './output.js';
 
@@ -18,7 +18,7 @@ export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean
 export const LADDER_KEEP = 1000;
 
 export async function runExplain(source: string, opts: ExplainOptions): Promise<number> {
-  const painter: Painter = opts.color !== false && pc.isColorSupported ? pc : { bold: String, dim: String, red: String, yellow: String, green: String, cyan: String };
+  const painter: Painter = opts.color !== false && pc.isColorSupported ? pc : plain;
   const kept: ConnectionReport[] = [];
   let withSegments = 0;
   // The HTML and ladder renderers are loaded only when asked for (start-up time of --json).

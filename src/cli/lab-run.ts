@@ -17,6 +17,7 @@ import { renderLabHtml } from '../report/html.js';
 import { renderLabSummary, renderRunLine } from '../report/lab-text.js';
 import type { LabResults } from '../report/results.js';
 import type { Painter } from '../report/text.js';
+import { plain } from '../report/text.js';
 import { writeOut } from './output.js';
 
 export interface LabCliOptions {
@@ -31,7 +32,7 @@ export interface LabCliOptions {
 }
 
 export async function runLabCommand(opts: LabCliOptions): Promise<number> {
-  const p: Painter = opts.color !== false && pc.isColorSupported && !opts.json ? pc : { bold: String, dim: String, red: String, yellow: String, green: String, cyan: String };
+  const p: Painter = opts.color !== false && pc.isColorSupported && !opts.json ? pc : plain;
   if (opts.cleanup) {
     const removed = await cleanupLeftovers();
     writeOut(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to clean up\n');
