@@ -16,8 +16,6 @@
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { CaptureFormatError, InputError } from '../errors.js';
 import { createCaptureParser } from './parser.js';
 import type { CaptureSink, CaptureSummary } from './types.js';
@@ -89,6 +87,8 @@ export async function readCapture(
         go = feed(c);
       }
     } else {
+      // Loaded for gzip input only (start-up time of the common case).
+      const [{ Readable }, { createGunzip }] = await Promise.all([import('node:stream'), import('node:zlib')]);
       const compressed = Readable.from(
         (async function* () {
           yield* head;

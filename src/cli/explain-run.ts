@@ -3,7 +3,6 @@
 // Segment summaries (for ladders) are kept for at most LADDER_KEEP connections, to bound memory.
 
 import { writeFileSync } from 'node:fs';
-import pc from 'picocolors';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, InputError } from '../errors.js';
 import { Explainer } from '../explain/index.js';
@@ -18,7 +17,8 @@ export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean
 export const LADDER_KEEP = 1000;
 
 export async function runExplain(source: string, opts: ExplainOptions): Promise<number> {
-  const painter: Painter = opts.color !== false && pc.isColorSupported ? pc : plain;
+  // picocolors is loaded for text output only (start-up time of --json).
+  const painter: Painter = opts.json || opts.color === false ? plain : await colours();
   const kept: ConnectionReport[] = [];
   let withSegments = 0;
   // The HTML and ladder renderers are loaded only when asked for (start-up time of --json).
@@ -78,4 +78,9 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   }
   if (failure) throw failure;
   return 0;
+}
+
+async function colours(): Promise<Painter> {
+  const pc = (await import('picocolors')).default;
+  return pc.isColorSupported ? pc : plain;
 }

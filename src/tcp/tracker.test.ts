@@ -54,6 +54,43 @@ test('memory stays bounded: many short connections keep `alive` flat, however lo
   }
 });
 
+test('thousands of connections open at once each keep their own state (the IPv4 table grows under them)', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });
+  const n = 4000;
+  const frames: Array<{ tsSec: number; tsNsec: number; data: Uint8Array; linkType: number; i: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const conv = new Conversation({
+      client: `10.3.${i >> 8}.${i & 0xff}:${30000 + i}`, server: `192.0.2.${i % 7}:443`,
+      start: 1_700_000_000 + i * 1e-6, clientIsn: i * 104729,
+    });
+    // Every connection is still open when the last one starts; each sends its own amount.
+    conv.handshake().wait(0.02).data('c', 1 + (i % 50)).data('s', 100 + i).fin('c').fin('s').ack('c');
+    for (const f of conv.frames) frames.push({ ...f, linkType: conv.linkType, i });
+  }
+  frames.sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec || a.i - b.i);
+  let frame = 1;
+  let peak = 0;
+  for (const f of frames) {
+    const d = decodeFrame(f.linkType, f.data, f.data.length);
+    assert.equal(d.kind, 'tcp');
+    if (d.kind !== 'tcp') continue;
+    tracker.pushSegment(frame++, f.tsSec + f.tsNsec / 1e9, d);
+    peak = Math.max(peak, tracker.alive);
+  }
+  tracker.flush();
+  assert.equal(peak, n, 'all open at once (far more than the table\'s first 1024 slots)');
+  assert.equal(done.length, n);
+  for (const c of done) {
+    const i = c.orig.port - 30000;
+    assert.equal(c.orig.addr, `10.3.${i >> 8}.${i & 0xff}`);
+    assert.equal(c.history, 'ShADdFf', `connection ${i}`);
+    assert.equal(c.orig.bytes, 1 + (i % 50));
+    assert.equal(c.resp.bytes, 100 + i);
+    assert.equal(c.orig.packets + c.resp.packets, 8);
+  }
+});
+
 test('segments after a RST join the connection within the linger; later ones start a new connection', () => {
   const done: Connection[] = [];
   const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c) });

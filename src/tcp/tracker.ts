@@ -29,6 +29,7 @@ import { readU32 } from '../wire/bytes.js';
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
 import { newTcpOptionScan, optionKindNames, scanDecodedOptions, TcpSegment } from '../wire/tcp.js';
+import type { TcpOptionScan } from '../wire/tcp.js';
 import type { FrameTcp } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 
@@ -337,15 +338,57 @@ class EndpointTrack {
     this.lastTime = 0;
   }
 
+  /** A TTL other than the current run's: the run goes to the counts, a new one starts. */
+  newTtl(ttl: number): void {
+    this.flushTtl();
+    this.ttl = ttl;
+  }
+
+  newTos(tos: number): void {
+    this.flushTos();
+    this.tos = tos;
+  }
+
   /** Add the current TTL/TOS runs to the counts (in first-seen order, as a Map would keep them). */
   flushRuns(): void {
+    this.flushTtl();
+    this.flushTos();
+  }
+
+  private flushTtl(): void {
     if (this.ttlRun > 0) {
       addCount(this.ttlVals, this.ttlCounts, this.ttl, this.ttlRun);
       this.ttlRun = 0;
     }
+  }
+
+  private flushTos(): void {
     if (this.tosRun > 0) {
       addCount(this.tosVals, this.tosCounts, this.tos, this.tosRun);
       this.tosRun = 0;
+    }
+  }
+}
+
+/** Zeek's endpoint states on a segment without SYN or RST (a no-op once both are established). */
+function advanceState(e: EndpointTrack, peer: EndpointTrack, ack: boolean): void {
+  if (e.state === 'INACTIVE') e.state = 'PARTIAL';
+  if (ack) {
+    if (e.state === 'SYN_SENT' || e.state === 'SYN_ACK_SENT') e.state = 'ESTABLISHED';
+    if (peer.state === 'SYN_ACK_SENT' || peer.state === 'SYN_SENT') peer.state = 'ESTABLISHED';
+    if (e.state === 'PARTIAL' && peer.state !== 'INACTIVE' && peer.state !== 'PARTIAL') e.state = 'ESTABLISHED';
+  }
+}
+
+/** A segment after a RST: the receiver's (a challenge ACK, more resets) join the RST's `after`;
+ *  the sender's own non-RST frames, its `keptSending`. */
+function followRsts(rsts: RstContext[], fromOrig: boolean, rst: boolean, st: Store, row: number, frame: number): void {
+  let summary: SegmentSummary | null = null;
+  for (const r of rsts) {
+    if (r.fromOrig !== fromOrig) {
+      if (r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
+    } else if (!rst && r.keptSending.length < KEPT_SENDING_KEEP) {
+      r.keptSending.push(frame);
     }
   }
 }
@@ -443,12 +486,19 @@ class Track {
 
 /** Open-addressing (linear probing, backward-shift deletion) map from an IPv4 4-tuple to a Track. */
 class TupleTable {
-  private mask = 1023;
-  private ka = new Int32Array(1024);
-  private kb = new Int32Array(1024);
-  private kp = new Int32Array(1024);
-  private vals: Array<Track | undefined> = new Array<Track | undefined>(1024).fill(undefined);
+  private mask = 0;
+  private ka = new Int32Array(0);
+  private kb = new Int32Array(0);
+  private kp = new Int32Array(0);
+  private vals: Array<Track | undefined> = [];
   private size = 0;
+
+  constructor() {
+    // Allocated by the same method that grows the table, so that V8 sees these fields written
+    // twice from the start: code optimized before the first growth then does not depend on them
+    // being constant (a growth would throw that code away in the middle of a capture).
+    this.resize(1024);
+  }
 
   private static hash(a: number, b: number, p: number): number {
     let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 15), 0x85ebca6b) ^ Math.imul(p, 0xc2b2ae35);
@@ -513,8 +563,11 @@ class TupleTable {
   }
 
   private grow(): void {
+    this.resize((this.mask + 1) * 2);
+  }
+
+  private resize(cap: number): void {
     const { ka, kb, kp, vals } = this;
-    const cap = (this.mask + 1) * 2;
     this.mask = cap - 1;
     this.ka = new Int32Array(cap);
     this.kb = new Int32Array(cap);
@@ -538,7 +591,9 @@ export class ConnectionTracker {
   private readonly head: number;
   private readonly scan = newTcpOptionScan();
   private nextId = 1;
-  private lastSweep = 0;
+  /** Capture time of the last sweep; -Infinity before the first (a double from the start, like the
+   *  times it will hold, so that V8 never changes the field's representation under optimized code). */
+  private lastSweep = -Infinity;
 
   constructor(opts: TrackerOptions) {
     this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, ...opts };
@@ -608,40 +663,13 @@ export class ConnectionTracker {
       }
     }
     if (t === undefined) {
-      t = this.pool.pop() ?? new Track();
-      // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
-      // Midstream: the sender of the first packet seen (Zeek's default too).
-      if (!(isSyn && isAck)) {
-        t.orig.reset(srcN, src, sport);
-        t.resp.reset(dstN, dst, dport);
-      } else {
-        t.orig.reset(dstN, dst, dport);
-        t.resp.reset(srcN, src, sport);
-      }
-      t.id = this.nextId++;
-      t.ipVersion = ip.version;
-      t.firstFrame = frame;
-      t.lastFrame = frame;
-      t.start = time;
-      t.end = time;
-      t.history = '';
-      t.rsts = null;
-      t.anomalies = null;
-      t.ended = false;
-      t.letters = 0;
-      t.retransOrig = 0;
-      t.retransResp = 0;
-      t.zeroWinOrig = 0;
-      t.zeroWinResp = 0;
-      t.listed = 0;
+      t = this.open(frame, time, ip.version, isSyn, isAck, srcN, src, sport, dstN, dst, dport);
       t.ka = ka;
       t.kb = kb;
       t.kp = kp;
       t.skey = skey;
-      if (!isSyn) t.anomaly('midstream');
       if (skey === null) this.v4.add(ka, kb, kp, t);
       else this.byKey.set(skey, t);
-      this.live.add(t);
     }
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
     this.update(t, fromOrig, frame, time, decoded, flags);
@@ -653,6 +681,40 @@ export class ConnectionTracker {
   flush(): void {
     const all = [...this.live].sort((x, y) => x.firstFrame - y.firstFrame);
     for (const t of all) this.finalize(t);
+  }
+
+  /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
+  private open(frame: number, time: number, ipVersion: 4 | 6, isSyn: boolean, isAck: boolean,
+    srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
+    const t = this.pool.pop() ?? new Track();
+    // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
+    // Midstream: the sender of the first packet seen (Zeek's default too).
+    if (!(isSyn && isAck)) {
+      t.orig.reset(srcN, src, sport);
+      t.resp.reset(dstN, dst, dport);
+    } else {
+      t.orig.reset(dstN, dst, dport);
+      t.resp.reset(srcN, src, sport);
+    }
+    t.id = this.nextId++;
+    t.ipVersion = ipVersion;
+    t.firstFrame = frame;
+    t.lastFrame = frame;
+    t.start = time;
+    t.end = time;
+    t.history = '';
+    t.rsts = null;
+    t.anomalies = null;
+    t.ended = false;
+    t.letters = 0;
+    t.retransOrig = 0;
+    t.retransResp = 0;
+    t.zeroWinOrig = 0;
+    t.zeroWinResp = 0;
+    t.listed = 0;
+    if (!isSyn) t.anomaly('midstream');
+    this.live.add(t);
+    return t;
   }
 
   private letter(t: Track, fromOrig: boolean, l: number): void {
@@ -668,6 +730,10 @@ export class ConnectionTracker {
     if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) t.history += ch;
   }
 
+  // update() is the per-segment hot path, kept small: V8 optimizes a function after a number of
+  // calls that grows with its size, and the first ~10,000 segments of every capture run before
+  // that. What is rare (handshake, FIN, RST, retransmissions, a list row after the first ones,
+  // a TTL change) is in the methods after it.
   private update(t: Track, fromOrig: boolean, frame: number, time: number, decoded: FrameTcp, flags: number): void {
     const { ip, tcp } = decoded;
     const e = fromOrig ? t.orig : t.resp;
@@ -692,38 +758,21 @@ export class ConnectionTracker {
     let kindsLo = 0;
     let kindsHi = 0;
     if (tcp.headerLength > 20) {
-      const sc = this.scan;
-      if (tcp instanceof TcpSegment) tcp.scanOptionKinds(sc);
-      else scanDecodedOptions(tcp.options(), sc);
+      const sc = this.scanOptions(t, e, tcp, syn);
       kindsLo = sc.low;
       kindsHi = sc.high;
-      if (syn) {
-        if (sc.windowShift >= 0) e.windowShift = Math.min(sc.windowShift, 14);
-        if (sc.timestamps) e.usesTimestamps = true;
-      }
-      if (sc.malformed) t.anomaly('tcp-options-malformed');
     }
-
-    // --- history letters and endpoint state (Zeek's TCP analyzer, simplified) ---
-    if (syn && rst) t.anomaly('syn-with-rst');
-    if (syn && fin) { this.letter(t, fromOrig, L_Q); t.anomaly('syn-with-fin'); }
-    if (rst && len > 0) t.anomaly('rst-with-payload');
+    if (syn || rst) this.oddFlags(t, fromOrig, syn, fin, rst, len);
 
     // Sequence bookkeeping before judging retransmission.
     const segEnd = seqAdd(seq, len + (syn ? 1 : 0) + (fin ? 1 : 0));
     let retransmission = false;
     let keepalive = false;
     if (!rst) {
-      if (syn) {
-        if (e.sawSyn && e.isn === seq) { retransmission = true; }
-        e.sawSyn = true;
-        e.isn = seq;
-      } else if (e.isn < 0) {
-        e.isn = seq;
-      }
-      if (e.nextSeq < 0) {
-        e.nextSeq = segEnd;
-      } else if (!syn) {
+      // (isn and nextSeq are set together, by an endpoint's first segment that is not a RST.)
+      if (syn || e.nextSeq < 0) {
+        retransmission = this.firstSequence(e, syn, seq, segEnd);
+      } else {
         const consumes = len > 0 || fin;
         if (consumes && seqLt(seq, e.nextSeq)) {
           // Keepalive probe (Wireshark's rule): 0 or 1 byte at SND.NXT−1, nothing else in flight.
@@ -742,11 +791,8 @@ export class ConnectionTracker {
     }
 
     if (retransmission) {
-      e.retransmissions++;
-      e.retransSinceHeard++;
       notes |= N_RETRANSMISSION;
-      if (fromOrig) this.repeated(t, ++t.retransOrig, 'T');
-      else this.repeated(t, ++t.retransResp, 't');
+      this.retransmitted(t, e, fromOrig);
     } else if (keepalive) {
       e.keepalives++;
       e.probesSinceHeard++;
@@ -762,60 +808,31 @@ export class ConnectionTracker {
       const w = window << (t.orig.windowShift && t.resp.windowShift ? e.windowShift : 0);
       e.window = w;
       if (window === 0) {
-        e.zeroWindows++;
         notes |= N_ZERO_WINDOW;
-        if (fromOrig) this.repeated(t, ++t.zeroWinOrig, 'W');
-        else this.repeated(t, ++t.zeroWinResp, 'w');
+        this.zeroWindow(t, e, fromOrig);
       }
     } else if (syn) {
       e.window = window;
     }
 
-    if (syn && !ack) {
-      this.letter(t, fromOrig, L_S);
-      if (e.state === 'INACTIVE' || e.state === 'PARTIAL') e.state = 'SYN_SENT';
-    } else if (syn && ack) {
-      this.letter(t, fromOrig, L_H);
-      if (e.state === 'INACTIVE' || e.state === 'PARTIAL' || e.state === 'SYN_SENT') e.state = 'SYN_ACK_SENT';
-    }
-    if (!syn && !rst) {
+    // --- history letters and endpoint state (Zeek's TCP analyzer, simplified) ---
+    if (syn) {
+      this.handshake(t, e, fromOrig, ack);
+    } else if (!rst) {
       if (len > 0) this.letter(t, fromOrig, L_D);
       else if (ack && !fin) this.letter(t, fromOrig, L_A);
-      if (e.state === 'INACTIVE') e.state = 'PARTIAL';
-      if (ack) {
-        if (e.state === 'SYN_SENT' || e.state === 'SYN_ACK_SENT') e.state = 'ESTABLISHED';
-        if (peer.state === 'SYN_ACK_SENT' || peer.state === 'SYN_SENT') peer.state = 'ESTABLISHED';
-        if (e.state === 'PARTIAL' && peer.state !== 'INACTIVE' && peer.state !== 'PARTIAL') e.state = 'ESTABLISHED';
-      }
+      // (Nothing below changes once both endpoints are established.)
+      if (e.state !== 'ESTABLISHED' || peer.state !== 'ESTABLISHED') advanceState(e, peer, ack);
     }
-    if (fin && !rst) {
-      this.letter(t, fromOrig, L_F);
-      if (e.finSeq < 0) {
-        e.finSeq = seqAdd(seq, len);
-        e.finFrame = frame;
-      }
-      if (e.state !== 'RESET') e.state = 'CLOSED';
-      if (t.orig.finFrame >= 0 && t.resp.finFrame >= 0) t.ended = true;
-    }
+    if (fin && !rst) this.finSeen(t, e, fromOrig, seq, len, frame);
 
     // The segment's row in the bounded list: the first `head` rows, then a ring of the latest.
     // With no list, one of the sender's two own rows (0/2 originator, 1/3 responder): the one
     // not holding its last segment, which a RST's snapshot of the sender still needs.
-    const max = this.maxSegments;
     const n = t.listed++;
-    let row: number;
-    if (max === 0) {
-      row = e.lastRow === e.spillRow ? e.spillRow + 2 : e.spillRow;
-    } else if (n < max) {
-      row = FIRST_LIST_ROW + n;
-      if (row * STRIDE >= t.store.length) t.store = grownStore(t.store, FIRST_LIST_ROW + max);
-    } else {
-      const head = this.head;
-      row = FIRST_LIST_ROW + head + ((n - head) % (max - head));
-      // The ring drops its oldest row: keep it if it is an endpoint's last segment.
-      if (e.lastRow === row) spill(t.store, e);
-      if (peer.lastRow === row) spill(t.store, peer);
-    }
+    const row = this.maxSegments === 0
+      ? (e.lastRow === e.spillRow ? e.spillRow + 2 : e.spillRow)
+      : this.listRow(t, e, peer, n);
     const st = t.store;
     const ident = ip.ident;
     const ttl = ip.ttl;
@@ -833,51 +850,125 @@ export class ConnectionTracker {
     st[ro + F_KINDS_HI] = kindsHi;
 
     // Evidence gathering for RSTs still waiting for what follows them.
-    let rsts = t.rsts;
-    if (rsts !== null) {
-      let summary: SegmentSummary | null = null;
-      for (const r of rsts) {
-        if (r.fromOrig !== fromOrig) {
-          if (r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
-        } else if (!rst && r.keptSending.length < KEPT_SENDING_KEEP) {
-          r.keptSending.push(frame);
-        }
-      }
-    }
+    if (t.rsts !== null) followRsts(t.rsts, fromOrig, rst, st, row, frame);
 
     if (rst) {
-      this.letter(t, fromOrig, L_R);
-      const receiver = statsOf(peer, st);
-      rsts ??= t.rsts = [];
-      rsts.push({
-        seg: summaryAt(st, row),
-        payloadLength: len,
-        fromOrig,
-        sender: statsOf(e, st),
-        receiver,
-        trigger: receiver.lastSeg,
-        earlierRsts: rsts.map((r) => r.seg.frame),
-        after: [],
-        keptSending: [],
-      });
-      e.rstFrames.push(frame);
-      e.state = 'RESET';
-      t.ended = true;
+      this.rstSeen(t, e, peer, fromOrig, len, frame, row);
     } else {
-      if (ttl !== e.ttl) {
-        if (e.ttlRun > 0) { addCount(e.ttlVals, e.ttlCounts, e.ttl, e.ttlRun); e.ttlRun = 0; }
-        e.ttl = ttl;
-      }
+      if (ttl !== e.ttl) e.newTtl(ttl);
       e.ttlRun++;
-      if (tos !== e.tos) {
-        if (e.tosRun > 0) { addCount(e.tosVals, e.tosCounts, e.tos, e.tosRun); e.tosRun = 0; }
-        e.tos = tos;
-      }
+      if (tos !== e.tos) e.newTos(tos);
       e.tosRun++;
       e.lastIdent = ident === null ? -1 : ident;
       e.lastSegFrame = frame;
     }
     e.lastRow = row;
+  }
+
+  /** The segment's TCP options: the kinds present (in `this.scan`); window scale and timestamps
+   *  as the endpoint's SYN announces them. */
+  private scanOptions(t: Track, e: EndpointTrack, tcp: FrameTcp['tcp'], syn: boolean): TcpOptionScan {
+    const sc = this.scan;
+    if (tcp instanceof TcpSegment) tcp.scanOptionKinds(sc);
+    else scanDecodedOptions(tcp.options(), sc);
+    if (syn) {
+      if (sc.windowShift >= 0) e.windowShift = Math.min(sc.windowShift, 14);
+      if (sc.timestamps) e.usesTimestamps = true;
+    }
+    if (sc.malformed) t.anomaly('tcp-options-malformed');
+    return sc;
+  }
+
+  /** Flag combinations that are anomalies (a SYN+FIN is also history letter Q). */
+  private oddFlags(t: Track, fromOrig: boolean, syn: boolean, fin: boolean, rst: boolean, len: number): void {
+    if (syn && rst) t.anomaly('syn-with-rst');
+    if (syn && fin) { this.letter(t, fromOrig, L_Q); t.anomaly('syn-with-fin'); }
+    if (rst && len > 0) t.anomaly('rst-with-payload');
+  }
+
+  /** A SYN, or the endpoint's first segment: sets its ISN and SND.NXT; true for a repeated SYN. */
+  private firstSequence(e: EndpointTrack, syn: boolean, seq: number, segEnd: number): boolean {
+    let retransmission = false;
+    if (syn) {
+      if (e.sawSyn && e.isn === seq) retransmission = true;
+      e.sawSyn = true;
+      e.isn = seq;
+    } else if (e.isn < 0) {
+      e.isn = seq;
+    }
+    if (e.nextSeq < 0) e.nextSeq = segEnd;
+    return retransmission;
+  }
+
+  private retransmitted(t: Track, e: EndpointTrack, fromOrig: boolean): void {
+    e.retransmissions++;
+    e.retransSinceHeard++;
+    if (fromOrig) this.repeated(t, ++t.retransOrig, 'T');
+    else this.repeated(t, ++t.retransResp, 't');
+  }
+
+  private zeroWindow(t: Track, e: EndpointTrack, fromOrig: boolean): void {
+    e.zeroWindows++;
+    if (fromOrig) this.repeated(t, ++t.zeroWinOrig, 'W');
+    else this.repeated(t, ++t.zeroWinResp, 'w');
+  }
+
+  private handshake(t: Track, e: EndpointTrack, fromOrig: boolean, ack: boolean): void {
+    if (!ack) {
+      this.letter(t, fromOrig, L_S);
+      if (e.state === 'INACTIVE' || e.state === 'PARTIAL') e.state = 'SYN_SENT';
+    } else {
+      this.letter(t, fromOrig, L_H);
+      if (e.state === 'INACTIVE' || e.state === 'PARTIAL' || e.state === 'SYN_SENT') e.state = 'SYN_ACK_SENT';
+    }
+  }
+
+  private finSeen(t: Track, e: EndpointTrack, fromOrig: boolean, seq: number, len: number, frame: number): void {
+    this.letter(t, fromOrig, L_F);
+    if (e.finSeq < 0) {
+      e.finSeq = seqAdd(seq, len);
+      e.finFrame = frame;
+    }
+    if (e.state !== 'RESET') e.state = 'CLOSED';
+    if (t.orig.finFrame >= 0 && t.resp.finFrame >= 0) t.ended = true;
+  }
+
+  /** The row for list entry `n`: the first `head` rows in order, then a ring of the latest. */
+  private listRow(t: Track, e: EndpointTrack, peer: EndpointTrack, n: number): number {
+    const max = this.maxSegments;
+    if (n < max) {
+      const row = FIRST_LIST_ROW + n;
+      if (row * STRIDE >= t.store.length) t.store = grownStore(t.store, FIRST_LIST_ROW + max);
+      return row;
+    }
+    const head = this.head;
+    const row = FIRST_LIST_ROW + head + ((n - head) % (max - head));
+    // The ring drops its oldest row: keep it if it is an endpoint's last segment.
+    if (e.lastRow === row) spill(t.store, e);
+    if (peer.lastRow === row) spill(t.store, peer);
+    return row;
+  }
+
+  /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer. */
+  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, len: number, frame: number, row: number): void {
+    this.letter(t, fromOrig, L_R);
+    const st = t.store;
+    const receiver = statsOf(peer, st);
+    const rsts = t.rsts ??= [];
+    rsts.push({
+      seg: summaryAt(st, row),
+      payloadLength: len,
+      fromOrig,
+      sender: statsOf(e, st),
+      receiver,
+      trigger: receiver.lastSeg,
+      earlierRsts: rsts.map((r) => r.seg.frame),
+      after: [],
+      keptSending: [],
+    });
+    e.rstFrames.push(frame);
+    e.state = 'RESET';
+    t.ended = true;
   }
 
   private sweep(now: number): void {
