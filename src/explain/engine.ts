@@ -9,7 +9,7 @@
 
 import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
-import { addLazySegments, ConnectionTracker, connState } from '../tcp/tracker.js';
+import { addLazySegments, ConnectionTracker, connState, hasLazySegments } from '../tcp/tracker.js';
 import type { Connection, SegmentSummary } from '../tcp/tracker.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
@@ -104,9 +104,11 @@ export function reportOf(c: Connection): ConnectionReport {
     rsts,
     anomalies: Object.fromEntries(c.anomalies),
   } as ConnectionReport;
-  // The connection's summaries are built when first read (the JSON output never reads them).
-  // Added in their place among the properties, which keeps the report a fast object.
-  addLazySegments(report, () => c.segments);
+  // The connection's summaries, when they are built on first read, are built when the report's
+  // are first read (the JSON output never reads them). Added in their place among the properties,
+  // which keeps the report a fast object.
+  if (hasLazySegments(c)) addLazySegments(report, () => c.segments);
+  else report.segments = c.segments;
   report.segmentsDropped = c.segmentsDropped;
   return report;
 }

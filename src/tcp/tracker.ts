@@ -1012,9 +1012,11 @@ export class ConnectionTracker {
       end: t.end,
       history: t.history,
     } as Connection;
-    // Built on first read: `explain --json` never reads them. (Added here, in its place among the
-    // properties, so that the object stays a fast one.)
-    addLazySegments(conn, st === null ? noSegments : () => {
+    // The list's summaries are built on first read (`explain --json` never reads them); with no
+    // list, an empty one. (Added here, in its place among the properties, so that the object
+    // stays a fast one.)
+    if (st === null) conn.segments = [];
+    else addLazySegments(conn, () => {
       const segments: SegmentSummary[] = [];
       if (n <= max) {
         for (let i = 0; i < n; i += 1) segments.push(summaryAt(st, FIRST_LIST_ROW + i));
@@ -1036,7 +1038,6 @@ export class ConnectionTracker {
   }
 }
 
-const noSegments = (): SegmentSummary[] => [];
 const keepAll = (): boolean => true;
 const ignore = (): void => {};
 
@@ -1080,6 +1081,11 @@ function getSegments(this: LazySegments): SegmentSummary[] {
 export function lazySegments(obj: { segments: SegmentSummary[] }, make: () => SegmentSummary[]): void {
   Object.defineProperty(obj, MAKE_SEGMENTS, { value: make, configurable: true, writable: true });
   Object.defineProperty(obj, 'segments', { get: getSegments, set: settleSegments, enumerable: true, configurable: true });
+}
+
+/** Whether `obj.segments` is (or was) built on first read, rather than a plain array from the start. */
+export function hasLazySegments(obj: object): boolean {
+  return Object.prototype.hasOwnProperty.call(obj, MAKE_SEGMENTS);
 }
 
 /**
