@@ -129,6 +129,14 @@ function setData(this: Rec, v: Uint8Array): void {
   this.view = v;
 }
 
+/** The record's data for this packet: bytes[offset, offset + length), no view made yet. */
+function pointAt(rec: Rec, bytes: Uint8Array, offset: number, length: number): void {
+  rec.bytes = bytes;
+  rec.dataOffset = offset;
+  rec.dataLength = length;
+  rec.view = null;
+}
+
 /**
  * A record whose enumerable properties are PacketRecord's, in its order (so spreads and deep
  * equality see just those). Built by adding each property once — reconfiguring a property of an
@@ -443,15 +451,12 @@ class Parser implements CaptureParser {
         this.fractionOutOfRange(sec, frac, nano ? 1e9 : 1e6, frame, pos, base);
       }
       // No view per packet: `data` is made only if the consumer reads it.
-      rec.bytes = buf;
-      rec.dataOffset = pos + hs;
-      rec.view = null;
+      let keep = cap;
       if (cap > snaplen || cap > len || cap === 0) {
         this.pcapOddLengths(cap, len, snaplen, frame, pos, base);
-        rec.dataLength = Math.min(cap, snaplen);
-      } else {
-        rec.dataLength = cap;
+        keep = Math.min(cap, snaplen);
       }
+      pointAt(rec, buf, pos + hs, keep);
       sink.packet(rec);
       pos = next;
     }
@@ -697,10 +702,7 @@ class Parser implements CaptureParser {
       this.pcapOddLengths(cap, len, iface.snaplen, frame, off + 20 - 8, at - off);
       if (cap > iface.snaplen) keep = iface.snaplen;
     }
-    rec.bytes = buf;
-    rec.dataOffset = start;
-    rec.dataLength = keep;
-    rec.view = null;
+    pointAt(rec, buf, start, keep);
     // Options after the padded data (libpcap ignores them; we only check their framing).
     const optStart = start + ((cap + 3) & ~3);
     const end = off + 8 + body;
@@ -728,10 +730,7 @@ class Parser implements CaptureParser {
       cap = body - 4;
     }
     if (cap === 0) this.anomaly(frame, at + 8, 'zero-length-packet', `no bytes captured (length on the wire ${len})`);
-    rec.bytes = buf;
-    rec.dataOffset = off + 12;
-    rec.dataLength = cap;
-    rec.view = null;
+    pointAt(rec, buf, off + 12, cap);
     this.sink.packet(rec);
   }
 

@@ -5,6 +5,7 @@
 // nothing else. Listen errors are reported in Go's words, as Toxiproxy reports them (HTTP 500).
 
 import net from 'node:net';
+import { formatEndpoint } from '../wire/addr.js';
 import { ProxyApiError } from './api-error.js';
 import { ConnectionEngine } from './engine.js';
 import { emptyCounters, type EventLog, type ProxyCounters } from './events.js';
@@ -32,10 +33,6 @@ function bindHost(host: string): string {
   return host;
 }
 
-function formatAddr(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 const STRERROR: Record<string, string> = {
   EADDRINUSE: 'address already in use',
   EADDRNOTAVAIL: 'cannot assign requested address',
@@ -58,7 +55,7 @@ class Conn {
   bytesDown = 0;
 
   constructor(readonly proxy: ProxyInstance, readonly client: net.Socket) {
-    this.clientAddr = formatAddr(client.remoteAddress ?? '?', client.remotePort ?? 0);
+    this.clientAddr = formatEndpoint(client.remoteAddress ?? '?', client.remotePort ?? 0);
     this.engine = new ConnectionEngine(proxy.toxics);
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.feed({ type: 'data', now: nowMs(), from: 'client', chunk }));
@@ -211,13 +208,13 @@ export class ProxyInstance {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = STRERROR[err.code ?? ''] ?? err.message;
-        reject(new ProxyApiError(`listen tcp ${formatAddr(bind, port)}: bind: ${why}`, 500));
+        reject(new ProxyApiError(`listen tcp ${formatEndpoint(bind, port)}: bind: ${why}`, 500));
       });
       server.listen({ host: bind, port, backlog: 4096 }, () => resolve());
     });
     server.on('error', () => { /* accept errors (EMFILE…) must not crash the proxy */ });
     const a = server.address() as net.AddressInfo;
-    this.listen = formatAddr(a.address, a.port);
+    this.listen = formatEndpoint(a.address, a.port);
     this.server = server;
     this.enabled = true;
   }

@@ -703,8 +703,6 @@ export class ConnectionTracker {
     t.start = time;
     t.end = time;
     t.history = '';
-    t.rsts = null;
-    t.anomalies = null;
     t.ended = false;
     t.letters = 0;
     t.retransOrig = 0;
@@ -989,9 +987,7 @@ export class ConnectionTracker {
     if (keep !== keepAll) {
       const state = connStateOf(t.orig.state, t.resp.state, t.orig.bytes, t.resp.bytes, t.history);
       if (!keep(state, t.rsts === null ? 0 : t.rsts.length)) {
-        t.rsts = null;
-        t.anomalies = null;
-        if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
+        this.recycle(t);
         this.opts.onSkipped(state);
         return;
       }
@@ -1031,10 +1027,15 @@ export class ConnectionTracker {
     conn.rsts = t.rsts ?? [];
     conn.anomalies = t.anomalies ?? new Map();
     conn.ended = t.ended;
+    this.recycle(t);
+    this.opts.onConnection(conn);
+  }
+
+  /** Back to the pool, holding nothing of the finalized connection's (its store is reused). */
+  private recycle(t: Track): void {
     t.rsts = null;
     t.anomalies = null;
     if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
-    this.opts.onConnection(conn);
   }
 }
 
@@ -1071,27 +1072,19 @@ function getSegments(this: LazySegments): SegmentSummary[] {
   return value;
 }
 
-/**
- * Make `obj.segments` an enumerable property built by `make` on first read (or replaced by a
- * write), after which it is a plain data property in the same place: JSON, spreads and deep
- * equality see an ordinary array. The getter and setter are shared functions (per-object closures
- * would give every object its own hidden class, allocated in the old generation); `make` is kept
- * in a non-enumerable symbol property.
- */
-export function lazySegments(obj: { segments: SegmentSummary[] }, make: () => SegmentSummary[]): void {
-  Object.defineProperty(obj, MAKE_SEGMENTS, { value: make, configurable: true, writable: true });
-  Object.defineProperty(obj, 'segments', { get: getSegments, set: settleSegments, enumerable: true, configurable: true });
-}
-
 /** Whether `obj.segments` is (or was) built on first read, rather than a plain array from the start. */
 export function hasLazySegments(obj: object): boolean {
   return Object.prototype.hasOwnProperty.call(obj, MAKE_SEGMENTS);
 }
 
 /**
- * `lazySegments` for an object that has no `segments` property yet: adds it (at the end of its
- * properties so far). Adding an accessor keeps a fast object; reconfiguring an existing data
- * property into one (what `lazySegments` must do) turns it into a slow dictionary-mode object.
+ * Add `obj.segments` (to an object that has no such property yet, at the end of its properties so
+ * far): an enumerable property built by `make` on first read (or replaced by a write), after which
+ * it is a plain data property in the same place, so JSON, spreads and deep equality see an
+ * ordinary array. Adding an accessor keeps a fast object (reconfiguring an existing data property
+ * into one would turn it into a slow dictionary-mode object). The getter and setter are shared
+ * functions (per-object closures would give every object its own hidden class); `make` is kept in
+ * a non-enumerable symbol property.
  */
 export function addLazySegments(obj: object, make: () => SegmentSummary[]): void {
   Object.defineProperty(obj, 'segments', SEGMENTS_ACCESSOR);
