@@ -5,7 +5,10 @@
 //   tshark -r FILE -Y tcp.flags.reset==1 > /dev/null
 //   tcpdump -r FILE 'tcp[tcpflags] & tcp-rst != 0' > /dev/null
 // and prints MB/s, packets/s, the ratios (target: ≥ 10× tshark, ≥ 0.5× tcpdump) and rstlab's peak
-// RSS at two file sizes (target: flat as the file grows). Prints figures; asserts nothing.
+// RSS at two file sizes (target: flat as the file grows). Beside the wall time, each tool's CPU time
+// (all its threads, user + system) and minor page faults, from /proc/self/stat once it has been
+// waited for: CPU time above the wall time is work on other cores (V8 compiles and collects on
+// background threads), which a busy machine takes away. Prints figures; asserts nothing.
 //
 //   npm run bench                 # 1 GiB (and 256 MiB for the memory comparison)
 //   node dist/bench/explain-throughput.js --size-mb 200 --skip-tshark
@@ -24,6 +27,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPcapFileWriter } from '../src/capture/writer.js';
 import { Conversation } from '../src/tcp/conversation.js';
 import { TcpFlag } from '../src/wire/types.js';
+import { median, parseChildUsage } from './stats.js';
+import type { ChildUsage } from './stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -105,11 +110,15 @@ async function writeCapture(file: string, targetBytes: number): Promise<{ packet
   return { packets, bytes, connections: i };
 }
 
-interface Timed { seconds: number; maxRssMb: number | null; code: number }
+interface Timed { seconds: number; maxRssMb: number | null; code: number; usage: ChildUsage | null }
 
-/** Run a command with stdout to /dev/null; peak RSS from /proc while it runs (VmHWM). */
+const childUsage = (): ChildUsage | null => parseChildUsage(readFileSync('/proc/self/stat', 'utf8'));
+
+/** Run a command with stdout to /dev/null; peak RSS from /proc while it runs (VmHWM); its CPU time
+ *  and minor faults from this process's children totals (one child at a time runs here). */
 function timed(cmd: string, argv: string[]): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const before = childUsage();
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     let hwm = 0;
@@ -125,14 +134,25 @@ function timed(cmd: string, argv: string[]): Promise<Timed> {
     child.on('close', (code) => {
       clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const after = childUsage();
+      const usage = before && after
+        ? { cpuSeconds: after.cpuSeconds - before.cpuSeconds, minorFaults: after.minorFaults - before.minorFaults }
+        : null;
       if (code !== 0 && !stderr.includes('truncated')) process.stderr.write(`${cmd}: exit ${code}: ${stderr.slice(0, 300)}\n`);
-      resolve({ seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1 });
+      resolve({ seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1, usage });
     });
   });
 }
 
 interface Tool { name: string; cmd: string; argv: string[] }
-interface Figures { best: number; median: number; maxRssMb: number | null }
+interface Figures {
+  best: number;
+  median: number;
+  maxRssMb: number | null;
+  /** Medians over the runs, when /proc/self/stat could be read. */
+  cpuSeconds: number | null;
+  minorFaults: number | null;
+}
 
 /**
  * Every tool `repeat` times, taking turns (one run of each, then again), so that a slow spell of
@@ -153,9 +173,17 @@ async function measure(tools: Tool[]): Promise<Map<string, Figures>> {
   }
   const out = new Map<string, Figures>();
   for (const [name, rs] of all) {
-    const secs = rs.map((r) => r.seconds).sort((a, b) => a - b);
+    const secs = rs.map((r) => r.seconds);
     const rss = Math.max(...rs.map((r) => r.maxRssMb ?? 0));
-    out.set(name, { best: secs[0]!, median: secs[(secs.length - 1) >> 1]!, maxRssMb: rss || null });
+    const usages = rs.flatMap((r) => (r.usage ? [r.usage] : []));
+    const measured = usages.length === rs.length;
+    out.set(name, {
+      best: Math.min(...secs),
+      median: median(secs),
+      maxRssMb: rss || null,
+      cpuSeconds: measured ? median(usages.map((u) => u.cpuSeconds)) : null,
+      minorFaults: measured ? median(usages.map((u) => u.minorFaults)) : null,
+    });
   }
   return out;
 }
@@ -195,12 +223,15 @@ async function main(): Promise<void> {
   if (!skipTshark && !rstlabOnly) tools.push({ name: 'tshark -Y reset', cmd: 'tshark', argv: ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'] });
   const figures = await measure(tools);
   const rstlab = figures.get(tools[0]!.name)!;
-  process.stdout.write(`${repeat} run${repeat === 1 ? '' : 's'} of each tool, taking turns; throughput from the fastest run; rstlab × = that tool's time / rstlab's\n`);
-  process.stdout.write(`${'tool'.padEnd(24)}${'best s'.padStart(8)}${'median s'.padStart(10)}${'MiB/s'.padStart(10)}${'Mpkt/s'.padStart(9)}${'peak RSS'.padStart(11)}${'rstlab × (best, median)'.padStart(25)}\n`);
+  process.stdout.write(`${repeat} run${repeat === 1 ? '' : 's'} of each tool, taking turns; throughput from the fastest run; CPU s (all threads) and faults: medians;\n`
+    + `rstlab × = that tool's time / rstlab's\n`);
+  process.stdout.write(`${'tool'.padEnd(24)}${'best s'.padStart(8)}${'median s'.padStart(10)}${'CPU s'.padStart(8)}${'MiB/s'.padStart(10)}${'Mpkt/s'.padStart(9)}`
+    + `${'peak RSS'.padStart(11)}${'faults'.padStart(9)}${'rstlab × (best, median)'.padStart(25)}\n`);
   for (const [name, r] of figures) {
     const vs = name === tools[0]!.name ? '' : `${fmt(r.best / rstlab.best, 2)}, ${fmt(r.median / rstlab.median, 2)}`;
-    process.stdout.write(`${name.padEnd(24)}${fmt(r.best, 2).padStart(8)}${fmt(r.median, 2).padStart(10)}${fmt(mb / r.best).padStart(10)}${fmt(info.packets / r.best / 1e6, 2).padStart(9)}`
-      + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${vs.padStart(25)}\n`);
+    process.stdout.write(`${name.padEnd(24)}${fmt(r.best, 2).padStart(8)}${fmt(r.median, 2).padStart(10)}${(r.cpuSeconds === null ? '-' : fmt(r.cpuSeconds, 2)).padStart(8)}`
+      + `${fmt(mb / r.best).padStart(10)}${fmt(info.packets / r.best / 1e6, 2).padStart(9)}`
+      + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${(r.minorFaults === null ? '-' : fmt(r.minorFaults, 0)).padStart(9)}${vs.padStart(25)}\n`);
   }
   const smallRun = (await measure([{ name: 'small', cmd: node, argv: rstlabArgv(small) }])).get('small')!;
   process.stdout.write(`\nrstlab peak RSS: ${fmt(smallRun.maxRssMb ?? 0, 0)} MiB on ${smallMb} MiB, ${fmt(rstlab.maxRssMb ?? 0, 0)} MiB on ${sizeMb} MiB\n`);

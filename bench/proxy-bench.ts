@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 
 const MiB = 1 << 20;
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--runs');
@@ -28,7 +29,6 @@ for (const [name, v, text] of [['MiB per transfer', mib, positional[0]], ['round
 }
 const children: ChildProcess[] = [];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'rstlab-proxy-bench-'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function listen(onConn: (s: net.Socket) => void): Promise<net.Server> {
   const srv = net.createServer(onConn);

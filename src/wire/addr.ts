@@ -101,8 +101,8 @@ export function parseIpv6(text: string, out: Uint8Array = new Uint8Array(16), o 
   return out;
 }
 
-/** An endpoint as rstlab writes it everywhere: `ip:port`, or `[ipv6]:port`. */
-export function formatEndpoint(addr: string, port: number): string {
+/** An endpoint as rstlab writes it everywhere: `ip:port`, or `[ipv6]:port` (`port` may be a placeholder such as `?`). */
+export function formatEndpoint(addr: string, port: number | string): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 

@@ -5,6 +5,7 @@
 // whole `cause` chain (plus AggregateError's `errors`) exactly as the library built them.
 // Exactly one `result` is printed; the process exits right after it.
 
+import { formatEndpoint } from '../../wire/addr.js';
 import { lines } from '../lines.js';
 import type { DriverConfig, DriverEvent, Outcome } from '../protocol.js';
 
@@ -23,9 +24,10 @@ export function emit(event: DriverEvent): void {
   process.stdout.write(JSON.stringify(event) + '\n');
 }
 
+/** `host:port` (IPv6 in brackets), `?` for what the socket does not know (yet). */
 export function formatAddress(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return '?';
-  return host.includes(':') ? `[${host}]:${port ?? '?'}` : `${host}:${port ?? '?'}`;
+  return formatEndpoint(host, port ?? '?');
 }
 
 /** Timing and the one-result guard for a driver run. */

@@ -1,5 +1,7 @@
 // Small pure helpers shared by the server program (server.ts) and its callers: address formatting,
-// CONNECT authority parsing and the size limits. Node built-ins only, nothing that touches the network.
+// CONNECT authority parsing and the size limits. Nothing that touches the network.
+
+import { formatEndpoint } from '../../wire/addr.js';
 
 /** `forever` writes stop here at the latest (every loop that sends traffic is bounded). */
 export const FOREVER_MAX_BYTES = 64 * 1024 * 1024;
@@ -11,8 +13,7 @@ export const SMALL_BODY = 'hello from rstlab\n';
 
 /** `ip:port`, IPv6 in brackets: `[::1]:443` — the `peer` of every ServerEvent. */
 export function formatPeer(address: string | undefined, port: number | undefined): string {
-  const a = address ?? '?';
-  return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+  return formatEndpoint(address ?? '?', port ?? 0);
 }
 
 /** A CONNECT request target (RFC 9110 §9.3.6 authority-form): `host:port` or `[v6]:port`.
