@@ -1,5 +1,6 @@
-// Small statistics shared by the benchmarks, so that they agree on what a figure means.
-// Contract: pure functions over numbers; an empty list has no median (NaN), never an exception.
+// What the benchmarks measure with, kept apart so that it is tested: one median for both (so they
+// agree on what a figure means) and the parser of a process's children's CPU time and page faults.
+// Contract: pure functions, no I/O; an empty list has no median (NaN), unreadable text gives null.
 
 /** The median: the middle value, or the mean of the two middle values for an even count. */
 export function median(xs: readonly number[]): number {
