@@ -55,11 +55,12 @@ const build = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repo = path.resolve(build, '..');
 const bin = path.join(repo, 'bin', 'rstlab.js');
 const mainJs = path.join(build, 'src', 'cli', 'main.js');
-/** argv for `rstlab explain --json FILE` with this build: bin/rstlab.js for dist/, else main() directly. */
-function rstlabArgv(file: string): string[] {
-  if (build === path.join(repo, 'dist')) return [bin, 'explain', '--json', file];
+/** `rstlab explain --json FILE` with this build: for dist/, bin/rstlab.js run as a user runs it
+ *  (its first line, and so what it does to the environment, included); else main() directly. */
+function rstlabCommand(file: string): { cmd: string; argv: string[] } {
+  if (build === path.join(repo, 'dist')) return { cmd: bin, argv: ['explain', '--json', file] };
   const script = `import(${JSON.stringify(pathToFileURL(mainJs).href)}).then((m) => m.main(['node', 'rstlab', ...process.argv.slice(1)])).then((c) => { process.exitCode = c; })`;
-  return ['-e', script, 'explain', '--json', file];
+  return { cmd: process.execPath, argv: ['-e', script, 'explain', '--json', file] };
 }
 
 /** One connection's frames: a bulk transfer that closes normally, or one ending in a kind of RST. */
@@ -217,8 +218,7 @@ async function main(): Promise<void> {
   const mb = size / 1048576;
   // Warm the page cache so every tool reads from memory.
   await timed('cat', [big]);
-  const node = process.execPath;
-  const tools: Tool[] = [{ name: 'rstlab explain --json', cmd: node, argv: rstlabArgv(big) }];
+  const tools: Tool[] = [{ name: 'rstlab explain --json', ...rstlabCommand(big) }];
   if (!rstlabOnly) tools.push({ name: 'tcpdump (BPF: RST)', cmd: 'tcpdump', argv: ['-n', '-r', big, 'tcp[tcpflags] & tcp-rst != 0'] });
   if (!skipTshark && !rstlabOnly) tools.push({ name: 'tshark -Y reset', cmd: 'tshark', argv: ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'] });
   const figures = await measure(tools);
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
       + `${fmt(mb / r.best).padStart(10)}${fmt(info.packets / r.best / 1e6, 2).padStart(9)}`
       + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${(r.minorFaults === null ? '-' : fmt(r.minorFaults, 0)).padStart(9)}${vs.padStart(25)}\n`);
   }
-  const smallRun = (await measure([{ name: 'small', cmd: node, argv: rstlabArgv(small) }])).get('small')!;
+  const smallRun = (await measure([{ name: 'small', ...rstlabCommand(small) }])).get('small')!;
   process.stdout.write(`\nrstlab peak RSS: ${fmt(smallRun.maxRssMb ?? 0, 0)} MiB on ${smallMb} MiB, ${fmt(rstlab.maxRssMb ?? 0, 0)} MiB on ${sizeMb} MiB\n`);
   const ratio = (name: string, digits: number) => {
     const r = figures.get(name);

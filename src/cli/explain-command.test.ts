@@ -91,3 +91,15 @@ test('bad input: one clear line each, exit 2, no stack trace', () => {
   // The packets before the damage are still explained.
   assert.match(rstlab(['explain', truncated]).stdout, /refused/);
 });
+
+test('the rstlab command runs without NODE_EXTRA_CA_CERTS, which Node would load before any script', () => {
+  const env = { ...process.env, NO_COLOR: '1', NODE_EXTRA_CA_CERTS: path.join(dir, 'no-such-bundle.pem') };
+  // As a user runs it (the first line of bin/rstlab.js drops the variable): no attempt to load it.
+  const r = spawnSync(bin, ['explain', good], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /extra certs/);
+  assert.match(r.stdout, /summary: /);
+  // Through `node bin/rstlab.js` the first line is skipped, and Node does try to load it.
+  const viaNode = spawnSync(process.execPath, [bin, 'explain', good], { encoding: 'utf8', env });
+  assert.match(viaNode.stderr, /Ignoring extra certs from/);
+});
