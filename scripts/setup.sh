@@ -33,5 +33,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Build (TypeScript, strict; the tests are compiled and type-checked with everything else).
+# Build (TypeScript, strict; the tests are compiled and type-checked with everything else), then
+# the command's bundle (scripts/bundle.ts).
 npx tsc -p .
+node dist/scripts/bundle.js

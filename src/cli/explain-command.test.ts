@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PcapWriter } from '../capture/writer.js';
 import { repoFile } from '../paths.js';
@@ -102,4 +103,18 @@ test('the rstlab command runs without NODE_EXTRA_CA_CERTS, which Node would load
   // Through `node bin/rstlab.js` the first line is skipped, and Node does try to load it.
   const viaNode = spawnSync(process.execPath, [bin, 'explain', good], { encoding: 'utf8', env });
   assert.match(viaNode.stderr, /Ignoring extra certs from/);
+});
+
+test('the build bundles the command (bin/rstlab.js runs it), and the bundle answers as the modules do', () => {
+  const bundle = repoFile('dist/src/cli/rstlab.bundle.mjs');
+  const entry = repoFile('dist/src/cli/main.js');
+  assert.ok(statSync(bundle).mtimeMs >= statSync(entry).mtimeMs, 'npm run build writes the bundle after tsc');
+  const fromModules = (args: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import(${JSON.stringify(pathToFileURL(entry).href)}).then((m) => m.main(['node', 'rstlab', ...process.argv.slice(1)])).then((c) => { process.exitCode = c; })`,
+    ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  for (const args of [['explain', '--json', '--all', good], ['explain', good], ['explain', path.join(dir, 'missing.pcap')], ['explain', '--bogus']]) {
+    const a = rstlab(args);
+    const b = fromModules(args);
+    assert.deepEqual([a.status, a.stdout, a.stderr], [b.status, b.stdout, b.stderr], args.join(' '));
+  }
 });
