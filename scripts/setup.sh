@@ -34,6 +34,5 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 # Build (TypeScript, strict; the tests are compiled and type-checked with everything else), then
-# the command's bundle (scripts/bundle.ts).
-npx tsc -p .
-node dist/scripts/bundle.js
+# the command's bundle (scripts/bundle.ts): package.json's build script, the one place it is said.
+npm run --silent build
