@@ -117,6 +117,45 @@ describe('readCapture', () => {
   });
 });
 
+describe('readCapture read-ahead', () => {
+  it('a worker thread reads ahead of the parser: the same packets, most bytes from the worker', async () => {
+    // ~20 MB: the worker's 8 MiB ring turns more than twice.
+    const large = pcap({ linkType: 1 }, pkts(100_000, 1_000_001, 7));
+    const path = file('large.pcap', large);
+    const plain = collector();
+    const s1 = await readCapture(path, plain, { readAheadMin: Infinity });
+    const stats = { bytes: 0 };
+    const ahead = collector();
+    const first = ahead.packet.bind(ahead);
+    let waited = false;
+    ahead.packet = (p) => {
+      // Hold the first packet long enough for the worker to boot (tens of milliseconds), so that
+      // the rest comes from it whatever the machine's speed.
+      if (!waited) {
+        waited = true;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      }
+      first(p);
+    };
+    const s2 = await readCapture(path, ahead, { readAheadMin: 0, readAheadStats: stats });
+    assert.deepEqual(s2, s1);
+    assert.deepEqual([ahead.n, ahead.sum, ahead.last], [plain.n, plain.sum, plain.last]);
+    assert.ok(stats.bytes > large.length / 2, `${stats.bytes} of ${large.length} bytes came from the worker`);
+  });
+
+  it('a file too small to read ahead, and one that ends before the worker starts', async () => {
+    const stats = { bytes: 0 };
+    const c = collector();
+    const s = await readCapture(file('small.pcap', big), c, { readAheadStats: stats });
+    assert.equal(s.packets, 12_000);
+    assert.equal(stats.bytes, 0, 'below the default 32 MiB: no worker');
+    const d = collector();
+    const s2 = await readCapture(file('tiny.pcap', pcap({ linkType: 1 }, pkts(3, 0, 1))), d, { readAheadMin: 0, readAheadStats: stats });
+    assert.equal(s2.packets, 3);
+    assert.equal(d.n, 3);
+  });
+});
+
 describe('readCapture errors', () => {
   it('missing file, directory → InputError with a clear message', async () => {
     await assert.rejects(readCapture(join(dir, 'nope.pcap'), collector()), (e: Error) => {

@@ -160,7 +160,7 @@ export class Explainer {
     switch (d.kind) {
       case 'tcp':
         this.summary.tcpPackets++;
-        this.tracker.pushSegment(rec.frame, rec.tsSec + rec.tsNsec / 1e9, d);
+        this.tracker.pushSegmentAt(rec.frame, rec, d);
         for (let i = 0; i < d.anomalies.length; i += 1) {
           const a = d.anomalies[i];
           if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);

@@ -1,8 +1,9 @@
 // Connection tracker: turns decoded TCP segments, in capture order, into one record per TCP
 // connection (Zeek's conn.log model) and hands every RST to the explainer with the context it
 // needs. Contract:
-// - `push(seg)` / `pushSegment(frame, time, decoded)` take one segment at a time; nothing here
-//   throws on odd traffic: oddities become named anomalies on the connection.
+// - `push(seg)` / `pushSegment(frame, time, decoded)` / `pushSegmentAt(frame, at, decoded)` take
+//   one segment at a time; nothing here throws on odd traffic: oddities become named anomalies on
+//   the connection.
 // - A connection is keyed by its 4-tuple; a new SYN on a tuple whose connection has ended (RST, or
 //   FIN both ways), or whose ISN differs, starts a new connection (port reuse).
 // - Memory is bounded by the connections alive, not by the capture: a connection that ended (a
@@ -18,7 +19,11 @@
 //   so that what followed a RST — a challenge ACK, more resets — is part of the evidence), in the
 //   order they are finalized; `flush()` finalizes the rest in order of their first frame.
 //
-// Hot path (one call per packet): no strings and no objects per packet. IPv4 connections are found
+// Hot path (one call per packet): no strings and no objects per packet — not even a boxed
+// number: the capture time stays in the caller's reused record (`SegmentTime`) and each
+// per-packet function makes its double from it locally (a number passed to a call that is not
+// inlined is a new heap object unless it is a small integer, and today's seconds are not: ~18 MB
+// per GiB of capture). IPv4 connections are found
 // in an open-addressing table keyed by the numeric 4-tuple (other IP versions by a string key);
 // the live state of a connection is a pooled `Track`, and segment summaries are rows of numbers in
 // a pooled array. The public objects — Connection, EndpointStats, SegmentSummary — are built only
@@ -32,6 +37,12 @@ import { newTcpOptionScan, optionKindNames, scanDecodedOptions, TcpSegment } fro
 import type { TcpOptionScan } from '../wire/tcp.js';
 import type { FrameTcp } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
+
+/** A segment's capture time, in a record the caller reuses: time = tsSec + tsNsec / 1e9. */
+export interface SegmentTime {
+  tsSec: number;
+  tsNsec: number;
+}
 
 /** One TCP segment as the tracker sees it. */
 export interface SegmentInput {
@@ -591,6 +602,8 @@ export class ConnectionTracker {
   private readonly head: number;
   private readonly scan = newTcpOptionScan();
   private nextId = 1;
+  /** The time record of `pushSegment` (doubles from the start, like the times it holds). */
+  private readonly clock: SegmentTime = { tsSec: 0.5, tsNsec: 0.5 };
   /** Capture time of the last sweep; -Infinity before the first (a double from the start, like the
    *  times it will hold, so that V8 never changes the field's representation under optimized code). */
   private lastSweep = -Infinity;
@@ -612,6 +625,15 @@ export class ConnectionTracker {
 
   /** `push` without the wrapper object. */
   pushSegment(frame: number, time: number, decoded: FrameTcp): void {
+    this.clock.tsSec = time;
+    this.clock.tsNsec = 0; // time + 0 / 1e9 is exactly time
+    this.pushSegmentAt(frame, this.clock, decoded);
+  }
+
+  /** `pushSegment` with the capture time read from `at` (time = at.tsSec + at.tsNsec / 1e9), a
+   *  record the caller reuses, such as the capture reader's PacketRecord: nothing is allocated. */
+  pushSegmentAt(frame: number, at: SegmentTime, decoded: FrameTcp): void {
+    const time = at.tsSec + at.tsNsec / 1e9;
     const { ip, tcp } = decoded;
     const flags = tcp.flags;
     const isSyn = (flags & TcpFlag.SYN) !== 0;
@@ -672,9 +694,10 @@ export class ConnectionTracker {
       else this.byKey.set(skey, t);
     }
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
-    this.update(t, fromOrig, frame, time, decoded, flags);
+    this.update(t, fromOrig, frame, at, decoded, flags);
 
-    if (time - this.lastSweep > 10 || this.lastSweep > time) this.sweep(time);
+    const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
+    if (now - this.lastSweep > 10 || this.lastSweep > now) this.sweep(now);
   }
 
   /** Finalize every connection still held (end of capture). */
@@ -732,7 +755,8 @@ export class ConnectionTracker {
   // calls that grows with its size, and the first ~10,000 segments of every capture run before
   // that. What is rare (handshake, FIN, RST, retransmissions, a list row after the first ones,
   // a TTL change) is in the methods after it.
-  private update(t: Track, fromOrig: boolean, frame: number, time: number, decoded: FrameTcp, flags: number): void {
+  private update(t: Track, fromOrig: boolean, frame: number, at: SegmentTime, decoded: FrameTcp, flags: number): void {
+    const time = at.tsSec + at.tsNsec / 1e9;
     const { ip, tcp } = decoded;
     const e = fromOrig ? t.orig : t.resp;
     const peer = fromOrig ? t.resp : t.orig;

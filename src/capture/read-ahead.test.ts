@@ -1,0 +1,95 @@
+// Tests of the worker-thread read-ahead: the bytes it hands over are the file's, in order, from the
+// offset it is given, across many turns of its ring; stop() ends it mid-file; a failed read is a
+// null chunk (the caller then reads for itself).
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startReadAhead } from './read-ahead.js';
+import type { ReadAhead } from './read-ahead.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rstlab-read-ahead-'));
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves once the worker waits for its start offset (it boots in tens of milliseconds). */
+async function whenReady(ra: ReadAhead): Promise<void> {
+  const give = Date.now() + 10_000;
+  while (!ra.ready) {
+    assert.ok(Date.now() < give, 'the read-ahead worker never became ready');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const CHUNK = 64 * 1024; // 16 slots of 64 KiB: a 3 MiB file turns the ring ~3 times
+
+describe('startReadAhead', () => {
+  it('hands over the file from the given offset, in order, to its end', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 12_345);
+    const path = join(dir, 'a.bin');
+    writeFileSync(path, bytes);
+    const fd = openSync(path, 'r');
+    try {
+      const ra = startReadAhead(fd, CHUNK);
+      assert.ok(ra, 'worker threads are available');
+      await whenReady(ra);
+      const got: Buffer[] = [];
+      let c = ra.take(1000);
+      let sizes = 0;
+      while (c !== null && c.length > 0) {
+        assert.ok(c.length <= CHUNK);
+        got.push(Buffer.from(c)); // a slot is reused after the next take()
+        sizes++;
+        c = ra.take();
+      }
+      assert.notEqual(c, null, 'the end of the file is an empty chunk, not a failure');
+      assert.ok(Buffer.concat(got).equals(bytes.subarray(1000)), 'the bytes are the file\'s, from offset 1000');
+      assert.equal(ra.offset, bytes.length);
+      assert.ok(sizes > 16 * 2, `${sizes} chunks: the ring turned`);
+      assert.equal(ra.take(), null, 'nothing after the end');
+      await ra.stop();
+      await ra.stop(); // idempotent
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('stops mid-file: take() then answers null, the offset stays after the last chunk taken', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const path = join(dir, 'b.bin');
+    writeFileSync(path, bytes);
+    const fd = openSync(path, 'r');
+    try {
+      const ra = startReadAhead(fd, CHUNK)!;
+      await whenReady(ra);
+      const first = Buffer.from(ra.take(0)!);
+      const second = Buffer.from(ra.take()!);
+      assert.ok(Buffer.concat([first, second]).equals(bytes.subarray(0, 2 * CHUNK)));
+      await ra.stop();
+      assert.equal(ra.take(), null);
+      assert.equal(ra.offset, 2 * CHUNK);
+    } finally {
+      closeSync(fd); // only after stop() resolved: the worker no longer reads from it
+    }
+  });
+
+  it('a read that fails (here: a directory) is a null chunk, for the caller to read for itself', async () => {
+    const fd = openSync(dir, 'r');
+    try {
+      const ra = startReadAhead(fd, CHUNK)!;
+      await whenReady(ra);
+      assert.equal(ra.take(0), null);
+      assert.equal(ra.offset, 0);
+      await ra.stop();
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
