@@ -19,11 +19,12 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Resolves once the worker waits for its start offset (it boots in tens of milliseconds). */
-async function whenReady(ra: ReadAhead): Promise<void> {
+/** Resolves once the worker has claimed `n` chunks past the last one taken (it boots in tens of
+ *  milliseconds; until then take() reads every chunk itself). */
+async function whenAhead(ra: ReadAhead, n: number): Promise<void> {
   const give = Date.now() + 10_000;
-  while (!ra.ready) {
-    assert.ok(Date.now() < give, 'the read-ahead worker never became ready');
+  while (ra.ahead < n) {
+    assert.ok(Date.now() < give, `the read-ahead worker never got ${n} chunks ahead`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -39,23 +40,40 @@ describe('startReadAhead', () => {
     try {
       const ra = startReadAhead(fd, CHUNK);
       assert.ok(ra, 'worker threads are available');
-      await whenReady(ra);
-      const got: Buffer[] = [];
-      let c = ra.take(1000);
-      let sizes = 0;
+      const got: Buffer[] = [Buffer.from(ra.take(1000)!)]; // read here: the worker is still booting
+      await whenAhead(ra, 15); // the worker filled its ring (16 slots, one still held here)
+      let c = ra.take();
       while (c !== null && c.length > 0) {
         assert.ok(c.length <= CHUNK);
         got.push(Buffer.from(c)); // a slot is reused after the next take()
-        sizes++;
         c = ra.take();
       }
       assert.notEqual(c, null, 'the end of the file is an empty chunk, not a failure');
       assert.ok(Buffer.concat(got).equals(bytes.subarray(1000)), 'the bytes are the file\'s, from offset 1000');
       assert.equal(ra.offset, bytes.length);
-      assert.ok(sizes > 16 * 2, `${sizes} chunks: the ring turned`);
-      assert.equal(ra.take(), null, 'nothing after the end');
+      assert.ok(ra.fromWorker >= 15 * CHUNK, `${ra.fromWorker} bytes from the worker: at least a ring's worth`);
+      assert.equal(ra.take()?.length, 0, 'still the end');
       await ra.stop();
       await ra.stop(); // idempotent
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('chunks the worker has not claimed are read by take() itself, in the same order', async () => {
+    const bytes = randomBytes(40 * CHUNK + 7);
+    const path = join(dir, 'c.bin');
+    writeFileSync(path, bytes);
+    const fd = openSync(path, 'r');
+    try {
+      const ra = startReadAhead(fd, CHUNK)!;
+      // Taken back to back from the start: the first ones before the worker runs, the rest from
+      // whichever of the two claims each first.
+      const got: Buffer[] = [];
+      for (let c = ra.take(0); c !== null && c.length > 0; c = ra.take()) got.push(Buffer.from(c));
+      assert.ok(Buffer.concat(got).equals(bytes));
+      assert.ok(ra.fromWorker < bytes.length, 'the first chunk at least was read by take()');
+      await ra.stop();
     } finally {
       closeSync(fd);
     }
@@ -68,8 +86,8 @@ describe('startReadAhead', () => {
     const fd = openSync(path, 'r');
     try {
       const ra = startReadAhead(fd, CHUNK)!;
-      await whenReady(ra);
       const first = Buffer.from(ra.take(0)!);
+      await whenAhead(ra, 4);
       const second = Buffer.from(ra.take()!);
       assert.ok(Buffer.concat([first, second]).equals(bytes.subarray(0, 2 * CHUNK)));
       await ra.stop();
@@ -84,7 +102,6 @@ describe('startReadAhead', () => {
     const fd = openSync(dir, 'r');
     try {
       const ra = startReadAhead(fd, CHUNK)!;
-      await whenReady(ra);
       assert.equal(ra.take(0), null);
       assert.equal(ra.offset, 0);
       await ra.stop();

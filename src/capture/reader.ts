@@ -15,8 +15,7 @@
 //   pipes and gzip bombs. Packets wholly inside the limit are delivered; a record cut by the limit
 //   is not an error; the summary then has `limited: true`.
 // - opts.readAheadMin: the file size from which a worker thread reads ahead (Infinity: never);
-//   opts.readAheadStats, if given, gets the number of bytes the worker read (for tests and the
-//   benchmark).
+//   opts.readAheadStats, if given, gets the number of bytes the worker read (for tests).
 
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -192,13 +191,12 @@ function streamSource(stream: NodeJS.ReadableStream, name: string): ChunkSource 
 }
 
 /** A regular file, read synchronously into one buffer; the event loop gets a turn every 8 MiB.
- *  From `readAheadMin` bytes on, a worker thread reads ahead (read-ahead.ts) once it has started;
- *  the chunks before that, and all of them if it fails, are read here. */
+ *  From `readAheadMin` bytes on, through read-ahead.ts (a worker thread reading ahead). */
 function regularFileSource(handle: FileHandle, name: string, size: number, readAheadMin: number, stats: { bytes: number }): ChunkSource {
   const buf = new Uint8Array(CHUNK);
   const ahead = size >= readAheadMin ? startReadAhead(handle.fd, READ_AHEAD_CHUNK) : null;
-  /** Whether chunks come from the worker: null until it is ready, false once it failed. */
-  let fromAhead: boolean | null = ahead === null ? false : null;
+  /** Whether chunks come from read-ahead (false once a read there failed). */
+  let fromAhead = ahead !== null;
   let pos = 0;
   let eof = false;
   let sinceYield = 0;
@@ -210,17 +208,15 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      if (ahead !== null && fromAhead !== false && (fromAhead || ahead.ready)) {
-        const c = fromAhead ? ahead.take() : ahead.take(pos);
-        fromAhead = true;
-        pos = ahead.offset;
+      if (fromAhead) {
+        const c = ahead!.take(pos);
+        pos = ahead!.offset;
         if (c !== null) {
           sinceYield += c.length;
-          stats.bytes += c.length;
           if (c.length === 0) eof = true;
           return eof ? null : c;
         }
-        fromAhead = false; // the worker failed or stalled: read on from where it left off (and meet its error, if any)
+        fromAhead = false; // a read failed: read on from there here, and meet the error
       }
       let n: number;
       try {
@@ -239,7 +235,10 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
       return n === CHUNK ? buf : buf.subarray(0, n);
     },
     async close() {
-      if (ahead !== null) await ahead.stop(); // before the descriptor it reads from is closed
+      if (ahead !== null) {
+        stats.bytes += ahead.fromWorker;
+        await ahead.stop(); // before the descriptor it reads from is closed
+      }
       await handle.close();
     },
   };
