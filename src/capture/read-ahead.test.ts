@@ -43,16 +43,15 @@ describe('startReadAhead', () => {
       const got: Buffer[] = [Buffer.from(ra.take(1000)!)]; // read here: the worker is still booting
       await whenAhead(ra, 15); // the worker filled its ring (16 slots, one still held here)
       let c = ra.take();
-      while (c !== null && c.length > 0) {
-        assert.ok(c.length <= CHUNK);
+      while (c !== null) {
+        assert.ok(c.length > 0 && c.length <= CHUNK);
         got.push(Buffer.from(c)); // a slot is reused after the next take()
         c = ra.take();
       }
-      assert.notEqual(c, null, 'the end of the file is an empty chunk, not a failure');
       assert.ok(Buffer.concat(got).equals(bytes.subarray(1000)), 'the bytes are the file\'s, from offset 1000');
-      assert.equal(ra.offset, bytes.length);
+      assert.equal(ra.offset, bytes.length, 'after the last chunk: the end of the file');
       assert.ok(ra.fromWorker >= 15 * CHUNK, `${ra.fromWorker} bytes from the worker: at least a ring's worth`);
-      assert.equal(ra.take()?.length, 0, 'still the end');
+      assert.equal(ra.take(), null, 'still nothing');
       await ra.stop();
       await ra.stop(); // idempotent
     } finally {
@@ -70,7 +69,7 @@ describe('startReadAhead', () => {
       // Taken back to back from the start: the first ones before the worker runs, the rest from
       // whichever of the two claims each first.
       const got: Buffer[] = [];
-      for (let c = ra.take(0); c !== null && c.length > 0; c = ra.take()) got.push(Buffer.from(c));
+      for (let c = ra.take(0); c !== null; c = ra.take()) got.push(Buffer.from(c));
       assert.ok(Buffer.concat(got).equals(bytes));
       assert.ok(ra.fromWorker < bytes.length, 'the first chunk at least was read by take()');
       await ra.stop();

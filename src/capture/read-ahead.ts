@@ -6,9 +6,10 @@
 // - startReadAhead(fd, chunk) starts the worker and returns a ReadAhead at once, or null when
 //   worker threads are unavailable.
 // - ra.take(offset) (first call: where to start) or ra.take() returns the next `chunk` bytes of
-//   the file (fewer at its end): a view valid until the next take() or stop(); an empty view at
-//   the end of the file; null when a read failed (the caller then reads from ra.offset itself and
-//   meets the error).
+//   the file (fewer at its end), a view valid until the next take() or stop(); or null once it has
+//   nothing more to give: after the end of the file as it was read (a short chunk), or a failed
+//   read. The caller then reads on from ra.offset itself, which finds the end (or what was
+//   appended since, as a plain reader would) or meets the error.
 // - take() never waits for a worker that is not reading: a chunk the worker has not started on is
 //   read by take() itself — all of them while the worker boots (tens of milliseconds), and any it
 //   falls behind on later. (On a machine this size the other core is also V8's compiler's, and a
@@ -18,7 +19,7 @@
 //   worker, reading ahead).
 // - ra.stop() tells the worker to stop and resolves once it has (so that the caller may close the
 //   descriptor the worker reads from); idempotent.
-// Nothing here throws on I/O: a failure is a null from take().
+// Nothing here throws on I/O.
 //
 // The protocol: chunk k is the `chunk` bytes at start + k·chunk, read in full (a short read is
 // continued) into slot k mod SLOTS. Whoever moves `claimed` from k to k + 1 (compare-and-swap)
@@ -126,7 +127,6 @@ export function startReadAhead(fd: number, chunk: number): ReadAhead | null {
   let taken = 0;
   let offset = 0;
   let fromWorker = 0;
-  let ended = false;
   let stopped: Promise<void> | null = null;
 
   const stop = (): Promise<void> => {
@@ -162,7 +162,6 @@ export function startReadAhead(fd: number, chunk: number): ReadAhead | null {
       return Math.max(0, Atomics.load(c, C_CLAIMED) - taken);
     },
     take(startOffset?: number): Uint8Array | null {
-      if (ended) return own.subarray(0, 0);
       if (stopped !== null) return null;
       if (!begun) {
         begun = true;
@@ -203,11 +202,8 @@ export function startReadAhead(fd: number, chunk: number): ReadAhead | null {
       }
       taken++;
       offset += got.length;
-      if (got.length < chunk) {
-        ended = true; // the end of the file
-        void stop();
-      }
-      return got;
+      if (got.length < chunk) void stop(); // the end of the file as it was read: nothing more here
+      return got.length > 0 ? got : null;
     },
     stop,
   };

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -141,6 +141,26 @@ describe('readCapture read-ahead', () => {
     assert.deepEqual(s2, s1);
     assert.deepEqual([ahead.n, ahead.sum, ahead.last], [plain.n, plain.sum, plain.last]);
     assert.ok(stats.bytes >= 8 * 1024 * 1024, `${stats.bytes} of ${large.length} bytes came from the worker: at least its ring's worth`);
+  });
+
+  it('a file that grows while it is read: what was appended is read too, as with plain reads', async () => {
+    const head = pcap({ linkType: 1 }, pkts(30_000, 1_000_001, 9)); // ~6 MB
+    const tail = pcap({ linkType: 1 }, pkts(500, 3, 11)).subarray(24); // records only
+    for (const readAheadMin of [0, Infinity]) {
+      const path = file(`grows-${readAheadMin}.pcap`, head);
+      const c = collector();
+      const count = c.packet.bind(c);
+      let appended = false;
+      c.packet = (p) => {
+        count(p);
+        if (c.n === 30_000 && !appended) {
+          appended = true;
+          appendFileSync(path, tail); // the capture's writer adds 500 packets
+        }
+      };
+      const s = await readCapture(path, c, { readAheadMin });
+      assert.equal(s.packets, 30_500, `readAheadMin ${readAheadMin}`);
+    }
   });
 
   it('a file too small to read ahead, and one that ends before the worker starts', async () => {

@@ -195,7 +195,7 @@ function streamSource(stream: NodeJS.ReadableStream, name: string): ChunkSource 
 function regularFileSource(handle: FileHandle, name: string, size: number, readAheadMin: number, stats: { bytes: number }): ChunkSource {
   const buf = new Uint8Array(CHUNK);
   const ahead = size >= readAheadMin ? startReadAhead(handle.fd, READ_AHEAD_CHUNK) : null;
-  /** Whether chunks come from read-ahead (false once a read there failed). */
+  /** Whether chunks come from read-ahead (false once it has nothing more to give). */
   let fromAhead = ahead !== null;
   let pos = 0;
   let eof = false;
@@ -213,10 +213,11 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
         pos = ahead!.offset;
         if (c !== null) {
           sinceYield += c.length;
-          if (c.length === 0) eof = true;
-          return eof ? null : c;
+          return c;
         }
-        fromAhead = false; // a read failed: read on from there here, and meet the error
+        // Its end of the file, or a failed read: read on from there here (and find the end, what
+        // was appended since, or the error).
+        fromAhead = false;
       }
       let n: number;
       try {
