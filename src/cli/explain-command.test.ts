@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -105,14 +105,25 @@ test('the rstlab command runs without NODE_EXTRA_CA_CERTS, which Node would load
   assert.match(viaNode.stderr, /Ignoring extra certs from/);
 });
 
-test('the build bundles the command (bin/rstlab.js runs it), and the bundle answers as the modules do', () => {
-  const bundle = repoFile('dist/src/cli/rstlab.bundle.mjs');
+test('the build bundles the command with a code cache V8 takes (bin/rstlab.js runs it), and the bundle answers as the modules do', () => {
+  const bundle = repoFile('dist/src/cli/rstlab.bundle.cjs');
+  const cache = repoFile('dist/src/cli/rstlab.bundle.cache');
   const entry = repoFile('dist/src/cli/main.js');
   assert.ok(statSync(bundle).mtimeMs >= statSync(entry).mtimeMs, 'npm run build writes the bundle after tsc');
+  assert.ok(statSync(cache).mtimeMs >= statSync(bundle).mtimeMs, 'and the code cache after the bundle');
+  // bin/load.js, as bin/rstlab.js uses it: in a process with no V8 flags, V8 takes the cache.
+  const loader = pathToFileURL(repoFile('bin/load.js')).href;
+  const probe = spawnSync(process.execPath, ['--input-type=module', '-e',
+    `const { loadCommand } = await import(${JSON.stringify(loader)}); const a = await loadCommand(); const b = await loadCommand({ codeCache: false });
+     process.stdout.write(JSON.stringify([a.script.cachedDataRejected, b.script.cachedDataRejected ?? null, typeof a.main]));`], { encoding: 'utf8' });
+  assert.equal(probe.status, 0, probe.stderr);
+  assert.deepEqual(JSON.parse(probe.stdout), [false, null, 'function']);
   const fromModules = (args: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e',
     `import(${JSON.stringify(pathToFileURL(entry).href)}).then((m) => m.main(['node', 'rstlab', ...process.argv.slice(1)])).then((c) => { process.exitCode = c; })`,
     ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  for (const args of [['explain', '--json', '--all', good], ['explain', good], ['explain', path.join(dir, 'missing.pcap')], ['explain', '--bogus']]) {
+  const gz = path.join(dir, 'good.pcap.gz');
+  writeFileSync(gz, gzipSync(readFileSync(good))); // node:zlib, imported on demand
+  for (const args of [['explain', '--json', '--all', good], ['explain', good], ['explain', gz], ['explain', path.join(dir, 'missing.pcap')], ['explain', '--bogus'], ['why', 'socket hang up']]) {
     const a = rstlab(args);
     const b = fromModules(args);
     assert.deepEqual([a.status, a.stdout, a.stderr], [b.status, b.stdout, b.stderr], args.join(' '));
