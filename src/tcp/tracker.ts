@@ -30,7 +30,6 @@
 // when a RST needs its context and when the connection is finalized (`segments` on first read),
 // so they die young and a long capture leaves no garbage behind in the old generation.
 
-import { readU32 } from '../wire/bytes.js';
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
 import { newTcpOptionScan, optionKindNames, scanDecodedOptions, TcpSegment } from '../wire/tcp.js';
@@ -651,10 +650,8 @@ export class ConnectionTracker {
     let dst: string | null = null;
     let skey: string | null = null;
     if (ip instanceof Ipv4Packet) {
-      const b = ip.bytes;
-      const o = ip.offset;
-      srcN = readU32(b, o + 12);
-      dstN = readU32(b, o + 16);
+      srcN = ip.srcNumber;
+      dstN = ip.dstNumber;
       if (srcN < dstN || (srcN === dstN && sport <= dport)) {
         ka = srcN | 0; kb = dstN | 0; kp = (sport << 16) | dport;
       } else {

@@ -3,7 +3,7 @@
 // Addresses become strings only when `src`/`dst` are read.
 
 import type { IpHeaderView } from './types.js';
-import { readU16 } from './bytes.js';
+import { dataViewOf, readU16 } from './bytes.js';
 import { formatIpv4 } from './addr.js';
 
 /** Field offsets from the start of the IPv4 header. */
@@ -33,12 +33,20 @@ export const IpProtocol = {
 } as const;
 
 export class Ipv4Packet implements IpHeaderView {
+  /** `bytes` as a DataView, for the fields read per packet (bytes.ts). */
+  private dv: DataView;
+
   /** Unchecked constructor: call `Ipv4Packet.check` first (smoltcp's `new_unchecked`). */
-  constructor(public bytes: Uint8Array, public offset: number) {}
+  constructor(public bytes: Uint8Array, public offset: number) {
+    this.dv = dataViewOf(bytes);
+  }
 
   /** Point this view at another (checked) header: for decoders that reuse one view per frame. */
   repoint(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
+    if (bytes !== this.bytes) {
+      this.bytes = bytes;
+      this.dv = dataViewOf(bytes);
+    }
     this.offset = offset;
     return this;
   }
@@ -71,7 +79,7 @@ export class Ipv4Packet implements IpHeaderView {
   get ecn(): number { return this.tos & 3; }
   /** Total length field: header plus payload, as on the wire. */
   get totalLength(): number { return readU16(this.bytes, this.offset + Ipv4Field.LENGTH); }
-  get ident(): number { return readU16(this.bytes, this.offset + Ipv4Field.IDENT); }
+  get ident(): number { return this.dv.getUint16(this.offset + Ipv4Field.IDENT); }
   get dontFragment(): boolean { return (this.bytes[this.offset + Ipv4Field.FLG_OFF] & 0x40) !== 0; }
   get moreFragments(): boolean { return (this.bytes[this.offset + Ipv4Field.FLG_OFF] & 0x20) !== 0; }
   /** Fragment offset in bytes (the field counts 8-byte units). */
@@ -79,6 +87,9 @@ export class Ipv4Packet implements IpHeaderView {
   get ttl(): number { return this.bytes[this.offset + Ipv4Field.TTL]; }
   get protocol(): number { return this.bytes[this.offset + Ipv4Field.PROTOCOL]; }
   get checksum(): number { return readU16(this.bytes, this.offset + Ipv4Field.CHECKSUM); }
+  /** The source address as a number (big-endian), as the tracker keys connections. */
+  get srcNumber(): number { return this.dv.getUint32(this.offset + Ipv4Field.SRC_ADDR); }
+  get dstNumber(): number { return this.dv.getUint32(this.offset + Ipv4Field.DST_ADDR); }
   get src(): string { return formatIpv4(this.bytes, this.offset + Ipv4Field.SRC_ADDR); }
   get dst(): string { return formatIpv4(this.bytes, this.offset + Ipv4Field.DST_ADDR); }
   /** The 4 address bytes (a view, not a copy). */

@@ -6,7 +6,7 @@
 
 import type { TcpOption, TcpSegmentView } from './types.js';
 import { TcpFlag } from './types.js';
-import { readU16, readU32 } from './bytes.js';
+import { dataViewOf, readU16, readU32 } from './bytes.js';
 
 /** Field offsets from the start of the TCP header. */
 export const TcpField = {
@@ -37,11 +37,19 @@ export class TcpSegment implements TcpSegmentView {
    * Unchecked constructor: call `TcpSegment.check` first. `end` is the end of the captured bytes of
    * this segment (never beyond the IP packet).
    */
-  constructor(public bytes: Uint8Array, public offset: number, public end: number) {}
+  constructor(public bytes: Uint8Array, public offset: number, public end: number) {
+    this.dv = dataViewOf(bytes);
+  }
+
+  /** `bytes` as a DataView, for the fields read per packet (bytes.ts). */
+  private dv: DataView;
 
   /** Point this view at another (checked) segment: for decoders that reuse one view per frame. */
   repoint(bytes: Uint8Array, offset: number, end: number): this {
-    this.bytes = bytes;
+    if (bytes !== this.bytes) {
+      this.bytes = bytes;
+      this.dv = dataViewOf(bytes);
+    }
     this.offset = offset;
     this.end = end;
     return this;
@@ -58,10 +66,10 @@ export class TcpSegment implements TcpSegmentView {
     return err === null ? new TcpSegment(bytes, offset, end) : err;
   }
 
-  get srcPort(): number { return readU16(this.bytes, this.offset); }
-  get dstPort(): number { return readU16(this.bytes, this.offset + TcpField.DST_PORT); }
-  get seqNumber(): number { return readU32(this.bytes, this.offset + TcpField.SEQ_NUM); }
-  get ackNumber(): number { return readU32(this.bytes, this.offset + TcpField.ACK_NUM); }
+  get srcPort(): number { return this.dv.getUint16(this.offset); }
+  get dstPort(): number { return this.dv.getUint16(this.offset + TcpField.DST_PORT); }
+  get seqNumber(): number { return this.dv.getUint32(this.offset + TcpField.SEQ_NUM); }
+  get ackNumber(): number { return this.dv.getUint32(this.offset + TcpField.ACK_NUM); }
   get headerLength(): number { return (this.bytes[this.offset + TcpField.OFF_AE] >> 4) * 4; }
   get flags(): number {
     return this.bytes[this.offset + TcpField.FLAGS] | ((this.bytes[this.offset + TcpField.OFF_AE] & 1) << 8);
@@ -75,7 +83,7 @@ export class TcpSegment implements TcpSegmentView {
   get ece(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.ECE) !== 0; }
   get cwr(): boolean { return (this.bytes[this.offset + TcpField.FLAGS] & TcpFlag.CWR) !== 0; }
   get ae(): boolean { return (this.bytes[this.offset + TcpField.OFF_AE] & 1) !== 0; }
-  get window(): number { return readU16(this.bytes, this.offset + TcpField.WIN_SIZE); }
+  get window(): number { return this.dv.getUint16(this.offset + TcpField.WIN_SIZE); }
   get checksum(): number { return readU16(this.bytes, this.offset + TcpField.CHECKSUM); }
   get urgentPointer(): number { return readU16(this.bytes, this.offset + TcpField.URGENT); }
 
