@@ -26,6 +26,8 @@ test('getters read every field of a good header', () => {
   assert.equal(ip.protocol, 6);
   assert.equal(ip.src, '192.0.2.1');
   assert.equal(ip.dst, '198.51.100.2');
+  assert.equal(ip.srcNumber, 0xc0000201);
+  assert.equal(ip.dstNumber, 0xc6336402);
   assert.deepEqual([...ip.srcBytes()], [192, 0, 2, 1]);
   assert.equal(ip.optionsLength, 0);
   assert.ok(ip.verifyChecksum());
@@ -58,4 +60,30 @@ test('options are counted and fragment fields read', () => {
   assert.equal(ip.moreFragments, true);
   assert.equal(ip.dontFragment, false);
   assert.equal(ip.fragmentOffset, 0x102 * 8);
+});
+
+test('views over several buffers, repointed between them, each read their own bytes', () => {
+  // The 16- and 32-bit getters go through a DataView that bytes.ts keeps for the last array asked
+  // for: a view keeps its own, and a repoint to another array (or to a subarray) takes that one's.
+  const other = buildTcpFrame({
+    link: 'raw',
+    ip: { version: 4, src: '203.0.113.9', dst: '10.0.0.7', ttl: 3, ident: 0x1234 },
+    tcp: { srcPort: 9, dstPort: 10, seqNumber: 0xfffffff0, ackNumber: 1, flags: 0x02 },
+  });
+  const padded = new Uint8Array(other.length + 5);
+  padded.set(other, 5);
+  const a = new Ipv4Packet(frame, 0);
+  const b = new Ipv4Packet(other, 0);
+  const c = new Ipv4Packet(padded.subarray(5), 0);
+  for (let round = 0; round < 2; round += 1) {
+    assert.deepEqual([a.ident, a.srcNumber, a.dstNumber], [0xbeef, 0xc0000201, 0xc6336402]);
+    assert.deepEqual([b.ident, b.srcNumber, b.dstNumber], [0x1234, 0xcb007109, 0x0a000007]);
+    assert.deepEqual([c.ident, c.srcNumber, c.dstNumber], [0x1234, 0xcb007109, 0x0a000007]);
+  }
+  const v = new Ipv4Packet(frame, 0);
+  for (const [bytes, offset, ident] of [[other, 0, 0x1234], [frame, 0, 0xbeef], [padded, 5, 0x1234], [padded.subarray(5), 0, 0x1234]] as const) {
+    v.repoint(bytes, offset);
+    assert.equal(v.ident, ident);
+    assert.equal(v.src, bytes === frame ? '192.0.2.1' : '203.0.113.9');
+  }
 });

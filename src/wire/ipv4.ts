@@ -33,7 +33,8 @@ export const IpProtocol = {
 } as const;
 
 export class Ipv4Packet implements IpHeaderView {
-  /** `bytes` as a DataView, for the fields read per packet (bytes.ts). */
+  /** `bytes` as a DataView, for the fields read per packet (bytes.ts): set with `bytes` by the
+   *  constructor and `repoint`, the only ways to point the view elsewhere. */
   private dv: DataView;
 
   /** Unchecked constructor: call `Ipv4Packet.check` first (smoltcp's `new_unchecked`). */

@@ -43,6 +43,21 @@ test('fixed header getters and every flag', () => {
   }
 });
 
+test('a segment repointed between buffers, and one at an offset of a larger buffer, read their own fields', () => {
+  const a = segment([], [], 0x10);
+  const b = new Uint8Array(40);
+  b.set([0x00, 0x16, 0xc3, 0x50, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x2b, 0x50, 0x10, 0x01, 0x00], 20);
+  const t = new TcpSegment(a, 0, a.length);
+  const u = new TcpSegment(b, 20, 40); // made after t: t keeps reading its own bytes
+  for (let round = 0; round < 2; round += 1) {
+    assert.deepEqual([t.srcPort, t.dstPort, t.seqNumber, t.ackNumber, t.window], [1234, 80, 0x80000001, 0xfffffffe, 0x7210]);
+    assert.deepEqual([u.srcPort, u.dstPort, u.seqNumber, u.ackNumber, u.window], [22, 50000, 42, 43, 256]);
+    t.repoint(b, 20, 40);
+    assert.deepEqual([t.srcPort, t.seqNumber, t.window], [22, 42, 256]);
+    t.repoint(a, 0, a.length);
+  }
+});
+
 test('check: truncated at every length below 20, data offset below 5', () => {
   const b = segment([2, 4, 5, 0xb4]);
   for (let n = 0; n < 20; n += 1) assert.equal(TcpSegment.check(b, 0, n), 'tcp-truncated');

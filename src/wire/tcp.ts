@@ -41,7 +41,8 @@ export class TcpSegment implements TcpSegmentView {
     this.dv = dataViewOf(bytes);
   }
 
-  /** `bytes` as a DataView, for the fields read per packet (bytes.ts). */
+  /** `bytes` as a DataView, for the fields read per packet (bytes.ts): set with `bytes` by the
+   *  constructor and `repoint`, the only ways to point the view elsewhere. */
   private dv: DataView;
 
   /** Point this view at another (checked) segment: for decoders that reuse one view per frame. */
