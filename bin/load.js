@@ -18,6 +18,7 @@
 // node:zlib for gzip input).
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
@@ -36,6 +37,6 @@ export async function loadCommand({ codeCache = true } = {}) {
   const script = new vm.Script(readFileSync(bundle, 'utf8'), { filename, cachedData });
   const module = { exports: {} };
   const load = (specifier) => import(specifier.startsWith('.') ? new URL(specifier, bundle).href : specifier);
-  script.runInThisContext()(module.exports, createRequire(bundle), module, filename, fileURLToPath(cli), bundle.href, { errors, output }, load);
+  script.runInThisContext()(module.exports, createRequire(bundle), module, filename, dirname(filename), bundle.href, { errors, output }, load);
   return { main: module.exports.main, script };
 }

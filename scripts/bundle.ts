@@ -1,7 +1,7 @@
 // Bundle the rstlab command into one file and make V8's code cache for it, so that a command starts
 // without the ESM loader resolving, reading and linking ~30 modules one by one (~35 ms of every
 // start on this machine) and without V8 parsing the bundle and compiling the functions it runs
-// (another ~11 ms).
+// (another ~7–11 ms).
 //
 // Contract:
 // - Input: the tsc output of this build folder (<build>/src/cli/main.js and what it imports).
