@@ -32,7 +32,8 @@ import { readSync } from 'node:fs';
 
 /** Ring slots: ahead of the parser by up to this many chunks. */
 const SLOTS = 16;
-/** How long take() waits for a chunk the worker is reading before reading it itself. */
+/** How long take() waits for a chunk the worker is reading before giving up on it (null: the
+ *  caller reads on itself). */
 const STALL_MS = 2000;
 
 // Control words (Int32 in a SharedArrayBuffer).

@@ -33,6 +33,10 @@ export const TcpOptionKind = {
 export type TcpCheckError = 'tcp-truncated' | 'tcp-bad-offset';
 
 export class TcpSegment implements TcpSegmentView {
+  /** `bytes` as a DataView, for the fields read per packet (bytes.ts): set with `bytes` by the
+   *  constructor and `repoint`, the only ways to point the view elsewhere. */
+  private dv: DataView;
+
   /**
    * Unchecked constructor: call `TcpSegment.check` first. `end` is the end of the captured bytes of
    * this segment (never beyond the IP packet).
@@ -40,10 +44,6 @@ export class TcpSegment implements TcpSegmentView {
   constructor(public bytes: Uint8Array, public offset: number, public end: number) {
     this.dv = dataViewOf(bytes);
   }
-
-  /** `bytes` as a DataView, for the fields read per packet (bytes.ts): set with `bytes` by the
-   *  constructor and `repoint`, the only ways to point the view elsewhere. */
-  private dv: DataView;
 
   /** Point this view at another (checked) segment: for decoders that reuse one view per frame. */
   repoint(bytes: Uint8Array, offset: number, end: number): this {
