@@ -1,6 +1,7 @@
 // Where rstlab's own files are at run time: the folder holding its package.json, found by walking
 // up from this module, so that every build folder (dist/, or a developer's own) finds the same
-// repository files (Java/Python drivers, tools, fixtures, the error catalog).
+// repository files (Java/Python drivers, tools, fixtures, the error catalog); and, for the tests,
+// where the shared capture corpora beside the repository are.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -22,4 +23,14 @@ export function repoRoot(): string {
 /** A file of the repository, from a path relative to its root. */
 export function repoFile(rel: string): string {
   return path.join(repoRoot(), rel);
+}
+
+/**
+ * A corpus of public test captures beside the repository (`../shared/corpus/<name>`), or the folder
+ * named by $RSTLAB_TCPDUMP_CORPUS / $RSTLAB_ZEEK_CORPUS; null when it is not there.
+ */
+export function sharedCorpus(name: 'tcpdump-tests' | 'zeek-traces'): string | null {
+  const env = name === 'tcpdump-tests' ? process.env.RSTLAB_TCPDUMP_CORPUS : process.env.RSTLAB_ZEEK_CORPUS;
+  const dir = env || path.join(repoRoot(), '..', 'shared', 'corpus', name);
+  return existsSync(dir) ? dir : null;
 }

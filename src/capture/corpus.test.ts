@@ -2,7 +2,8 @@
 // itself: every file must be read to its end without throwing (tcpdump exits 0 on all of them),
 // with tcpdump's packet count (`--count`) and, frame by frame, tcpdump's timestamps
 // (`-# -tt --nano`). Should libpcap stop with an error on some file, rstlab must stop too, with a
-// CaptureFormatError after the same number of packets. Skipped when the corpus or tcpdump is absent.
+// CaptureFormatError after the same number of packets. Skipped when the corpus or tcpdump is absent,
+// except in CI, where that fails.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,11 +12,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CaptureFormatError } from '../errors.js';
 import { readCapture } from './reader.js';
-import { findCorpus, parseAll, which } from './testkit.js';
+import { sharedCorpus } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
+import { parseAll, which } from './testkit.js';
 
-const CORPUS = findCorpus();
+const CORPUS = sharedCorpus('tcpdump-tests');
 const TCPDUMP = which('tcpdump');
-const skip = !CORPUS ? 'tcpdump test corpus not found (set RSTLAB_CORPUS)' : !TCPDUMP ? 'tcpdump is not installed (apt-get install tcpdump)' : false;
+const missing = !CORPUS ? 'tcpdump test corpus not found: ../shared/corpus/tcpdump-tests beside the repository, or set RSTLAB_TCPDUMP_CORPUS'
+  : !TCPDUMP ? 'tcpdump is not installed (apt-get install tcpdump)' : false;
+const skip = skipOutsideCi(missing);
 
 interface Run {
   code: number;
@@ -45,6 +50,7 @@ const TWO32 = 2n ** 32n;
 
 describe('tcpdump test corpus', { skip }, () => {
   it('every file reads to its end with tcpdump\'s packet count and timestamps', { timeout: 180_000 }, async () => {
+    assert.ok(missing === false, String(missing));
     const dir = CORPUS as string;
     const files = readdirSync(dir).filter((f) => /\.(pcap|pcapng|cap)(\.gz)?$/.test(f)).sort();
     assert.ok(files.length > 0, `no captures in ${dir}`);
@@ -124,6 +130,7 @@ describe('tcpdump test corpus', { skip }, () => {
   });
 
   it('feeding each file in 7-byte chunks gives the same packets and anomalies', { skip, timeout: 60_000 }, () => {
+    assert.ok(missing === false, String(missing));
     const dir = CORPUS as string;
     for (const name of readdirSync(dir).sort()) {
       const bytes = readFileSync(join(dir, name));

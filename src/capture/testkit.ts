@@ -2,9 +2,8 @@
 // chunks of a given size and collect everything it reports (copies, since records are reused),
 // build the odd files no writer produces, and find the tools and the tcpdump test corpus.
 
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { CaptureFormatError } from '../errors.js';
 import { createCaptureParser } from './parser.js';
 import type { CaptureAnomaly, CaptureFormat } from './types.js';
@@ -111,35 +110,6 @@ export function which(cmd: string): string | null {
       // not here
     }
   }
-  return null;
-}
-
-/** The folder holding package.json, walking up from this module. */
-export function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(d, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'rstlab') return d;
-      } catch {
-        // keep walking
-      }
-    }
-    const up = dirname(d);
-    if (up === d) throw new Error('package.json of rstlab not found above ' + fileURLToPath(import.meta.url));
-    d = up;
-  }
-}
-
-/** The tcpdump test corpus: $RSTLAB_CORPUS, fixtures/captures/tcpdump-tests, or /work/shared/corpus/tcpdump-tests. */
-export function findCorpus(): string | null {
-  const candidates = [
-    process.env.RSTLAB_CORPUS,
-    join(repoRoot(), 'fixtures', 'captures', 'tcpdump-tests'),
-    '/work/shared/corpus/tcpdump-tests',
-  ];
-  for (const c of candidates) if (c && existsSync(c)) return c;
   return null;
 }
 

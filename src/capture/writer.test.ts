@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { skipOutsideCi } from '../testkit.js';
 import { bytesOf, mixedPcapng, parseAll, pcap, pkts, T0, which, type Frame } from './testkit.js';
 import { createPcapFileWriter, PcapWriter, writePcapng } from './writer.js';
 
@@ -160,7 +161,7 @@ function ours(bytes: Uint8Array): Frame[] {
   return r.frames;
 }
 
-describe('tcpdump reads the written files back identically', { skip: TCPDUMP ? false : 'tcpdump is not installed (apt-get install tcpdump)' }, () => {
+describe('tcpdump reads the written files back identically', { skip: skipOutsideCi(TCPDUMP ? false : 'tcpdump is not installed (apt-get install tcpdump)') }, () => {
   for (const v of variants().filter((x) => x.tcpdump)) {
     it(v.name, async () => {
       const path = join(dir, v.name.replace(/\W+/g, '_') + '.cap');
@@ -174,7 +175,7 @@ describe('tcpdump reads the written files back identically', { skip: TCPDUMP ? f
   }
 });
 
-describe('tshark reads the written files back identically', { skip: TSHARK ? false : 'tshark is not installed (apt-get install tshark)' }, () => {
+describe('tshark reads the written files back identically', { skip: skipOutsideCi(TSHARK ? false : 'tshark is not installed (apt-get install tshark)') }, () => {
   for (const v of variants()) {
     it(v.name, async () => {
       const path = join(dir, 'shark_' + v.name.replace(/\W+/g, '_') + '.cap');

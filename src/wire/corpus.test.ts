@@ -1,18 +1,19 @@
-// Corpus oracle: tcpdump's own test captures (see /work/shared/corpus/README.md). For every file,
+// Corpus oracle: tcpdump's own test captures (830 files, many damaged). For every file,
 // decodeFrame on every packet must not throw, and the frames it decodes as TCP with RST must be
 // exactly the frames `tcpdump -# -nr FILE` prints as TCP with `R` in `Flags [...]`.
 // To stay fast, tcpdump runs only on the files that carry TCP: those in TCPDUMP_TCP_FILES (every file
 // where tcpdump 4.99 prints a TCP line, precomputed) plus any file where we decode TCP ourselves.
-// The corpus is looked up in $RSTLAB_TCPDUMP_CORPUS, <repo>/fixtures/captures/tcpdump-tests,
-// <repo>/../shared/corpus/tcpdump-tests; the test is skipped (saying so) when none exists.
+// The corpus is ../shared/corpus/tcpdump-tests beside the repository, or $RSTLAB_TCPDUMP_CORPUS;
+// without it the test is skipped (saying so), except in CI, where it fails.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { readCapture } from '../capture/reader.js';
+import { sharedCorpus } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
 import { decodeFrame } from './decode.js';
 import { tcpdumpRstFrames, tcpdumpTcpFlags } from './tcpdump-oracle.js';
 
@@ -51,27 +52,6 @@ const TCPDUMP_TCP_FILES: readonly string[] = [
   'zmtp1-inf-loop-1.pcapng', 'zmtp1.pcap',
 ];
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-
-function corpusDir(): string | null {
-  const root = repoRoot();
-  const candidates = [
-    process.env.RSTLAB_TCPDUMP_CORPUS,
-    join(root, 'fixtures', 'captures', 'tcpdump-tests'),
-    join(root, '..', 'shared', 'corpus', 'tcpdump-tests'),
-  ];
-  for (const c of candidates) if (c && existsSync(c) && readdirSync(c).length > 0) return c;
-  return null;
-}
-
 function tcpdump(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('tcpdump', ['-#', '-nr', file], { maxBuffer: 64 << 20, timeout: 30_000 }, (err, stdout) => {
@@ -91,10 +71,11 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
   return out;
 }
 
-const dir = corpusDir();
+const dir = sharedCorpus('tcpdump-tests');
+const MISSING = 'tcpdump test corpus not found: ../shared/corpus/tcpdump-tests beside the repository, or set RSTLAB_TCPDUMP_CORPUS';
 
-test('tcpdump corpus: decodeFrame never throws and finds exactly tcpdump\'s RST frames', { skip: dir === null ? 'tcpdump test corpus not found' : false }, async () => {
-  assert.ok(dir !== null);
+test('tcpdump corpus: decodeFrame never throws and finds exactly tcpdump\'s RST frames', { skip: skipOutsideCi(dir === null ? MISSING : false) }, async () => {
+  assert.ok(dir !== null, MISSING);
   const files = readdirSync(dir).sort();
   assert.ok(files.length > 100, `corpus at ${dir} looks incomplete (${files.length} files)`);
   for (const f of TCPDUMP_TCP_FILES) assert.ok(files.includes(f), `precomputed TCP file ${f} missing from the corpus`);
