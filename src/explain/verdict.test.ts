@@ -51,6 +51,15 @@ test('refused: SYN answered by RST+ACK seq 0 ack ISN+1 (REJ)', () => {
   assert.match(r.app.receiver, /ECONNREFUSED/);
 });
 
+test('refused: a SYN carrying data (TCP Fast Open) is answered with ack = ISN + SEG.LEN, high confidence (regression: ISN+1 was required)', () => {
+  const conv = new Conversation({ client: C, server: S, clientIsn: 777 });
+  conv.segment('c', TcpFlag.SYN, 40).segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: 777 + 1 + 40, window: 0 });
+  const r = only(conv).rsts[0]!;
+  assert.equal(r.cause, 'refused');
+  assert.equal(r.confidence, 'high');
+  assert.ok(r.evidence.some((e) => /tcp_v4_send_reset/.test(e)), r.evidence.join('\n'));
+});
+
 test('abort: RST+ACK at SND.NXT after unanswered data (close with unread data)', () => {
   const conv = new Conversation({ client: C, server: S });
   conv.handshake().data('c', 120).ack('s').activeRst('s');

@@ -7,7 +7,7 @@
 
 import { assertNever } from '../errors.js';
 import { mode } from '../tcp/tracker.js';
-import type { Connection, EndpointStats, RstContext, SegmentSummary } from '../tcp/tracker.js';
+import type { Connection, RstContext, SegmentSummary } from '../tcp/tracker.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
@@ -67,6 +67,16 @@ function segLen(s: SegmentSummary): number {
   return s.payloadLength + (hasFlag(s, TcpFlag.SYN) ? 1 : 0) + (hasFlag(s, TcpFlag.FIN) ? 1 : 0);
 }
 
+/**
+ * Whether `rst` is exactly the reset a host with no connection sends for `trigger` (RFC 9293
+ * §3.10.7.1; Linux tcp_v4_send_reset / tcp_v6_send_reset): for a trigger with ACK,
+ * <SEQ=SEG.ACK><CTL=RST>; for one without, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ */
+function isNoSocketReply(rst: SegmentSummary, trigger: SegmentSummary): boolean {
+  if (hasFlag(trigger, TcpFlag.ACK)) return !hasFlag(rst, TcpFlag.ACK) && rst.seqNumber === trigger.ackNumber;
+  return hasFlag(rst, TcpFlag.ACK) && rst.seqNumber === 0 && rst.ackNumber === seqAdd(trigger.seqNumber, segLen(trigger));
+}
+
 /** Judge the form from the RST's own fields; returns the form and the signals behind it. */
 export function rstForm(ctx: RstContext): { form: RstForm; signals: string[] } {
   const r = ctx.seg;
@@ -80,7 +90,7 @@ export function rstForm(ctx: RstContext): { form: RstForm; signals: string[] } {
     stateless += 2;
     signals.push('RST without ACK: a live socket always sets ACK on its resets (tcp_send_active_reset)');
   }
-  if (ack && t && !hasFlag(t, TcpFlag.ACK) && r.seqNumber === 0 && r.ackNumber === seqAdd(t.seqNumber, segLen(t))) {
+  if (t && !hasFlag(t, TcpFlag.ACK) && isNoSocketReply(r, t)) {
     stateless += 3;
     signals.push(`seq 0 and ack = trigger's seq + length: the reply built for a segment without ACK (tcp_v4_send_reset)`);
   }
@@ -118,8 +128,7 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
 
   // 2. A RST answering a SYN, from a side that never sent SYN-ACK: no listener (RFC 9293 §3.10.7.1).
   if (t && hasFlag(t, TcpFlag.SYN) && !hasFlag(t, TcpFlag.ACK) && (s.state === 'INACTIVE' || s.state === 'RESET')) {
-    const exact = hasFlag(r, TcpFlag.ACK) && r.ackNumber === seqAdd(t.seqNumber, 1) && r.seqNumber === 0;
-    return { kind: 'answers-syn', syn: t, exact };
+    return { kind: 'answers-syn', syn: t, exact: isNoSocketReply(r, t) };
   }
 
   // 3. Acceptability (RFC 5961 §3.2, tcp_validate_incoming): only a RST whose seq is exactly
@@ -135,7 +144,7 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
         && !hasFlag(x, TcpFlag.SYN) && hasFlag(x, TcpFlag.ACK)) ?? null;
       // A stateless reply to a segment whose ACK the receiver later moved past is still exact for
       // that segment: accept seq = trigger's ACK.
-      if (!(t && hasFlag(t, TcpFlag.ACK) && r.seqNumber === t.ackNumber)) {
+      if (!(t && hasFlag(t, TcpFlag.ACK) && isNoSocketReply(r, t))) {
         return { kind: 'not-acceptable', expected: rcv.lastAck, inWindow, challengeAck: inWindow ? challengeAck : null };
       }
     }
@@ -152,8 +161,7 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
     if (s.finFrame !== null && t && (t.payloadLength > 0 || hasFlag(t, TcpFlag.FIN)) && t.frame > s.finFrame) {
       return { kind: 'after-close', finFrame: s.finFrame, trigger: t };
     }
-    const exact = t !== null && hasFlag(t, TcpFlag.ACK) && r.seqNumber === t.ackNumber;
-    return { kind: 'stateless', trigger: t, exact };
+    return { kind: 'stateless', trigger: t, exact: t !== null && hasFlag(t, TcpFlag.ACK) && isNoSocketReply(r, t) };
   }
 
   // 6. Active resets: the sender still had its socket and dropped it.
@@ -182,18 +190,17 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
   const t = ctx.trigger;
   const { form, signals } = rstForm(ctx);
   const finding = find(ctx, conn, form);
-  const rel = (x: number, e: EndpointStats) => (e.isn === null ? x : seqRelative(x, e.isn));
-  const senderIsn = ctx.sender;
-  const receiverIsn = ctx.receiver;
+  const senderIsn = ctx.sender.isn;
+  const receiverIsn = ctx.receiver.isn;
 
-  const numbering = senderIsn.isn !== null && receiverIsn.isn !== null ? 'relative numbers' : 'numbers relative where the ISN was seen';
+  const numbering = senderIsn !== null && receiverIsn !== null ? 'relative numbers' : 'numbers relative where the ISN was seen';
   const evidence: string[] = [
-    `RST ${flagString(r.flags)} seq ${rel(r.seqNumber, senderIsn)} ack ${hasFlag(r, TcpFlag.ACK) ? rel(r.ackNumber, receiverIsn) : '-'} win ${r.window} ttl ${r.ttl}${r.ident !== null ? ` id ${r.ident}` : ''} (${numbering})`,
+    `RST ${flagString(r.flags)} seq ${seqRelative(r.seqNumber, senderIsn)} ack ${hasFlag(r, TcpFlag.ACK) ? seqRelative(r.ackNumber, receiverIsn) : '-'} win ${r.window} ttl ${r.ttl}${r.ident !== null ? ` id ${r.ident}` : ''} (${numbering})`,
   ];
   const noContext = ctx.sender.packets === 0 && t === null;
   if (noContext) evidence.push('no earlier packet of this connection is in the capture: the verdict rests on the RST\'s fields alone');
   if (t) {
-    evidence.push(`it follows frame ${t.frame} from ${to}: ${flagString(t.flags)} seq ${rel(t.seqNumber, receiverIsn)} ack ${rel(t.ackNumber, senderIsn)} len ${t.payloadLength}, ${((r.time - t.time) * 1000).toFixed(3)} ms earlier`);
+    evidence.push(`it follows frame ${t.frame} from ${to}: ${flagString(t.flags)} seq ${seqRelative(t.seqNumber, receiverIsn)} ack ${seqRelative(t.ackNumber, senderIsn)} len ${t.payloadLength}, ${((r.time - t.time) * 1000).toFixed(3)} ms earlier`);
   }
   if (ctx.earlierRsts.length) evidence.push(`earlier RST(s) on this connection: frame ${ctx.earlierRsts.join(', ')}`);
   if (ctx.payloadLength > 0) evidence.push(`the RST carries ${ctx.payloadLength} bytes of data (Linux never does; other stacks and middleboxes may)`);
@@ -235,7 +242,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       summary = finding.inWindow
         ? `in the window but not at RCV.NXT: ${to} must answer with a challenge ACK and keep the connection (RFC 5961)`
         : `outside ${to}'s receive window: it must be dropped (RFC 5961)`;
-      evidence.push(`expected seq ${rel(finding.expected, senderIsn)} (the receiver's RCV.NXT), got ${rel(r.seqNumber, senderIsn)} (${seqDiff(r.seqNumber, finding.expected)} bytes off)`);
+      evidence.push(`expected seq ${seqRelative(finding.expected, senderIsn)} (the receiver's RCV.NXT), got ${seqRelative(r.seqNumber, senderIsn)} (${seqDiff(r.seqNumber, finding.expected)} bytes off)`);
       if (finding.challengeAck) evidence.push(`challenge ACK from ${to} in frame ${finding.challengeAck.frame}`);
       receiverApp = 'nothing: the reset is ignored';
       break;

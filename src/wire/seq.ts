@@ -23,7 +23,8 @@ export function seqInRange(x: number, lo: number, hi: number): boolean {
   return seqGe(x, lo) && seqLt(x, hi);
 }
 
-/** The number relative to an initial sequence number, as Wireshark shows "relative sequence numbers". */
-export function seqRelative(x: number, isn: number): number {
-  return (x - isn + MOD) % MOD;
+/** The number relative to an initial sequence number, as Wireshark shows "relative sequence numbers";
+ *  the number itself when the ISN is unknown (null). */
+export function seqRelative(x: number, isn: number | null): number {
+  return isn === null ? x : (x - isn + MOD) % MOD;
 }
