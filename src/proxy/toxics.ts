@@ -27,7 +27,7 @@ export interface ToxicDef {
 
 const int = (name: string, doc: string, dflt = 0): AttributeDef => ({ name, kind: 'int', default: dflt, doc });
 
-export const TOXICS: readonly ToxicDef[] = [
+const CATALOGUE = [
   { type: 'latency', origin: 'toxiproxy', scope: 'stream', summary: 'delay every chunk by latency +/- jitter',
     attributes: [int('latency', 'milliseconds'), int('jitter', 'milliseconds')] },
   { type: 'bandwidth', origin: 'toxiproxy', scope: 'stream', summary: 'limit the rate to `rate` KB/s',
@@ -72,7 +72,12 @@ export const TOXICS: readonly ToxicDef[] = [
   { type: 'kill', origin: 'rstlab', scope: 'connection',
     summary: 'drop every live connection like a crashed proxy: close(2) both sockets of each at once',
     attributes: [], claims: ['C2.0', 'C2a.6'] },
-];
+] as const satisfies readonly ToxicDef[];
+
+export const TOXICS: readonly ToxicDef[] = CATALOGUE;
+
+/** The name of every toxic type in TOXICS, as a union (the engine needs a factory for each). */
+export type ToxicType = (typeof CATALOGUE)[number]['type'];
 
 const byType = new Map(TOXICS.map((t) => [t.type, t]));
 
