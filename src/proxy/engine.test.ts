@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionEngine } from './engine.js';
-import { parseToxicCreate } from './toxics.js';
+import { makeToxic } from './toxic-impl.js';
+import { parseToxicCreate, TOXICS } from './toxics.js';
 import type { Command, ToxicJson } from './types.js';
 
 const toxic = (body: Record<string, unknown>): ToxicJson => parseToxicCreate(body, () => false);
@@ -257,4 +258,11 @@ test('close_unread\'s fault record', () => {
   assert.deepEqual(e.handle({ type: 'accepted', now: 0 }), [{ type: 'set-timer', id: 1, ms: 100 }]);
   assert.deepEqual(faults(e.handle({ type: 'timer', now: 100, id: 1 })),
     [{ toxic: 'close_unread_downstream', toxicType: 'close_unread', stream: 'downstream', action: 'close client unread', claim: 'C2 open question: FIN or RST', detail: 'close(2) without reading: RST if data was queued, else FIN' }]);
+});
+
+test('every toxic type in the catalogue has an implementation with at least one hook', () => {
+  for (const def of TOXICS) {
+    const impl = makeToxic(toxic({ type: def.type }), true);
+    assert.ok(impl.onAccept || impl.onStart || impl.onItems || impl.onRemove, def.type);
+  }
 });
