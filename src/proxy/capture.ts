@@ -51,11 +51,3 @@ export async function explainCaptureFile(path: string): Promise<{ rsts: Explaine
   if (typeof mod.explainCapture !== 'function') throw new InputError('src/explain does not export explainCapture');
   return mod.explainCapture(path);
 }
-
-/** True when src/explain exports explainCapture (for tests that assert cause codes when they can). */
-export async function explainerAvailable(): Promise<boolean> {
-  try {
-    const mod = await import(new URL('../explain/index.js', import.meta.url).href);
-    return typeof mod.explainCapture === 'function';
-  } catch { return false; }
-}

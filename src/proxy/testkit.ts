@@ -1,8 +1,9 @@
-// Helpers for rstlab proxy's tests and benchmarks (loopback only): an echo server, a scripted
-// server, a one-shot client that reports how its connection ended, and tshark field extraction.
+// Helpers for rstlab proxy's tests (loopback only): an echo server, a scripted server, a one-shot
+// client that reports how its connection ended, tshark field extraction, and the skip rule for
+// tests that need tools (skipped with the reason when one is missing, never under CI=true).
 
 import net from 'node:net';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export interface Served { server: net.Server; port: number; close(): Promise<void> }
 
@@ -94,3 +95,13 @@ export function tsharkFrames(file: string): Promise<Frame[]> {
 export const hasFlag = (f: Frame, flag: 'S' | 'A' | 'R' | 'F' | 'P'): boolean => f.flags.includes(flag);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The `skip` option of tests that need these programs: the reason when one is not on PATH, else
+ * false. Under CI=true it is always false, so a missing tool fails the tests there instead.
+ */
+export function missingToolsSkip(tools: readonly string[]): string | false {
+  if (process.env.CI === 'true') return false;
+  const missing = tools.filter((t) => (spawnSync(t, ['--version'], { stdio: 'ignore' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+  return missing.length === 0 ? false : `needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`;
+}
