@@ -7,7 +7,7 @@ import http from 'node:http';
 import { ProxyApiError, badRequestBody, missingField, proxyAlreadyExists, proxyNotFound } from './api-error.js';
 import { EventLog } from './events.js';
 import { ProxyInstance, splitHostPort } from './proxy.js';
-import { parseToxicCreate, parseToxicUpdate, TOXICS } from './toxics.js';
+import { isRecord, parseToxicCreate, parseToxicUpdate, TOXICS } from './toxics.js';
 import type { ProxyJson, ToxicJson } from './types.js';
 
 /** The version /version reports: Toxiproxy's API level, then rstlab's. */
@@ -19,10 +19,6 @@ export interface ProxyConfig {
   listen?: string;
   upstream: string;
   enabled?: boolean;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function stringField(o: Record<string, unknown>, key: string, dflt: string): string {

@@ -85,7 +85,8 @@ export function toxicDef(type: string): ToxicDef | undefined {
   return byType.get(type);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array): the shape every request body and attribute set must have. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -156,17 +157,20 @@ export function parseToxicUpdate(old: ToxicJson | undefined, body: unknown): Tox
   };
 }
 
-/** Numeric attribute with its default, for the engine. */
-export function numAttr(t: ToxicJson, name: string): number {
+/** The attribute when it is of `kind`, else the catalogue's default when that is, else undefined. */
+function attrOf(t: ToxicJson, name: string, kind: 'number' | 'string'): number | string | undefined {
   const v = t.attributes[name];
-  if (typeof v === 'number') return v;
+  if (typeof v === kind) return v;
   const d = toxicDef(t.type)?.attributes.find((a) => a.name === name)?.default;
-  return typeof d === 'number' ? d : 0;
+  return typeof d === kind ? d : undefined;
 }
 
+/** Numeric attribute with its default, for the engine (0 when neither is a number). */
+export function numAttr(t: ToxicJson, name: string): number {
+  return (attrOf(t, name, 'number') as number | undefined) ?? 0;
+}
+
+/** String attribute with its default, for the engine ('' when neither is a string). */
 export function strAttr(t: ToxicJson, name: string): string {
-  const v = t.attributes[name];
-  if (typeof v === 'string') return v;
-  const d = toxicDef(t.type)?.attributes.find((a) => a.name === name)?.default;
-  return typeof d === 'string' ? d : '';
+  return (attrOf(t, name, 'string') as string | undefined) ?? '';
 }
