@@ -12,7 +12,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import net from 'node:net';
-import { sleep } from './testkit.js';
+import { sleep, until } from './testkit.js';
 
 const helper = fileURLToPath(new URL('./scale-helper.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -40,14 +40,6 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
   const text = await res.text();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
-}
-
-async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 before(async () => {
