@@ -1,4 +1,5 @@
-// The fault engine, step by step, without sockets: events in, commands out.
+// The fault engine, step by step, without sockets: events in, commands out. Every toxic type has
+// a step test here, so a change in what a toxic does shows as a changed command list.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

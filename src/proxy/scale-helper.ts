@@ -1,7 +1,7 @@
 // Child processes for scale.test.ts (loopback only, every loop bounded; one JSON line on stdout):
 // `relay N` relays N MiB each way through a fresh proxy and compares SHA-256 digests; `echo` and
 // `proxy` serve an echo server and rstlab proxy's control API in processes of their own (so each
-// stays within its descriptor limit and the client load runs on the other core) until stdin closes.
+// stays within its own descriptor limit and the client load runs on another core) until stdin closes.
 
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
