@@ -4,10 +4,10 @@
 // refused (403), as Toxiproxy refuses them, so a web page cannot drive a loopback control API.
 
 import http from 'node:http';
-import { ProxyApiError, badRequestBody, missingField, proxyAlreadyExists, proxyNotFound } from './api-error.js';
+import { ProxyApiError, badRequestBody, missingField, proxyAlreadyExists, proxyNotFound, toxicNotFound } from './api-error.js';
 import { EventLog } from './events.js';
 import { ProxyInstance, splitHostPort } from './proxy.js';
-import { parseToxicCreate, parseToxicUpdate, TOXICS } from './toxics.js';
+import { isRecord, parseToxicCreate, parseToxicUpdate, TOXICS } from './toxics.js';
 import type { ProxyJson, ToxicJson } from './types.js';
 
 /** The version /version reports: Toxiproxy's API level, then rstlab's. */
@@ -19,10 +19,6 @@ export interface ProxyConfig {
   listen?: string;
   upstream: string;
   enabled?: boolean;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function stringField(o: Record<string, unknown>, key: string, dflt: string): string {
@@ -142,7 +138,7 @@ export class ProxyCollection {
 
   getToxic(proxy: string, name: string): ToxicJson {
     const t = this.get(proxy).toxics.find((x) => x.name === name);
-    if (!t) throw new ProxyApiError('toxic not found', 404);
+    if (!t) throw toxicNotFound();
     return t;
   }
 
@@ -155,7 +151,7 @@ export class ProxyCollection {
 
   removeToxic(proxy: string, name: string): void {
     const p = this.get(proxy);
-    if (!p.toxics.some((x) => x.name === name)) throw new ProxyApiError('toxic not found', 404);
+    if (!p.toxics.some((x) => x.name === name)) throw toxicNotFound();
     p.setToxics(p.toxics.filter((x) => x.name !== name));
   }
 

@@ -1,6 +1,8 @@
-// Capturing the proxy's own traffic: tcpdump on the loopback interface, started and awaited until
-// it reports "listening on" (so no packet of the test is missed), stopped with SIGINT so it flushes
-// its file; and the explainer (src/explain) run on the result, loaded at run time.
+// Capturing the proxy's own traffic. startTcpdump resolves once tcpdump on the loopback interface
+// reports "listening on" (so no later packet is missed) and rejects with MissingToolError when
+// tcpdump is not installed; its stop() sends SIGINT and resolves when tcpdump has flushed its file
+// and exited. explainCaptureFile runs rstlab's explainer (src/explain) on a capture, loading it at
+// run time so the proxy builds and runs without it, and throws InputError when it is not built.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError, MissingToolError } from '../errors.js';
@@ -50,12 +52,4 @@ export async function explainCaptureFile(path: string): Promise<{ rsts: Explaine
   }
   if (typeof mod.explainCapture !== 'function') throw new InputError('src/explain does not export explainCapture');
   return mod.explainCapture(path);
-}
-
-/** True when src/explain exports explainCapture (for tests that assert cause codes when they can). */
-export async function explainerAvailable(): Promise<boolean> {
-  try {
-    const mod = await import(new URL('../explain/index.js', import.meta.url).href);
-    return typeof mod.explainCapture === 'function';
-  } catch { return false; }
 }

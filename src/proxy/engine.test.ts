@@ -1,9 +1,11 @@
-// The fault engine, step by step, without sockets: events in, commands out.
+// The fault engine, step by step, without sockets: events in, commands out. Every toxic type has
+// a step test here, so a change in what a toxic does shows as a changed command list.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionEngine } from './engine.js';
-import { parseToxicCreate } from './toxics.js';
+import { makeToxic } from './toxic-impl.js';
+import { parseToxicCreate, TOXICS } from './toxics.js';
 import type { Command, ToxicJson } from './types.js';
 
 const toxic = (body: Record<string, unknown>): ToxicJson => parseToxicCreate(body, () => false);
@@ -133,4 +135,135 @@ test('slicer cuts a chunk into pieces near average_size', () => {
   const { e } = open([toxic({ type: 'slicer', attributes: { average_size: 10, size_variation: 0, delay: 0 } })]);
   const c = e.handle({ type: 'data', now: 0, from: 'upstream', chunk: Buffer.alloc(35) });
   assert.deepEqual(c.filter((x) => x.type === 'write').map((x) => (x as { chunk: Uint8Array }).chunk.length), [10, 10, 10, 5]);
+});
+
+// Step tests for the behaviours above that the first set leaves out, with the fault records in full.
+
+const faults = (cs: Command[]) => cs.flatMap((c) => (c.type === 'fault' ? [c.fault] : []));
+
+test('latency with jitter: latency + round((2r - 1) * jitter)', () => {
+  const { e } = open([toxic({ type: 'latency', attributes: { latency: 100, jitter: 20 } })], () => 0.75);
+  assert.deepEqual(e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('a') }), [{ type: 'set-timer', id: 1, ms: 110 }]);
+});
+
+test('slow_close holds the FIN back by `delay`; data is not delayed', () => {
+  const { e } = open([toxic({ type: 'slow_close', attributes: { delay: 50 } })]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('x') })), ['write client x']);
+  assert.deepEqual(e.handle({ type: 'end', now: 1, from: 'upstream' }), [{ type: 'set-timer', id: 1, ms: 50 }]);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 51, id: 1 })), ['close client half']);
+});
+
+test('bandwidth with rate 0 and slicer with average_size 0 pass chunks unchanged', () => {
+  const { e } = open([toxic({ type: 'bandwidth', attributes: { rate: 0 } }), toxic({ type: 'slicer', attributes: { average_size: 0 } })]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('whole') })), ['write client whole']);
+});
+
+test('timeout 0 never fires by itself; removing the toxic closes the connection (Toxiproxy\'s Cleanup)', () => {
+  const spec = toxic({ type: 'timeout', attributes: { timeout: 0 } });
+  const { e, first } = open([spec]);
+  assert.deepEqual(kinds(first), ['read client true', 'read upstream true']);
+  const dropped = e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') });
+  assert.deepEqual(faults(dropped), [{ toxic: 'timeout_downstream', toxicType: 'timeout', stream: 'downstream', action: 'drop', detail: '1 chunk(s)' }]);
+  const removed = e.handle({ type: 'toxics', now: 2, toxics: [] });
+  assert.deepEqual(kinds(removed), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  assert.deepEqual(faults(removed), [{ toxic: 'timeout_downstream', toxicType: 'timeout', stream: 'downstream', action: 'fin client+upstream', detail: 'timeout toxic removed' }]);
+});
+
+test('reset_peer with timeout 0 resets at once on the first data', () => {
+  const { e } = open([toxic({ type: 'reset_peer', stream: 'upstream' })]);
+  const cs = e.handle({ type: 'data', now: 1, from: 'client', chunk: bytes('x') });
+  assert.deepEqual(kinds(cs), ['fault', 'close client rst', 'close upstream rst', 'finished']);
+  assert.deepEqual(faults(cs), [{ toxic: 'reset_peer_upstream', toxicType: 'reset_peer', stream: 'upstream', action: 'rst client+upstream', claim: 'C5.1' }]);
+});
+
+test('limit_data relays a FIN before the limit; with bytes 0 the first data closes the connection', () => {
+  const { e } = open([toxic({ type: 'limit_data', attributes: { bytes: 5 } })]);
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 1, from: 'upstream' })), ['close client half']);
+  const zero = open([toxic({ type: 'limit_data', attributes: { bytes: 0 } })]);
+  const cs = zero.e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') });
+  assert.deepEqual(kinds(cs), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  assert.deepEqual(faults(cs), [{ toxic: 'limit_data_downstream', toxicType: 'limit_data', stream: 'downstream', action: 'fin client+upstream', detail: 'after 0 bytes' }]);
+});
+
+test('limit_data and reset_after_bytes count across chunks and name the count in the fault', () => {
+  const { e } = open([toxic({ type: 'limit_data', attributes: { bytes: 5 } })]);
+  e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('abc') });
+  assert.deepEqual(faults(e.handle({ type: 'data', now: 2, from: 'upstream', chunk: bytes('defgh') })),
+    [{ toxic: 'limit_data_downstream', toxicType: 'limit_data', stream: 'downstream', action: 'fin client+upstream', detail: 'after 5 bytes' }]);
+  const r = open([toxic({ type: 'reset_after_bytes', attributes: { bytes: 4 } })]);
+  assert.deepEqual(kinds(r.e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('ab') })), ['write client ab']);
+  const cs = r.e.handle({ type: 'data', now: 2, from: 'upstream', chunk: bytes('cdef') });
+  assert.deepEqual(kinds(cs), ['write client cd', 'fault', 'close client rst', 'close upstream rst', 'finished']);
+  assert.deepEqual(faults(cs), [{ toxic: 'reset_after_bytes_downstream', toxicType: 'reset_after_bytes', stream: 'downstream', action: 'rst client+upstream', claim: 'C5.1', detail: 'after 4 bytes downstream' }]);
+});
+
+test('abort_mid_response: each request re-arms the count; mode fin closes the client with FIN and resets upstream', () => {
+  const { e } = open([toxic({ type: 'abort_mid_response', attributes: { bytes: 3, mode: 'fin' } })]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'client', chunk: bytes('a') })), ['write upstream a']);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 2, from: 'upstream', chunk: bytes('xy') })), ['write client xy']);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 3, from: 'client', chunk: bytes('b') })), ['write upstream b']);
+  const cs = e.handle({ type: 'data', now: 4, from: 'upstream', chunk: bytes('zzzz') });
+  assert.deepEqual(kinds(cs), ['write client zzz', 'fault', 'close client fin', 'close upstream rst', 'finished']);
+  assert.deepEqual(faults(cs), [{ toxic: 'abort_mid_response_downstream', toxicType: 'abort_mid_response', stream: 'downstream', action: 'fin client, rst upstream', claim: 'C2b.3 C2b.4 C5.1', detail: 'after 3 reply bytes' }]);
+});
+
+test('reset_connect with a delay: RST when the timer fires', () => {
+  const e = new ConnectionEngine([toxic({ type: 'reset_connect', attributes: { delay: 20 } })]);
+  assert.deepEqual(e.handle({ type: 'accepted', now: 0 }), [{ type: 'set-timer', id: 1, ms: 20 }]);
+  const cs = e.handle({ type: 'timer', now: 20, id: 1 });
+  assert.deepEqual(kinds(cs), ['fault', 'close client rst', 'finished']);
+  assert.deepEqual(faults(cs), [{ toxic: 'reset_connect_downstream', toxicType: 'reset_connect', stream: 'downstream', action: 'rst client', claim: 'C3.1 C5.1', detail: 'accepted, never dialled upstream' }]);
+});
+
+test('fin_then_rst with a delay closes when the timer fires; added to a live connection it does nothing', () => {
+  const { e, first } = open([toxic({ type: 'fin_then_rst', attributes: { delay: 20 } })]);
+  assert.deepEqual(kinds(first), ['read client true', 'read upstream true', 'set-timer']);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 20, id: 1 })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  const live = open();
+  assert.deepEqual(live.e.handle({ type: 'toxics', now: 1, toxics: [toxic({ type: 'fin_then_rst' })] }), []);
+  assert.deepEqual(kinds(live.e.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('ok') })), ['write upstream ok']);
+});
+
+test('half_close on upstream after a delay: FIN to the server, its replies still reach the client, the client\'s data is dropped', () => {
+  const { e, first } = open([toxic({ type: 'half_close', stream: 'upstream', attributes: { delay: 10 } })]);
+  assert.deepEqual(kinds(first).slice(2), ['set-timer']);
+  const cs = e.handle({ type: 'timer', now: 10, id: 1 });
+  assert.deepEqual(kinds(cs), ['fault', 'close upstream half']);
+  assert.deepEqual(faults(cs), [{ toxic: 'half_close_upstream', toxicType: 'half_close', stream: 'upstream', action: 'fin upstream (half-close)', claim: 'C2a.5 C2a.6', detail: 'shutdown(SHUT_WR) toward the upstream; reading goes on' }]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 11, from: 'upstream', chunk: bytes('resp') })), ['write client resp']);
+  assert.deepEqual(e.handle({ type: 'data', now: 12, from: 'client', chunk: bytes('req') }), []);
+  const live = open();
+  assert.deepEqual(live.e.handle({ type: 'toxics', now: 1, toxics: [toxic({ type: 'half_close' })] }), []);
+});
+
+test('blackhole added to a live connection pauses the source; removed with nothing held, it resumes reading', () => {
+  const { e } = open();
+  const bh = toxic({ type: 'blackhole' });
+  const added = e.handle({ type: 'toxics', now: 1, toxics: [bh] });
+  assert.deepEqual(kinds(added), ['read upstream false', 'fault']);
+  assert.deepEqual(faults(added), [{ toxic: 'blackhole_downstream', toxicType: 'blackhole', stream: 'downstream', action: 'stop reading upstream', claim: 'C4.1' }]);
+  assert.deepEqual(kinds(e.handle({ type: 'toxics', now: 2, toxics: [] })), ['read upstream true']);
+});
+
+test('kill present when a connection is set up leaves that connection alone', () => {
+  const { e, first } = open([toxic({ type: 'kill' })]);
+  assert.deepEqual(kinds(first), ['read client true', 'read upstream true']);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') })), ['write client x']);
+  const live = open();
+  assert.deepEqual(faults(live.e.handle({ type: 'toxics', now: 1, toxics: [toxic({ type: 'kill' })] })),
+    [{ toxic: 'kill_downstream', toxicType: 'kill', stream: 'downstream', action: 'fin client+upstream', claim: 'C2.0 C2a.6', detail: 'crashed proxy: every live connection closed at once' }]);
+});
+
+test('close_unread\'s fault record', () => {
+  const e = new ConnectionEngine([toxic({ type: 'close_unread' })]);
+  assert.deepEqual(e.handle({ type: 'accepted', now: 0 }), [{ type: 'set-timer', id: 1, ms: 100 }]);
+  assert.deepEqual(faults(e.handle({ type: 'timer', now: 100, id: 1 })),
+    [{ toxic: 'close_unread_downstream', toxicType: 'close_unread', stream: 'downstream', action: 'close client unread', claim: 'C2 open question: FIN or RST', detail: 'close(2) without reading: RST if data was queued, else FIN' }]);
+});
+
+test('every toxic type in the catalogue has an implementation with at least one hook', () => {
+  for (const def of TOXICS) {
+    const impl = makeToxic(toxic({ type: def.type }), true);
+    assert.ok(impl.onAccept || impl.onStart || impl.onItems || impl.onRemove, def.type);
+  }
 });

@@ -1,6 +1,7 @@
 // Observability for rstlab proxy: a JSON event log (connection opened, fault fired, connection
 // closed, upstream unreachable), kept in a bounded ring in memory and optionally appended as JSON
-// lines to a file, plus counters per proxy and per toxic. No sockets here.
+// lines to a file, plus counters per proxy and per toxic. No sockets here. Each event gets the next
+// seq (1, 2, …); list() gives at most the newest `capacity` of them.
 
 import { appendFileSync } from 'node:fs';
 import type { FaultRecord } from './types.js';

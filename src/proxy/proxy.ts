@@ -84,10 +84,7 @@ class Conn {
         break;
       }
       case 'fault': this.proxy.recordFault(this, c.fault); break;
-      case 'finished':
-        for (const t of this.timers) clearTimeout(t);
-        this.timers.clear();
-        break;
+      case 'finished': this.clearTimers(); break;
     }
   }
 
@@ -168,17 +165,20 @@ class Conn {
     }
   }
 
-  private socketClosed(): void {
-    if (--this.socketsOpen > 0) return;
+  private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+
+  private socketClosed(): void {
+    if (--this.socketsOpen > 0) return;
+    this.clearTimers();
     this.proxy.connectionClosed(this);
   }
 
   /** Close both sockets at once, as Toxiproxy does when a proxy is disabled or deleted. */
   drop(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     this.client.destroy();
     this.up?.destroy();
   }

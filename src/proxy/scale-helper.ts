@@ -1,25 +1,17 @@
 // Child processes for scale.test.ts (loopback only, every loop bounded; one JSON line on stdout):
 // `relay N` relays N MiB each way through a fresh proxy and compares SHA-256 digests; `echo` and
 // `proxy` serve an echo server and rstlab proxy's control API in processes of their own (so each
-// stays within its descriptor limit and the client load runs on the other core) until stdin closes.
+// stays within its own descriptor limit and the client load runs on another core) until stdin closes.
 
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { startProxy } from './index.js';
-import { serve } from './testkit.js';
+import { serve, until } from './testkit.js';
 
 const MiB = 1 << 20;
 const report = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 const fds = () => readdirSync('/proc/self/fd').length;
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Send `mib` MiB of distinct blocks on `s`, hashing what was sent. */
 function sendBlocks(s: net.Socket, mib: number, seed: Buffer): Promise<string> {
@@ -64,7 +56,7 @@ async function relay1GiB(mibEachWay: number): Promise<void> {
   const c = net.connect({ host: '127.0.0.1', port: Number(p.listen.split(':')[1]), allowHalfOpen: true });
   await new Promise((r) => c.once('connect', r));
   const [down, sentUp] = await Promise.all([hashIncoming(c), sendBlocks(c, mibEachWay, seedUp)]);
-  await until(() => serverSide !== undefined, 5000, 'the server side');
+  await until(() => serverSide !== undefined, 5000, 'the server side', 20);
   const srv = await serverSide!;
   const seconds = (performance.now() - t0) / 1000;
   c.destroy();

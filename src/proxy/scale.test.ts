@@ -1,4 +1,4 @@
-// The big checks of rstlab proxy (bounded, loopback only, about a minute on 2 cores):
+// The big checks of rstlab proxy (bounded, loopback only):
 // 1 GiB relayed byte-exact (512 MiB each way, SHA-256 equal); 10,000 concurrent connections held
 // and closed cleanly; no descriptor leak after 100,000 connections that end in resets. The proxy
 // and the echo server run in child processes; this process is the client. The proxy's process
@@ -12,7 +12,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import net from 'node:net';
-import { sleep } from './testkit.js';
+import { sleep, until } from './testkit.js';
 
 const helper = fileURLToPath(new URL('./scale-helper.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -40,14 +40,6 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
   const text = await res.text();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
-}
-
-async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 before(async () => {
@@ -87,7 +79,6 @@ test('no descriptor leak after 100,000 connections that end in resets', async ()
     const s = net.connect({ host: '127.0.0.1', port });
     s.on('connect', () => s.write('x'));
     const done = (how: string) => { endings[how] = (endings[how] ?? 0) + 1; s.destroy(); resolve(); };
-    s.on('error', () => {});
     s.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error'));
     s.on('end', () => done('end'));
     s.setTimeout(5000, () => done('timeout'));

@@ -1,8 +1,10 @@
-// Helpers for rstlab proxy's tests and benchmarks (loopback only): an echo server, a scripted
-// server, a one-shot client that reports how its connection ended, and tshark field extraction.
+// Helpers for rstlab proxy's tests (loopback only): an echo server, a scripted server, a one-shot
+// client that reports how its connection ended, tshark field extraction, a bounded wait for a
+// condition, and the skip rule for tests that need tools (skipped with the reason when one is
+// missing, never under CI=true).
 
 import net from 'node:net';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export interface Served { server: net.Server; port: number; close(): Promise<void> }
 
@@ -94,3 +96,22 @@ export function tsharkFrames(file: string): Promise<Frame[]> {
 export const hasFlag = (f: Frame, flag: 'S' | 'A' | 'R' | 'F' | 'P'): boolean => f.flags.includes(flag);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `cond` holds, checking every `everyMs`; throws "timed out waiting for WHAT" after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 50): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * The `skip` option of tests that need these programs: the reason when one is not on PATH, else
+ * false. Under CI=true it is always false, so a missing tool fails the tests there instead.
+ */
+export function missingToolsSkip(tools: readonly string[]): string | false {
+  if (process.env.CI === 'true') return false;
+  const missing = tools.filter((t) => (spawnSync(t, ['--version'], { stdio: 'ignore' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+  return missing.length === 0 ? false : `needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`;
+}

@@ -27,7 +27,7 @@ export interface ToxicDef {
 
 const int = (name: string, doc: string, dflt = 0): AttributeDef => ({ name, kind: 'int', default: dflt, doc });
 
-export const TOXICS: readonly ToxicDef[] = [
+const CATALOGUE = [
   { type: 'latency', origin: 'toxiproxy', scope: 'stream', summary: 'delay every chunk by latency +/- jitter',
     attributes: [int('latency', 'milliseconds'), int('jitter', 'milliseconds')] },
   { type: 'bandwidth', origin: 'toxiproxy', scope: 'stream', summary: 'limit the rate to `rate` KB/s',
@@ -72,7 +72,12 @@ export const TOXICS: readonly ToxicDef[] = [
   { type: 'kill', origin: 'rstlab', scope: 'connection',
     summary: 'drop every live connection like a crashed proxy: close(2) both sockets of each at once',
     attributes: [], claims: ['C2.0', 'C2a.6'] },
-];
+] as const satisfies readonly ToxicDef[];
+
+export const TOXICS: readonly ToxicDef[] = CATALOGUE;
+
+/** The name of every toxic type in TOXICS, as a union (the engine needs a factory for each). */
+export type ToxicType = (typeof CATALOGUE)[number]['type'];
 
 const byType = new Map(TOXICS.map((t) => [t.type, t]));
 
@@ -80,7 +85,8 @@ export function toxicDef(type: string): ToxicDef | undefined {
   return byType.get(type);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array): the shape every request body and attribute set must have. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -151,17 +157,20 @@ export function parseToxicUpdate(old: ToxicJson | undefined, body: unknown): Tox
   };
 }
 
-/** Numeric attribute with its default, for the engine. */
-export function numAttr(t: ToxicJson, name: string): number {
+/** The attribute when it is of `kind`, else the catalogue's default when that is, else undefined. */
+function attrOf(t: ToxicJson, name: string, kind: 'number' | 'string'): number | string | undefined {
   const v = t.attributes[name];
-  if (typeof v === 'number') return v;
+  if (typeof v === kind) return v;
   const d = toxicDef(t.type)?.attributes.find((a) => a.name === name)?.default;
-  return typeof d === 'number' ? d : 0;
+  return typeof d === kind ? d : undefined;
 }
 
+/** Numeric attribute with its default, for the engine (0 when neither is a number). */
+export function numAttr(t: ToxicJson, name: string): number {
+  return (attrOf(t, name, 'number') as number | undefined) ?? 0;
+}
+
+/** String attribute with its default, for the engine ('' when neither is a string). */
 export function strAttr(t: ToxicJson, name: string): string {
-  const v = t.attributes[name];
-  if (typeof v === 'string') return v;
-  const d = toxicDef(t.type)?.attributes.find((a) => a.name === name)?.default;
-  return typeof d === 'string' ? d : '';
+  return (attrOf(t, name, 'string') as string | undefined) ?? '';
 }
