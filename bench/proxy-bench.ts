@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   });
   const echo = await listen((s) => { s.setNoDelay(true); s.pipe(s); s.on('error', () => {}); });
 
-  // rstlab proxy in its own process (the helper of scale.test.ts serves the control API).
+  // rstlab proxy in its own process (the helper of scale.stress.test.ts serves the control API).
   const helper = fileURLToPath(new URL('../src/proxy/scale-helper.js', import.meta.url));
   const child = spawn(process.execPath, [helper, 'proxy'], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);

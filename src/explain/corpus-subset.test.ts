@@ -3,7 +3,7 @@
 // its end without an exception, with tcpdump's packet count, and the RSTs rstlab reports are exactly
 // the frames tcpdump prints as TCP with R in its flags. tcpdump's view of each file is saved in
 // `expected.json` (tcpdump 4.99); RSTLAB_UPDATE=1 remakes it with the tcpdump installed.
-// The whole corpus (830 files) is checked against tcpdump itself by corpus.test.ts.
+// The whole corpus (830 files) is checked against tcpdump itself by corpus.stress.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

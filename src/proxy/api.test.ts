@@ -203,7 +203,7 @@ test('counters and the event log say which fault fired on which connection', asy
   const since = rp.events.list().at(-1)?.seq ?? 0;
   const out = await talk(port, ['abcd']);
   assert.equal(out.data.toString(), 'ab');
-  // The RST itself is checked on the wire in faults.test.ts; a Node client that has just read data
+  // The RST itself is checked on the wire in faults.e2e.test.ts; a Node client that has just read data
   // before a RST may report EOF instead of ECONNRESET, so only the data is checked here.
   assert.ok(['ECONNRESET', 'end'].includes(out.ending), out.ending);
   await sleep(50);

@@ -1,4 +1,4 @@
-// Child processes for scale.test.ts (loopback only, every loop bounded; one JSON line on stdout):
+// Child processes for scale.stress.test.ts (loopback only, every loop bounded; one JSON line on stdout):
 // `relay N` relays N MiB each way through a fresh proxy and compares SHA-256 digests; `echo` and
 // `proxy` serve an echo server and rstlab proxy's control API in processes of their own (so each
 // stays within its own descriptor limit and the client load runs on another core) until stdin closes.

@@ -1,6 +1,6 @@
 // HTML reports without a browser: self-contained (no external reference of any kind), the claim
 // verdicts, the matrix cells and the runs of the fixture, escaping, print rules. The browser test
-// (html.browser.test.ts) checks the same page rendered in Chromium.
+// (html.e2e.test.ts) checks the same page rendered in Chromium.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

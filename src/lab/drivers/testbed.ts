@@ -1,4 +1,4 @@
-// Test support for the client drivers (used by drivers.test.ts only): real loopback servers in the
+// Test support for the client drivers (used by drivers.e2e.test.ts only): real loopback servers in the
 // test process and a runner for one driver child process. Origin servers (node:http, https, http2
 // with a throwaway CA from ../certs.ts) answer `/` with `hello`, `/large` with a Content-Length
 // of LARGE_DECLARED but only LARGE_SENT bytes before the server closes (FIN), and `/reset` by

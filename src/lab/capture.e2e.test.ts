@@ -1,6 +1,6 @@
 // Tests for capture.ts with the real tcpdump: a loopback capture sees a real handshake (read back
 // with tshark), a bad filter fails with tcpdump's own words and leaves no tcpdump behind, and a
-// missing tcpdump is a MissingToolError. The netns capture is exercised in topology.test.ts.
+// missing tcpdump is a MissingToolError. The netns capture is exercised in topology.e2e.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
