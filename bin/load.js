@@ -7,7 +7,7 @@
 //   `script` is its vm.Script (script.cachedDataRejected tells whether V8 took the cache).
 // - Otherwise (a tsc-only rebuild) main comes from the modules, and `script` is null.
 // Why: with the code cache, V8 neither parses the bundle nor compiles the functions a command
-// runs; ~7–11 ms of each start on this machine (~45 → ~38 ms for `explain` on a small capture).
+// runs, which shortens every start (figures in docs/performance.md, "Start-up").
 // V8 rejects a cache made by another V8 version or with other V8 flags (the command then compiles
 // as usual); it checks the source only by its length, hence the build writes the cache after the
 // bundle and the cache is used only while it is at least as new as the bundle.

@@ -1,7 +1,6 @@
 // Bundle the rstlab command into one file and make V8's code cache for it, so that a command starts
-// without the ESM loader resolving, reading and linking ~30 modules one by one (~35 ms of every
-// start on this machine) and without V8 parsing the bundle and compiling the functions it runs
-// (another ~7–11 ms).
+// without the ESM loader resolving, reading and linking ~30 modules one by one and without V8
+// parsing the bundle and compiling the functions it runs (docs/performance.md, "Start-up").
 //
 // Contract:
 // - Input: the tsc output of this build folder (<build>/src/cli/main.js and what it imports).

@@ -54,7 +54,7 @@ export function flagString(flags: number): string {
   for (let i = 0; i < FLAG_BITS.length; i += 1) if (flags & FLAG_BITS[i]) s += FLAG_CHARS[i];
   return `[${s || 'none'}]`;
 }
-// (Two flat constant lists, not a list of pairs built per call: that one took V8 ~15 ms to optimize.)
+// (Two flat constant lists, not a list of pairs built per call, which is slower for V8 to optimize.)
 const FLAG_BITS: readonly number[] = [TcpFlag.FIN, TcpFlag.SYN, TcpFlag.RST, TcpFlag.PSH, TcpFlag.ACK, TcpFlag.URG, TcpFlag.ECE, TcpFlag.CWR, TcpFlag.AE];
 const FLAG_CHARS = 'FSRP.UEWe';
 
