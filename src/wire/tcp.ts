@@ -141,23 +141,35 @@ function lengthPossible(kind: number, len: number, room: number): boolean {
 }
 
 /**
+ * One step of the walk over the options in [start, hdrEnd), reading only bytes before `capEnd`: the
+ * length of the option at `o` (1 for NOP); 0 where the list ends (EOL, the end of what was
+ * captured, or an option cut off by the capture: silently); -1 for an impossible length (the
+ * option is malformed and the list ends). Every option walk below goes through it.
+ */
+function optionStep(b: Uint8Array, o: number, hdrEnd: number, capEnd: number): number {
+  if (o >= capEnd) return 0;
+  const kind = b[o];
+  if (kind === TcpOptionKind.EOL) return 0;
+  if (kind === TcpOptionKind.NOP) return 1;
+  if (o + 1 >= capEnd) return 0;
+  const len = b[o + 1];
+  if (!lengthPossible(kind, len, hdrEnd - o)) return -1;
+  return o + len > capEnd ? 0 : len;
+}
+
+/**
  * Decode options in [start, hdrEnd) reading only bytes before `capEnd`. An option cut off by the
  * capture ends the list silently; an impossible length yields `malformed` and ends it.
  */
 export function decodeTcpOptions(b: Uint8Array, start: number, hdrEnd: number, capEnd: number): TcpOption[] {
   const out: TcpOption[] = [];
-  let o = start;
-  while (o < capEnd) {
+  for (let o = start, len = optionStep(b, o, hdrEnd, capEnd); len !== 0; o += len, len = optionStep(b, o, hdrEnd, capEnd)) {
     const kind = b[o];
-    if (kind === TcpOptionKind.EOL) break;
-    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
-    if (o + 1 >= capEnd) break;
-    const len = b[o + 1];
-    if (!lengthPossible(kind, len, hdrEnd - o)) {
+    if (len < 0) {
       out.push({ kind: 'malformed', type: kind, offset: o - start + TCP_MIN_HEADER_LEN });
       break;
     }
-    if (o + len > capEnd) break;
+    if (kind === TcpOptionKind.NOP) continue;
     switch (kind) {
       case TcpOptionKind.MSS: out.push({ kind: 'mss', value: readU16(b, o + 2) }); break;
       case TcpOptionKind.WINDOW_SCALE: out.push({ kind: 'window-scale', shift: b[o + 2] }); break;
@@ -174,22 +186,14 @@ export function decodeTcpOptions(b: Uint8Array, start: number, hdrEnd: number, c
       case TcpOptionKind.MD5: out.push({ kind: 'md5' }); break;
       default: out.push({ kind: 'unknown', type: kind, length: len });
     }
-    o += len;
   }
   return out;
 }
 
 /** `decodeTcpOptions` without the objects: false when it would report `malformed`. */
 export function scanTcpOptions(b: Uint8Array, start: number, hdrEnd: number, capEnd: number): boolean {
-  let o = start;
-  while (o < capEnd) {
-    const kind = b[o];
-    if (kind === TcpOptionKind.EOL) return true;
-    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
-    if (o + 1 >= capEnd) return true;
-    const len = b[o + 1];
-    if (!lengthPossible(kind, len, hdrEnd - o)) return false;
-    o += len;
+  for (let o = start, len = optionStep(b, o, hdrEnd, capEnd); len !== 0; o += len, len = optionStep(b, o, hdrEnd, capEnd)) {
+    if (len < 0) return false;
   }
   return true;
 }
@@ -241,19 +245,14 @@ export function scanTcpOptionKinds(b: Uint8Array, start: number, hdrEnd: number,
   let shift = -1;
   let timestamps = false;
   let malformed = false;
-  let o = start;
-  while (o < capEnd) {
+  for (let o = start, len = optionStep(b, o, hdrEnd, capEnd); len !== 0; o += len, len = optionStep(b, o, hdrEnd, capEnd)) {
     const kind = b[o];
-    if (kind === TcpOptionKind.EOL) break;
-    if (kind === TcpOptionKind.NOP) { o += 1; continue; }
-    if (o + 1 >= capEnd) break;
-    const len = b[o + 1];
+    if (kind === TcpOptionKind.NOP) continue;
     let code: number;
-    if (!lengthPossible(kind, len, hdrEnd - o)) {
+    if (len < 0) {
       code = 8;
       malformed = true;
     } else {
-      if (o + len > capEnd) break;
       code = kindCode(kind);
       if (code === 2) shift = b[o + 2];
       else if (code === 5) timestamps = true;
@@ -262,7 +261,6 @@ export function scanTcpOptionKinds(b: Uint8Array, start: number, hdrEnd: number,
     else high = high * 9 + code;
     count += 1;
     if (malformed) break;
-    o += len;
   }
   out.low = low;
   out.high = high;
