@@ -8,8 +8,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCatalog } from '../src/explain/catalog.js';
-import type { CatalogResultsInput } from '../src/explain/catalog.js';
+import { buildCatalog } from '../src/catalog/build.js';
+import type { LabResults } from '../src/report/results.js';
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -55,10 +55,10 @@ function main(argv: string[]): number {
     } else inputs.push(path.resolve(a));
   }
   if (!inputs.length) inputs.push(path.join(root, 'rstlab-out', 'results.json'));
-  const results = inputs.map((file): CatalogResultsInput => {
-    let data: CatalogResultsInput;
+  const results = inputs.map((file): LabResults => {
+    let data: LabResults;
     try {
-      data = JSON.parse(readFileSync(file, 'utf8')) as CatalogResultsInput;
+      data = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
     } catch (err) {
       return fail(`cannot read ${file}: ${(err as Error).message} (run \`rstlab lab\` first)`);
     }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
-import type { Catalog } from '../explain/catalog.js';
+import type { Catalog } from '../catalog/types.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { wrap } from './why-run.js';
 import { Conversation } from '../tcp/conversation.js';

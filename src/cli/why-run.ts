@@ -1,45 +1,17 @@
 // `rstlab why`, the work behind the command (registered in why-command.ts, loaded when it runs):
 // loading the catalog, matching, and printing the text or JSON answer.
 
-import { readFileSync } from 'node:fs';
 import pc from 'picocolors';
-import { InputError } from '../errors.js';
-import { ADVICE, wireCauseInfo } from '../explain/advice.js';
-import { matchError, rankCauses } from '../explain/catalog.js';
-import type { Catalog, CauseMatch, Match } from '../explain/catalog.js';
+import { ADVICE, wireCauseInfo } from '../catalog/advice.js';
+import { defaultCatalogPath, loadCatalog } from '../catalog/load.js';
+import { matchError, rankCauses } from '../catalog/match.js';
+import type { CauseMatch, Match } from '../catalog/types.js';
 import { ladderFromRun, renderLadderText } from '../report/ladder.js';
 import type { Painter } from '../report/text.js';
 import { plain } from '../report/text.js';
-import { repoFile } from '../paths.js';
 import { writeOut } from './output.js';
 
 export interface WhyOptions { json?: boolean; catalog?: string; color?: boolean; ladders?: boolean }
-
-/** data/error-catalog.json of this package. */
-export function defaultCatalogPath(): string {
-  return repoFile('data/error-catalog.json');
-}
-
-export function loadCatalog(file: string): Catalog {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read the error catalog ${file}: ${(err as Error).message}`,
-      'build it from lab results: node dist/scripts/build-catalog.js rstlab-out/results.json (see docs/catalog.md)');
-  }
-  let cat: Catalog;
-  try {
-    cat = JSON.parse(text) as Catalog;
-  } catch (err) {
-    throw new InputError(`${file} is not JSON: ${(err as Error).message}`);
-  }
-  if (cat?.schema !== 'rstlab-catalog/1' || !Array.isArray(cat.entries)) {
-    throw new InputError(`${file} is not an rstlab error catalog (schema rstlab-catalog/1)`);
-  }
-  return cat;
-}
-
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 

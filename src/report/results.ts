@@ -3,12 +3,12 @@
 // rstlab's interface: add fields, never rename or remove them.
 
 import type { Cause, Confidence } from '../explain/index.js';
-import type { AppOutcome } from '../explain/outcome.js';
+import type { AppOutcome } from './outcome.js';
 
 /** Who sent a segment, by address. A forged RST carries the server's address, so it counts as "server". */
 export type Role = 'client' | 'server' | 'proxy';
 
-/** What the client application saw (src/explain/outcome.ts). */
+/** What the client application saw (outcome.ts). */
 export type OutcomeRecord = AppOutcome;
 
 export interface WireRst {
