@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { repoFile } from '../paths.js';
+import { ADVICE } from './advice.js';
 import { CATALOG_SCHEMA } from './types.js';
 import type { Catalog } from './types.js';
 
@@ -81,6 +82,7 @@ function catalogProblem(cat: Obj): string | null {
       const q = fieldProblems(o, ot, { scenario: 'string', run: 'string', capture: 'string|null', wire: 'object', ladder: 'array', timeline: 'array' })
         ?? fieldProblems(o.wire as Obj, `${ot}.wire`, { cause: 'string', summary: 'string' });
       if (q) return q;
+      if (!Object.hasOwn(ADVICE, (o.wire as Obj).cause as string)) return `${ot}.wire.cause: unknown cause ${JSON.stringify((o.wire as Obj).cause)}`;
       for (const [k, seg] of (o.ladder as unknown[]).entries()) {
         if (!isObject(seg)) return `${ot}.ladder[${k}]: not an object`;
         const r = fieldProblems(seg, `${ot}.ladder[${k}]`, { frame: 'number', ms: 'number', from: 'string', to: 'string', flags: 'string', seq: 'number', ack: 'number', len: 'number' });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { buildCatalog } from './build.js';
+import { renderWhyText } from '../report/why-text.js';
 import { matchError, normalizeMessage, rankCauses } from './match.js';
 
 const catalog = buildCatalog([LAB_FIXTURE]);
@@ -92,4 +93,13 @@ test('property: a catalog message with other addresses, ports and numbers still 
       return m.length > 0 && m[0].entry.pattern === e.pattern && m[0].entry.error === e.error;
     },
   ), { numRuns: 200 });
+});
+
+test('matches and ranked causes are the input of the why answer (report/why-text.ts) as they are', () => {
+  const matches = matchError(catalog, 'socket hang up');
+  const causes = rankCauses(matches);
+  assert.equal(causes[0].advice.retry, 'safe');
+  const out = renderWhyText('socket hang up', matches, causes);
+  assert.match(out, /1\. reset-after-close — data arrived after the sender had closed/);
+  assert.match(out, /\[lab\] SIGKILL server/);
 });

@@ -3,8 +3,11 @@
 //   Connection{…} contents) replaced, so that the same error from two runs has one pattern.
 // - `matchError(catalog, text)`: fuzzy matching of the text (class names, errno names, messages
 //   with host names, ports and numbers varying) against every entry, best first.
-// - `rankCauses(matches)`: the matches turned into wire causes, most likely first.
+// - `rankCauses(matches)`: the matches turned into wire causes, most likely first, each with its
+//   meaning and advice (advice.ts).
+// The answers fit the input of report/why-text.ts, which renders them.
 
+import { ADVICE, wireCauseInfo } from './advice.js';
 import type { Catalog, CatalogEntry, CauseMatch, Match, WireCause } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +195,7 @@ export function matchError(catalog: Catalog, text: string, opts: { min?: number 
 /**
  * Group matches by what the wire showed in their runs, most likely first: each run of a matching
  * entry within `band` (default 0.8) of the best score votes for its wire cause with its score.
+ * Each cause comes with its title, meaning and advice (advice.ts).
  */
 export function rankCauses(matches: Match[], band = 0.8): CauseMatch[] {
   if (!matches.length) return [];
@@ -201,7 +205,7 @@ export function rankCauses(matches: Match[], band = 0.8): CauseMatch[] {
     if (m.score < top * band) continue;
     for (const o of m.entry.occurrences) {
       let b = buckets.get(o.wire.cause);
-      if (!b) { b = { cause: o.wire.cause, score: 0, share: 0, hits: [], scenarios: [] }; buckets.set(o.wire.cause, b); }
+      if (!b) { b = { cause: o.wire.cause, ...wireCauseInfo(o.wire.cause), score: 0, share: 0, hits: [], scenarios: [], advice: ADVICE[o.wire.cause] }; buckets.set(o.wire.cause, b); }
       b.score += m.score;
       b.hits.push({ entry: m.entry, occurrence: o, score: m.score });
     }

@@ -98,6 +98,9 @@ export interface CauseHit { entry: CatalogEntry; occurrence: CatalogOccurrence; 
 
 export interface CauseMatch {
   cause: WireCause;
+  /** The cause's title and meaning (advice.ts). */
+  title: string;
+  meaning: string;
   /** Sum of the matching runs' scores. */
   score: number;
   /** This cause's part of all matching runs' scores, 0..1. */
@@ -106,4 +109,6 @@ export interface CauseMatch {
   hits: CauseHit[];
   /** Scenario ids, in order of first hit. */
   scenarios: string[];
+  /** What to do about it (advice.ts). */
+  advice: Advice;
 }

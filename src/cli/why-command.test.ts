@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
 import type { Catalog } from '../catalog/types.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
-import { wrap } from './why-run.js';
+import { wrap } from '../report/why-text.js';
 import { Conversation } from '../tcp/conversation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
