@@ -12,7 +12,7 @@ import type { Catalog, CatalogEntry, WireCause, WireEvent, WireSignature } from 
 const RST_FLAG = /R/;
 
 function signatureOf(run: RunRecord): WireSignature {
-  const errorAt = run.outcome?.kind === 'error' ? run.timeline.find((t) => t.who === 'client' && t.what.startsWith('result'))?.ms ?? null : null;
+  const errorAt = run.outcome?.kind === 'error' ? run.timeline.find((t) => t.kind === 'result')?.ms ?? null : null;
   const msOf = (frame: number) => run.ladder.find((s) => s.frame === frame)?.ms ?? 0;
   const ev = (role: Role | 'unknown', frame: number, cause?: Cause): WireEvent => {
     const ms = msOf(frame);
@@ -30,8 +30,8 @@ function signatureOf(run: RunRecord): WireSignature {
   // The sequence in words: lab actions, FINs, RSTs with the segment each answers, the client's result.
   const steps: Array<{ ms: number; order: number; text: string }> = [];
   run.timeline.forEach((t, i) => {
-    if (t.who === 'lab' && t.what !== 'client: go') steps.push({ ms: t.ms, order: 1e6 + i, text: t.what });
-    if (t.who === 'client' && t.what.startsWith('result')) {
+    if (t.kind === 'action') steps.push({ ms: t.ms, order: 1e6 + i, text: t.text });
+    if (t.kind === 'result') {
       steps.push({ ms: t.ms, order: 1e6 + i, text: run.outcome?.kind === 'ok' ? 'client ok' : run.outcome?.kind === 'error' ? 'client error' : 'client gave up' });
     }
   });

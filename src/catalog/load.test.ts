@@ -32,12 +32,16 @@ test('a bad file is one InputError that names the file and the first problem', (
   delete broken.entries[1].occurrences[0].wire.summary;
   const badSeg = structuredClone(good) as unknown as typeof broken;
   badSeg.entries[0].occurrences[0].ladder[1].flags = 7;
+  const freeText = structuredClone(good) as unknown as { entries: Array<{ occurrences: Array<{ timeline: unknown[] }> }> };
+  freeText.entries[0].occurrences[0].timeline[0] = { ms: 95, who: 'lab', what: 'SIGKILL server' };
   const cases: Array<[string, RegExp]> = [
     [path.join(dir, 'missing.json'), /^cannot read the error catalog .*missing\.json/],
     [file('text.json', 'not json'), /text\.json is not JSON/],
     [file('other.json', { schema: 'rstlab-lab/1', runs: [] }), /other\.json is not an rstlab error catalog \(schema rstlab-catalog\/\d\)/],
     [file('future.json', { ...good, schema: 'rstlab-catalog/99' }), /future\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/99/],
     [file('broken.json', broken), /broken\.json is not a valid error catalog: entries\[1\]\.occurrences\[0\]\.wire\.summary: missing/],
+    [file('v1.json', { ...good, schema: 'rstlab-catalog/1' }), /v1\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/1; this one reads rstlab-catalog\/2\)/],
+    [file('free.json', freeText), /free\.json is not a valid error catalog: entries\[0\]\.occurrences\[0\]\.timeline\[0\]\.kind: missing/],
     [file('seg.json', badSeg), /seg\.json is not a valid error catalog: entries\[0\]\.occurrences\[0\]\.ladder\[1\]\.flags: not a string/],
   ];
   for (const [f, message] of cases) {

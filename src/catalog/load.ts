@@ -88,7 +88,26 @@ function catalogProblem(cat: Obj): string | null {
         const r = fieldProblems(seg, `${ot}.ladder[${k}]`, { frame: 'number', ms: 'number', from: 'string', to: 'string', flags: 'string', seq: 'number', ack: 'number', len: 'number' });
         if (r) return r;
       }
+      for (const [k, t] of (o.timeline as unknown[]).entries()) {
+        const r = timelineProblem(t, `${ot}.timeline[${k}]`);
+        if (r) return r;
+      }
     }
   }
   return null;
+}
+
+const HOSTS = ['client', 'server', 'proxy'];
+
+/** A timeline entry as src/report/results.ts types it (TimelineEntry). */
+function timelineProblem(t: unknown, at: string): string | null {
+  if (!isObject(t)) return `${at}: not an object`;
+  const p = fieldProblems(t, at, { ms: 'number', who: 'string', kind: 'string' });
+  if (p) return p;
+  const ok = t.kind === 'release' ? t.who === 'lab'
+    : t.kind === 'action' ? t.who === 'lab' && typeof t.text === 'string' && (t.host === undefined || HOSTS.includes(t.host as string))
+      : t.kind === 'result' ? t.who === 'client'
+        : t.kind === 'event' ? HOSTS.includes(t.who as string) && typeof t.text === 'string'
+          : false;
+  return ok ? null : `${at}: not a timeline entry (${JSON.stringify(t)})`;
 }

@@ -74,7 +74,7 @@ export interface CatalogEntry {
 }
 
 /** The schema id of the catalog file; a file with another id is refused (load.ts). */
-export const CATALOG_SCHEMA = 'rstlab-catalog/1';
+export const CATALOG_SCHEMA = 'rstlab-catalog/2';
 
 export interface Catalog {
   schema: typeof CATALOG_SCHEMA;
