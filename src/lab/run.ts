@@ -155,10 +155,10 @@ interface RunEnv {
 async function runOne(topo: Topology, scenario: Scenario, client: ClientName, base: RunRecord, env: RunEnv): Promise<RunRecord> {
   const t0 = Date.now();
   const timeline = base.timeline;
-  const ms = () => Date.now() - t0;
+  const now = () => Date.now() - t0;
   /** A lab action, on the host it acts on (none: the router). */
-  const act = (text: string, host?: Role) => timeline.push({ ms: ms(), who: 'lab', kind: 'action', ...(host ? { host } : {}), text });
-  const event = (who: TimelineEvent['who'], text: string) => timeline.push({ ms: ms(), who, kind: 'event', text });
+  const act = (text: string, host?: Role) => timeline.push({ ms: now(), who: 'lab', kind: 'action', ...(host ? { host } : {}), text });
+  const reported = (who: TimelineEvent['who'], text: string) => timeline.push({ ms: now(), who, kind: 'event', text });
   const children: Array<Child<ServerEvent> | Child<DriverEvent>> = [];
   const removers: Array<() => Promise<void>> = [];
   const serverEvents: Array<Record<string, unknown>> = [];
@@ -178,7 +178,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
       server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
-      server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') event('server', describeServerEvent(e)); });
+      server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') reported('server', describeServerEvent(e)); });
       const ev = await server.waitFor((e) => e.event === 'listening', 5000);
       serverPort = ev.event === 'listening' ? ev.port : 0;
     } else {
@@ -190,7 +190,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       const cfg: ServerConfig = { kind: 'proxy', listen: { host: env.hosts.proxy, port: 0 } };
       proxy = topo.spawn<ServerEvent>('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
       children.push(proxy);
-      proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') event('proxy', describeServerEvent(e)); });
+      proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') reported('proxy', describeServerEvent(e)); });
       const pe = await proxy.waitFor((e) => e.event === 'listening', 5000);
       proxyPort = pe.event === 'listening' ? pe.port : 0;
     }
@@ -212,8 +212,8 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     let result: Extract<DriverEvent, { event: 'result' }> | null = null;
     driver.on('event', (e: DriverEvent) => {
       if (e.event === 'result') result = e;
-      else if (e.event === 'connected') event('client', `connected ${e.local}`);
-      else if (e.event === 'response-started') event('client', `response ${e.status ?? ''}`.trim());
+      else if (e.event === 'connected') reported('client', `connected ${e.local}`);
+      else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
     });
     let clientLocal: string | null = null;
     const actions: ScenarioActions = {
@@ -268,7 +268,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       if (ev.event === 'connected') {
         clientLocal = ev.local;
         await scenario.atPause?.(actions);
-        if ((driver.exitStatus === undefined)) { timeline.push({ ms: ms(), who: 'lab', kind: 'release' }); driver.send('go'); }
+        if ((driver.exitStatus === undefined)) { timeline.push({ ms: now(), who: 'lab', kind: 'release' }); driver.send('go'); }
       }
     }
     await scenario.afterGo?.(actions);
@@ -279,7 +279,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       ]);
     }
     const res = result as Extract<DriverEvent, { event: 'result' }> | null;
-    if (res) timeline.push({ ms: ms(), who: 'client', kind: 'result' });
+    if (res) timeline.push({ ms: now(), who: 'client', kind: 'result' });
     await scenario.afterResult?.(actions);
     await sleep(150);
     if (live) await live.stop();
