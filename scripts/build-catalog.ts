@@ -8,8 +8,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCatalog } from '../src/explain/catalog.js';
-import type { CatalogResultsInput } from '../src/explain/catalog.js';
+import { buildCatalog } from '../src/catalog/build.js';
+import { LAB_SCHEMA } from '../src/report/results.js';
+import type { LabResults } from '../src/report/results.js';
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -55,14 +56,16 @@ function main(argv: string[]): number {
     } else inputs.push(path.resolve(a));
   }
   if (!inputs.length) inputs.push(path.join(root, 'rstlab-out', 'results.json'));
-  const results = inputs.map((file): CatalogResultsInput => {
-    let data: CatalogResultsInput;
+  const results = inputs.map((file): LabResults => {
+    let data: LabResults;
     try {
-      data = JSON.parse(readFileSync(file, 'utf8')) as CatalogResultsInput;
+      data = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
     } catch (err) {
       return fail(`cannot read ${file}: ${(err as Error).message} (run \`rstlab lab\` first)`);
     }
-    if (data?.schema !== 'rstlab-lab/1' || !Array.isArray(data.runs)) fail(`${file} is not lab results (schema rstlab-lab/1)`);
+    const schema: unknown = data?.schema;
+    if (typeof schema === 'string' && /^rstlab-lab\/\d+$/.test(schema) && schema !== LAB_SCHEMA) fail(`${file} is lab results of another rstlab version (schema ${schema}; this one reads ${LAB_SCHEMA}): run \`rstlab lab\` again`);
+    if (schema !== LAB_SCHEMA || !Array.isArray(data.runs)) fail(`${file} is not lab results (schema ${LAB_SCHEMA})`);
     if (!data.runs.some((r) => r.outcome)) fail(`${file} has no run with an outcome: the lab did not run any client`);
     return data;
   });

@@ -15,6 +15,7 @@ import { SCENARIOS } from '../lab/scenarios.js';
 import { hasCommand } from '../lab/tools.js';
 import { renderLabHtml } from '../report/html.js';
 import { renderLabSummary, renderRunLine } from '../report/lab-text.js';
+import { LAB_SCHEMA } from '../report/results.js';
 import type { LabResults } from '../report/results.js';
 import type { Painter } from '../report/text.js';
 import { plain } from '../report/text.js';
@@ -73,7 +74,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     },
   });
   const results: LabResults = {
-    schema: 'rstlab-lab/1',
+    schema: LAB_SCHEMA,
     startedAt: lab.startedAt,
     durationMs: lab.durationMs,
     host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture },

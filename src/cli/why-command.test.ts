@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
-import type { Catalog } from '../explain/catalog.js';
+import type { Catalog } from '../catalog/types.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
-import { wrap } from './why-run.js';
+import { wrap } from '../report/why-text.js';
 import { Conversation } from '../tcp/conversation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,7 +37,7 @@ test('build-catalog writes the catalog from results.json, deterministically, and
   assert.match(r.stdout, /7 errors from 7 runs of 1 result file/);
   const first = readFileSync(catalogFile, 'utf8');
   const cat = JSON.parse(first) as Catalog;
-  assert.equal(cat.schema, 'rstlab-catalog/1');
+  assert.equal(cat.schema, 'rstlab-catalog/2');
   assert.equal(cat.entries.length, 7);
   assert.equal(run([buildScript, resultsFile, '--out', catalogFile]).status, 0);
   assert.equal(readFileSync(catalogFile, 'utf8'), first, 'same input, same bytes');

@@ -1,7 +1,7 @@
 // `rstlab why "<error text>"`: from an error message to what happened on the wire. Argument parsing
-// only: the work (loading the catalog, printing) is why-run.ts, imported when the command runs so
-// that other commands do not load it; matching is src/explain/catalog.ts, advice
-// src/explain/advice.ts, ladders src/report/ladder.ts. Exit 0 when something matches; 1 with a
+// only: the work is why-run.ts, imported when the command runs so that other commands do not load
+// it; loading and matching the catalog is src/catalog/ (advice: src/catalog/advice.ts), the answer's
+// text and JSON src/report/why-text.ts. Exit 0 when something matches; 1 with a
 // suggestion when nothing does; 2 (RstlabError) when the catalog cannot be read.
 // The catalog is data/error-catalog.json of the installed package (found by walking up from this
 // module to package.json), or --catalog FILE.

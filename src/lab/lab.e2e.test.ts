@@ -54,7 +54,7 @@ test('the full lab: every run behaves as its scenario constructs, every claim ge
     assert.deepEqual(still.map((x) => `${x.id}: ${x.status} ${x.reason ?? ''} ${x.problems.join('; ')}`), [], r.stdout.slice(-3000) + r.stderr);
     if (!bad.length) assert.equal(r.status, 0, r.stderr);
     assert.equal(results.host.mode, 'netns');
-    assert.equal(results.schema, 'rstlab-lab/1');
+    assert.equal(results.schema, 'rstlab-lab/2');
     // Every claim of SEED-CLAIMS.md has a verdict, backed by frames in a saved capture where it ran.
     assert.deepEqual(results.claims.map((c) => c.id).sort(), [...CLAIM_IDS].sort());
     for (const c of results.claims) {

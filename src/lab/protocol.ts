@@ -3,7 +3,7 @@
 // argument for the Java driver), writes one JSON object per line on stdout, and reads commands,
 // one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
 
-import type { AppOutcome } from '../explain/outcome.js';
+import type { AppOutcome } from '../report/outcome.js';
 
 /** Client names as they appear in the matrix, results.json and on the command line. */
 export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python'] as const;

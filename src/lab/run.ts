@@ -12,7 +12,7 @@ import { CaptureFormatError } from '../errors.js';
 import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
-import type { LadderSegment, Role, RunRecord, WireFin, WireRst } from '../report/results.js';
+import type { LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
 import { parseEndpoint } from '../wire/addr.js';
 import { decodeFrame } from '../wire/decode.js';
 import { seqAdd, seqRelative } from '../wire/seq.js';
@@ -155,7 +155,10 @@ interface RunEnv {
 async function runOne(topo: Topology, scenario: Scenario, client: ClientName, base: RunRecord, env: RunEnv): Promise<RunRecord> {
   const t0 = Date.now();
   const timeline = base.timeline;
-  const mark = (who: RunRecord['timeline'][number]['who'], what: string) => timeline.push({ ms: Date.now() - t0, who, what });
+  const now = () => Date.now() - t0;
+  /** A lab action, on the host it acts on (none: the router). */
+  const act = (text: string, host?: Role) => timeline.push({ ms: now(), who: 'lab', kind: 'action', ...(host ? { host } : {}), text });
+  const reported = (who: TimelineEvent['who'], text: string) => timeline.push({ ms: now(), who, kind: 'event', text });
   const children: Array<Child<ServerEvent> | Child<DriverEvent>> = [];
   const removers: Array<() => Promise<void>> = [];
   const serverEvents: Array<Record<string, unknown>> = [];
@@ -175,7 +178,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
       server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
-      server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') mark('server', describeServerEvent(e)); });
+      server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') reported('server', describeServerEvent(e)); });
       const ev = await server.waitFor((e) => e.event === 'listening', 5000);
       serverPort = ev.event === 'listening' ? ev.port : 0;
     } else {
@@ -187,7 +190,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       const cfg: ServerConfig = { kind: 'proxy', listen: { host: env.hosts.proxy, port: 0 } };
       proxy = topo.spawn<ServerEvent>('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
       children.push(proxy);
-      proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') mark('proxy', describeServerEvent(e)); });
+      proxy.on('event', (e: ServerEvent) => { if (e.event !== 'listening') reported('proxy', describeServerEvent(e)); });
       const pe = await proxy.waitFor((e) => e.event === 'listening', 5000);
       proxyPort = pe.event === 'listening' ? pe.port : 0;
     }
@@ -209,20 +212,20 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     let result: Extract<DriverEvent, { event: 'result' }> | null = null;
     driver.on('event', (e: DriverEvent) => {
       if (e.event === 'result') result = e;
-      else if (e.event === 'connected') mark('client', `connected ${e.local}`);
-      else if (e.event === 'response-started') mark('client', `response ${e.status ?? ''}`.trim());
+      else if (e.event === 'connected') reported('client', `connected ${e.local}`);
+      else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
     });
     let clientLocal: string | null = null;
     const actions: ScenarioActions = {
       async kill(who) {
         const c = who === 'server' ? server : proxy;
         if (!c) throw new Error(`no ${who} to kill`);
-        mark('lab', `SIGKILL ${who}`);
+        act(`SIGKILL ${who}`, who);
         c.kill('SIGKILL');
         await c.exited;
       },
-      async killClient() { mark('lab', 'SIGKILL client'); driver.kill('SIGKILL'); await driver.exited; },
-      command(cmd) { if (!server) throw new Error('no server'); mark('lab', `server: ${String(cmd.cmd)}`); server.send(cmd); },
+      async killClient() { act('SIGKILL client', 'client'); driver.kill('SIGKILL'); await driver.exited; },
+      command(cmd) { if (!server) throw new Error('no server'); act(`server: ${String(cmd.cmd)}`, 'server'); server.send(cmd); },
       async serverEvent(event, timeoutMs = 5000, who = 'server') {
         const c = who === 'server' ? server : proxy;
         if (!c) throw new Error(`no ${who}`);
@@ -251,10 +254,10 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         const { addr: cip, port: cport } = parseEndpoint(clientLocal);
         const r = await topo.exec('server', ['python3', repoFile('src/lab/tools/inject-rst.py'), env.hosts.server, String(serverPort), cip, String(cport), String(seq)]);
         if (r.code !== 0) throw new Error(`inject-rst failed: ${r.stderr.trim()}`);
-        mark('lab', `forged RST seq ${seq}`);
+        act(`forged RST seq ${seq}`, 'server');
       },
       sleep,
-      note: (what) => mark('lab', what),
+      note: (text, host) => act(text, host),
       serverPort,
       get clientLocal() { return clientLocal; },
       hosts: env.hosts,
@@ -265,7 +268,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       if (ev.event === 'connected') {
         clientLocal = ev.local;
         await scenario.atPause?.(actions);
-        if ((driver.exitStatus === undefined)) { mark('lab', 'client: go'); driver.send('go'); }
+        if ((driver.exitStatus === undefined)) { timeline.push({ ms: now(), who: 'lab', kind: 'release' }); driver.send('go'); }
       }
     }
     await scenario.afterGo?.(actions);
@@ -276,7 +279,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       ]);
     }
     const res = result as Extract<DriverEvent, { event: 'result' }> | null;
-    if (res) mark('client', res.outcome.kind === 'ok' ? 'result: ok' : `result: ${res.outcome.code ?? res.outcome.error ?? res.outcome.kind}`);
+    if (res) timeline.push({ ms: now(), who: 'client', kind: 'result' });
     await scenario.afterResult?.(actions);
     await sleep(150);
     if (live) await live.stop();

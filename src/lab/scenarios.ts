@@ -30,8 +30,8 @@ export interface ScenarioActions {
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
   exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
-  /** Record a lab action on the run's timeline (shown on ladders). */
-  note(action: string): void;
+  /** Record a lab action on the run's timeline (shown on ladders, on `host`'s line; none: the router). */
+  note(action: string, host?: 'client' | 'server' | 'proxy'): void;
   /** Address facts of this run. */
   readonly serverPort: number;
   readonly clientLocal: string | null;
@@ -249,10 +249,10 @@ export const SCENARIOS: Scenario[] = [
     async atPause(a) {
       const port = String(a.serverPort);
       const unblock = await a.firewall('server', ['-A', 'OUTPUT', '-p', 'tcp', '--sport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
-      a.note('server drops its own RSTs');
+      a.note('server drops its own RSTs', 'server');
       const r = await a.exec('server', ['ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${port}`]);
       if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
-      a.note('server socket destroyed (ss -K)');
+      a.note('server socket destroyed (ss -K)', 'server');
       await a.sleep(100);
       await unblock();
     },
@@ -310,7 +310,7 @@ export const SCENARIOS: Scenario[] = [
     needs: 'any',
     ...rawOrHttp(undefined, true),
     pause: true,
-    async atPause(a) { a.command({ cmd: 'abort' }); a.note('server: close with SO_LINGER {1,0}'); await settle(a); },
+    async atPause(a) { a.command({ cmd: 'abort' }); a.note('server: close with SO_LINGER {1,0}', 'server'); await settle(a); },
     expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
   },
   {
@@ -340,7 +340,7 @@ export const SCENARIOS: Scenario[] = [
     async atPause(a) {
       const next = await a.serverNextSeq();
       await a.injectRst((next + 1000) >>> 0);
-      a.note('forged RST, seq SND.NXT+1000');
+      a.note('forged RST, seq SND.NXT+1000', 'server');
       await a.sleep(100);
     },
     expect: { allow: { server: ['out-of-window'] }, must: [['server', 'out-of-window']] },

@@ -20,6 +20,7 @@ import { PcapWriter } from '../capture/writer.js';
 import { explainCapture } from '../explain/index.js';
 import { Conversation } from '../tcp/conversation.js';
 import { renderExplainHtml, renderLabHtml } from './html.js';
+import { LAB_SCHEMA } from './results.js';
 import type { LabResults } from './results.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
 
@@ -202,7 +203,7 @@ function realLabResults(): LabResults | string {
   const parse = (file: string): LabResults | null => {
     try {
       const data = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
-      return data.schema === 'rstlab-lab/1' && data.runs.some((x) => x.outcome) ? data : null;
+      return data.schema === LAB_SCHEMA && data.runs.some((x) => x.outcome) ? data : null;
     } catch { return null; }
   };
   const existing = parse(path.join(repoRoot(), 'rstlab-out', 'results.json'));

@@ -15,6 +15,7 @@ import type { ExplainResult } from '../explain/index.js';
 import { Conversation } from '../tcp/conversation.js';
 import { ladderFromConnection, ladderFromRun, renderLadderText } from './ladder.js';
 import type { LadderNoteEvent, LadderSegmentEvent } from './ladder.js';
+import type { TimelineEntry } from './results.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
 
 function repoRoot(): string {
@@ -128,6 +129,34 @@ test('ladder of a lab run: hosts by role, lab actions and client errors on their
   const node = ladderFromRun(LAB_FIXTURE.runs.find((r) => r.id === 'kill-server-before-request-http--node-http')!);
   assert.deepEqual(node.hosts.map((h) => h.label), ['client', 'server'], 'no proxy line when no proxy took part');
   assert.match(renderLadderText(node), /error: ECONNRESET/);
+});
+
+test('timeline entries by kind: the release on the client line, an action on its host or on none, events on their process, the result from the outcome', () => {
+  const base = LAB_FIXTURE.runs.find((r) => r.id === 'kill-server-before-request-http--node-http')!;
+  const run = {
+    ...base,
+    timeline: [
+      { ms: 31, who: 'client', kind: 'event', text: 'connected 198.51.100.1:43210' },
+      { ms: 32, who: 'server', kind: 'event', text: 'accepted 198.51.100.1:43210' },
+      { ms: 90, who: 'lab', kind: 'action', text: 'router drops the connection' },
+      { ms: 95, who: 'lab', kind: 'action', host: 'server', text: 'SIGKILL server' },
+      { ms: 96, who: 'lab', kind: 'action', host: 'proxy', text: 'SIGKILL proxy' },
+      { ms: 350, who: 'lab', kind: 'release' },
+      { ms: 355, who: 'client', kind: 'result' },
+    ] satisfies TimelineEntry[],
+  };
+  const m = ladderFromRun(run);
+  assert.deepEqual(m.hosts.map((h) => h.label), ['client', 'proxy', 'server'], 'an action on the proxy brings its line');
+  const notes = m.events.filter((e): e is LadderNoteEvent => e.kind === 'note').map((n) => [n.text, n.host, n.tone]);
+  assert.deepEqual(notes, [
+    ['connected 198.51.100.1:43210', 0, 'event'],
+    ['accepted 198.51.100.1:43210', 2, 'event'],
+    ['router drops the connection', null, 'action'],
+    ['SIGKILL server', 2, 'action'],
+    ['SIGKILL proxy', 1, 'action'],
+    ['client released (go)', 0, 'action'],
+    ['error: ECONNRESET', 0, 'error'],
+  ]);
 });
 
 test('text ladders fit the width they are given, for every fixture run and width', () => {

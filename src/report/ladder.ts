@@ -78,20 +78,32 @@ export function resultNote(o: OutcomeRecord | null): { text: string; tone: Ladde
   return { text: shortOutcome(o, 72), tone: 'event' };
 }
 
+/** The host a timeline entry happened on: the process that reported it, the host a lab action
+ *  acted on, the client for its release; null when none of the run's hosts. */
 function noteHost(e: TimelineEntry, index: Map<string, number>): number | null {
-  if (e.who !== 'lab') return index.get(e.who) ?? null;
-  // Lab actions name their target: `SIGKILL server`, `server: close`, `client: go`.
-  const m = /\b(client|proxy|server)\b/.exec(e.what);
-  if (m) return index.get(m[1]) ?? null;
-  if (/\bRST\b/.test(e.what)) return index.get('server') ?? null; // forged RSTs are sent from the server host
-  return null;
+  switch (e.kind) {
+    case 'release': return index.get('client') ?? null;
+    case 'action': return e.host ? index.get(e.host) ?? null : null;
+    case 'result':
+    case 'event': return index.get(e.who) ?? null;
+  }
+}
+
+/** A timeline entry as a ladder note's text and tone. */
+function noteOf(e: TimelineEntry, outcome: OutcomeRecord | null): { text: string; tone: LadderNoteEvent['tone'] } {
+  switch (e.kind) {
+    case 'release': return { text: 'client released (go)', tone: 'action' };
+    case 'action': return { text: e.text, tone: 'action' };
+    case 'result': return resultNote(outcome);
+    case 'event': return { text: e.text, tone: 'event' };
+  }
 }
 
 /** A lab run as a ladder: hosts client, (proxy,) server; the run's timeline as notes. */
 export function ladderFromRun(run: RunLadderInput): LadderModel {
   const roles = new Set<string>(['client', 'server']);
   for (const s of run.ladder) { roles.add(s.from); roles.add(s.to); }
-  for (const t of run.timeline) if (t.who === 'proxy' || (t.who === 'lab' && /\bproxy\b/.test(t.what))) roles.add('proxy');
+  for (const t of run.timeline) if (t.who === 'proxy' || (t.kind === 'action' && t.host === 'proxy')) roles.add('proxy');
   const order = ['client', 'proxy', 'server', 'unknown'].filter((r) => roles.has(r));
   const hosts: LadderHost[] = order.map((r) => (r === 'unknown' ? { label: 'other', detail: 'an address that is neither client, proxy nor server' } : { label: r }));
   const index = new Map(order.map((r, i) => [r, i]));
@@ -106,10 +118,7 @@ export function ladderFromRun(run: RunLadderInput): LadderModel {
     timed.push({ ms: s.ms, order: i, ev });
   });
   run.timeline.forEach((t, i) => {
-    let text = t.what;
-    let tone: LadderNoteEvent['tone'] = t.who === 'lab' ? 'action' : 'event';
-    if (t.who === 'client' && t.what.startsWith('result')) ({ text, tone } = resultNote(run.outcome));
-    if (t.who === 'lab' && t.what === 'client: go') text = 'client released (go)';
+    const { text, tone } = noteOf(t, run.outcome);
     timed.push({ ms: t.ms, order: 100_000 + i, ev: { kind: 'note', ms: t.ms, host: noteHost(t, index), who: t.who, text, tone } });
   });
   timed.sort((a, b) => a.ms - b.ms || a.order - b.order);

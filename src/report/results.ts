@@ -1,14 +1,14 @@
 // The data model of a lab run — the schema of results.json (documented in docs/results.md). The lab
 // fills it; the report renders it; the error catalog is generated from it. Field names are part of
-// rstlab's interface: add fields, never rename or remove them.
+// rstlab's interface: fields are added; a field that changes shape changes LAB_SCHEMA.
 
 import type { Cause, Confidence } from '../explain/index.js';
-import type { AppOutcome } from '../explain/outcome.js';
+import type { AppOutcome } from './outcome.js';
 
 /** Who sent a segment, by address. A forged RST carries the server's address, so it counts as "server". */
 export type Role = 'client' | 'server' | 'proxy';
 
-/** What the client application saw (src/explain/outcome.ts). */
+/** What the client application saw (outcome.ts). */
 export type OutcomeRecord = AppOutcome;
 
 export interface WireRst {
@@ -39,7 +39,30 @@ export interface LadderSegment {
   cause?: Cause;
 }
 
-export interface TimelineEntry { ms: number; who: 'lab' | 'client' | 'server' | 'proxy'; what: string }
+/** The lab let the client go on from the pause point (the seed's breakpoint). */
+export interface TimelineRelease { ms: number; who: 'lab'; kind: 'release' }
+
+/** Something the lab did: `SIGKILL server`, `server: abort`, `router drops the connection`. */
+export interface TimelineAction {
+  ms: number;
+  who: 'lab';
+  kind: 'action';
+  /** The host it acted on, where a ladder pins it; absent when that is no host of the run (the router). */
+  host?: Role;
+  text: string;
+}
+
+/** The client reported its result; what it was is the run's `outcome`. */
+export interface TimelineResult { ms: number; who: 'client'; kind: 'result' }
+
+/** Something a process reported: the client's `connected 198.51.100.2:43194`, the server's `accepted …`. */
+export interface TimelineEvent { ms: number; who: 'client' | 'server' | 'proxy'; kind: 'event'; text: string }
+
+/**
+ * One entry of a run's timeline, in milliseconds since the run started (the ladder's clock).
+ * Readers branch on `kind`; `text` is for display only and nothing reads meaning out of it.
+ */
+export type TimelineEntry = TimelineRelease | TimelineAction | TimelineResult | TimelineEvent;
 
 export interface RunRecord {
   /** `<scenario>--<client>`; also the capture's file name. */
@@ -82,8 +105,11 @@ export interface QuestionAnswer { id: string; question: string; answer: string; 
 
 export interface ScenarioInfo { id: string; title: string; description: string; claims: string[] }
 
+/** The schema id of results.json; it changes when a field changes shape (docs/results.md). */
+export const LAB_SCHEMA = 'rstlab-lab/2';
+
 export interface LabResults {
-  schema: 'rstlab-lab/1';
+  schema: typeof LAB_SCHEMA;
   startedAt: string;
   durationMs: number;
   host: { kernel: string; node: string; mode: 'netns' | 'loopback'; modeReason: string; capture: boolean };

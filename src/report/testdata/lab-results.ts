@@ -3,6 +3,7 @@
 // proxy scenario and the seed's OkHttp messages. Typed against LabResults so that it cannot drift
 // from the schema. Real lab output replaces it wherever rstlab-out/results.json exists.
 
+import { LAB_SCHEMA } from '../results.js';
 import type { LabResults, LadderSegment, RunRecord } from '../results.js';
 
 const S = 'server' as const;
@@ -26,7 +27,7 @@ const refused = (client: string, outcome: RunRecord['outcome']): RunRecord => ({
   fins: [],
   connections: [{ id: 1, orig: '198.51.100.1:43210', resp: '203.0.113.2:40001', history: 'Sr', connState: 'REJ' }],
   ladder: [seg(1, 21.4, C, S, '[S]', 0, 0), seg(2, 21.5, S, C, '[R.]', 0, 1, 0, 'refused')],
-  timeline: [{ ms: 24.0, who: 'client', what: `result: ${outcome?.code ?? outcome?.error ?? ''}` }],
+  timeline: [{ ms: 24.0, who: 'client', kind: 'result' }],
   durationMs: 180,
 });
 
@@ -42,17 +43,17 @@ const killBefore = (client: string, outcome: RunRecord['outcome'], requestLen: n
     seg(6, 352.4, C, S, '[P.]', 1, 2, requestLen), seg(7, 352.5, S, C, '[R]', 2, 0, 0, 'reset-after-close'),
   ],
   timeline: [
-    { ms: 31.0, who: 'client', what: 'connected 198.51.100.1:43210' },
-    { ms: 31.5, who: 'server', what: 'accepted 198.51.100.1:43210' },
-    { ms: 95.0, who: 'lab', what: 'SIGKILL server' },
-    { ms: 350.2, who: 'lab', what: 'client: go' },
-    { ms: 355.0, who: 'client', what: `result: ${outcome?.code ?? outcome?.error ?? ''}` },
+    { ms: 31.0, who: 'client', kind: 'event', text: 'connected 198.51.100.1:43210' },
+    { ms: 31.5, who: 'server', kind: 'event', text: 'accepted 198.51.100.1:43210' },
+    { ms: 95.0, who: 'lab', kind: 'action', host: 'server', text: 'SIGKILL server' },
+    { ms: 350.2, who: 'lab', kind: 'release' },
+    { ms: 355.0, who: 'client', kind: 'result' },
   ],
   durationMs: 610,
 });
 
 export const LAB_FIXTURE: LabResults = {
-  schema: 'rstlab-lab/1',
+  schema: LAB_SCHEMA,
   startedAt: '2026-11-20T10:00:00.000Z',
   durationMs: 9_400,
   host: { kernel: '6.1.0-test', node: 'v20.20.0', mode: 'netns', modeReason: 'running as root', capture: true },
@@ -91,7 +92,7 @@ export const LAB_FIXTURE: LabResults = {
         seg(1, 20.0, C, S, '[S]', 0, 0), seg(2, 20.1, S, C, '[S.]', 0, 1), seg(3, 20.2, C, S, '[.]', 1, 1),
         seg(4, 20.5, C, S, '[P.]', 1, 1, 80), seg(5, 21.0, S, C, '[P.]', 1, 81, 120), seg(6, 21.3, C, S, '[F.]', 81, 121),
       ],
-      timeline: [{ ms: 22.0, who: 'client', what: 'result: ok' }, { ms: 60.0, who: 'lab', what: 'SIGKILL server' }],
+      timeline: [{ ms: 22.0, who: 'client', kind: 'result' }, { ms: 60.0, who: 'lab', kind: 'action', host: 'server', text: 'SIGKILL server' }],
       problems: ['curl cannot hold at the pause point: the request completed before the server was killed'],
       durationMs: 300,
     },
@@ -112,10 +113,10 @@ export const LAB_FIXTURE: LabResults = {
         seg(9, 381.0, C, P, '[P.]', 103, 41, 517), seg(10, 381.1, P, C, '[R]', 41, 0, 0, 'reset-after-close'),
       ],
       timeline: [
-        { ms: 44.5, who: 'client', what: 'connected 198.51.100.1:43300' },
-        { ms: 119.8, who: 'lab', what: 'SIGKILL proxy' },
-        { ms: 380.0, who: 'lab', what: 'client: go' },
-        { ms: 384.0, who: 'client', what: 'result: javax.net.ssl.SSLHandshakeException' },
+        { ms: 44.5, who: 'client', kind: 'event', text: 'connected 198.51.100.1:43300' },
+        { ms: 119.8, who: 'lab', kind: 'action', host: 'proxy', text: 'SIGKILL proxy' },
+        { ms: 380.0, who: 'lab', kind: 'release' },
+        { ms: 384.0, who: 'client', kind: 'result' },
       ],
       durationMs: 700,
     },
@@ -140,10 +141,10 @@ export const LAB_FIXTURE: LabResults = {
         seg(13, 261.0, C, S, '[P.]', 698, 34170, 33), seg(14, 261.1, S, C, '[R]', 34170, 0, 0, 'reset-after-close'),
       ],
       timeline: [
-        { ms: 16.8, who: 'client', what: 'response 200' },
-        { ms: 17.0, who: 'server', what: 'mid-response (32768 bytes sent)' },
-        { ms: 259.5, who: 'lab', what: 'SIGKILL server' },
-        { ms: 262.0, who: 'client', what: 'result: okhttp3.internal.http2.StreamResetException' },
+        { ms: 16.8, who: 'client', kind: 'event', text: 'response 200' },
+        { ms: 17.0, who: 'server', kind: 'event', text: 'mid-response (32768 bytes sent)' },
+        { ms: 259.5, who: 'lab', kind: 'action', host: 'server', text: 'SIGKILL server' },
+        { ms: 262.0, who: 'client', kind: 'result' },
       ],
       durationMs: 520,
     },

@@ -1,106 +1,14 @@
-// The error catalog: what each client library reported in the lab, in which scenarios, and what
-// the wire showed (who sent RST/FIN, when). Contract:
-// - `buildCatalog(results)` is pure and deterministic: lab results in (results.json, schema
-//   rstlab-lab/1), catalog out; the same input gives byte-identical JSON. It is never written by
-//   hand: scripts/build-catalog.ts regenerates data/error-catalog.json (docs/catalog.md).
-// - `matchError(catalog, text)` is pure fuzzy matching of an error text a person pasted (class
-//   names, errno names, messages with host names, ports and numbers varying) against the catalog,
-//   best first; `rankCauses(matches)` turns the matches into wire causes, most likely first.
-// - The input types mirror src/report/results.ts structurally (explain sits below report, so it
-//   does not import it); a LabResults object is accepted as is.
+// Matching an error text a person pasted against the catalog. Contract: pure, no I/O.
+// - `normalizeMessage(text)`: what varies between runs (addresses, ports, numbers, hex,
+//   Connection{…} contents) replaced, so that the same error from two runs has one pattern.
+// - `matchError(catalog, text)`: fuzzy matching of the text (class names, errno names, messages
+//   with host names, ports and numbers varying) against every entry, best first.
+// - `rankCauses(matches)`: the matches turned into wire causes, most likely first, each with its
+//   meaning and advice (advice.ts).
+// The answers fit the input of report/why-text.ts, which renders them.
 
-import type { Cause } from './causes.js';
-import type { WireCause } from './advice.js';
-import type { AppOutcome } from './outcome.js';
-
-// ---------------------------------------------------------------------------------------------
-// Input: the parts of results.json the catalog reads (see src/report/results.ts)
-
-type Role = 'client' | 'server' | 'proxy';
-
-export type CatalogOutcome = AppOutcome;
-
-export interface CatalogLadderSegment {
-  frame: number; ms: number; from: Role | 'unknown'; to: Role | 'unknown'; flags: string; seq: number; ack: number; len: number; cause?: Cause;
-}
-
-export interface CatalogTimelineEntry { ms: number; who: 'lab' | 'client' | 'server' | 'proxy'; what: string }
-
-export interface CatalogRunInput {
-  id: string;
-  scenario: string;
-  client: string;
-  status: 'ok' | 'mismatch' | 'skipped' | 'failed';
-  outcome: CatalogOutcome | null;
-  capture: string | null;
-  rsts: Array<{ frame: number; cause: Cause; role: Role | 'unknown' }>;
-  fins: Array<{ frame: number; role: Role | 'unknown' }>;
-  ladder: CatalogLadderSegment[];
-  timeline: CatalogTimelineEntry[];
-}
-
-export interface CatalogResultsInput {
-  schema: string;
-  startedAt: string;
-  host: { kernel: string; mode: string };
-  scenarios: Array<{ id: string; title: string; claims: string[] }>;
-  runs: CatalogRunInput[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// The catalog
-
-export interface WireEvent { role: Role | 'unknown'; frame: number; ms: number; cause?: Cause; beforeError: boolean | null }
-
-/** What the wire showed in one run, reduced to who closed and who reset, when. */
-export interface WireSignature {
-  /** What ended the connection for the client: the first RST it received (one it must not ignore), else its own RST, else a FIN from the peer, else `silent`. */
-  cause: WireCause;
-  rsts: WireEvent[];
-  fins: WireEvent[];
-  /** The sequence in words: `SIGKILL server → server FIN → client data → server RST (reset-after-close) → client error`. */
-  summary: string;
-}
-
-export interface CatalogOccurrence {
-  scenario: string;
-  /** The scenario's title. */
-  title: string;
-  claims: string[];
-  run: string;
-  status: 'ok' | 'mismatch';
-  /** Index into `Catalog.sources`. */
-  source: number;
-  capture: string | null;
-  wire: WireSignature;
-  /** The run's ladder and timeline, so that `rstlab why` can draw it. */
-  ladder: CatalogLadderSegment[];
-  timeline: CatalogTimelineEntry[];
-}
-
-export interface CatalogEntry {
-  /** Stable key: client, error name, code and the message's normalised form, then its cause chain's. */
-  id: string;
-  client: string;
-  error: string;
-  code?: string;
-  /** One message as the library printed it (from the first run that reported it). */
-  message: string;
-  /** The message normalised: addresses, numbers, hex and Connection{…} contents replaced. */
-  pattern: string;
-  /** That run's cause chain, outermost first. */
-  causes: Array<{ error: string; code?: string; message: string; relation?: string }>;
-  /** The outcome as reported by the first run (for drawing the client's event on a ladder). */
-  outcome: CatalogOutcome;
-  occurrences: CatalogOccurrence[];
-}
-
-export interface Catalog {
-  schema: 'rstlab-catalog/1';
-  /** The lab runs it was built from. */
-  sources: Array<{ startedAt: string; kernel: string; mode: string; runs: number }>;
-  entries: CatalogEntry[];
-}
+import { ADVICE, wireCauseInfo } from './advice.js';
+import type { Catalog, CatalogEntry, CauseMatch, Match, WireCause } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation
@@ -125,109 +33,6 @@ export function normalizeMessage(text: string): string {
     .replace(/\/\.\.\.|\.\.\.|…(?!})/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Building
-
-const RST_FLAG = /R/;
-
-function signatureOf(run: CatalogRunInput): WireSignature {
-  const errorAt = run.outcome?.kind === 'error' ? run.timeline.find((t) => t.who === 'client' && t.what.startsWith('result'))?.ms ?? null : null;
-  const msOf = (frame: number) => run.ladder.find((s) => s.frame === frame)?.ms ?? 0;
-  const ev = (role: Role | 'unknown', frame: number, cause?: Cause): WireEvent => {
-    const ms = msOf(frame);
-    return { role, frame, ms, ...(cause ? { cause } : {}), beforeError: errorAt === null ? null : ms <= errorAt };
-  };
-  const rsts = run.rsts.map((r) => ev(r.role, r.frame, r.cause)).sort((a, b) => a.frame - b.frame);
-  const fins = run.fins.map((f) => ev(f.role, f.frame)).sort((a, b) => a.frame - b.frame);
-  const fromPeer = rsts.filter((r) => r.role !== 'client');
-  const firstRst = fromPeer.find((r) => r.cause !== 'out-of-window') ?? rsts.find((r) => r.role === 'client' && r.cause !== 'out-of-window') ?? fromPeer[0] ?? rsts[0];
-  let cause: WireCause;
-  if (firstRst?.cause) cause = firstRst.cause;
-  else if (fins.some((f) => f.role !== 'client')) cause = 'peer-closed';
-  else cause = 'silent';
-
-  // The sequence in words: lab actions, FINs, RSTs with the segment each answers, the client's result.
-  const steps: Array<{ ms: number; order: number; text: string }> = [];
-  run.timeline.forEach((t, i) => {
-    if (t.who === 'lab' && t.what !== 'client: go') steps.push({ ms: t.ms, order: 1e6 + i, text: t.what });
-    if (t.who === 'client' && t.what.startsWith('result')) {
-      steps.push({ ms: t.ms, order: 1e6 + i, text: run.outcome?.kind === 'ok' ? 'client ok' : run.outcome?.kind === 'error' ? 'client error' : 'client gave up' });
-    }
-  });
-  run.ladder.forEach((s, i) => {
-    const next = run.ladder[i + 1];
-    if (RST_FLAG.test(s.flags)) steps.push({ ms: s.ms, order: i, text: `${s.from} RST (${s.cause ?? '?'})` });
-    else if (s.flags.includes('F')) steps.push({ ms: s.ms, order: i, text: `${s.from} FIN` });
-    else if (next && RST_FLAG.test(next.flags) && next.from === s.to) {
-      steps.push({ ms: s.ms, order: i, text: `${s.from} ${s.flags.includes('S') ? 'SYN' : s.len > 0 ? 'data' : 'ACK'}` });
-    }
-  });
-  steps.sort((a, b) => a.ms - b.ms || a.order - b.order);
-  const words: string[] = [];
-  let repeat = 1;
-  for (const [i, s] of steps.entries()) {
-    if (i > 0 && steps[i - 1].text === s.text) { repeat++; continue; }
-    if (repeat > 1) { words[words.length - 1] += ` ×${repeat}`; repeat = 1; }
-    words.push(s.text);
-  }
-  if (repeat > 1) words[words.length - 1] += ` ×${repeat}`;
-  return { cause, rsts, fins, summary: words.join(' → ') || 'nothing notable on the wire' };
-}
-
-/** Client, error, code and normalised message — plus the normalised cause chain, so that a wrapper
- *  such as fetch's `TypeError: fetch failed` is one entry per underlying error. */
-const entryKey = (client: string, o: CatalogOutcome) => [
-  `${client}|${o.error ?? ''}|${o.code ?? ''}|${normalizeMessage(o.message ?? '')}`,
-  ...o.causes.map((c) => `${c.error}|${c.code ?? ''}|${normalizeMessage(c.message)}`),
-].join(' <- ');
-
-/** Outcomes the lab itself wrote, not the client library: `SIGKILL` (the lab killed the client). */
-const LAB_OUTCOMES = new Set(['SIGKILL']);
-
-/** Build the catalog from one or more lab results (in order; each result is a source). */
-export function buildCatalog(results: CatalogResultsInput[]): Catalog {
-  const entries = new Map<string, CatalogEntry>();
-  const sources: Catalog['sources'] = [];
-  results.forEach((res, source) => {
-    const errorRuns = res.runs.filter((r) => (r.status === 'ok' || r.status === 'mismatch') && r.outcome?.kind === 'error' && !LAB_OUTCOMES.has(r.outcome.error ?? ''));
-    sources.push({ startedAt: res.startedAt, kernel: res.host.kernel, mode: res.host.mode, runs: errorRuns.length });
-    for (const run of errorRuns) {
-      const o = run.outcome as CatalogOutcome;
-      const key = entryKey(run.client, o);
-      let entry = entries.get(key);
-      if (!entry) {
-        entry = {
-          id: key,
-          client: run.client,
-          error: o.error ?? 'error',
-          ...(o.code ? { code: o.code } : {}),
-          message: o.message ?? '',
-          pattern: normalizeMessage(o.message ?? ''),
-          causes: o.causes.map((c) => ({ error: c.error, ...(c.code ? { code: c.code } : {}), message: c.message, ...(c.relation ? { relation: c.relation } : {}) })),
-          outcome: o,
-          occurrences: [],
-        };
-        entries.set(key, entry);
-      }
-      const info = res.scenarios.find((s) => s.id === run.scenario);
-      entry.occurrences.push({
-        scenario: run.scenario,
-        title: info?.title ?? run.scenario,
-        claims: info?.claims ?? [],
-        run: run.id,
-        status: run.status as 'ok' | 'mismatch',
-        source,
-        capture: run.capture,
-        wire: signatureOf(run),
-        ladder: run.ladder,
-        timeline: run.timeline,
-      });
-    }
-  });
-  const list = [...entries.values()].sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { schema: 'rstlab-catalog/1', sources, entries: list };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,14 +129,6 @@ function textScore(q: Set<string>, e: Set<string>, w: (t: string) => number): nu
   return (2 * precision * recall) / (precision + recall);
 }
 
-export interface Match {
-  entry: CatalogEntry;
-  /** 0..1 */
-  score: number;
-  /** What matched: `class java.io.IOException`, `code ECONNRESET`, `message`, `synonym: …`. */
-  reasons: string[];
-}
-
 export const MATCH_MIN_SCORE = 0.4;
 
 function scoreOne(q: Features, qNorm: string, it: Indexed, w: (t: string) => number): { score: number; reasons: string[] } {
@@ -372,7 +169,7 @@ function scoreOne(q: Features, qNorm: string, it: Indexed, w: (t: string) => num
 /**
  * Entries of the catalog that match an error text, best first (score ≥ `min`, default
  * MATCH_MIN_SCORE). Known platform variants of a message (Android's Conscrypt vs the JDK, see
- * synonyms.ts) are tried too, at 90 % of their score.
+ * PLATFORM_SYNONYMS) are tried too, at 90 % of their score.
  */
 export function matchError(catalog: Catalog, text: string, opts: { min?: number } = {}): Match[] {
   const min = opts.min ?? MATCH_MIN_SCORE;
@@ -395,23 +192,10 @@ export function matchError(catalog: Catalog, text: string, opts: { min?: number 
   return [...best.values()].filter((m) => m.score >= min).sort((a, b) => b.score - a.score || (a.entry.id < b.entry.id ? -1 : 1));
 }
 
-export interface CauseHit { entry: CatalogEntry; occurrence: CatalogOccurrence; score: number }
-
-export interface CauseMatch {
-  cause: WireCause;
-  /** Sum of the matching runs' scores. */
-  score: number;
-  /** This cause's part of all matching runs' scores, 0..1. */
-  share: number;
-  /** Matching runs, best first (ok runs before mismatched ones). */
-  hits: CauseHit[];
-  /** Scenario ids, in order of first hit. */
-  scenarios: string[];
-}
-
 /**
  * Group matches by what the wire showed in their runs, most likely first: each run of a matching
  * entry within `band` (default 0.8) of the best score votes for its wire cause with its score.
+ * Each cause comes with its title, meaning and advice (advice.ts).
  */
 export function rankCauses(matches: Match[], band = 0.8): CauseMatch[] {
   if (!matches.length) return [];
@@ -421,7 +205,7 @@ export function rankCauses(matches: Match[], band = 0.8): CauseMatch[] {
     if (m.score < top * band) continue;
     for (const o of m.entry.occurrences) {
       let b = buckets.get(o.wire.cause);
-      if (!b) { b = { cause: o.wire.cause, score: 0, share: 0, hits: [], scenarios: [] }; buckets.set(o.wire.cause, b); }
+      if (!b) { b = { cause: o.wire.cause, ...wireCauseInfo(o.wire.cause), score: 0, share: 0, hits: [], scenarios: [], advice: ADVICE[o.wire.cause] }; buckets.set(o.wire.cause, b); }
       b.score += m.score;
       b.hits.push({ entry: m.entry, occurrence: o, score: m.score });
     }

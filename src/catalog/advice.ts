@@ -1,15 +1,12 @@
-// What to do about a reset, per cause — advice lives with the cause codes (causes.ts), never with
-// one error message: the same message can come from several causes and the catalog (catalog.ts)
-// says which. Besides the RST causes there are two wire signatures without a RST that applications
-// also report as errors: the peer closed with FIN (`peer-closed`), or nothing came back (`silent`).
-// Contract: data only; every WireCause has an entry (the Record type makes a missing one a compile
-// error).
+// What to do about a reset, per wire cause — advice lives with the causes, never with one error
+// message: the same message can come from several causes and the catalog (build.ts) says which.
+// Besides the RST causes of src/explain/causes.ts there are two wire signatures without a RST that
+// applications also report as errors: the peer closed with FIN (`peer-closed`), or nothing came
+// back (`silent`). Contract: data only; every WireCause has an entry (the Record type makes a
+// missing one a compile error).
 
-import { CAUSES } from './causes.js';
-import type { Cause } from './causes.js';
-
-/** What ended the connection as the client saw it: a RST cause, or a close without RST. */
-export type WireCause = Cause | 'peer-closed' | 'silent';
+import { CAUSES } from '../explain/causes.js';
+import type { Advice, WireCause } from './types.js';
 
 export const WIRE_ONLY = {
   'peer-closed': {
@@ -21,23 +18,6 @@ export const WIRE_ONLY = {
     meaning: 'No RST and no FIN reached the client: the peer or the path went silent and the client gave up on its own timer.',
   },
 } as const;
-
-/**
- * Is it safe to send the request again?
- * - safe: the request cannot have been processed (nothing listened, or it reached a socket that was already closed).
- * - idempotent-only: the peer may have acted on it; retry only requests that can be repeated (GET, PUT with the same body…).
- * - no: retrying as is will fail the same way; change something first.
- * - not-needed: the connection survived; the reset was ignored.
- */
-export type RetrySafety = 'safe' | 'idempotent-only' | 'no' | 'not-needed';
-
-export interface Advice {
-  retry: RetrySafety;
-  /** Why that retry rule holds, in one sentence. */
-  retryWhy: string;
-  /** What to change, most likely first. */
-  change: string[];
-}
 
 export const ADVICE: Record<WireCause, Advice> = {
   refused: {

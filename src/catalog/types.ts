@@ -1,0 +1,114 @@
+// The error catalog's own types: the file data/error-catalog.json (docs/catalog.md) and the answers
+// of matching a pasted error text against it. Contract: types only. What the catalog is built from
+// is lab results, whose types are those of src/report/results.ts, used here as they are.
+
+import type { Cause } from '../explain/causes.js';
+import type { LadderSegment, OutcomeRecord, Role, TimelineEntry } from '../report/results.js';
+
+/** What ended the connection as the client saw it: a RST cause, or a close without RST. */
+export type WireCause = Cause | 'peer-closed' | 'silent';
+
+/**
+ * Is it safe to send the request again?
+ * - safe: the request cannot have been processed (nothing listened, or it reached a socket that was already closed).
+ * - idempotent-only: the peer may have acted on it; retry only requests that can be repeated (GET, PUT with the same body…).
+ * - no: retrying as is will fail the same way; change something first.
+ * - not-needed: the connection survived; the reset was ignored.
+ */
+export type RetrySafety = 'safe' | 'idempotent-only' | 'no' | 'not-needed';
+
+export interface Advice {
+  retry: RetrySafety;
+  /** Why that retry rule holds, in one sentence. */
+  retryWhy: string;
+  /** What to change, most likely first. */
+  change: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalog file
+
+export interface WireEvent { role: Role | 'unknown'; frame: number; ms: number; cause?: Cause; beforeError: boolean | null }
+
+/** What the wire showed in one run, reduced to who closed and who reset, when. */
+export interface WireSignature {
+  /** What ended the connection for the client: the first RST it received (one it must not ignore), else its own RST, else a FIN from the peer, else `silent`. */
+  cause: WireCause;
+  rsts: WireEvent[];
+  fins: WireEvent[];
+  /** The sequence in words: `SIGKILL server → server FIN → client data → server RST (reset-after-close) → client error`. */
+  summary: string;
+}
+
+export interface CatalogOccurrence {
+  scenario: string;
+  /** The scenario's title. */
+  title: string;
+  claims: string[];
+  run: string;
+  status: 'ok' | 'mismatch';
+  /** Index into `Catalog.sources`. */
+  source: number;
+  capture: string | null;
+  wire: WireSignature;
+  /** The run's ladder and timeline, so that `rstlab why` can draw it. */
+  ladder: LadderSegment[];
+  timeline: TimelineEntry[];
+}
+
+export interface CatalogEntry {
+  /** Stable key: client, error name, code and the message's normalised form, then its cause chain's. */
+  id: string;
+  client: string;
+  error: string;
+  code?: string;
+  /** One message as the library printed it (from the first run that reported it). */
+  message: string;
+  /** The message normalised: addresses, numbers, hex and Connection{…} contents replaced. */
+  pattern: string;
+  /** That run's cause chain, outermost first. */
+  causes: Array<{ error: string; code?: string; message: string; relation?: string }>;
+  /** The outcome as reported by the first run (for drawing the client's event on a ladder). */
+  outcome: OutcomeRecord;
+  occurrences: CatalogOccurrence[];
+}
+
+/** The schema id of the catalog file; a file with another id is refused (load.ts). */
+export const CATALOG_SCHEMA = 'rstlab-catalog/2';
+
+export interface Catalog {
+  schema: typeof CATALOG_SCHEMA;
+  /** The lab runs it was built from. */
+  sources: Array<{ startedAt: string; kernel: string; mode: string; runs: number }>;
+  entries: CatalogEntry[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching answers
+
+export interface Match {
+  entry: CatalogEntry;
+  /** 0..1 */
+  score: number;
+  /** What matched: `class java.io.IOException`, `code ECONNRESET`, `message`, `synonym: …`. */
+  reasons: string[];
+}
+
+export interface CauseHit { entry: CatalogEntry; occurrence: CatalogOccurrence; score: number }
+
+export interface CauseMatch {
+  cause: WireCause;
+  /** The cause's title and meaning (advice.ts). */
+  title: string;
+  meaning: string;
+  /** Sum of the matching runs' scores. */
+  score: number;
+  /** This cause's part of all matching runs' scores, 0..1. */
+  share: number;
+  /** Matching runs, best first (ok runs before mismatched ones). */
+  hits: CauseHit[];
+  /** Scenario ids, in order of first hit. */
+  scenarios: string[];
+  /** What to do about it (advice.ts). */
+  advice: Advice;
+}
