@@ -7,20 +7,11 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildCatalog } from '../src/catalog/build.js';
 import { LAB_SCHEMA } from '../src/report/results.js';
 import type { LabResults } from '../src/report/results.js';
+import { repoRoot } from '../src/paths.js';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-}
 
 /** JSON with two-space indent, but objects and arrays of scalars on one line (ladders stay short). */
 function compactJson(value: unknown, indent = ''): string {

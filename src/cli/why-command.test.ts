@@ -15,6 +15,7 @@ import type { Catalog } from '../catalog/types.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { wrap } from '../report/why-text.js';
 import { Conversation } from '../tcp/conversation.js';
+import { repoRoot } from '../paths.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const mainJs = path.join(here, 'main.js');
@@ -88,11 +89,6 @@ test('why without a readable catalog: one line, a hint, exit 2', () => {
 // The shipped catalog, generated from real lab runs: the seed's messages and Node's must lead to the
 // scenarios whose runs reported them. Which runs reported them is read from the catalog by plain
 // substring search, independent of the fuzzy matcher.
-function repoRoot(): string {
-  let d = here;
-  while (!existsSync(path.join(d, 'package.json'))) d = path.dirname(d);
-  return d;
-}
 const shipped = path.join(repoRoot(), 'data', 'error-catalog.json');
 const SEED_AND_NODE: Array<{ text: string; literal: RegExp }> = [
   { text: 'unexpected end of stream on Connection{...}', literal: /unexpected end of stream/i },

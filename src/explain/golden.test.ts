@@ -8,15 +8,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { renderConnectionText, renderSummaryText } from '../report/text.js';
 import { explainCapture } from './engine.js';
+import { repoRoot } from '../paths.js';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
 
 const dir = path.join(repoRoot(), 'fixtures', 'captures');
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).sort() : [];

@@ -8,12 +8,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PcapWriter } from '../capture/writer.js';
@@ -23,16 +23,12 @@ import { renderExplainHtml, renderLabHtml } from './html.js';
 import { LAB_SCHEMA } from './results.js';
 import type { LabResults } from './results.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
+import { repoRoot } from '../paths.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = (() => { try { accessSync(CHROMIUM, constants.X_OK); return true; } catch { return false; } })();
 const skip = hasChromium ? false : 'chromium is not installed (apt-get install chromium)';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
 
 let tmp = '';
 let context: BrowserContext | null = null;

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { PcapWriter } from '../capture/writer.js';
 import { explainCapture } from '../explain/index.js';
 import type { ExplainResult } from '../explain/index.js';
@@ -17,12 +16,8 @@ import { ladderFromConnection, ladderFromRun, renderLadderText } from './ladder.
 import type { LadderNoteEvent, LadderSegmentEvent } from './ladder.js';
 import type { TimelineEntry } from './results.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
+import { repoRoot } from '../paths.js';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
 const root = repoRoot();
 const goldenDir = path.join(root, 'src', 'report', 'testdata', 'ladders');
 const update = process.env.RSTLAB_UPDATE === '1';

@@ -16,16 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { LabError } from '../../errors.js';
 import { assertNever } from '../../errors.js';
 import type { ClientName, DriverConfig } from '../protocol.js';
+import { repoRoot } from '../../paths.js';
 
 export const OKHTTP_JARS = ['/usr/share/java/okhttp.jar', '/usr/share/java/okio.jar'] as const;
 /** JVM flags that cut start-up time for a short-lived client (C1 JIT only, serial GC, default CDS). */
 export const JVM_FAST_START = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto', '-XX:-UsePerfData'] as const;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-import { repoRoot } from '../../paths.js';
-
-export { repoRoot };
 
 /** A non-TypeScript driver source (Java, Python): next to this module if present, else in the repo's src tree. */
 export function driverSource(file: string): string {
