@@ -270,9 +270,7 @@ export const SCENARIOS: Scenario[] = [
     pause: true,
     tcp: { send: 'hello\n' },
     clientTimeoutMs: 20000,
-    async atPause(a) {
-      await cutThePath(a);
-    },
+    atPause: cutThePath,
     async afterResult(a) {
       await a.healFirewall();
       a.note('router forwards again');
@@ -295,9 +293,7 @@ export const SCENARIOS: Scenario[] = [
     pause: true,
     tcp: { keepAliveMs: 1000 },
     clientTimeoutMs: 20000,
-    async atPause(a) {
-      await cutThePath(a);
-    },
+    atPause: cutThePath,
     expect: { allow: { client: ['timeout'] }, must: [['client', 'timeout']] },
   },
   // --- C5: abortive close on purpose ---------------------------------------------------------------
