@@ -14,7 +14,7 @@ import { PcapWriter } from '../capture/writer.js';
 import type { Catalog } from '../explain/catalog.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { wrap } from './why-run.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const mainJs = path.join(here, 'main.js');
