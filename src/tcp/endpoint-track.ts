@@ -13,11 +13,9 @@ import type { Store } from './segment-store.js';
 import type { EndpointState, EndpointStats } from './types.js';
 
 export class EndpointTrack {
-  // Each field is written twice, here with its default and again in reset(): V8 sizes an object's
-  // in-place fields from the fields and `this.x =` written in its class, so fields first set by a
-  // method called from the constructor would live out of line (one more load on every access in
-  // the per-packet code), and fields declared without a value would start as undefined and box
-  // every sequence number stored in them.
+  // Each field is written twice, here with its default and again in reset(): V8 sizes an object
+  // from the fields its class declares, so fields first set by a method (reset() called from the
+  // constructor) would live outside the object, one more load each in the per-packet code.
   /** IPv4 address as a number, or the address text (string-keyed connections). */
   addrN = 0;
   addrS: string | null = null;
