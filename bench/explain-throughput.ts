@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPcapFileWriter } from '../src/capture/writer.js';
-import { Conversation } from '../src/tcp/conversation.js';
+import { Conversation } from '../src/tcp/index.js';
 import { TcpFlag } from '../src/wire/types.js';
 import { median, parseChildUsage } from './stats.js';
 import type { ChildUsage } from './stats.js';

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PcapWriter } from '../capture/writer.js';
 import { repoFile } from '../paths.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { TcpFlag } from '../wire/types.js';
 
 const bin = repoFile('bin/rstlab.js');

@@ -14,7 +14,7 @@ import { PcapWriter } from '../capture/writer.js';
 import type { Catalog } from '../catalog/types.js';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { wrap } from '../report/why-text.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { repoRoot } from '../paths.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -9,8 +9,8 @@
 
 import { readCapture } from '../capture/reader.js';
 import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/types.js';
-import { addLazySegments, ConnectionTracker, connState, hasLazySegments } from '../tcp/tracker.js';
-import type { Connection, SegmentSummary } from '../tcp/tracker.js';
+import { ConnectionTracker, connState } from '../tcp/index.js';
+import type { Connection, ConnState, SegmentSummary } from '../tcp/index.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
@@ -29,7 +29,7 @@ export interface ConnectionReport {
   start: number;
   duration: number;
   history: string;
-  connState: string;
+  connState: ConnState;
   origPackets: number;
   respPackets: number;
   origBytes: number;
@@ -75,14 +75,14 @@ export interface ExplainerOptions {
   normal?: boolean;
 }
 
-const ABNORMAL_STATES = new Set(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
+const ABNORMAL_STATES = new Set<ConnState>(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
 /** What `ConnectionReport.abnormal` says, from the conn_state and the number of RSTs. */
-const isAbnormal = (state: string, rsts: number): boolean => rsts > 0 || ABNORMAL_STATES.has(state);
+const isAbnormal = (state: ConnState, rsts: number): boolean => rsts > 0 || ABNORMAL_STATES.has(state);
 
 export function reportOf(c: Connection): ConnectionReport {
   const state = connState(c);
   const rsts = c.rsts.map((r) => judgeRst(r, c));
-  const report = {
+  return {
     id: c.id,
     orig: formatEndpoint(c.orig.addr, c.orig.port),
     resp: formatEndpoint(c.resp.addr, c.resp.port),
@@ -103,14 +103,9 @@ export function reportOf(c: Connection): ConnectionReport {
     abnormal: isAbnormal(state, rsts.length),
     rsts,
     anomalies: Object.fromEntries(c.anomalies),
-  } as ConnectionReport;
-  // The connection's summaries, when they are built on first read, are built when the report's
-  // are first read (the JSON output never reads them). Added in their place among the properties,
-  // which keeps the report a fast object.
-  if (hasLazySegments(c)) addLazySegments(report, () => c.segments);
-  else report.segments = c.segments;
-  report.segmentsDropped = c.segmentsDropped;
-  return report;
+    segments: c.segments,
+    segmentsDropped: c.segmentsDropped,
+  };
 }
 
 export class Explainer {
@@ -160,7 +155,7 @@ export class Explainer {
     switch (d.kind) {
       case 'tcp':
         this.summary.tcpPackets++;
-        this.tracker.pushSegmentAt(rec.frame, rec, d);
+        this.tracker.push(rec.frame, rec, d);
         for (let i = 0; i < d.anomalies.length; i += 1) {
           const a = d.anomalies[i];
           if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { PcapWriter } from '../capture/writer.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { TcpFlag } from '../wire/types.js';
 import { CAUSE_CODES, CAUSES } from './causes.js';
 import { Explainer, explainCapture } from './engine.js';

@@ -6,8 +6,8 @@
 // kernel function it mirrors (style of smoltcp's socket/tcp.rs).
 
 import { assertNever } from '../errors.js';
-import { mode } from '../tcp/tracker.js';
-import type { Connection, RstContext, SegmentSummary } from '../tcp/tracker.js';
+import { mode } from '../tcp/index.js';
+import type { Connection, RstContext, SegmentSummary } from '../tcp/index.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';

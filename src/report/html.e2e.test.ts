@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PcapWriter } from '../capture/writer.js';
 import { explainCapture } from '../explain/index.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { renderExplainHtml, renderLabHtml } from './html.js';
 import { LAB_SCHEMA } from './results.js';
 import type { LabResults } from './results.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { PcapWriter } from '../capture/writer.js';
 import { explainCapture } from '../explain/index.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { outcomeText, renderExplainHtml, renderLabHtml } from './html.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
 

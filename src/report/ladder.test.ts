@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { PcapWriter } from '../capture/writer.js';
 import { explainCapture } from '../explain/index.js';
 import type { ExplainResult } from '../explain/index.js';
-import { Conversation } from '../tcp/conversation.js';
+import { Conversation } from '../tcp/index.js';
 import { ladderFromConnection, ladderFromRun, renderLadderText } from './ladder.js';
 import type { LadderNoteEvent, LadderSegmentEvent } from './ladder.js';
 import type { TimelineEntry } from './results.js';

@@ -4,6 +4,7 @@
 
 import type { Cause, Confidence } from '../explain/index.js';
 import type { AppOutcome } from './outcome.js';
+import type { ConnState } from '../tcp/index.js';
 
 /** Who sent a segment, by address. A forged RST carries the server's address, so it counts as "server". */
 export type Role = 'client' | 'server' | 'proxy';
@@ -80,7 +81,7 @@ export interface RunRecord {
   capture: string | null;
   rsts: WireRst[];
   fins: WireFin[];
-  connections: Array<{ id: number; orig: string; resp: string; history: string; connState: string }>;
+  connections: Array<{ id: number; orig: string; resp: string; history: string; connState: ConnState }>;
   ladder: LadderSegment[];
   timeline: TimelineEntry[];
   /** What the server/proxy processes reported (JSON lines of the lab protocol). */

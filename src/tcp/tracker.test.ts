@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrame } from '../wire/decode.js';
 import { TcpFlag } from '../wire/types.js';
-import { Conversation } from './conversation.js';
-import { addLazySegments, ConnectionTracker, DEFAULT_CLOSED_LINGER_SEC } from './tracker.js';
-import type { Connection, SegmentSummary } from './tracker.js';
+import { ConnectionTracker, Conversation, DEFAULT_CLOSED_LINGER_SEC } from './index.js';
+import type { Connection } from './index.js';
 
 /** Feed a conversation's frames (numbered from `first`) to a tracker; returns the next frame number. */
 function feed(tracker: ConnectionTracker, conv: Conversation, first = 1, after?: () => void): number {
@@ -13,7 +12,7 @@ function feed(tracker: ConnectionTracker, conv: Conversation, first = 1, after?:
     const d = decodeFrame(conv.linkType, f.data, f.data.length);
     assert.equal(d.kind, 'tcp');
     if (d.kind !== 'tcp') continue;
-    tracker.pushSegment(frame++, f.tsSec + f.tsNsec / 1e9, d);
+    tracker.push(frame++, f, d);
     after?.();
   }
   return frame;
@@ -75,7 +74,7 @@ test('thousands of connections open at once each keep their own state (the IPv4 
     const d = decodeFrame(f.linkType, f.data, f.data.length);
     assert.equal(d.kind, 'tcp');
     if (d.kind !== 'tcp') continue;
-    tracker.pushSegment(frame++, f.tsSec + f.tsNsec / 1e9, d);
+    tracker.push(frame++, f, d);
     peak = Math.max(peak, tracker.alive);
   }
   tracker.flush();
@@ -143,7 +142,7 @@ test('bounded segment list: the first half and the latest, with the count of tho
   });
   assert.equal(c.orig.lastSeg?.frame, frames);
   assert.equal(c.resp.lastSeg?.frame, frames - 1);
-  // An ordinary property once read: JSON and spreads see the same array.
+  // An ordinary property: JSON and spreads see the same array.
   assert.equal(JSON.parse(JSON.stringify(c)).segments.length, 8);
   assert.equal({ ...c }.segments, c.segments);
 });
@@ -191,25 +190,4 @@ test('port reuse: a new SYN after the end starts a new connection; a repeated SY
   assert.equal(done[0]!.orig.isn, 1);
   assert.equal(done[1]!.orig.isn, 99);
   assert.equal(done[1]!.history, 'ShAR');
-});
-
-test('addLazySegments: an enumerable property in its place, built once on first read, replaced by a write', () => {
-  let built = 0;
-  const seg = { frame: 7 } as SegmentSummary;
-  const make = () => { built++; return [seg]; };
-  const o = { a: 1 } as { a: number; segments: SegmentSummary[]; b: number };
-  addLazySegments(o, make);
-  o.b = 2;
-  assert.deepEqual(Object.keys(o), ['a', 'segments', 'b']);
-  assert.equal(built, 0);
-  assert.equal(JSON.stringify(o), '{"a":1,"segments":[{"frame":7}],"b":2}');
-  assert.equal(built, 1);
-  assert.equal(o.segments, o.segments);
-  assert.deepEqual({ ...o }, { a: 1, segments: [seg], b: 2 });
-  assert.equal(built, 1);
-  const p = { a: 1 } as { a: number; segments: SegmentSummary[] };
-  addLazySegments(p, make);
-  p.segments = [];
-  assert.deepEqual(p, { a: 1, segments: [] });
-  assert.equal(built, 1);
 });
