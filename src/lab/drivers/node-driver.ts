@@ -30,7 +30,7 @@ class TunnelError extends Error {
 /**
  * `allowHalfOpen` only for node-net (it must keep writing after the peer's FIN). Sockets handed to
  * a library keep Node's default (false): TLS layered on a half-open socket never sees the peer's
- * close (checked: an h2 session then waits forever).
+ * close (an h2 session would then wait forever).
  */
 function connectTcp(host: string, port: number, allowHalfOpen = false): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
