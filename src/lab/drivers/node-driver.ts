@@ -155,7 +155,7 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
       notes.push('closed-by-client');
       if (t.leaveUnread) {
         // Stop reading so what is still queued stays in the kernel, then close: Linux sends RST
-        // (tcp_close: data_was_unread). The short wait lets more of the peer's data land.
+        // (__tcp_close: data_was_unread). The short wait lets more of the peer's data land.
         socket.pause();
         setTimeout(() => {
           socket.destroy();
