@@ -43,7 +43,7 @@ const A_HDR_CUT = 64;
 export const FRAME_ANOMALIES = [
   'ip-fragment',                // first fragment of several: the segment is decoded, the rest is elsewhere
   'snaplen-cut',                // the IP packet is longer than what was captured (snap length)
-  'tunnelled',                  // the segment was inside an outer packet (IP-in-IP, 6in4, GRE, VXLAN, Geneve)
+  'tunnelled',                  // inside an outer packet: IP-in-IP, 6in4, GRE, VXLAN or Geneve
   'tcp-options-malformed',      // an option with an impossible length (see TcpSegment.options())
   'tcp-header-exceeds-segment', // data offset points past the end of the IP payload
   'ip-length-guessed',          // IPv4 total length 0 (TSO) or IPv6 payload length 0 without jumbo option
