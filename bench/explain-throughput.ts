@@ -4,7 +4,7 @@
 //   rstlab explain --json FILE > /dev/null
 //   tshark -r FILE -Y tcp.flags.reset==1 > /dev/null
 //   tcpdump -r FILE 'tcp[tcpflags] & tcp-rst != 0' > /dev/null
-// and prints MB/s, packets/s, the ratios (target: ≥ 10× tshark, ≥ 0.5× tcpdump) and rstlab's peak
+// and prints MiB/s, Mpackets/s, the ratios (target: ≥ 10× tshark, ≥ 0.5× tcpdump) and rstlab's peak
 // RSS at two file sizes (target: flat as the file grows). Beside the wall time, each tool's CPU time
 // (all its threads, user + system) and minor page faults, from /proc/self/stat once it has been
 // waited for: CPU time above the wall time is work on other cores (V8 compiles and collects on
@@ -12,9 +12,11 @@
 //
 //   npm run bench                 # 1 GiB (and 256 MiB for the memory comparison)
 //   node dist/bench/explain-throughput.js --size-mb 200 --skip-tshark
-// Options: --keep (leave the captures in --dir), --reuse (use captures already in --dir, and keep
-// them), --rstlab-only (no tcpdump/tshark), --skip-tshark, --runs N (each tool N times, default 5,
-// taking turns; the fastest and the median run are shown; peak RSS is the highest). rstlab is the
+// Options: --size-mb N (default 1024), --small-mb N (the memory comparison's file, default a quarter
+// of it, at least 64), --dir DIR (default the system's temporary folder), --keep (leave the captures
+// in --dir), --reuse (use captures already in --dir, and keep them), --rstlab-only (no
+// tcpdump/tshark), --skip-tshark, --runs N (each tool N times, default 5, taking turns; the fastest
+// and the median run are shown; peak RSS is the highest). A bad number exits 2. rstlab is the
 // build this benchmark was compiled into (dist/ through bin/rstlab.js; another output folder,
 // e.g. dist-perf, directly).
 

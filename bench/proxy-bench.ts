@@ -1,7 +1,8 @@
 // rstlab proxy benchmark: bulk throughput and added round-trip latency, side by side in one run,
 // for a direct loopback connection (the limit), rstlab proxy (no toxics, its own process), and the
 // conventional peers from Debian: socat, and haproxy in TCP mode with splice(2) (the kernel moves
-// the bytes; no copy to user space). Prints figures and ratios; asserts nothing.
+// the bytes; no copy to user space); a peer that is not installed is left out. Prints figures and
+// ratios; asserts nothing; a bad argument exits 2. Loopback only; every child is killed at the end.
 // Targets from issue 5: >= 90% of direct throughput on bulk transfers, <= 50 us added median RTT.
 // Run: node dist/bench/proxy-bench.js [MiB per transfer, default 512] [round trips, default 5000]
 //      [--runs N, default 3: the paths take turns N times; each figure is the median]

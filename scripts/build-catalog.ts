@@ -2,8 +2,10 @@
 // typed by hand (docs/catalog.md). Usage, after `npm run build`:
 //   node dist/scripts/build-catalog.js [results.json …] [--out FILE] [--check]
 // Inputs default to rstlab-out/results.json, the output to data/error-catalog.json, both in the
-// repository (found by walking up from this module to package.json). --check compares instead of
-// writing and exits 1 when the file is stale. Output is deterministic: same inputs, same bytes.
+// repository (repoRoot() of src/paths.ts). --check compares instead of writing and exits 1 when the
+// file is stale. An input that cannot be read, or is not lab results of src/report/results.ts's
+// LAB_SCHEMA with a run that has an outcome, exits 2 naming the file. Output is deterministic:
+// same inputs, same bytes.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 // Bundle the rstlab command into one file and make V8's code cache for it, so that a command starts
-// without the ESM loader resolving, reading and linking ~30 modules one by one and without V8
+// without the ESM loader resolving, reading and linking ~45 modules one by one and without V8
 // parsing the bundle and compiling the functions it runs (docs/performance.md, "Start-up").
 //
 // Contract:

@@ -1,6 +1,6 @@
 // rstlab's errors: one base class, one subclass per failure a caller branches on, each with a
-// stable `code` (the undici pattern). The CLI prints `message` on one line and exits non-zero;
-// nothing a user can cause should surface as a stack trace.
+// stable `code` (the undici pattern). The CLI prints `message` (and `hint`) on one line each and
+// exits 2 (cli/main.ts); nothing a user can cause should surface as a stack trace.
 
 export abstract class RstlabError extends Error {
   abstract readonly code: string;

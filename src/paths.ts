@@ -1,7 +1,8 @@
-// Where rstlab's own files are at run time: the folder holding its package.json, found by walking
-// up from this module, so that every build folder (dist/, or a developer's own) finds the same
-// repository files (Java/Python drivers, tools, fixtures, the error catalog); and, for the tests,
-// where the shared capture corpora beside the repository are.
+// Where rstlab's own files are at run time: repoRoot() is the folder holding its package.json, found
+// by walking up from this module (once; then cached), so that every build folder (dist/, or a
+// developer's own) finds the same repository files (Java/Python drivers, tools, fixtures, the error
+// catalog); it throws when no package.json is above. For the stress tests, sharedCorpus() says where
+// an optional capture corpus is (null when absent); no shipped command reads one.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -23,7 +23,8 @@
 //   specification allows or where the damage is confined to one record (Wireshark reads these too):
 //   interfaces with different link types or snap lengths, sections with different byte orders,
 //   pcapng minor versions other than 0 and 2, a file without any interface, malformed IDB options,
-//   and EPB caplen > snaplen are accepted (the last two as anomalies) instead of being fatal.
+//   and EPB caplen > snaplen are accepted instead of being fatal (the minor version, the IDB options
+//   and the caplen as anomalies).
 // - Caplen > snaplen: the data handed over is cut to the snap length, as libpcap does.
 
 import { CaptureFormatError } from '../errors.js';

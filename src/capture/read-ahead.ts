@@ -1,6 +1,6 @@
 // Read-ahead for large regular files: a worker thread reads the file into a ring of shared
-// buffers while the calling thread parses, so the kernel's copy of the bytes (a sixth to a third of
-// `explain`'s time on a file in the page cache) runs on another core.
+// buffers while the calling thread parses, so the kernel's copy of the bytes runs on another core
+// (its share of `explain`'s time: docs/performance.md). Memory is fixed: SLOTS + 1 chunks.
 //
 // Contract:
 // - startReadAhead(fd, chunk) starts the worker and returns a ReadAhead at once, or null when
@@ -11,9 +11,9 @@
 //   read. The caller then reads on from ra.offset itself, which finds the end (or what was
 //   appended since, as a plain reader would) or meets the error.
 // - take() never waits for a worker that is not reading: a chunk the worker has not started on is
-//   read by take() itself — all of them while the worker boots (tens of milliseconds), and any it
-//   falls behind on later. (On a machine this size the other core is also V8's compiler's, and a
-//   woken worker can wait milliseconds for it.)
+//   read by take() itself — all of them while the worker boots, and any it falls behind on later
+//   (a worker that waits for a core never stalls the parser). A chunk the worker is reading is
+//   waited for up to STALL_MS; then take() returns null.
 // - ra.offset: the file offset just past the last chunk taken; ra.fromWorker: the bytes taken
 //   that the worker read; ra.ahead: how many chunks past the last one taken are claimed (by the
 //   worker, reading ahead).

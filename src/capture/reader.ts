@@ -4,11 +4,10 @@
 // - readCapture(source, sink, opts) resolves with a CaptureSummary once the input is consumed and
 //   every packet has been delivered (synchronously, in order, through the streaming parser).
 // - gzip input (first bytes 1f 8b) is decompressed on the fly. A regular file is read with
-//   synchronous 128 KiB reads (small enough to stay in the CPU cache while it is parsed; reading
-//   1 GiB in 1 MiB pieces costs 3× more) and, from `readAheadMin` bytes on (default 32 MiB), by a
-//   worker thread ahead of the parser once it has started (read-ahead.ts: the kernel's copy of
-//   the bytes then runs on another core); the event loop gets a turn every 8 MiB. Pipes, FIFOs
-//   and devices are read with asynchronous reads.
+//   synchronous 128 KiB reads (small enough to stay in the CPU cache while it is parsed) and, from
+//   `readAheadMin` bytes on (default 32 MiB), by a worker thread ahead of the parser once it has
+//   started (read-ahead.ts: the kernel's copy of the bytes then runs on another core); the event
+//   loop gets a turn every 8 MiB. Pipes, FIFOs and devices are read with asynchronous reads.
 // - A missing, unreadable or directory path rejects with InputError; an empty input, a broken
 //   capture or a damaged gzip stream with CaptureFormatError (after the good packets before it).
 // - opts.maxBytes: stop after that many bytes of (decompressed) capture — a guard against endless
@@ -245,7 +244,8 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
   };
 }
 
-/** A file read with two alternating buffers: the next read runs while the parser works. */
+/** A pipe, FIFO or device, read asynchronously into two alternating buffers: the next read runs
+ *  while the parser works. */
 function fileSource(handle: FileHandle, name: string): ChunkSource {
   const bufs = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
   let which = 0;

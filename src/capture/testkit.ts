@@ -1,6 +1,7 @@
 // Helpers shared by the capture tests (not part of the public API): run the parser over bytes in
 // chunks of a given size and collect everything it reports (copies, since records are reused),
-// build the odd files no writer produces, and find the tools and the tcpdump test corpus.
+// build the odd files no writer produces, and find a tool on PATH (`which`). The tcpdump test
+// corpus is found by src/paths.ts (sharedCorpus).
 
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';

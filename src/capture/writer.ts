@@ -10,6 +10,8 @@
 //   create the file throws InputError.
 // - writePcapng() builds a whole pcapng file in memory (for tests and small fixtures): per section an
 //   SHB, one IDB per interface (with if_tsresol / if_tsoffset when given) and one EPB per packet.
+//   A packet on an interface the section does not describe, or a timestamp that does not fit in 64
+//   bits of its resolution, throws RangeError.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { InputError } from '../errors.js';

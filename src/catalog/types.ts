@@ -90,7 +90,7 @@ export interface Match {
   entry: CatalogEntry;
   /** 0..1 */
   score: number;
-  /** What matched: `class java.io.IOException`, `code ECONNRESET`, `message`, `synonym: …`. */
+  /** What matched: `message 97%`, `class java.io.IOException`, `code ECONNRESET`, `synonym: …`. */
   reasons: string[];
 }
 

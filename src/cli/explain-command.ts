@@ -2,8 +2,8 @@
 // command runs — the engine is src/explain, the rendering src/report. Text mode prints one block
 // per abnormal connection (all with --all) in frame order, with --ladder a ladder diagram under
 // each; --json streams newline-delimited records as connections finish; --html FILE also writes a
-// self-contained HTML report. A capture broken at the
-// file level still gets its good packets explained, then one error line and a non-zero exit.
+// self-contained HTML report. A capture broken at the file level still gets its good packets
+// explained, then one error line and a non-zero exit (docs/explain.md, "Exit codes").
 
 import type { Command } from 'commander';
 import type { ExplainOptions } from './explain-run.js';

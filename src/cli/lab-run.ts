@@ -1,5 +1,8 @@
 // `rstlab lab`, the work behind the command (registered in lab-command.ts, loaded when it runs):
-// runs the scenarios × clients, judges the claims, writes results.json, report.html and prints.
+// checks the scenario and client names (UsageError) and, as root, the tools (MissingToolError);
+// runs the scenarios × clients (src/lab), judges the claims, writes results.json, report.html and
+// the captures to --out, prints the summary (or results.json with --json) and returns the exit
+// status: 0 when every run behaved as constructed, 1 when one mismatched or failed.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

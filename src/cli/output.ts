@@ -1,5 +1,7 @@
-// Standard output for the CLI: writes that survive a closed pipe (`rstlab explain x | head`), and
-// a gathered form for many small records. Order is kept: a plain write first sends what is gathered.
+// Standard output for the CLI: writes that survive a closed pipe (`rstlab explain x | head`: EPIPE
+// ends the process with exit 0, other stdout errors are thrown), and a gathered form for many small
+// records. Order is kept: a plain write first sends what is gathered. One instance per process
+// (scripts/bundle.ts keeps it out of the bundle).
 
 let closed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -21,8 +23,8 @@ export function writeOut(s: string): void {
 /**
  * `writeOut` for many small records (`explain --json`): gathered into writes of about 64 KiB, and
  * whatever is gathered goes out when the event loop next gets a turn, so a slow input (a live
- * capture on stdin) still streams. Each stdout write costs a system call and a trip through
- * Node's stream machinery; thousands of them were a visible share of a large capture's time.
+ * capture on stdin) still streams. Gathered because each stdout write costs a system call and a
+ * trip through Node's stream machinery.
  */
 export function writeOutGathered(s: string): void {
   pending += s;

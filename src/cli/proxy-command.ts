@@ -1,6 +1,7 @@
 // `rstlab proxy`: run the Toxiproxy-compatible fault-injection proxy until SIGINT/SIGTERM.
 // Options: --config FILE (Toxiproxy's populate format: an array of proxies), --host (control API
-// host, 127.0.0.1 unless told), --port (control API port, 8474), --events FILE (JSON-lines log).
+// host, 127.0.0.1 unless told), --port (control API port, 8474; anything but 0-65535 is a
+// UsageError), --events FILE (JSON-lines log). Prints the API address, the proxies and every fault.
 
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';

@@ -3,8 +3,8 @@
 // it; loading and matching the catalog is src/catalog/ (advice: src/catalog/advice.ts), the answer's
 // text and JSON src/report/why-text.ts. Exit 0 when something matches; 1 with a
 // suggestion when nothing does; 2 (RstlabError) when the catalog cannot be read.
-// The catalog is data/error-catalog.json of the installed package (found by walking up from this
-// module to package.json), or --catalog FILE.
+// The catalog is data/error-catalog.json of the installed package (repoFile() of src/paths.ts), or
+// --catalog FILE.
 
 import type { Command } from 'commander';
 import type { WhyOptions } from './why-run.js';

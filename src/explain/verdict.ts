@@ -13,7 +13,8 @@ import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import type { Cause, Confidence } from './causes.js';
 
-/** How the RST was built, judged from its fields (KERNEL-RST-NOTES: "two kinds of kernel RST"). */
+/** How the RST was built, judged from its fields: Linux's two kinds of reset, from a live socket
+ *  (tcp_send_active_reset) or from the segment alone (tcp_v4_send_reset); docs/explain.md, `form`. */
 export type RstForm = 'active' | 'stateless' | 'unknown';
 
 export interface RstVerdict {

@@ -1,8 +1,9 @@
 // TLS material for the lab: a local CA and one server certificate signed by it, made with the
 // `openssl` CLI (Debian package `openssl`). makeLabCertificates(dir, hosts) leaves in `dir`:
-//   ca.pem / ca.key         the CA (RSA 2048, basicConstraints CA:TRUE, valid yesterday + 30 days)
+//   ca.pem / ca.key         the CA (RSA 2048, SHA-256, basicConstraints CA:TRUE, valid from
+//                           yesterday until 30 days from now)
 //   server.pem / server.key the server (RSA 2048, SHA-256, subjectAltName = every IP and DNS name
-//                           given, EKU serverAuth, valid from yesterday for 7 days)
+//                           given, EKU serverAuth, valid from yesterday until 7 days from now)
 // RSA 2048 with SHA-256 is what every client of the lab accepts: OkHttp 3.13 on JDK 17 (PKIX, with
 // OkHostnameVerifier matching IP SANs), Node, curl/OpenSSL 3 at security level 2, Python.
 // Files already in `dir` are reused when they still fit (CA valid, server certificate issued by it,

@@ -1,4 +1,4 @@
-// Claim verdicts: every claim of ../shared/SEED-CLAIMS.md, judged from the lab's runs — packets
+// Claim verdicts: every claim of docs/seed-claims.md, judged from the lab's runs — packets
 // (frame numbers in each run's saved capture) and the clients' errors. Contract: `judgeClaims(runs)`
 // is pure; each claim gets `reproduced`, `differs` (saying what was seen instead) or `unavailable`
 // (saying why: a client or the capture was missing, or the scenario could not run here). The seed

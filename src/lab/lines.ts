@@ -1,5 +1,8 @@
 // Line splitting for the lab's pipes: newline-delimited output of child processes (events,
 // stderr tails, driver events in the drivers' tests) and the commands a driver reads on stdin.
+// Contract: onLine gets each line without its `\n` (or `\r\n`), decoded as UTF-8 across
+// chunk boundaries; the last unterminated piece comes at the end; onEnd is called exactly once,
+// on the stream's end, close or error.
 
 import { StringDecoder } from 'node:string_decoder';
 

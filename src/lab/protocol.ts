@@ -1,7 +1,7 @@
 // The JSON-lines protocol between the lab and its child processes (client drivers and servers).
-// Each child gets its configuration as one JSON argument (argv[2] for Node programs; the last
-// argument for the Java driver), writes one JSON object per line on stdout, and reads commands,
-// one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
+// Each child gets its configuration as one JSON argument (argv[2] for the Node programs; the last
+// argument for the Java and Python drivers), writes one JSON object per line on stdout, and reads
+// commands, one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
 
 import type { AppOutcome } from '../report/outcome.js';
 

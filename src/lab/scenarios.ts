@@ -43,14 +43,14 @@ export interface Scenario {
   title: string;
   /** What is done, in one or two sentences. */
   description: string;
-  /** SEED-CLAIMS.md ids (and Q* for the seed's open questions) this scenario gives evidence for. */
+  /** Claim ids of docs/seed-claims.md (Q*: the seed's open questions) this scenario is evidence for. */
   claims: string[];
   /** The clients it runs with by default. */
   clients: readonly ClientName[];
   /** `netns`: needs the lab's namespaces (firewall rules, sysctls); skipped on loopback. */
   needs: 'netns' | 'any';
   scheme(client: ClientName): DriverConfig['scheme'];
-  /** The origin server; null: nothing listens (the port is still reserved per run). */
+  /** The origin server; null: nothing listens (on a port of the server host run.ts found free). */
   server: (client: ClientName) => (Omit<ServerConfig, 'listen' | 'certFile' | 'keyFile'> | null);
   viaProxy?: boolean;
   path?: string;

@@ -1,5 +1,7 @@
 // Which external tools are installed: a PATH lookup without running them (so a missing tool is
-// reported by name, with its Debian package, before anything starts).
+// reported by name, with its Debian package, before anything starts). hasCommand(name) resolves
+// true when an executable `name` is on PATH or in /usr/sbin, /sbin, /usr/bin or /bin; it never
+// rejects.
 
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';

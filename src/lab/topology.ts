@@ -81,7 +81,7 @@ export interface TopologyOptions {
 
 /**
  * Short TCP timers for the endpoint namespaces, so failure scenarios end in seconds. All are
- * per-namespace on Linux ≥ 4.x (checked on 6.18: changing them inside never changes the host's).
+ * per-namespace on Linux ≥ 4.x: changing them inside never changes the host's.
  */
 export const SHORT_TCP_TIMERS: Readonly<Record<string, number>> = {
   'net.ipv4.tcp_syn_retries': 2, // connect() to a black hole gives up after ~7 s (1+2+4)

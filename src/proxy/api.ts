@@ -1,7 +1,8 @@
 // The Toxiproxy-compatible control API: the proxy collection (create, populate, update, delete,
 // reset, toxics) and its HTTP server. Same routes, JSON shapes, status codes and error bodies as
-// Toxiproxy 2.x (api.go); rstlab adds GET /events and GET /proxies/{proxy}/stats. Browsers are
-// refused (403), as Toxiproxy refuses them, so a web page cannot drive a loopback control API.
+// Toxiproxy 2.x (api.go); rstlab adds GET /events, GET /proxies/{proxy}/stats and GET /toxic-types.
+// Browsers (a User-Agent starting `Mozilla/`) are refused (403), as Toxiproxy refuses them, so a web
+// page cannot drive a loopback control API.
 
 import http from 'node:http';
 import { ProxyApiError, badRequestBody, missingField, proxyAlreadyExists, proxyNotFound, toxicNotFound } from './api-error.js';

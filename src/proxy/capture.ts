@@ -1,8 +1,9 @@
 // Capturing the proxy's own traffic. startTcpdump resolves once tcpdump on the loopback interface
-// reports "listening on" (so no later packet is missed) and rejects with MissingToolError when
-// tcpdump is not installed; its stop() sends SIGINT and resolves when tcpdump has flushed its file
-// and exited. explainCaptureFile runs rstlab's explainer (src/explain) on a capture, loading it at
-// run time so the proxy builds and runs without it, and throws InputError when it is not built.
+// reports "listening on" (so no later packet is missed); it rejects with MissingToolError when
+// tcpdump is not installed and with InputError (tcpdump's own words) when it exits before
+// listening. Its stop() sends SIGINT and resolves when tcpdump has flushed its file and exited.
+// explainCaptureFile runs rstlab's explainer (src/explain) on a capture, loading it at run time so
+// the proxy builds and runs without it, and throws InputError when it is not built.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError, MissingToolError } from '../errors.js';

@@ -1,7 +1,8 @@
 // Observability for rstlab proxy: a JSON event log (connection opened, fault fired, connection
 // closed, upstream unreachable), kept in a bounded ring in memory and optionally appended as JSON
-// lines to a file, plus counters per proxy and per toxic. No sockets here. Each event gets the next
-// seq (1, 2, …); list() gives at most the newest `capacity` of them.
+// lines to a file (synchronously: a failed append throws from add()), plus counters per proxy and
+// per toxic. No sockets here. Each event gets the next seq (1, 2, …); list() gives at most the
+// newest `capacity` of them, and memory holds at most twice that many.
 
 import { appendFileSync } from 'node:fs';
 import type { FaultRecord } from './types.js';

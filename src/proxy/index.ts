@@ -1,6 +1,8 @@
 // rstlab proxy's Node API: startProxy() starts the Toxiproxy-compatible control API (loopback
 // :8474 by default) and, from a config (Toxiproxy's populate format), its proxies; the returned
-// handle gives the collection, the event log, per-proxy captures, and stop().
+// handle gives the collection, the event log, per-proxy captures, and stop(). A config that cannot
+// be read or applied rejects with InputError, and a control API that cannot listen with its own
+// error; either way the proxies already made are stopped first.
 
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';

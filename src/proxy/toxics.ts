@@ -21,7 +21,7 @@ export interface ToxicDef {
   scope: 'stream' | 'connection';
   attributes: readonly AttributeDef[];
   summary: string;
-  /** Seed claim ids (SEED-CLAIMS.md) the fault imitates. */
+  /** Seed claim ids (docs/seed-claims.md) the fault imitates. */
   claims?: readonly string[];
 }
 

@@ -2,7 +2,8 @@
 // header, with correct IPv4 header and TCP checksums. Fast enough to write millions of frames:
 // addresses are parsed once and cached, a caller may pass a reusable output buffer, and a payload
 // given as a length is zero-filled and costs nothing in the checksum. Misuse (an address that does
-// not parse, options longer than 40 bytes) throws WireBuildError.
+// not parse, options longer than 40 bytes, a packet longer than its IP length field holds, an
+// output buffer too small) throws WireBuildError.
 
 import { RstlabError } from '../errors.js';
 import { parseIpv4, parseIpv6 } from './addr.js';

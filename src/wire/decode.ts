@@ -1,8 +1,9 @@
 // decodeFrame: one captured frame → its innermost TCP segment, or data saying why there is none.
 // Link (Ethernet with 802.1Q/802.1ad/QinQ tags, LLC/SNAP, MPLS, PPPoE; BSD NULL/LOOP; raw IP;
 // Linux SLL/SLL2; PPP; Cisco HDLC) → IPv4 / IPv6 (extension headers, AH) → TCP, through IP-in-IP,
-// IPv6-in-IPv4/IPv6, GRE, and VXLAN/Geneve on their UDP ports — the tunnels tcpdump follows. Never throws on any input: every
-// read is preceded by a bounds check; encapsulation depth is bounded (MAX_DEPTH), so it always ends.
+// IPv6-in-IPv4/IPv6, GRE, and VXLAN/Geneve on their UDP ports — the tunnels tcpdump follows.
+// Never throws on any input: every read is preceded by a bounds check; encapsulation depth is
+// bounded (MAX_DEPTH), so it always ends.
 //
 // Hot path: no exceptions, no closures, no strings per packet (addresses are formatted only when a
 // getter is read); the only allocations for a TCP frame are the result and its two views — and
@@ -42,7 +43,7 @@ const A_HDR_CUT = 64;
 export const FRAME_ANOMALIES = [
   'ip-fragment',                // first fragment of several: the segment is decoded, the rest is elsewhere
   'snaplen-cut',                // the IP packet is longer than what was captured (snap length)
-  'tunnelled',                  // the segment was inside an outer IP packet (IP-in-IP, 6in4, GRE)
+  'tunnelled',                  // inside an outer packet: IP-in-IP, 6in4, GRE, VXLAN or Geneve
   'tcp-options-malformed',      // an option with an impossible length (see TcpSegment.options())
   'tcp-header-exceeds-segment', // data offset points past the end of the IP payload
   'ip-length-guessed',          // IPv4 total length 0 (TSO) or IPv6 payload length 0 without jumbo option

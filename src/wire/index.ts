@@ -1,4 +1,5 @@
-// The wire layer's public surface: decodeFrame, the header views, builders and constants.
+// The wire layer's public surface: decodeFrame, the header views, address formatting and parsing,
+// sequence-number arithmetic, checksums, the frame builders and the protocol constants.
 export * from './types.js';
 export * from './seq.js';
 export * from './bytes.js';

@@ -1,9 +1,10 @@
 // The curl client driver: runs the `curl` command line tool once, as `node curl-driver.js
 // '<DriverConfig JSON>'`, speaking the JSON-lines protocol of ../protocol.ts. curl cannot be held
-// at the pause point: it prints `ready` and one `result` (with `cannotPause: true` when `pause`
-// was asked for) and never `connected`. curl runs with --silent --show-error (--cacert, --proxy;
-// --http1.1 or --http2), its body is counted and discarded; the Outcome maps the exit status and
-// stderr: error 'curl', code = the exit code (e.g. '56'), message = curl's stderr line as printed.
+// at the pause point: it prints `ready`, `response-started` once body bytes arrive, and one `result`
+// (with `cannotPause: true` when `pause` was asked for), never `connected`. curl runs with
+// --silent --show-error (--cacert, --proxy; --http1.1 or --http2), its body is counted and
+// discarded; the Outcome maps the exit status and stderr: error 'curl', code = the exit code
+// (e.g. '56'), message = curl's stderr line as printed.
 
 import { spawn } from 'node:child_process';
 import type { DriverConfig, Outcome } from '../protocol.js';

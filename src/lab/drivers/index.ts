@@ -3,9 +3,9 @@
 // client can hold at the pause point; `driverAvailable(client)` says whether the tools it needs are
 // installed, and if not which Debian package to install. Driver programs are found relative to this
 // module (compiled siblings) or, for the Java and Python sources that tsc does not copy, in the
-// repository's src/lab/drivers/ (found by walking up to package.json). The OkHttp driver is
-// compiled once with javac into a cache folder under os.tmpdir() keyed by a hash of its source and
-// of the jars (`java File.java` recompiles on every start: ~1.5 s against ~0.3 s).
+// repository's src/lab/drivers/ (repoRoot() of src/paths.ts). The OkHttp driver is compiled once
+// with javac into a cache folder under os.tmpdir() keyed by a hash of its source and of the jars
+// (`java File.java` would compile it again on every start); without javac it runs that way.
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -30,7 +30,7 @@ class TunnelError extends Error {
 /**
  * `allowHalfOpen` only for node-net (it must keep writing after the peer's FIN). Sockets handed to
  * a library keep Node's default (false): TLS layered on a half-open socket never sees the peer's
- * close (checked: an h2 session then waits forever).
+ * close (an h2 session would then wait forever).
  */
 function connectTcp(host: string, port: number, allowHalfOpen = false): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -155,7 +155,7 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
       notes.push('closed-by-client');
       if (t.leaveUnread) {
         // Stop reading so what is still queued stays in the kernel, then close: Linux sends RST
-        // (tcp_close: data_was_unread). The short wait lets more of the peer's data land.
+        // (__tcp_close: data_was_unread). The short wait lets more of the peer's data land.
         socket.pause();
         setTimeout(() => {
           socket.destroy();

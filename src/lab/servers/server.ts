@@ -1,10 +1,10 @@
 // The lab's server program: `node server.js '<ServerConfig JSON>'`. One process is one server of
 // one kind (tcp | http | https | h2 | proxy, see ServerConfig in ../protocol.ts). It prints one
 // ServerEvent JSON object per line on stdout (`listening` first, with the real port), obeys
-// ServerCommand lines on stdin (`close`, `abort`, `continue`) and exits (code 0) as soon as its
-// stdin closes or reaches EOF — so it never outlives the lab that started it (and started with
-// stdin at /dev/null it exits at once). The lab kills it with SIGKILL to make the kernel close its
-// sockets the way a crash does. Bad config → `error` event, exit 2; listen failure → exit 1.
+// ServerCommand lines on stdin (`close`, `abort`, `continue`, `send`) and exits (code 0) as soon
+// as its stdin closes or reaches EOF — so it never outlives the lab that started it (and started
+// with stdin at /dev/null it exits at once). The lab kills it with SIGKILL to make the kernel close
+// its sockets the way a crash does. Bad config → `error` event, exit 2; listen failure → exit 1.
 //
 // Kinds: `tcp` (discard what arrives, or `noRead`; `sendBytes`, `forever`, then hold), `http`,
 // `https`, `h2` (GET / → 200 SMALL_BODY; GET /large → holds after `largeFirstChunk` bytes and

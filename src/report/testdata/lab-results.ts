@@ -1,7 +1,8 @@
 // A small hand-made LabResults (the results.json model of ../results.ts) for the report and catalog
-// tests, shaped like a real netns run: 4 scenarios × 3 clients, with a skipped run, a mismatch, a
-// proxy scenario and the seed's OkHttp messages. Typed against LabResults so that it cannot drift
-// from the schema. Real lab output replaces it wherever rstlab-out/results.json exists.
+// tests, shaped like a real netns run: 4 scenarios, 4 clients (not every pair run), with a skipped
+// run, a mismatch, a failed run, a proxy scenario and the seed's OkHttp messages. Typed against
+// LabResults so that it cannot drift from the schema. Where rstlab-out/results.json exists, the
+// HTML browser test (html.e2e.test.ts) checks the real lab output as well.
 
 import { LAB_SCHEMA } from '../results.js';
 import type { LabResults, LadderSegment, RunRecord } from '../results.js';
