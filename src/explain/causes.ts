@@ -7,7 +7,7 @@ export const CAUSES = {
     title: 'port refused the connection',
     seed: 'C1',
     meaning: 'The RST answers a SYN: nothing listens on that port (or a firewall rejects it the same way).',
-    kernel: 'tcp_v4_rcv finds no socket → tcp_v4_send_reset(NULL, skb): RST+ACK, seq 0, ack = ISN+1 (RFC 9293 §3.10.7.1)',
+    kernel: 'tcp_v4_rcv finds no socket → tcp_v4_send_reset(NULL, skb): RST+ACK, seq 0, ack = SEG.SEQ + SEG.LEN (ISN+1 for a SYN without data; RFC 9293 §3.10.7.1)',
   },
   abort: {
     title: 'the sender aborted the connection',

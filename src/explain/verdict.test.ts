@@ -57,7 +57,7 @@ test('refused: a SYN carrying data (TCP Fast Open) is answered with ack = ISN + 
   const r = only(conv).rsts[0]!;
   assert.equal(r.cause, 'refused');
   assert.equal(r.confidence, 'high');
-  assert.ok(r.evidence.some((e) => /tcp_v4_send_reset/.test(e)), r.evidence.join('\n'));
+  assert.ok(r.evidence.some((e) => /ack = ISN\+41: .*tcp_v4_send_reset/.test(e)), r.evidence.join('\n'));
 });
 
 test('abort: RST+ACK at SND.NXT after unanswered data (close with unread data)', () => {

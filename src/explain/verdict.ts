@@ -220,9 +220,10 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       confidence = finding.exact ? 'high' : 'medium';
       trigger = finding.syn.frame;
       summary = `nothing listens on ${from}: the RST answers the SYN in frame ${finding.syn.frame}`;
+      // SEG.LEN of a SYN is 1 plus its payload (TCP Fast Open): "ISN+1" for a plain SYN.
       evidence.push(finding.exact
-        ? 'seq 0 and ack = ISN+1: the kernel\'s reply for a SYN with no socket (tcp_v4_send_reset)'
-        : 'the RST does not have the exact form Linux gives a closed port (seq 0, ack = ISN+1): another stack or a firewall');
+        ? `seq 0 and ack = ISN+${segLen(finding.syn)}: the kernel's reply for a SYN with no socket (tcp_v4_send_reset)`
+        : `the RST does not have the exact form Linux gives a closed port (seq 0, ack = ISN+${segLen(finding.syn)}): another stack or a firewall`);
       evidence.push('a firewall REJECT --reject-with tcp-reset looks the same from here');
       receiverApp = 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java/OkHttp: java.net.ConnectException: Failed to connect / Connection refused)';
       break;

@@ -5,6 +5,7 @@
 
 import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
+import { skipOutsideCi } from '../testkit.js';
 
 export interface Served { server: net.Server; port: number; close(): Promise<void> }
 
@@ -108,10 +109,9 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
 
 /**
  * The `skip` option of tests that need these programs: the reason when one is not on PATH, else
- * false. Under CI=true it is always false, so a missing tool fails the tests there instead.
+ * false. Under CI it is always false (testkit.skipOutsideCi), so a missing tool fails the tests there instead.
  */
 export function missingToolsSkip(tools: readonly string[]): string | false {
-  if (process.env.CI === 'true') return false;
   const missing = tools.filter((t) => (spawnSync(t, ['--version'], { stdio: 'ignore' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
-  return missing.length === 0 ? false : `needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`;
+  return skipOutsideCi(missing.length === 0 ? false : `needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`);
 }

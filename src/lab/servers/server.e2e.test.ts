@@ -1,7 +1,7 @@
 // Tests of the lab's server program (server.ts) through its real interface: each test spawns it as a
 // child process (index.ts), talks to it over real loopback sockets (port 0) with Node's own clients,
 // and kills it with SIGKILL where the lab does. The assertions are what Node reports, with the
-// kernel behaviour behind it explained where it matters (see /work/shared/KERNEL-RST-NOTES.md).
+// kernel behaviour behind it explained where it matters (the kernel functions are named where the tests rely on them).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
