@@ -61,8 +61,10 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
 const TRACK_POOL_MAX = 16384;
 
 // --- history letters -------------------------------------------------------------------------
-// Zeek records most history letters once per direction (a bitmask of those seen); T and W repeat
-// at 1, 10, 100, … occurrences (counters).
+// rstlab records S H A D F R Q once per direction (a bitmask of those seen), and T and W at the
+// 1st, 10th, 100th, … occurrence (counters). Zeek differs: it records A D Q once per direction,
+// S H F R again when a later one carries another sequence number, and C G T W at 1, 10, 100, …
+// (docs/explain.md, "history").
 const L_S = 0;
 const L_H = 1;
 const L_A = 2;
