@@ -62,7 +62,7 @@ const TRACK_POOL_MAX = 16384;
 
 // --- history letters -------------------------------------------------------------------------
 // rstlab records S H A D F R Q once per direction (a bitmask of those seen), and T and W at the
-// 1st, 10th, 100th, … occurrence (counters). Zeek differs: it records A D Q once per direction,
+// 1st, 10th, 100th, … occurrence (counters). Zeek differs: it records A D I Q once per direction,
 // S H F R again when a later one carries another sequence number, and C G T W at 1, 10, 100, …
 // (docs/explain.md, "history").
 const L_S = 0;
