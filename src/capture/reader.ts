@@ -13,6 +13,10 @@
 // - opts.maxBytes: stop after that many bytes of (decompressed) capture — a guard against endless
 //   pipes and gzip bombs. Packets wholly inside the limit are delivered; a record cut by the limit
 //   is not an error; the summary then has `limited: true`.
+// - opts.backpressure, if given, is asked after every chunk handed to the parser; when it returns a
+//   promise, reading waits for it (a consumer whose output is a slow pipe keeps its backlog bounded).
+// - opts.onFormat, if given, hears the format (and whether the input is gzip) once it is known,
+//   before the first packet is delivered.
 // - opts.readAheadMin: the file size from which a worker thread reads ahead (Infinity: never);
 //   opts.readAheadStats, if given, gets the number of bytes the worker read (for tests).
 
@@ -22,10 +26,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { CaptureFormatError, InputError } from '../errors.js';
 import { startReadAhead } from './read-ahead.js';
 import { createCaptureParser } from './parser.js';
-import type { CaptureSink, CaptureSummary } from './types.js';
+import type { CaptureFormat, CaptureSink, CaptureSummary } from './types.js';
 
 export interface ReadCaptureOptions {
   maxBytes?: number;
+  /** Asked after every chunk parsed: a promise to wait for before the next one, or null. */
+  backpressure?: () => Promise<void> | null;
+  onFormat?: (format: CaptureFormat, gzip: boolean) => void;
   readAheadMin?: number;
   readAheadStats?: { bytes: number };
 }
@@ -53,10 +60,17 @@ export async function readCapture(
   }
   const name = input.name;
 
-  const parser = createCaptureParser(sink);
+  let gzip = false;
+  let announced = opts.onFormat === undefined;
+  const parser = createCaptureParser(announced ? sink : {
+    packet: (p) => {
+      if (!announced) { announced = true; opts.onFormat!(parser.format ?? 'pcap', gzip); }
+      sink.packet(p);
+    },
+    ...(sink.anomaly ? { anomaly: (a) => sink.anomaly!(a) } : {}),
+  });
   const maxBytes = opts.maxBytes ?? Infinity;
   let limited = false;
-  let gzip = false;
 
   /** Push into the parser, honouring maxBytes; returns false once the limit is reached. */
   const feed = (c: Uint8Array): boolean => {
@@ -97,6 +111,8 @@ export async function readCapture(
         const c = await input.next();
         if (c === null) break;
         go = feed(c);
+        const wait = opts.backpressure?.();
+        if (wait) await wait;
       }
     } else {
       // Loaded for gzip input only (start-up time of the common case).
@@ -118,6 +134,8 @@ export async function readCapture(
       try {
         for await (const out of gunzip as AsyncIterable<Buffer>) {
           if (!feed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))) break;
+          const wait = opts.backpressure?.();
+          if (wait) await wait;
         }
       } catch (e) {
         if (e instanceof InputError || e instanceof CaptureFormatError) throw e;

@@ -19,7 +19,7 @@ const bin = repoFile('bin/rstlab.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rstlab-cli-'));
 
 function rstlab(args: string[], input?: Buffer) {
-  return spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NO_COLOR: '1' } });
 }
 
 function capture(): Buffer {
@@ -128,4 +128,37 @@ test('the build bundles the command with a code cache V8 takes (bin/rstlab.js ru
     const b = fromModules(args);
     assert.deepEqual([a.status, a.stdout, a.stderr], [b.status, b.stdout, b.stderr], args.join(' '));
   }
+});
+
+test('text report of more abnormal connections than the reorder window: every one once, in first-frame order except those that outlive the window', () => {
+  // A long connection opens first and is reset at the end; 3,000 refused SYNs over 10 minutes of
+  // capture time are finalized while the capture is read, so the long one outlives the window.
+  const w = new PcapWriter({ linkType: 1 });
+  const t0 = 1_700_000_000;
+  const long = new Conversation({ client: '10.9.0.1:50000', server: '10.9.0.2:22', start: t0 });
+  long.handshake();
+  const records: Uint8Array[] = [w.header(), ...long.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data))];
+  const N = 3000;
+  for (let i = 0; i < N; i++) {
+    const c = new Conversation({ client: `10.8.${i >> 8}.${i & 0xff}:40000`, server: '10.9.0.2:80', start: t0 + 1 + i * 0.2 });
+    c.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: c.sndNxt('c') });
+    records.push(...c.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
+  }
+  const tail = new Conversation({ client: '10.9.0.1:50000', server: '10.9.0.2:22', start: t0 + 1 + N * 0.2, clientIsn: 1000, serverIsn: 5000 });
+  tail.segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 5001, ackNumber: 1001 });
+  records.push(...tail.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
+  const file = path.join(dir, 'many.pcap');
+  writeFileSync(file, Buffer.concat(records));
+  const r = rstlab(['explain', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith(`${file}: pcap\n\n`), r.stdout.slice(0, 200));
+  const ids = [...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+  assert.equal(ids.length, N + 1);
+  assert.deepEqual([...ids].sort((x, y) => x - y), Array.from({ length: N + 1 }, (_, i) => i + 1), 'each connection once');
+  assert.deepEqual(ids.filter((id) => id !== 1), Array.from({ length: N }, (_, i) => i + 2), 'the refused ones, in order');
+  // The long one is reported at its end: after the refused ones the window had to let out, before
+  // those still waiting in it.
+  const at = ids.indexOf(1);
+  assert.ok(at > 0 && at <= N - 2000, `the long connection printed at position ${at}`);
+  assert.match(r.stdout, /summary: 6,00\d packets .* 3,001 connections, 3,001 RSTs/);
 });

@@ -1,31 +1,58 @@
 // `rstlab explain`, the work behind the command (registered in explain-command.ts, loaded when it
 // runs): reads the capture through the explain engine and prints text, JSON records or HTML.
-// Segment summaries (for ladders) are kept for at most LADDER_KEEP connections, to bound memory.
+// Memory is bounded by the connections alive, not by the capture: JSON records are written as
+// connections are reported; text reports are put back in order of their first frame within a window
+// of TEXT_WINDOW (exact for every capture with fewer abnormal connections than that); reading
+// waits while standard output has a backlog (a slow pipe). Only --html holds every report.
+// Segment summaries (for ladders) are kept for at most LADDER_KEEP connections.
 
 import { writeFileSync } from 'node:fs';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, InputError } from '../errors.js';
-import { Explainer } from '../explain/index.js';
+import { Explainer, ReorderBuffer } from '../explain/index.js';
 import type { ConnectionReport } from '../explain/index.js';
 import { connectionRecord, plain, renderConnectionText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
-import { writeOut, writeOutGathered } from './output.js';
+import { outputBacklog, writeOut, writeOutGathered } from './output.js';
 
 export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean; ladder?: boolean; html?: string }
 
 /** Connections whose segments are kept for ladders (--ladder, --html); later ones print without. */
 export const LADDER_KEEP = 1000;
+/** Text output: how many reports may wait to be put back in order of their first frame. */
+const TEXT_WINDOW = 2000;
+/** Connections reported at a time at the end of the input, between checks of the output's backlog. */
+const END_BATCH = 1000;
 
 export async function runExplain(source: string, opts: ExplainOptions): Promise<number> {
   // picocolors is loaded for text output only (start-up time of --json).
   const painter: Painter = opts.json || opts.color === false ? plain : await colours();
+  /** Every reported connection, for the HTML report (which needs them all). */
   const kept: ConnectionReport[] = [];
   let withSegments = 0;
   // The HTML and ladder renderers are loaded only when asked for (start-up time of --json).
   const html = opts.html ? await import('../report/html.js') : null;
   const ladders = opts.ladder ? await import('../report/ladder.js') : null;
   const segmentLimit = html && !opts.ladder ? html.EXPLAIN_HTML_MAX_CONNECTIONS : LADDER_KEEP;
-  const explainer = new Explainer({
+  const name = source === '-' ? 'stdin' : source;
+  const text = !opts.json && !opts.html;
+  // Text: reports in order of first frame through a bounded reorder buffer; written once the
+  // input has ended, or from the moment more than TEXT_WINDOW of them wait (a large capture).
+  const reorder = new ReorderBuffer<ConnectionReport>(TEXT_WINDOW);
+  let format = '';
+  let streaming = false;
+  let written = 0;
+  const width = Math.max(60, Math.min(100, process.stdout.columns || 100));
+  const writeHeader = (what: string) => writeOut(painter.bold(`${name}: ${what}`) + '\n\n');
+  const writeConnection = (c: ConnectionReport) => {
+    written++;
+    writeOut(renderConnectionText(c, explainer.firstTime, painter) + '\n\n');
+    if (ladders) {
+      const ladder = c.segments.length ? ladders.renderLadderText(ladders.ladderFromConnection(c, explainer.firstTime ?? undefined), width, painter) : painter.dim(`  (segments not kept beyond the first ${LADDER_KEEP} connections)`);
+      writeOut(ladder + '\n\n');
+    }
+  };
+  const explainer: Explainer = new Explainer({
     onConnection: (c) => {
       if (!opts.all && !c.abnormal) return;
       if (opts.json) {
@@ -35,22 +62,39 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
       }
       const keepSegments = (opts.ladder || opts.html) && withSegments < segmentLimit;
       if (keepSegments) withSegments++;
-      kept.push(keepSegments ? c : { ...c, segments: [] });
+      const report = keepSegments ? c : { ...c, segments: [] };
+      if (!text) {
+        kept.push(report);
+        return;
+      }
+      reorder.push(report);
+      if (!streaming && reorder.size > TEXT_WINDOW) {
+        streaming = true;
+        writeHeader(format);
+      }
+      if (streaming) for (const r of reorder.release(explainer.oldestPending)) writeConnection(r);
     },
   }, { segments: Boolean(opts.ladder || opts.html), normal: Boolean(opts.all) });
   let failure: CaptureFormatError | null = null;
   let capture;
   try {
-    capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly });
+    capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly }, {
+      backpressure: outputBacklog,
+      ...(text ? { onFormat: (f: string, gzip: boolean) => { format = `${f}${gzip ? ' (gzip)' : ''}`; } } : {}),
+    });
   } catch (err) {
     if (!(err instanceof CaptureFormatError)) throw err;
     failure = err; // the packets before the damage were delivered: report them, then fail
   }
   if (failure && explainer.packetsSeen === 0) throw failure; // nothing was readable: the error alone
+  // The connections still held, a batch at a time, letting the output drain in between.
+  while (explainer.endSome(END_BATCH) > 0) {
+    const wait = outputBacklog();
+    if (wait) await wait;
+  }
   const summary = explainer.end(capture);
-  kept.sort((a, b) => a.firstFrame - b.firstFrame);
-  const name = source === '-' ? 'stdin' : source;
   if (html && opts.html) {
+    kept.sort((a, b) => a.firstFrame - b.firstFrame);
     const page = html.renderExplainHtml({ connections: kept, rsts: kept.flatMap((c) => c.rsts).sort((a, b) => a.frame - b.frame), summary }, name);
     try {
       writeFileSync(opts.html, page);
@@ -62,17 +106,9 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   if (opts.json) {
     writeOut(JSON.stringify(summaryRecord(summary)) + '\n');
   } else {
-    const header = `${name}: ${capture ? `${capture.format}${capture.gzip ? ' (gzip)' : ''}` : 'damaged capture'}`;
-    writeOut(painter.bold(header) + '\n\n');
-    const width = Math.max(60, Math.min(100, process.stdout.columns || 100));
-    for (const c of kept) {
-      writeOut(renderConnectionText(c, summary.firstTime, painter) + '\n\n');
-      if (ladders) {
-        const ladder = c.segments.length ? ladders.renderLadderText(ladders.ladderFromConnection(c, summary.firstTime ?? undefined), width, painter) : painter.dim(`  (segments not kept beyond the first ${LADDER_KEEP} connections)`);
-        writeOut(ladder + '\n\n');
-      }
-    }
-    if (!kept.length) writeOut(opts.all ? 'no TCP connections\n\n' : 'no connection ended abnormally (use --all to list every connection)\n\n');
+    if (!streaming) writeHeader(capture ? `${capture.format}${capture.gzip ? ' (gzip)' : ''}` : 'damaged capture');
+    for (const c of text ? reorder.drain() : kept) writeConnection(c);
+    if (!written) writeOut(opts.all ? 'no TCP connections\n\n' : 'no connection ended abnormally (use --all to list every connection)\n\n');
     writeOut(renderSummaryText(summary, painter) + '\n');
     if (opts.html) writeOut(`report: ${opts.html}\n`);
   }

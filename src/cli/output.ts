@@ -35,6 +35,20 @@ export function writeOutGathered(s: string): void {
   }
 }
 
+/** Output still queued in the stream beyond this many bytes makes `outputBacklog` ask to wait. */
+const BACKLOG = 1 << 20;
+
+/**
+ * Back-pressure for a producer that runs ahead of standard output (a pipe to a slower reader):
+ * null while less than 1 MiB waits to be written, else a promise that resolves once the stream has
+ * drained. Files and terminals are written synchronously and never wait.
+ */
+export function outputBacklog(): Promise<void> | null {
+  if (pending.length >= GATHER) flushOut();
+  if (closed || process.stdout.writableLength < BACKLOG) return null;
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
 function flushOut(): void {
   scheduled = false;
   if (!pending) return;

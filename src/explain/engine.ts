@@ -172,6 +172,23 @@ export class Explainer {
     }
   };
 
+  /** Time of the first packet (seconds since the epoch), or null before it. */
+  get firstTime(): number | null {
+    return this.summary.firstTime;
+  }
+
+  /** First frame of the oldest connection not yet reported (Infinity when none is held): every
+   *  report still to come starts at or after it. */
+  get oldestPending(): number {
+    return this.tracker.oldestFirstFrame;
+  }
+
+  /** At the end of the input, before `end()`: report the `limit` oldest connections still held;
+   *  returns how many are left (so that a caller can let its output drain between batches). */
+  endSome(limit: number): number {
+    return this.tracker.flush(limit);
+  }
+
   end(capture?: CaptureSummary): ExplainSummary {
     this.tracker.flush();
     if (capture) this.summary.capture = capture;

@@ -5,3 +5,4 @@ export { judgeRst, rstForm, flagString } from './verdict.js';
 export type { RstVerdict, RstForm } from './verdict.js';
 export { Explainer, explainCapture, reportOf } from './engine.js';
 export type { ConnectionReport, ExplainResult, ExplainSummary, ExplainSink, ExplainerOptions, AnomalyCount } from './engine.js';
+export { ReorderBuffer } from './reorder.js';

@@ -18,7 +18,9 @@
 //   (`segments` is empty: `explain --json` draws no ladders), only each endpoint's last.
 // - Finalized connections go to `onConnection` (with their RSTs, which the explainer judges there,
 //   so that what followed a RST — a challenge ACK, more resets — is part of the evidence), in the
-//   order they are finalized; `flush()` finalizes the rest in order of their first frame.
+//   order they are finalized; `flush()` finalizes the rest in order of their first frame (all, or
+//   a batch at a time). `oldestFirstFrame` is the first frame of the oldest connection still held:
+//   every connection finalized later starts at or after it.
 //
 // Hot path (one call per packet): no strings and no objects per packet, not even a boxed number
 // (the capture time stays in the caller's record and each per-packet function makes its double
@@ -223,10 +225,22 @@ export class ConnectionTracker {
     if (now - this.lastSweep > 10 || this.lastSweep > now) this.sweep(now);
   }
 
-  /** Finalize every connection still held (end of capture). */
-  flush(): void {
-    const all = [...this.live].sort((x, y) => x.firstFrame - y.firstFrame);
-    for (const t of all) this.finalize(t);
+  /** Finalize the connections still held (end of capture) in order of their first frame: all of
+   *  them, or the `limit` oldest; returns how many are still held. (`live` is in the order the
+   *  connections were opened, which is the order of their first frames.) */
+  flush(limit = Infinity): number {
+    let n = 0;
+    for (const t of this.live) {
+      if (n++ >= limit) break;
+      this.finalize(t);
+    }
+    return this.live.size;
+  }
+
+  /** First frame of the oldest connection still held; Infinity when none is. */
+  get oldestFirstFrame(): number {
+    for (const t of this.live) return t.firstFrame;
+    return Infinity;
   }
 
   /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
