@@ -10,7 +10,7 @@
 
 import { summaryAt } from './segment-store.js';
 import type { Store } from './segment-store.js';
-import type { EndpointState, EndpointStats } from './types.js';
+import type { EndpointAtRst, EndpointState, EndpointStats } from './types.js';
 
 export class EndpointTrack {
   // Each field is written twice, here with its default and again in reset(): V8 sizes an object
@@ -121,6 +121,17 @@ export class EndpointTrack {
     return {
       addr: this.addrS ?? formatIpv4Number(this.addrN),
       port: this.port,
+      rstFrames: this.rstFrames.slice(),
+      ttls: countMap(this.ttlVals, this.ttlCounts),
+      toss: countMap(this.tosVals, this.tosCounts),
+      ...this.atRst(st),
+    };
+  }
+
+  /** The endpoint just before a RST (no runs flushed, nothing that only the whole connection
+   *  tells); `st` as for snapshot(). An object literal: every one has the same hidden class. */
+  atRst(st: Store): EndpointAtRst {
+    return {
       state: this.state,
       isn: orNull(this.isn),
       sawSyn: this.sawSyn,
@@ -131,14 +142,11 @@ export class EndpointTrack {
       usesTimestamps: this.usesTimestamps,
       finFrame: orNull(this.finFrame),
       finSeq: orNull(this.finSeq),
-      rstFrames: this.rstFrames.slice(),
       packets: this.packets,
       bytes: this.bytes,
       retransmissions: this.retransmissions,
       keepalives: this.keepalives,
       zeroWindows: this.zeroWindows,
-      ttls: countMap(this.ttlVals, this.ttlCounts),
-      toss: countMap(this.tosVals, this.tosCounts),
       lastIdent: orNull(this.lastIdent),
       probesSinceHeard: this.probesSinceHeard,
       retransSinceHeard: this.retransSinceHeard,

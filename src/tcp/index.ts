@@ -10,7 +10,7 @@
 //   conversation.ts   scripted TCP conversations (real frames, with checksums)
 
 export type {
-  Connection, EndpointState, EndpointStats, RstContext, SegmentSummary, SegmentTime, TrackerOptions,
+  Connection, EndpointAtRst, EndpointState, EndpointStats, RstContext, SegmentSummary, SegmentTime, TrackerOptions,
 } from './types.js';
 export { connState, connStateOf } from './conn-state.js';
 export type { ConnState } from './conn-state.js';

@@ -29,9 +29,10 @@ export const F_KINDS_LO = 8;
 export const F_KINDS_HI = 9;
 export const STRIDE = 10;
 export const FIRST_LIST_ROW = 2;
-/** A new connection's store: the two spill rows and the first 6 of the list; then a full one
- *  (with maxSegments 0, only the two endpoint rows). */
+/** A new connection's store: the two spill rows and the first 6 of the list; then a full one. */
 export const INITIAL_ROWS = 8;
+/** The store with maxSegments 0 (no list): each endpoint's two rows, 0/2 and 1/3. */
+export const ENDPOINT_ROWS = 4;
 
 export const FROM_ORIG_BIT = 0x200;
 export const NOTE_SHIFT = 10;

@@ -41,7 +41,7 @@ import { connStateOf } from './conn-state.js';
 import { advanceState, EndpointTrack } from './endpoint-track.js';
 import {
   F_ACK, F_BITS, F_FRAME, F_IDENT, F_KINDS_HI, F_KINDS_LO, F_LEN, F_SEQ, F_TIME, F_WTT, FIRST_LIST_ROW, FROM_ORIG_BIT,
-  grownStore, INITIAL_ROWS, listSummaries, N_KEEPALIVE, N_RETRANSMISSION, N_ZERO_WINDOW, newStore, NOTE_SHIFT, spill,
+  ENDPOINT_ROWS, grownStore, INITIAL_ROWS, listSummaries, N_KEEPALIVE, N_RETRANSMISSION, N_ZERO_WINDOW, newStore, NOTE_SHIFT, spill,
   STRIDE, summaryAt,
 } from './segment-store.js';
 import type { Store } from './segment-store.js';
@@ -95,8 +95,10 @@ class Track {
   readonly orig = new EndpointTrack();
   readonly resp = new EndpointTrack();
 
-  constructor() {
+  /** `rows`: the store's first size (INITIAL_ROWS; with no segment list, the endpoints' 4 rows). */
+  constructor(rows: number) {
     this.resp.spillRow = 1;
+    this.store = newStore(rows);
   }
 
   id = 0;
@@ -115,7 +117,7 @@ class Track {
   retransResp = 0;
   zeroWinOrig = 0;
   zeroWinResp = 0;
-  store: Store = newStore(INITIAL_ROWS);
+  store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
   /** Lookup key: the canonical IPv4 4-tuple (ka, kb, kp), or a string key (skey !== null). */
@@ -246,7 +248,7 @@ export class ConnectionTracker {
   /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
   private open(frame: number, time: number, ipVersion: 4 | 6, isSyn: boolean, isAck: boolean,
     srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
-    const t = this.pool.pop() ?? new Track();
+    const t = this.pool.pop() ?? new Track(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
     // Midstream: the sender of the first packet seen (Zeek's default too).
     if (!(isSyn && isAck)) {
@@ -512,13 +514,13 @@ export class ConnectionTracker {
   private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, len: number, frame: number, row: number): void {
     this.letter(t, fromOrig, L_R);
     const st = t.store;
-    const receiver = peer.snapshot(st);
+    const receiver = peer.atRst(st);
     const rsts = t.rsts ??= [];
     rsts.push({
       seg: summaryAt(st, row),
       payloadLength: len,
       fromOrig,
-      sender: e.snapshot(st),
+      sender: e.atRst(st),
       receiver,
       trigger: receiver.lastSeg,
       earlierRsts: rsts.map((r) => r.seg.frame),

@@ -75,6 +75,13 @@ export interface EndpointStats {
   lastTime: number;
 }
 
+/**
+ * An endpoint as it was just before a RST: EndpointStats without what the whole connection tells
+ * (its address and port, TTL/TOS counts and RST frames: Connection.orig/resp), so that a connection
+ * waiting out its linger after a RST holds no Maps or strings for it.
+ */
+export type EndpointAtRst = Omit<EndpointStats, 'addr' | 'port' | 'ttls' | 'toss' | 'rstFrames'>;
+
 /** Everything the explainer needs to judge one RST. */
 export interface RstContext {
   seg: SegmentSummary;
@@ -82,8 +89,8 @@ export interface RstContext {
   payloadLength: number;
   fromOrig: boolean;
   /** Snapshots of both endpoints just before the RST. */
-  sender: Readonly<EndpointStats>;
-  receiver: Readonly<EndpointStats>;
+  sender: Readonly<EndpointAtRst>;
+  receiver: Readonly<EndpointAtRst>;
   /** The receiver's last segment before the RST (the likely trigger). */
   trigger: SegmentSummary | null;
   /** Earlier RSTs on this connection, by frame. */
