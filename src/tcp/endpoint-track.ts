@@ -30,7 +30,6 @@ export class EndpointTrack {
   usesTimestamps = false;
   finFrame = -1;
   finSeq = -1;
-  readonly rstFrames: number[] = [];
   packets = 0;
   bytes = 0;
   retransmissions = 0;
@@ -73,7 +72,6 @@ export class EndpointTrack {
     this.usesTimestamps = false;
     this.finFrame = -1;
     this.finSeq = -1;
-    if (this.rstFrames.length) this.rstFrames.length = 0;
     this.packets = 0;
     this.bytes = 0;
     this.retransmissions = 0;
@@ -113,15 +111,15 @@ export class EndpointTrack {
 
   /**
    * A fresh EndpointStats of the endpoint now (runs flushed first; `st` is its connection's store,
-   * for its last segment). Each field is converted from its live form here; an object literal,
+   * for its last segment; `rstFrames`, the frames of the RSTs it sent). Each field is converted from its live form here; an object literal,
    * so that every snapshot has the same hidden class.
    */
-  snapshot(st: Store): EndpointStats {
+  snapshot(st: Store, rstFrames: number[]): EndpointStats {
     this.flushRuns();
     return {
       addr: this.addrS ?? formatIpv4Number(this.addrN),
       port: this.port,
-      rstFrames: this.rstFrames.slice(),
+      rstFrames,
       ttls: countMap(this.ttlVals, this.ttlCounts),
       toss: countMap(this.tosVals, this.tosCounts),
       ...this.atRst(st),

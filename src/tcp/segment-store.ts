@@ -46,13 +46,13 @@ export function newStore(rows: number): Store {
   return new Array<number>(rows * STRIDE).fill(0.5); // a double, so that the array holds unboxed doubles
 }
 
-function notesOf(mask: number): string[] {
-  const notes: string[] = [];
-  if (mask & N_RETRANSMISSION) notes.push('retransmission');
-  if (mask & N_KEEPALIVE) notes.push('keepalive');
-  if (mask & N_ZERO_WINDOW) notes.push('zero-window');
-  return notes;
-}
+/** The notes of each mask, shared by every summary (frozen: a summary holds no list of its own). */
+const NOTE_LISTS: ReadonlyArray<readonly string[]> = Array.from({ length: 8 }, (_, mask) => Object.freeze([
+  ...(mask & N_RETRANSMISSION ? ['retransmission'] : []),
+  ...(mask & N_KEEPALIVE ? ['keepalive'] : []),
+  ...(mask & N_ZERO_WINDOW ? ['zero-window'] : []),
+]));
+const NO_KINDS: readonly string[] = Object.freeze([]);
 
 export function summaryAt(st: Store, row: number): SegmentSummary {
   const o = row * STRIDE;
@@ -71,8 +71,8 @@ export function summaryAt(st: Store, row: number): SegmentSummary {
     ttl: (wtt >>> 16) & 0xff,
     ident: ident < 0 ? null : ident,
     tos: wtt >>> 24,
-    optionKinds: optionKindNames(st[o + F_KINDS_LO], st[o + F_KINDS_HI]),
-    notes: notesOf(bits >>> NOTE_SHIFT),
+    optionKinds: st[o + F_KINDS_LO] === 0 && st[o + F_KINDS_HI] === 0 ? NO_KINDS : optionKindNames(st[o + F_KINDS_LO], st[o + F_KINDS_HI]),
+    notes: NOTE_LISTS[bits >>> NOTE_SHIFT]!,
   };
 }
 

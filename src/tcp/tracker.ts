@@ -515,19 +515,21 @@ export class ConnectionTracker {
     this.letter(t, fromOrig, L_R);
     const st = t.store;
     const receiver = peer.atRst(st);
-    const rsts = t.rsts ??= [];
-    rsts.push({
+    const rsts = t.rsts;
+    const ctx: RstContext = {
       seg: summaryAt(st, row),
       payloadLength: len,
       fromOrig,
       sender: e.atRst(st),
       receiver,
       trigger: receiver.lastSeg,
-      earlierRsts: rsts.map((r) => r.seg.frame),
+      earlierRsts: rsts === null ? [] : rsts.map((r) => r.seg.frame),
       after: [],
       keptSending: [],
-    });
-    e.rstFrames.push(frame);
+    };
+    // (A list of exactly its entries: most connections see one RST.)
+    if (rsts === null) t.rsts = [ctx];
+    else rsts.push(ctx);
     e.state = 'RESET';
     t.ended = true;
   }
@@ -559,8 +561,8 @@ export class ConnectionTracker {
     const n = t.listed;
     const conn: Connection = {
       id: t.id,
-      orig: t.orig.snapshot(t.store),
-      resp: t.resp.snapshot(t.store),
+      orig: t.orig.snapshot(t.store, rstFramesOf(t.rsts, true)),
+      resp: t.resp.snapshot(t.store, rstFramesOf(t.rsts, false)),
       ipVersion: t.ipVersion,
       firstFrame: t.firstFrame,
       lastFrame: t.lastFrame,
@@ -584,6 +586,13 @@ export class ConnectionTracker {
     t.anomalies = null;
     if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
   }
+}
+
+/** The frames of the RSTs one side sent. */
+function rstFramesOf(rsts: readonly RstContext[] | null, fromOrig: boolean): number[] {
+  const out: number[] = [];
+  if (rsts !== null) for (const r of rsts) if (r.fromOrig === fromOrig) out.push(r.seg.frame);
+  return out;
 }
 
 const keepAll = (): boolean => true;

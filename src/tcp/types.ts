@@ -30,9 +30,9 @@ export interface SegmentSummary {
   ident: number | null;
   tos: number;
   /** Options present on the segment, by kind (`mss`, `timestamps`, …). */
-  optionKinds: string[];
+  optionKinds: readonly string[];
   /** Retransmission, keepalive probe, zero window… as tracker annotations. */
-  notes: string[];
+  notes: readonly string[];
 }
 
 /** One endpoint of a connection, as observed (a snapshot: the tracker keeps no reference to it). */
