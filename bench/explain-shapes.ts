@@ -105,7 +105,7 @@ interface Figures {
   maxRssMb: number | null;
   cpuSeconds: number | null;
   minorFaults: number | null;
-  /** What went wrong, if anything: "timeout", "RSS past N MiB", "exit N", "skipped: …". */
+  /** What went wrong, if anything: a timeout, the RSS limit, out of memory, an exit code, skipped. */
   note: string;
 }
 
@@ -120,7 +120,8 @@ async function measure(tools: Tool[], runs: number): Promise<Map<string, Figures
       all.get(t.name)!.push(r);
       if (r.killed === 'timeout') stopped.set(t.name, `timeout (${opts.timeoutSec} s) in run ${i + 1}`);
       else if (r.killed === 'rss') stopped.set(t.name, `killed: RSS past ${opts.maxRssMb} MiB in run ${i + 1}`);
-      else if (r.code !== 0) stopped.set(t.name, `exit ${r.code} in run ${i + 1}`);
+      else if (r.outOfMemory) stopped.set(t.name, `out of memory (V8 heap limit, ${r.signal ?? `exit ${r.code}`}) in run ${i + 1}`);
+      else if (r.code !== 0) stopped.set(t.name, `${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`} in run ${i + 1}`);
     }
   }
   const out = new Map<string, Figures>();

@@ -31,6 +31,10 @@ export interface Timed {
   usage: ChildUsage | null;
   /** Why the run was stopped, when it was: it ran past the time limit or the RSS limit. */
   killed?: 'timeout' | 'rss';
+  /** The signal that ended it, if one did (SIGABRT: V8 ran out of heap, when `outOfMemory`). */
+  signal?: string;
+  /** It died of "JavaScript heap out of memory" (V8's heap limit, not ours). */
+  outOfMemory?: boolean;
 }
 
 export interface Limits { timeoutSec?: number; maxRssMb?: number }
@@ -63,7 +67,7 @@ export function timed(cmd: string, argv: string[], limits: Limits = {}): Promise
       ? setTimeout(() => { if (!killed) { killed = 'timeout'; child.kill('SIGKILL'); } }, limits.timeoutSec * 1000)
       : null;
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearInterval(poll);
       if (timer) clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -72,8 +76,12 @@ export function timed(cmd: string, argv: string[], limits: Limits = {}): Promise
         ? { cpuSeconds: after.cpuSeconds - before.cpuSeconds, minorFaults: after.minorFaults - before.minorFaults }
         : null;
       if (killed) process.stderr.write(`${cmd} ${argv.join(' ')}: killed (${killed === 'rss' ? `peak RSS past ${limits.maxRssMb} MiB` : `past ${limits.timeoutSec} s`})\n`);
-      else if (code !== 0 && !stderr.includes('truncated')) process.stderr.write(`${cmd}: exit ${code}: ${stderr.slice(0, 300)}\n`);
-      resolve({ seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1, usage, ...(killed ? { killed } : {}) });
+      else if (code !== 0 && !stderr.includes('truncated')) process.stderr.write(`${cmd}: ${signal ? `killed by ${signal}` : `exit ${code}`}: ${stderr.slice(0, 300)}\n`);
+      const outOfMemory = stderr.includes('heap out of memory');
+      resolve({
+        seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1, usage,
+        ...(killed ? { killed } : {}), ...(signal ? { signal } : {}), ...(outOfMemory ? { outOfMemory } : {}),
+      });
     });
   });
 }
