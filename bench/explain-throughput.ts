@@ -18,19 +18,17 @@
 // tcpdump/tshark), --skip-tshark, --runs N (each tool N times, default 5, taking turns; the fastest
 // and the median run are shown; peak RSS is the highest). A bad number exits 2. rstlab is the
 // build this benchmark was compiled into (dist/ through bin/rstlab.js; another output folder,
-// e.g. dist-perf, directly).
+// e.g. dist-perf, directly). Each run is killed past 10 minutes (a killed rstlab run stops it).
+// The capture is shapes.ts's `long` shape; bench/explain-shapes.ts times the other shapes.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createPcapFileWriter } from '../src/capture/writer.js';
-import { Conversation } from '../src/tcp/index.js';
-import { TcpFlag } from '../src/wire/types.js';
-import { median, parseChildUsage } from './stats.js';
-import type { ChildUsage } from './stats.js';
+import { build, fmt, mainJs, repo, rstlabCommand, timed } from './run.js';
+import type { Timed } from './run.js';
+import { writeLong as writeCapture } from './shapes.js';
+import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -53,100 +51,6 @@ for (const [name, v] of [['--size-mb', sizeMb], ['--small-mb', smallMb], ['--run
   }
 }
 
-const build = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repo = path.resolve(build, '..');
-const bin = path.join(repo, 'bin', 'rstlab.js');
-const mainJs = path.join(build, 'src', 'cli', 'main.js');
-/** `rstlab explain --json FILE` with this build: for dist/, bin/rstlab.js run as a user runs it
- *  (its first line, and so what it does to the environment, included); else main() directly. */
-function rstlabCommand(file: string): { cmd: string; argv: string[]; rstlab: true } {
-  if (build === path.join(repo, 'dist')) return { cmd: bin, argv: ['explain', '--json', file], rstlab: true };
-  const script = `import(${JSON.stringify(pathToFileURL(mainJs).href)}).then((m) => m.main(['node', 'rstlab', ...process.argv.slice(1)])).then((c) => { process.exitCode = c; })`;
-  return { cmd: process.execPath, argv: ['-e', script, 'explain', '--json', file], rstlab: true };
-}
-
-/** One connection's frames: a bulk transfer that closes normally, or one ending in a kind of RST. */
-function connection(i: number, start: number): Conversation {
-  const a = 10 + (i >> 16 & 0xff);
-  const client = `10.${a}.${(i >> 8) & 0xff}.${i & 0xff}:${10000 + (i % 50000)}`;
-  const server = `172.16.${i % 200}.1:${[80, 443, 8080][i % 3]}`;
-  const c = new Conversation({ client, server, start, clientIsn: (i * 2654435761) >>> 0, serverIsn: (i * 40503 + 7) >>> 0 });
-  const kind = i % 20;
-  if (kind === 0) { // refused
-    c.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: (c.sndNxt('c')) >>> 0 });
-    return c;
-  }
-  c.handshake().data('c', 300);
-  const segments = 40 + (i % 40);
-  for (let k = 0; k < segments; k++) {
-    c.data('s', 1448);
-    if (k % 2 === 1) c.ack('c');
-  }
-  switch (kind) {
-    case 1: c.activeRst('s'); break; // abort
-    case 2: c.fin('s').ack('c').data('c', 200).statelessRst('s'); break; // reset-after-close
-    case 3: c.data('c', 100).statelessRst('s'); break; // no-connection
-    default: c.fin('c').fin('s').ack('c'); // normal close
-  }
-  return c;
-}
-
-async function writeCapture(file: string, targetBytes: number): Promise<{ packets: number; bytes: number; connections: number }> {
-  const w = createPcapFileWriter(file, { linkType: 1 });
-  let bytes = 24;
-  let packets = 0;
-  let i = 0;
-  let t = 1_700_000_000;
-  // Several connections interleaved, as on a real link.
-  while (bytes < targetBytes) {
-    const batch = Array.from({ length: 8 }, () => connection(i++, t));
-    const frames = batch.flatMap((c) => c.frames);
-    frames.sort((x, y) => x.tsSec - y.tsSec || x.tsNsec - y.tsNsec);
-    for (const f of frames) {
-      w.write(f.tsSec, f.tsNsec, f.data);
-      bytes += 16 + f.data.length;
-      packets++;
-    }
-    t += 0.05;
-  }
-  await w.close();
-  return { packets, bytes, connections: i };
-}
-
-interface Timed { seconds: number; maxRssMb: number | null; code: number; usage: ChildUsage | null }
-
-const childUsage = (): ChildUsage | null => parseChildUsage(readFileSync('/proc/self/stat', 'utf8'));
-
-/** Run a command with stdout to /dev/null; peak RSS from /proc while it runs (VmHWM); its CPU time
- *  and minor faults from this process's children totals (one child at a time runs here). */
-function timed(cmd: string, argv: string[]): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const before = childUsage();
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let hwm = 0;
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch { /* exited */ }
-    }, 20);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(poll);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const after = childUsage();
-      const usage = before && after
-        ? { cpuSeconds: after.cpuSeconds - before.cpuSeconds, minorFaults: after.minorFaults - before.minorFaults }
-        : null;
-      if (code !== 0 && !stderr.includes('truncated')) process.stderr.write(`${cmd}: exit ${code}: ${stderr.slice(0, 300)}\n`);
-      resolve({ seconds, maxRssMb: hwm ? hwm / 1024 : null, code: code ?? -1, usage });
-    });
-  });
-}
-
 interface Tool { name: string; cmd: string; argv: string[]; /** rstlab itself: a failed run stops the benchmark. */ rstlab?: true }
 interface Figures {
   best: number;
@@ -166,7 +70,7 @@ async function measure(tools: Tool[]): Promise<Map<string, Figures>> {
   const all = new Map<string, Timed[]>(tools.map((t) => [t.name, []]));
   for (let i = 0; i < repeat; i++) {
     for (const t of tools) {
-      const r = await timed(t.cmd, t.argv);
+      const r = await timed(t.cmd, t.argv, { timeoutSec: 600 });
       if (r.code !== 0 && t.rstlab) {
         process.stderr.write('rstlab failed: no figures\n');
         process.exit(1);
@@ -190,8 +94,6 @@ async function measure(tools: Tool[]): Promise<Map<string, Figures>> {
   }
   return out;
 }
-
-function fmt(n: number, digits = 1): string { return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }); }
 
 async function main(): Promise<void> {
   if (!existsSync(mainJs)) {
@@ -220,7 +122,7 @@ async function main(): Promise<void> {
   const mb = size / 1048576;
   // Warm the page cache so every tool reads from memory.
   await timed('cat', [big]);
-  const tools: Tool[] = [{ name: 'rstlab explain --json', ...rstlabCommand(big) }];
+  const tools: Tool[] = [{ name: 'rstlab explain --json', ...rstlabCommand(big, true) }];
   if (!rstlabOnly) tools.push({ name: 'tcpdump (BPF: RST)', cmd: 'tcpdump', argv: ['-n', '-r', big, 'tcp[tcpflags] & tcp-rst != 0'] });
   if (!skipTshark && !rstlabOnly) tools.push({ name: 'tshark -Y reset', cmd: 'tshark', argv: ['-n', '-r', big, '-Y', 'tcp.flags.reset==1'] });
   const figures = await measure(tools);
@@ -235,7 +137,7 @@ async function main(): Promise<void> {
       + `${fmt(mb / r.best).padStart(10)}${fmt(info.packets / r.best / 1e6, 2).padStart(9)}`
       + `${(r.maxRssMb ? `${fmt(r.maxRssMb, 0)} MiB` : '-').padStart(11)}${(r.minorFaults === null ? '-' : fmt(r.minorFaults, 0)).padStart(9)}${vs.padStart(25)}\n`);
   }
-  const smallRun = (await measure([{ name: 'small', ...rstlabCommand(small) }])).get('small')!;
+  const smallRun = (await measure([{ name: 'small', ...rstlabCommand(small, true) }])).get('small')!;
   process.stdout.write(`\nrstlab peak RSS: ${fmt(smallRun.maxRssMb ?? 0, 0)} MiB on ${smallMb} MiB, ${fmt(rstlab.maxRssMb ?? 0, 0)} MiB on ${sizeMb} MiB\n`);
   const ratio = (name: string, digits: number) => {
     const r = figures.get(name);
