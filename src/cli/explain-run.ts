@@ -2,7 +2,7 @@
 // runs): reads the capture through the explain engine and prints text, JSON records or HTML.
 // Memory is bounded by the connections alive, not by the capture: JSON records are written as
 // connections are reported; text reports are put back in order of their first frame within a window
-// of TEXT_WINDOW (exact for every capture with fewer abnormal connections than that); reading
+// of TEXT_WINDOW (+ RELEASE_BATCH; exact for every capture with fewer abnormal connections); reading
 // waits while standard output has a backlog (a slow pipe). Only --html holds every report.
 // Segment summaries (for ladders) are kept for at most LADDER_KEEP connections.
 
@@ -21,6 +21,8 @@ export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean
 export const LADDER_KEEP = 1000;
 /** Text output: how many reports may wait to be put back in order of their first frame. */
 const TEXT_WINDOW = 2000;
+/** Text output: reports pushed between two releases from the reorder buffer. */
+const RELEASE_BATCH = 256;
 /** Connections reported at a time at the end of the input, between checks of the output's backlog. */
 const END_BATCH = 1000;
 
@@ -46,12 +48,14 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   const writeHeader = (what: string) => writeOut(painter.bold(`${name}: ${what}`) + '\n\n');
   const writeConnection = (c: ConnectionReport) => {
     written++;
-    writeOut(renderConnectionText(c, explainer.firstTime, painter) + '\n\n');
+    writeOutGathered(renderConnectionText(c, explainer.firstTime, painter) + '\n\n');
     if (ladders) {
       const ladder = c.segments.length ? ladders.renderLadderText(ladders.ladderFromConnection(c, explainer.firstTime ?? undefined), width, painter) : painter.dim(`  (segments not kept beyond the first ${LADDER_KEEP} connections)`);
-      writeOut(ladder + '\n\n');
+      writeOutGathered(ladder + '\n\n');
     }
   };
+  /** The reorder buffer's size at which it is next asked what it can let out. */
+  let checkAt = RELEASE_BATCH;
   const explainer: Explainer = new Explainer({
     onConnection: (c) => {
       if (!opts.all && !c.abnormal) return;
@@ -68,11 +72,13 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
         return;
       }
       reorder.push(report);
+      if (reorder.size < checkAt) return;
       if (!streaming && reorder.size > TEXT_WINDOW) {
         streaming = true;
         writeHeader(format);
       }
       if (streaming) for (const r of reorder.release(explainer.oldestPending)) writeConnection(r);
+      checkAt = reorder.size + RELEASE_BATCH;
     },
   }, { segments: Boolean(opts.ladder || opts.html), normal: Boolean(opts.all) });
   let failure: CaptureFormatError | null = null;

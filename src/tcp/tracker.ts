@@ -10,9 +10,9 @@
 //   RST, or both FINs) is finalized once `closedLingerSec` (default 5 s) of capture time passed
 //   without a packet on it — so the segments that follow a RST within that time (more resets, a
 //   challenge ACK, data still in flight) still join it, and anything later on the same tuple is a
-//   new connection (also when no sweep ran in between). Any connection is finalized by the sweep
-//   that runs every 10 s of capture time once it has been idle for `idleTimeoutSec`; an ended one
-//   is held at most ~linger + 10 s.
+//   new connection (also when no sweep ran in between). The sweep runs every second of capture
+//   time: it finalizes the ended connections past their linger (held at most ~linger + 1 s) and
+//   any connection idle for `idleTimeoutSec`.
 // - Every connection keeps at most `maxSegments` segment summaries (the first half and the latest
 //   ones), built into `Connection.segments` when it is finalized; with 0 it keeps none
 //   (`segments` is empty: `explain --json` draws no ladders), only each endpoint's last.
@@ -52,6 +52,8 @@ import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOption
 const AFTER_RST_KEEP = 4;
 /** `keptSending`: how many of the RST sender's later frames are kept. */
 const KEPT_SENDING_KEEP = 5;
+/** Capture time between two sweeps. */
+const SWEEP_SEC = 1;
 /** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
 export const DEFAULT_CLOSED_LINGER_SEC = 5;
 
@@ -224,7 +226,7 @@ export class ConnectionTracker {
     this.update(t, fromOrig, frame, at, decoded, flags);
 
     const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
-    if (now - this.lastSweep > 10 || this.lastSweep > now) this.sweep(now);
+    if (now - this.lastSweep > SWEEP_SEC || this.lastSweep > now) this.sweep(now);
   }
 
   /** Finalize the connections still held (end of capture) in order of their first frame: all of
