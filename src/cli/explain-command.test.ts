@@ -149,7 +149,7 @@ test('text report of more abnormal connections than the reorder window: every on
   records.push(...tail.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
   const file = path.join(dir, 'many.pcap');
   writeFileSync(file, Buffer.concat(records));
-  const r = rstlab(['explain', file]);
+  const r = rstlab(['explain', '--group', '0', file]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith(`${file}: pcap\n\n`), r.stdout.slice(0, 200));
   const ids = [...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
@@ -161,4 +161,29 @@ test('text report of more abnormal connections than the reorder window: every on
   const at = ids.indexOf(1);
   assert.ok(at > 0 && at <= N - 2000, `the long connection printed at position ${at}`);
   assert.match(r.stdout, /summary: 6,00\d packets .* 3,001 connections, 3,001 RSTs/);
+});
+
+test('text report of a port scan: the first RSTs of the pattern are listed, the rest counted in one block', () => {
+  const w = new PcapWriter({ linkType: 1 });
+  const records: Uint8Array[] = [w.header()];
+  const N = 600;
+  for (let i = 0; i < N; i++) {
+    const c = new Conversation({ client: `192.0.2.66:${40000 + i}`, server: `198.51.100.${1 + (i % 3)}:${1 + i}`, start: 1_700_000_000 + i * 0.001 });
+    c.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: c.sndNxt('c') });
+    records.push(...c.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
+  }
+  const file = path.join(dir, 'scan.pcap');
+  writeFileSync(file, Buffer.concat(records));
+  const r = rstlab(['explain', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1])), Array.from({ length: 10 }, (_, i) => i + 1));
+  assert.match(r.stdout, /patterns \(the first 10 RSTs of each are listed above; --group 0 lists them all\)\n {2}590 more refused RSTs to 192\.0\.2\.66, from 3 hosts on 590 ports — a port scan\n {4}frames 21–1,200; e\.g\. #11, #12, #13/);
+  assert.match(r.stdout, /summary: 1,200 packets .* 600 connections, 600 RSTs — refused 600/);
+  const all = rstlab(['explain', '--group', '0', file]);
+  assert.equal([...all.stdout.matchAll(/^#\d+ /gm)].length, N);
+  assert.doesNotMatch(all.stdout, /patterns/);
+  assert.equal(rstlab(['explain', '--json', file]).stdout.split('\n').filter((l) => l.includes('"type":"rst"')).length, N, '--json keeps every record');
+  const bad = rstlab(['explain', '--group', 'many', file]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^rstlab: --group takes a whole number \(0 or more\), got "many"\n/);
 });

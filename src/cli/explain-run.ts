@@ -8,14 +8,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { readCapture } from '../capture/reader.js';
-import { CaptureFormatError, InputError } from '../errors.js';
-import { Explainer, ReorderBuffer } from '../explain/index.js';
+import { CaptureFormatError, InputError, UsageError } from '../errors.js';
+import { Explainer, ReorderBuffer, RstGroups } from '../explain/index.js';
 import type { ConnectionReport } from '../explain/index.js';
-import { connectionRecord, plain, renderConnectionText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
+import { connectionRecord, plain, renderConnectionText, renderPatternsText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
 import { outputBacklog, writeOut, writeOutGathered } from './output.js';
 
-export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean; ladder?: boolean; html?: string }
+export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string }
 
 /** Connections whose segments are kept for ladders (--ladder, --html); later ones print without. */
 export const LADDER_KEEP = 1000;
@@ -27,6 +27,9 @@ const RELEASE_BATCH = 256;
 const END_BATCH = 1000;
 
 export async function runExplain(source: string, opts: ExplainOptions): Promise<number> {
+  const listed = opts.group === undefined ? 10 : Number(opts.group);
+  if (!Number.isInteger(listed) || listed < 0) throw new UsageError(`--group takes a whole number (0 or more), got ${JSON.stringify(opts.group)}`);
+  const groups = new RstGroups(listed);
   // picocolors is loaded for text output only (start-up time of --json).
   const painter: Painter = opts.json || opts.color === false ? plain : await colours();
   /** Every reported connection, for the HTML report (which needs them all). */
@@ -47,6 +50,7 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   const width = Math.max(60, Math.min(100, process.stdout.columns || 100));
   const writeHeader = (what: string) => writeOut(painter.bold(`${name}: ${what}`) + '\n\n');
   const writeConnection = (c: ConnectionReport) => {
+    if (!groups.admit(c)) return;
     written++;
     writeOutGathered(renderConnectionText(c, explainer.firstTime, painter) + '\n\n');
     if (ladders) {
@@ -115,6 +119,8 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     if (!streaming) writeHeader(capture ? `${capture.format}${capture.gzip ? ' (gzip)' : ''}` : 'damaged capture');
     for (const c of text ? reorder.drain() : kept) writeConnection(c);
     if (!written) writeOut(opts.all ? 'no TCP connections\n\n' : 'no connection ended abnormally (use --all to list every connection)\n\n');
+    const patterns = renderPatternsText(groups.patterns(), listed, painter);
+    if (patterns) writeOut(patterns + '\n\n');
     writeOut(renderSummaryText(summary, painter) + '\n');
     if (opts.html) writeOut(`report: ${opts.html}\n`);
   }

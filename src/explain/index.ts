@@ -6,3 +6,5 @@ export type { RstVerdict, RstForm } from './verdict.js';
 export { Explainer, explainCapture, reportOf } from './engine.js';
 export type { ConnectionReport, ExplainResult, ExplainSummary, ExplainSink, ExplainerOptions, AnomalyCount } from './engine.js';
 export { ReorderBuffer } from './reorder.js';
+export { RstGroups } from './groups.js';
+export type { RstPattern } from './groups.js';

@@ -2,7 +2,7 @@
 // passed in, so tests compare plain text). One block per connection, one sub-block per RST, then a
 // summary line; also the newline-delimited JSON records of `rstlab explain --json`.
 
-import type { ConnectionReport, ExplainSummary, RstVerdict } from '../explain/index.js';
+import type { ConnectionReport, ExplainSummary, RstPattern, RstVerdict } from '../explain/index.js';
 
 export interface Painter {
   bold(s: string): string;
@@ -47,6 +47,27 @@ export function renderRstText(r: RstVerdict, first: number | null, p: Painter = 
   out.push(`    ${p.dim('app at')} ${r.to}: ${r.app.receiver}`);
   if (r.app.sender) out.push(`    ${p.dim('app at')} ${r.from}: ${r.app.sender}`);
   return out;
+}
+
+/**
+ * The patterns of `rstlab explain` text output: one block each, for the RSTs counted rather than
+ * listed (explain/groups.ts); empty when there are none.
+ */
+export function renderPatternsText(patterns: readonly RstPattern[], listed: number, p: Painter = plain): string {
+  if (!patterns.length) return '';
+  const lines = [p.bold(`patterns (the first ${num(listed)} RSTs of each are listed above; --group 0 lists them all)`)];
+  for (const x of patterns) {
+    const atLeast = x.capped ? 'at least ' : '';
+    const hosts = `${atLeast}${num(x.peers)} host${x.peers === 1 ? '' : 's'}`;
+    const ports = `${atLeast}${num(x.ports)} port${x.ports === 1 ? '' : 's'}`;
+    const what = x.role === 'receiver'
+      ? `${num(x.count)} more ${x.cause} RSTs to ${x.host}, from ${hosts} on ${ports}`
+      : `${num(x.count)} more ${x.cause} RSTs from ${x.host} to ${hosts}, on ${ports}`;
+    const scan = x.cause === 'refused' && x.role === 'receiver' && x.ports >= 100 ? ' — a port scan' : '';
+    lines.push(`  ${p.yellow(what)}${scan}`);
+    lines.push(p.dim(`    frames ${num(x.firstFrame)}–${num(x.lastFrame)}; e.g. ${x.examples.map((id) => `#${id}`).join(', ')}`));
+  }
+  return lines.join('\n');
 }
 
 export function renderSummaryText(s: ExplainSummary, p: Painter = plain): string {
