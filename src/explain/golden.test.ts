@@ -11,6 +11,7 @@ import path from 'node:path';
 import { renderConnectionText, renderSummaryText } from '../report/text.js';
 import { explainCapture } from './engine.js';
 import { repoRoot } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
 
 
 const dir = path.join(repoRoot(), 'fixtures', 'captures');
@@ -44,7 +45,7 @@ for (const f of files) {
     assert.equal(got, readFileSync(expectedFile, 'utf8'));
   });
 
-  test(`tshark agrees: ${f}`, { skip: hasTshark ? false : 'tshark is not installed (Debian package tshark)' }, async () => {
+  test(`tshark agrees: ${f}`, { skip: skipOutsideCi(hasTshark ? false : 'tshark is not installed (Debian package tshark)') }, async () => {
     const file = path.join(dir, f);
     const res = await explainCapture(file);
     const frames = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);

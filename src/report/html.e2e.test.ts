@@ -24,10 +24,11 @@ import { LAB_SCHEMA } from './results.js';
 import type { LabResults } from './results.js';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
 import { repoRoot } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = (() => { try { accessSync(CHROMIUM, constants.X_OK); return true; } catch { return false; } })();
-const skip = hasChromium ? false : 'chromium is not installed (apt-get install chromium)';
+const skip = skipOutsideCi(hasChromium ? false : 'chromium is not installed (apt-get install chromium)');
 
 
 let tmp = '';
