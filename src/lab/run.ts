@@ -12,10 +12,11 @@ import { CaptureFormatError } from '../errors.js';
 import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
+import { relativeNumbers } from '../report/ladder.js';
 import type { LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
 import { parseEndpoint } from '../wire/addr.js';
 import { decodeFrame } from '../wire/decode.js';
-import { seqAdd, seqRelative } from '../wire/seq.js';
+import { seqAdd } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import { startCapture } from './capture.js';
 import { makeLabCertificates } from './certs.js';
@@ -299,16 +300,14 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       connections = ex.connections.map((c) => ({ id: c.id, orig: c.orig, resp: c.resp, history: c.history, connState: c.connState }));
       const causeOf = new Map(ex.rsts.map((r) => [r.frame, r.cause]));
       ladder = ex.connections.flatMap((c) => {
-        const isn = { o: c.segments.find((x) => x.fromOrig)?.seqNumber ?? 0, r: c.segments.find((x) => !x.fromOrig)?.seqNumber ?? 0 };
+        const relative = relativeNumbers(c.segments);
         return c.segments.map((x): LadderSegment => {
-          const own = x.fromOrig ? isn.o : isn.r;
-          const other = x.fromOrig ? isn.r : isn.o;
           const from = roleOf(x.fromOrig ? c.orig : c.resp, env.hosts);
           const to = roleOf(x.fromOrig ? c.resp : c.orig, env.hosts);
           const cause = causeOf.get(x.frame);
           return {
             frame: x.frame, ms: Math.round((x.time * 1000 - t0) * 10) / 10, from, to, flags: flagString(x.flags),
-            seq: x.seqNumber === 0 && cause ? 0 : seqRelative(x.seqNumber, own), ack: seqRelative(x.ackNumber, other), len: x.payloadLength,
+            ...relative(x), len: x.payloadLength,
             ...(cause ? { cause } : {}),
           };
         });

@@ -10,6 +10,7 @@
 
 import type { Cause, ConnectionReport } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
+import type { SegmentSummary } from '../tcp/index.js';
 import { seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import { shortOutcome } from './lab-text.js';
@@ -127,34 +128,47 @@ export function ladderFromRun(run: RunLadderInput): LadderModel {
 }
 
 /**
+ * Sequence and acknowledgement numbers as ladders show them, for the segments of one connection:
+ * relative to each side's first sequence number (its ISN when its SYN was captured, else its first
+ * segment that is not a RST); a RST with seq 0 from a side that sent nothing else (the reply to a
+ * SYN) keeps its 0. Used by explain's ladders and by the lab's results.json.
+ */
+export function relativeNumbers(segments: readonly SegmentSummary[]): (s: SegmentSummary) => { seq: number; ack: number } {
+  const firstSeq = (fromOrig: boolean) => {
+    const own = segments.filter((s) => s.fromOrig === fromOrig && !(s.flags & TcpFlag.RST));
+    const syn = own.find((s) => (s.flags & TcpFlag.SYN) !== 0);
+    return { isn: (syn ?? own[0] ?? segments.find((s) => s.fromOrig === fromOrig))?.seqNumber ?? 0, sentOther: own.length > 0 };
+  };
+  const orig = firstSeq(true);
+  const resp = firstSeq(false);
+  return (s) => {
+    const own = s.fromOrig ? orig : resp;
+    const other = s.fromOrig ? resp : orig;
+    const seq = (s.flags & TcpFlag.RST) && s.seqNumber === 0 && !own.sentOther ? 0 : seqRelative(s.seqNumber, own.isn);
+    return { seq, ack: seqRelative(s.ackNumber, other.isn) };
+  };
+}
+
+/**
  * One connection of a capture as a ladder: its two endpoints (originator left). Times in ms since
  * `originTime` (seconds since the epoch; default the connection's start); seq/ack relative to each
  * side's first sequence number (its ISN when the SYN was captured).
  */
 export function ladderFromConnection(c: ConnectionReport, originTime?: number): LadderModel {
   const origin = originTime ?? c.start;
-  const firstSeq = (fromOrig: boolean) => {
-    const own = c.segments.filter((s) => s.fromOrig === fromOrig && !(s.flags & TcpFlag.RST));
-    const syn = own.find((s) => (s.flags & TcpFlag.SYN) !== 0);
-    return (syn ?? own[0] ?? c.segments.find((s) => s.fromOrig === fromOrig))?.seqNumber ?? 0;
-  };
-  const isn = { orig: firstSeq(true), resp: firstSeq(false) };
+  const relative = relativeNumbers(c.segments);
   const causeOf = new Map(c.rsts.map((r) => [r.frame, r.cause]));
   const events: LadderEvent[] = [];
   const head = c.segmentsDropped > 0 ? c.segments.length >> 1 : -1;
   c.segments.forEach((s, i) => {
     if (i === head) events.push({ kind: 'gap', ms: null, segments: c.segmentsDropped });
-    const own = s.fromOrig ? isn.orig : isn.resp;
-    const other = s.fromOrig ? isn.resp : isn.orig;
     const hasAck = (s.flags & TcpFlag.ACK) !== 0;
     const cause = causeOf.get(s.frame);
-    // A RST answering a SYN carries seq 0 from a side that sent nothing else: show it as is.
-    const seq = (s.flags & TcpFlag.RST) && s.seqNumber === 0 && !c.segments.some((x) => x.fromOrig === s.fromOrig && !(x.flags & TcpFlag.RST))
-      ? 0 : seqRelative(s.seqNumber, own);
+    const { seq, ack } = relative(s);
     events.push({
       kind: 'segment', ms: Math.round((s.time - origin) * 1e6) / 1e3, frame: s.frame,
       from: s.fromOrig ? 0 : 1, to: s.fromOrig ? 1 : 0, flags: flagString(s.flags), seq,
-      ack: hasAck ? seqRelative(s.ackNumber, other) : null, len: s.payloadLength,
+      ack: hasAck ? ack : null, len: s.payloadLength,
       ...(cause ? { cause } : {}),
     });
   });
