@@ -13,6 +13,7 @@
 
 import type { Cause } from './causes.js';
 import type { ConnectionReport } from './engine.js';
+import { parseEndpoint } from '../wire/addr.js';
 
 export interface RstPattern {
   cause: Cause;
@@ -38,13 +39,6 @@ const EXAMPLES = 3;
 interface Key { listed: number; pattern: Pattern | null }
 interface Pattern extends RstPattern { peerSet: Set<string>; portSet: Set<number> }
 
-/** "ip:port" / "[v6]:port" → its host and port. */
-function split(endpoint: string): { host: string; port: number } {
-  const i = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, i);
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(endpoint.slice(i + 1)) };
-}
-
 export class RstGroups {
   private readonly keys = new Map<string, Key>();
   private readonly all: Pattern[] = [];
@@ -55,8 +49,8 @@ export class RstGroups {
   admit(c: ConnectionReport): boolean {
     const r = c.rsts[0];
     if (this.listed <= 0 || r === undefined) return true;
-    const from = split(r.from).host;
-    const to = split(r.to).host;
+    const from = parseEndpoint(r.from).addr;
+    const to = parseEndpoint(r.to).addr;
     const a = this.key(`${r.cause} from ${from}`);
     const b = this.key(`${r.cause} to ${to}`);
     if ((a === null || a.listed < this.listed) && (b === null || b.listed < this.listed)) {
@@ -74,7 +68,7 @@ export class RstGroups {
     if (p.examples.length < EXAMPLES) p.examples.push(c.id);
     const other = role === 'receiver' ? from : to;
     if (p.peerSet.size < MAX_DISTINCT) p.peerSet.add(other); else p.capped = true;
-    const port = split(c.resp).port;
+    const port = parseEndpoint(c.resp).port;
     if (p.portSet.size < MAX_DISTINCT) p.portSet.add(port); else p.capped = true;
     return false;
   }
