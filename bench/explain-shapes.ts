@@ -25,11 +25,10 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { build, fmt, mainJs, repo, rstlabCommand, timed } from './run.js';
+import { build, fmt, mainJs, peakRss, repo, rstlabCommand, runFigures, timed } from './run.js';
 import type { Timed } from './run.js';
 import { SHAPES, SHAPE_DESCRIPTION, writeShape } from './shapes.js';
 import type { CaptureInfo, ShapeName } from './shapes.js';
-import { median } from './stats.js';
 
 const USAGE = 'usage: node dist/bench/explain-shapes.js [--shape NAME[,NAME]] [--sizes SMALL,LARGE] [--runs N] [--skip-tshark] [--tshark-max-mb N]'
   + ' [--timeout-s N] [--max-rss-mb N] [--dir DIR] [--keep|--reuse]';
@@ -127,17 +126,14 @@ async function measure(tools: Tool[], runs: number): Promise<Map<string, Figures
   const out = new Map<string, Figures>();
   for (const [name, rs] of all) {
     const good = rs.filter((r) => !r.killed && r.code === 0);
-    const secs = good.map((r) => r.seconds);
-    const rss = Math.max(0, ...rs.map((r) => r.maxRssMb ?? 0));
-    const usages = good.flatMap((r) => (r.usage ? [r.usage] : []));
-    const measured = usages.length === good.length && good.length > 0;
+    const f = runFigures(good);
     out.set(name, {
       ok: good.length,
-      best: secs.length ? Math.min(...secs) : null,
-      median: secs.length ? median(secs) : null,
-      maxRssMb: rss || null,
-      cpuSeconds: measured ? median(usages.map((u) => u.cpuSeconds)) : null,
-      minorFaults: measured ? median(usages.map((u) => u.minorFaults)) : null,
+      best: f?.best ?? null,
+      median: f?.median ?? null,
+      maxRssMb: peakRss(rs),
+      cpuSeconds: f?.cpuSeconds ?? null,
+      minorFaults: f?.minorFaults ?? null,
       note: stopped.get(name) ?? '',
     });
   }

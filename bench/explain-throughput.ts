@@ -25,10 +25,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { build, fmt, mainJs, repo, rstlabCommand, timed } from './run.js';
+import { build, fmt, mainJs, peakRss, repo, rstlabCommand, runFigures, timed } from './run.js';
 import type { Timed } from './run.js';
 import { writeLong as writeCapture } from './shapes.js';
-import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -79,19 +78,7 @@ async function measure(tools: Tool[]): Promise<Map<string, Figures>> {
     }
   }
   const out = new Map<string, Figures>();
-  for (const [name, rs] of all) {
-    const secs = rs.map((r) => r.seconds);
-    const rss = Math.max(...rs.map((r) => r.maxRssMb ?? 0));
-    const usages = rs.flatMap((r) => (r.usage ? [r.usage] : []));
-    const measured = usages.length === rs.length;
-    out.set(name, {
-      best: Math.min(...secs),
-      median: median(secs),
-      maxRssMb: rss || null,
-      cpuSeconds: measured ? median(usages.map((u) => u.cpuSeconds)) : null,
-      minorFaults: measured ? median(usages.map((u) => u.minorFaults)) : null,
-    });
-  }
+  for (const [name, rs] of all) out.set(name, { ...runFigures(rs)!, maxRssMb: peakRss(rs) });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseChildUsage } from './stats.js';
+import { median, parseChildUsage } from './stats.js';
 import type { ChildUsage } from './stats.js';
 
 export const build = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,6 +84,33 @@ export function timed(cmd: string, argv: string[], limits: Limits = {}): Promise
       });
     });
   });
+}
+
+export interface RunFigures {
+  best: number;
+  median: number;
+  /** Medians over the runs, when /proc/self/stat could be read for every one. */
+  cpuSeconds: number | null;
+  minorFaults: number | null;
+}
+
+/** The fastest and the median time of some runs, with their median CPU time and faults; null for no run. */
+export function runFigures(rs: readonly Timed[]): RunFigures | null {
+  if (rs.length === 0) return null;
+  const secs = rs.map((r) => r.seconds);
+  const usages = rs.flatMap((r) => (r.usage ? [r.usage] : []));
+  const measured = usages.length === rs.length;
+  return {
+    best: Math.min(...secs),
+    median: median(secs),
+    cpuSeconds: measured ? median(usages.map((u) => u.cpuSeconds)) : null,
+    minorFaults: measured ? median(usages.map((u) => u.minorFaults)) : null,
+  };
+}
+
+/** The highest peak RSS of some runs (MiB), or null when none was read. */
+export function peakRss(rs: readonly Timed[]): number | null {
+  return Math.max(0, ...rs.map((r) => r.maxRssMb ?? 0)) || null;
 }
 
 export function fmt(n: number, digits = 1): string {
