@@ -2,13 +2,17 @@
 // after connection, and its snapshot as the public EndpointStats. Contract:
 // - The fields are EndpointStats' under the same names (documented there), in the numeric form
 //   the per-packet code can keep unboxed: -1 for null (sequence numbers, frames and IDs are never
-//   negative), the address as a number (IPv4) or a string, and TTL/TOS counts as parallel arrays
-//   fed by runs of equal values.
+//   negative), the address as a number (IPv4) or a string, and TTL/TOS counts fed by runs of equal
+//   values: the first value and its count in two fields, any other values in a list made only for
+//   an endpoint whose TTL (or TOS) changed.
 // - `reset()` gives every field its default, for a new connection; `snapshot()` builds a fresh
 //   EndpointStats, converting each field from its live form.
+// - `writeAtRst()` stores the endpoint as it is before a RST as AT_RST_SIZE numbers (no objects: a
+//   connection waiting out its linger after a RST holds numbers only); `readAtRst()` turns them back
+//   into an EndpointAtRst. `atRst()` is the two in one.
 // - `advanceState` is Zeek's endpoint state machine for a segment without SYN or RST.
 
-import { summaryAt } from './segment-store.js';
+import { copyRow, STRIDE, summaryFrom } from './segment-store.js';
 import type { Store } from './segment-store.js';
 import type { EndpointAtRst, EndpointState, EndpointStats } from './types.js';
 
@@ -35,11 +39,14 @@ export class EndpointTrack {
   retransmissions = 0;
   keepalives = 0;
   zeroWindows = 0;
-  /** TTL / TOS values and their counts, in first-seen order (as a Map would keep them). */
-  readonly ttlVals: number[] = [];
-  readonly ttlCounts: number[] = [];
-  readonly tosVals: number[] = [];
-  readonly tosCounts: number[] = [];
+  /** The first TTL / TOS value counted and its count (-1, 0: none yet); later other values as
+   *  value, count pairs in first-seen order (as a Map would keep them), null until there is one. */
+  ttl0 = -1;
+  ttl0N = 0;
+  ttlMore: number[] | null = null;
+  tos0 = -1;
+  tos0N = 0;
+  tosMore: number[] | null = null;
   /** Current run of equal TTLs / TOS values, not yet in the counts. */
   ttl = -1;
   ttlRun = 0;
@@ -77,9 +84,12 @@ export class EndpointTrack {
     this.retransmissions = 0;
     this.keepalives = 0;
     this.zeroWindows = 0;
-    // (Setting the length of an array calls into the runtime even when it is already 0.)
-    if (this.ttlVals.length) { this.ttlVals.length = 0; this.ttlCounts.length = 0; }
-    if (this.tosVals.length) { this.tosVals.length = 0; this.tosCounts.length = 0; }
+    this.ttl0 = -1;
+    this.ttl0N = 0;
+    this.ttlMore = null;
+    this.tos0 = -1;
+    this.tos0N = 0;
+    this.tosMore = null;
     this.ttl = -1;
     this.ttlRun = 0;
     this.tos = -1;
@@ -120,52 +130,65 @@ export class EndpointTrack {
       addr: this.addrS ?? formatIpv4Number(this.addrN),
       port: this.port,
       rstFrames,
-      ttls: countMap(this.ttlVals, this.ttlCounts),
-      toss: countMap(this.tosVals, this.tosCounts),
+      ttls: countMap(this.ttl0, this.ttl0N, this.ttlMore),
+      toss: countMap(this.tos0, this.tos0N, this.tosMore),
       ...this.atRst(st),
     };
   }
 
   /** The endpoint just before a RST (no runs flushed, nothing that only the whole connection
-   *  tells); `st` as for snapshot(). An object literal: every one has the same hidden class. */
+   *  tells); `st` as for snapshot(). */
   atRst(st: Store): EndpointAtRst {
-    return {
-      state: this.state,
-      isn: orNull(this.isn),
-      sawSyn: this.sawSyn,
-      nextSeq: orNull(this.nextSeq),
-      lastAck: orNull(this.lastAck),
-      window: this.window,
-      windowShift: this.windowShift,
-      usesTimestamps: this.usesTimestamps,
-      finFrame: orNull(this.finFrame),
-      finSeq: orNull(this.finSeq),
-      packets: this.packets,
-      bytes: this.bytes,
-      retransmissions: this.retransmissions,
-      keepalives: this.keepalives,
-      zeroWindows: this.zeroWindows,
-      lastIdent: orNull(this.lastIdent),
-      probesSinceHeard: this.probesSinceHeard,
-      retransSinceHeard: this.retransSinceHeard,
-      lastSegFrame: orNull(this.lastSegFrame),
-      lastSeg: this.lastRow >= 0 ? summaryAt(st, this.lastRow) : null,
-      lastTime: this.lastTime,
-    };
+    this.writeAtRst(scratch, 0, st);
+    return readAtRst(scratch, 0);
+  }
+
+  /** The endpoint just before a RST, as AT_RST_SIZE numbers at `out[o]` (read back by readAtRst). */
+  writeAtRst(out: number[], o: number, st: Store): void {
+    out[o + A_STATE] = ENDPOINT_STATES.indexOf(this.state);
+    out[o + A_ISN] = this.isn;
+    out[o + A_SAW_SYN] = this.sawSyn ? 1 : 0;
+    out[o + A_NEXT_SEQ] = this.nextSeq;
+    out[o + A_LAST_ACK] = this.lastAck;
+    out[o + A_WINDOW] = this.window;
+    out[o + A_WINDOW_SHIFT] = this.windowShift;
+    out[o + A_TIMESTAMPS] = this.usesTimestamps ? 1 : 0;
+    out[o + A_FIN_FRAME] = this.finFrame;
+    out[o + A_FIN_SEQ] = this.finSeq;
+    out[o + A_PACKETS] = this.packets;
+    out[o + A_BYTES] = this.bytes;
+    out[o + A_RETRANS] = this.retransmissions;
+    out[o + A_KEEPALIVES] = this.keepalives;
+    out[o + A_ZERO_WINDOWS] = this.zeroWindows;
+    out[o + A_LAST_IDENT] = this.lastIdent;
+    out[o + A_PROBES] = this.probesSinceHeard;
+    out[o + A_RETRANS_SINCE] = this.retransSinceHeard;
+    out[o + A_LAST_SEG_FRAME] = this.lastSegFrame;
+    out[o + A_LAST_TIME] = this.lastTime;
+    out[o + A_HAS_LAST_SEG] = this.lastRow >= 0 ? 1 : 0;
+    if (this.lastRow >= 0) copyRow(st, this.lastRow * STRIDE, out, o + A_LAST_SEG);
   }
 
   private flushTtl(): void {
-    if (this.ttlRun > 0) {
-      addCount(this.ttlVals, this.ttlCounts, this.ttl, this.ttlRun);
-      this.ttlRun = 0;
+    if (this.ttlRun === 0) return;
+    if (this.ttl0N === 0 || this.ttl0 === this.ttl) {
+      this.ttl0 = this.ttl;
+      this.ttl0N += this.ttlRun;
+    } else {
+      this.ttlMore = addCount(this.ttlMore, this.ttl, this.ttlRun);
     }
+    this.ttlRun = 0;
   }
 
   private flushTos(): void {
-    if (this.tosRun > 0) {
-      addCount(this.tosVals, this.tosCounts, this.tos, this.tosRun);
-      this.tosRun = 0;
+    if (this.tosRun === 0) return;
+    if (this.tos0N === 0 || this.tos0 === this.tos) {
+      this.tos0 = this.tos;
+      this.tos0N += this.tosRun;
+    } else {
+      this.tosMore = addCount(this.tosMore, this.tos, this.tosRun);
     }
+    this.tosRun = 0;
   }
 }
 
@@ -187,16 +210,80 @@ export function mode(m: ReadonlyMap<number, number>): number | null {
   return best;
 }
 
-function addCount(vals: number[], counts: number[], v: number, n: number): void {
-  const i = vals.indexOf(v);
-  if (i >= 0) counts[i] += n;
-  else { vals.push(v); counts.push(n); }
+/** `n` more of value `v` in a list of value, count pairs (made when null); returns the list. */
+function addCount(pairs: number[] | null, v: number, n: number): number[] {
+  const list = pairs ?? [];
+  let i = 0;
+  while (i < list.length && list[i] !== v) i += 2;
+  if (i < list.length) list[i + 1] += n;
+  else list.push(v, n);
+  return list;
 }
 
-function countMap(vals: readonly number[], counts: readonly number[]): Map<number, number> {
+function countMap(v0: number, n0: number, more: readonly number[] | null): Map<number, number> {
   const m = new Map<number, number>();
-  for (let i = 0; i < vals.length; i += 1) m.set(vals[i], counts[i]);
+  if (n0 > 0) m.set(v0, n0);
+  if (more !== null) for (let i = 0; i < more.length; i += 2) m.set(more[i], more[i + 1]);
   return m;
+}
+
+// --- an endpoint before a RST, as numbers (writeAtRst / readAtRst) ---------------------------
+const ENDPOINT_STATES: readonly EndpointState[] = ['INACTIVE', 'SYN_SENT', 'SYN_ACK_SENT', 'PARTIAL', 'ESTABLISHED', 'CLOSED', 'RESET'];
+const A_STATE = 0;
+const A_ISN = 1;
+const A_SAW_SYN = 2;
+const A_NEXT_SEQ = 3;
+const A_LAST_ACK = 4;
+const A_WINDOW = 5;
+const A_WINDOW_SHIFT = 6;
+const A_TIMESTAMPS = 7;
+const A_FIN_FRAME = 8;
+const A_FIN_SEQ = 9;
+const A_PACKETS = 10;
+const A_BYTES = 11;
+const A_RETRANS = 12;
+const A_KEEPALIVES = 13;
+const A_ZERO_WINDOWS = 14;
+const A_LAST_IDENT = 15;
+const A_PROBES = 16;
+const A_RETRANS_SINCE = 17;
+const A_LAST_SEG_FRAME = 18;
+const A_LAST_TIME = 19;
+const A_HAS_LAST_SEG = 20;
+/** Its last segment's row (STRIDE numbers, segment-store's fields), when A_HAS_LAST_SEG is 1. */
+const A_LAST_SEG = 21;
+/** How many numbers writeAtRst writes. */
+export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
+
+/** atRst()'s numbers on their way to the object. */
+const scratch: number[] = new Array<number>(AT_RST_SIZE).fill(0.5);
+
+/** The EndpointAtRst that writeAtRst stored at `src[o]`; an object literal, so that every one has
+ *  the same hidden class. */
+export function readAtRst(src: readonly number[], o: number): EndpointAtRst {
+  return {
+    state: ENDPOINT_STATES[src[o + A_STATE]]!,
+    isn: orNull(src[o + A_ISN]),
+    sawSyn: src[o + A_SAW_SYN] === 1,
+    nextSeq: orNull(src[o + A_NEXT_SEQ]),
+    lastAck: orNull(src[o + A_LAST_ACK]),
+    window: src[o + A_WINDOW],
+    windowShift: src[o + A_WINDOW_SHIFT],
+    usesTimestamps: src[o + A_TIMESTAMPS] === 1,
+    finFrame: orNull(src[o + A_FIN_FRAME]),
+    finSeq: orNull(src[o + A_FIN_SEQ]),
+    packets: src[o + A_PACKETS],
+    bytes: src[o + A_BYTES],
+    retransmissions: src[o + A_RETRANS],
+    keepalives: src[o + A_KEEPALIVES],
+    zeroWindows: src[o + A_ZERO_WINDOWS],
+    lastIdent: orNull(src[o + A_LAST_IDENT]),
+    probesSinceHeard: src[o + A_PROBES],
+    retransSinceHeard: src[o + A_RETRANS_SINCE],
+    lastSegFrame: orNull(src[o + A_LAST_SEG_FRAME]),
+    lastSeg: src[o + A_HAS_LAST_SEG] === 1 ? summaryFrom(src, o + A_LAST_SEG) : null,
+    lastTime: src[o + A_LAST_TIME],
+  };
 }
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);

@@ -3,9 +3,9 @@
 // - A row is STRIDE numbers at row * STRIDE, fields F_*; rows 0 and 1 are the originator's and the
 //   responder's spill rows, rows FIRST_LIST_ROW… the connection's bounded list (the tracker fills
 //   them: the first `maxSegments/2` rows fixed, the rest a ring of the latest).
-// - `summaryAt` builds the summary of a row; `listSummaries` the list in segment order; `spill`
-//   copies an endpoint's last segment to its spill row before the ring overwrites it; `grownStore`
-//   returns a larger copy.
+// - `summaryAt` builds the summary of a row (`summaryFrom`, of a row's copy elsewhere);
+//   `listSummaries` the list in segment order; `spill` copies an endpoint's last segment to its
+//   spill row before the ring overwrites it; `grownStore` returns a larger copy.
 // With `maxSegments` 0 there is no list: an endpoint's segments take turns in its two rows (0 and
 // 2, or 1 and 3), so its last one stays readable.
 // A plain array, not a Float64Array: typed arrays of this size live outside the V8 heap and are
@@ -43,7 +43,13 @@ export const N_ZERO_WINDOW = 4;
 export type Store = number[];
 
 export function newStore(rows: number): Store {
-  return new Array<number>(rows * STRIDE).fill(0.5); // a double, so that the array holds unboxed doubles
+  return newDoubles(rows * STRIDE);
+}
+
+/** A plain array of `n` numbers that holds them unboxed (filled with a double, so that V8 gives it
+ *  double elements: integers written later stay unboxed too). */
+export function newDoubles(n: number): number[] {
+  return new Array<number>(n).fill(0.5);
 }
 
 /** The notes of each mask, shared by every summary (frozen: a summary holds no list of its own). */
@@ -55,7 +61,11 @@ const NOTE_LISTS: ReadonlyArray<readonly string[]> = Array.from({ length: 8 }, (
 const NO_KINDS: readonly string[] = Object.freeze([]);
 
 export function summaryAt(st: Store, row: number): SegmentSummary {
-  const o = row * STRIDE;
+  return summaryFrom(st, row * STRIDE);
+}
+
+/** The summary of the STRIDE numbers at `st[o]` (a row, or a copy of one elsewhere). */
+export function summaryFrom(st: readonly number[], o: number): SegmentSummary {
   const bits = st[o + F_BITS];
   const wtt = st[o + F_WTT];
   const ident = st[o + F_IDENT];
@@ -99,10 +109,13 @@ export interface EndpointRows {
 /** Copy the endpoint's last segment from its list row to its spill row (the ring is about to
  *  overwrite the list row). */
 export function spill(st: Store, e: EndpointRows): void {
-  const from = e.lastRow * STRIDE;
-  const to = e.spillRow * STRIDE;
-  for (let i = 0; i < STRIDE; i += 1) st[to + i] = st[from + i];
+  copyRow(st, e.lastRow * STRIDE, st, e.spillRow * STRIDE);
   e.lastRow = e.spillRow;
+}
+
+/** Copy the STRIDE numbers of a row from `src[from]` to `dst[to]`. */
+export function copyRow(src: readonly number[], from: number, dst: number[], to: number): void {
+  for (let i = 0; i < STRIDE; i += 1) dst[to + i] = src[from + i];
 }
 
 /** A copy of the store with room for `rows` rows. */

@@ -192,3 +192,40 @@ test('port reuse: a new SYN after the end starts a new connection; a repeated SY
   assert.equal(done[1]!.orig.isn, 99);
   assert.equal(done[1]!.history, 'ShAR');
 });
+
+test('each of several RSTs gets what followed it (the first 4 of the receiver\'s segments, 5 of the sender\'s frames) and the endpoints as they were before it, with segments kept or not', () => {
+  for (const maxSegments of [0, 64]) {
+    const done: Connection[] = [];
+    const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c), maxSegments });
+    const conv = new Conversation({ client: '10.1.0.2:40002', server: '10.2.0.9:8080' });
+    conv.handshake().data('c', 100) // frames 1–4
+      .activeRst('s') //           5: RST 1, from the server
+      .data('c', 10) //            6
+      .data('s', 20) //            7: the server keeps sending
+      .activeRst('c') //           8: RST 2, from the client
+      .data('s', 30) //            9
+      .data('c', 40); //          10
+    for (let i = 0; i < 6; i++) conv.data('s', 1, { ttl: i === 2 ? 50 : 64 }); // 11–16
+    feed(tracker, conv);
+    tracker.flush();
+    const [c] = done;
+    const [r1, r2] = c!.rsts;
+    const what = `maxSegments ${maxSegments}`;
+    assert.equal(c!.rsts.length, 2, what);
+    assert.deepEqual([r1!.seg.frame, r1!.fromOrig, r2!.seg.frame, r2!.fromOrig], [5, false, 8, true], what);
+    assert.deepEqual(r1!.after.map((s) => s.frame), [6, 8, 10], what);
+    assert.deepEqual(r1!.keptSending, [7, 9, 11, 12, 13], what);
+    assert.deepEqual(r2!.after.map((s) => s.frame), [9, 11, 12, 13], what);
+    assert.deepEqual(r2!.keptSending, [10], what);
+    assert.deepEqual([r1!.earlierRsts, r2!.earlierRsts], [[], [5]], what);
+    // At RST 1 the server had sent its SYN-ACK and the RST (packets count the RST itself) and was
+    // established; the client's last segment, the data, is the trigger.
+    assert.deepEqual([r1!.sender.packets, r1!.sender.state, r1!.receiver.packets, r1!.trigger?.frame], [2, 'ESTABLISHED', 3, 4], what);
+    // At RST 2 the server had already reset; the client's last segment before its RST is frame 6.
+    assert.deepEqual([r2!.sender.packets, r2!.sender.state, r2!.receiver.state, r2!.trigger?.frame, r2!.sender.lastSeg?.frame], [5, 'ESTABLISHED', 'RESET', 7, 6], what);
+    assert.equal(r2!.payloadLength, 0, what);
+    // TTL counts of the server's non-RST packets, in first-seen order, with a change in between.
+    assert.deepEqual([...c!.resp.ttls], [[64, 8], [50, 1]], what);
+    assert.deepEqual([c!.orig.rstFrames, c!.resp.rstFrames], [[8], [5]], what);
+  }
+});

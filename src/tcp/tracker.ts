@@ -27,9 +27,10 @@
 // from it locally: a double passed to a call that is not inlined is a heap object). IPv4
 // connections are found in a TupleTable keyed by the numeric 4-tuple (other IP versions by a
 // string key); the live state of a connection is a pooled `Track` with two EndpointTracks, and
-// its segment summaries are rows of numbers in a pooled store (segment-store.ts). The public
-// objects — Connection, EndpointStats, SegmentSummary — are built only when a RST needs its context
-// and when the connection is finalized, so they die young.
+// its segment summaries are rows of numbers in a pooled store (segment-store.ts), its RSTs with
+// their context rows of numbers in a pooled RstLog (rst-log.ts). The public objects — Connection,
+// EndpointStats, RstContext, SegmentSummary — are built only when the connection is finalized, so
+// they die young: a connection waiting out its linger after a RST holds no object of its own.
 
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
@@ -42,16 +43,13 @@ import { advanceState, EndpointTrack } from './endpoint-track.js';
 import {
   F_ACK, F_BITS, F_FRAME, F_IDENT, F_KINDS_HI, F_KINDS_LO, F_LEN, F_SEQ, F_TIME, F_WTT, FIRST_LIST_ROW, FROM_ORIG_BIT,
   ENDPOINT_ROWS, grownStore, INITIAL_ROWS, listSummaries, N_KEEPALIVE, N_RETRANSMISSION, N_ZERO_WINDOW, newStore, NOTE_SHIFT, spill,
-  STRIDE, summaryAt,
+  STRIDE,
 } from './segment-store.js';
 import type { Store } from './segment-store.js';
+import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
-import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
+import type { Connection, RstContext, SegmentTime, TrackerOptions } from './types.js';
 
-/** `after`: how many of the RST receiver's later segments are kept. */
-const AFTER_RST_KEEP = 4;
-/** `keptSending`: how many of the RST sender's later frames are kept. */
-const KEPT_SENDING_KEEP = 5;
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
 /** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
@@ -59,10 +57,14 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
 
 /**
  * Finalized tracks (with their stores) kept for reuse. Tracks are created only when the pool is
- * empty, so the pool and the live tracks together never exceed the peak of live connections: the
- * cap only bounds what a past burst leaves reserved.
+ * empty, so the pool and the live tracks together never exceed the peak of live connections. The
+ * pool keeps up to as many tracks as are live (at least TRACK_POOL_MIN): a sweep that finalizes a
+ * second's worth of connections at once (25,000 in a fast scan) must not drop tracks that the next
+ * second's connections need, or each of them is a new track, promoted to V8's old space while it
+ * waits out its linger and garbage there soon after. The cap only bounds what a burst leaves
+ * reserved once it is over.
  */
-const TRACK_POOL_MAX = 16384;
+const TRACK_POOL_MIN = 16384;
 
 // --- history letters -------------------------------------------------------------------------
 // rstlab records S H A D F R Q once per direction (a bitmask of those seen), and T and W at the
@@ -78,19 +80,6 @@ const L_R = 5;
 const L_Q = 6;
 const LETTERS_ORIG = 'SHADFRQ';
 const LETTERS_RESP = 'shadfrq';
-
-/** A segment after a RST: the receiver's (a challenge ACK, more resets) join the RST's `after`;
- *  the sender's own non-RST frames, its `keptSending`. */
-function followRsts(rsts: RstContext[], fromOrig: boolean, rst: boolean, st: Store, row: number, frame: number): void {
-  let summary: SegmentSummary | null = null;
-  for (const r of rsts) {
-    if (r.fromOrig !== fromOrig) {
-      if (r.after.length < AFTER_RST_KEEP) r.after.push(summary ??= summaryAt(st, row));
-    } else if (!rst && r.keptSending.length < KEPT_SENDING_KEEP) {
-      r.keptSending.push(frame);
-    }
-  }
-}
 
 /** The live state of one connection (reused for another connection once finalized). */
 class Track {
@@ -110,7 +99,8 @@ class Track {
   start = 0;
   end = 0;
   history = '';
-  rsts: RstContext[] | null = null;
+  /** Its RSTs and what followed them, as numbers until it is finalized. */
+  readonly rsts = new RstLog();
   anomalies: Map<string, number> | null = null;
   ended = false;
   /** History letters seen (bits), and the repeating letters' counters. */
@@ -413,10 +403,10 @@ export class ConnectionTracker {
     st[ro + F_KINDS_HI] = kindsHi;
 
     // Evidence gathering for RSTs still waiting for what follows them.
-    if (t.rsts !== null) followRsts(t.rsts, fromOrig, rst, st, row, frame);
+    if (t.rsts.count > 0) t.rsts.follow(st, row, fromOrig, rst);
 
     if (rst) {
-      this.rstSeen(t, e, peer, fromOrig, len, frame, row);
+      this.rstSeen(t, e, peer, fromOrig, row);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
       e.ttlRun++;
@@ -513,25 +503,9 @@ export class ConnectionTracker {
   }
 
   /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer. */
-  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, len: number, frame: number, row: number): void {
+  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, row: number): void {
     this.letter(t, fromOrig, L_R);
-    const st = t.store;
-    const receiver = peer.atRst(st);
-    const rsts = t.rsts;
-    const ctx: RstContext = {
-      seg: summaryAt(st, row),
-      payloadLength: len,
-      fromOrig,
-      sender: e.atRst(st),
-      receiver,
-      trigger: receiver.lastSeg,
-      earlierRsts: rsts === null ? [] : rsts.map((r) => r.seg.frame),
-      after: [],
-      keptSending: [],
-    };
-    // (A list of exactly its entries: most connections see one RST.)
-    if (rsts === null) t.rsts = [ctx];
-    else rsts.push(ctx);
+    t.rsts.record(t.store, row, e, peer);
     e.state = 'RESET';
     t.ended = true;
   }
@@ -553,7 +527,7 @@ export class ConnectionTracker {
     const { keep } = this.opts;
     if (keep !== keepAll) {
       const state = connStateOf(t.orig.state, t.resp.state, t.orig.bytes, t.resp.bytes, t.history);
-      if (!keep(state, t.rsts === null ? 0 : t.rsts.length)) {
+      if (!keep(state, t.rsts.count)) {
         this.recycle(t);
         this.opts.onSkipped(state);
         return;
@@ -561,10 +535,11 @@ export class ConnectionTracker {
     }
     const max = this.maxSegments;
     const n = t.listed;
+    const rsts = t.rsts.contexts();
     const conn: Connection = {
       id: t.id,
-      orig: t.orig.snapshot(t.store, rstFramesOf(t.rsts, true)),
-      resp: t.resp.snapshot(t.store, rstFramesOf(t.rsts, false)),
+      orig: t.orig.snapshot(t.store, rstFramesOf(rsts, true)),
+      resp: t.resp.snapshot(t.store, rstFramesOf(rsts, false)),
       ipVersion: t.ipVersion,
       firstFrame: t.firstFrame,
       lastFrame: t.lastFrame,
@@ -574,7 +549,7 @@ export class ConnectionTracker {
       // Built now, before the track and its store are reused; none without a list.
       segments: max === 0 ? [] : listSummaries(t.store, n, max, this.head),
       segmentsDropped: n > max ? n - max : 0,
-      rsts: t.rsts ?? [],
+      rsts,
       anomalies: t.anomalies ?? new Map(),
       ended: t.ended,
     };
@@ -584,16 +559,16 @@ export class ConnectionTracker {
 
   /** Back to the pool, holding nothing of the finalized connection's (its store is reused). */
   private recycle(t: Track): void {
-    t.rsts = null;
+    t.rsts.reset();
     t.anomalies = null;
-    if (this.pool.length < TRACK_POOL_MAX) this.pool.push(t);
+    if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
   }
 }
 
 /** The frames of the RSTs one side sent. */
-function rstFramesOf(rsts: readonly RstContext[] | null, fromOrig: boolean): number[] {
+function rstFramesOf(rsts: readonly RstContext[], fromOrig: boolean): number[] {
   const out: number[] = [];
-  if (rsts !== null) for (const r of rsts) if (r.fromOrig === fromOrig) out.push(r.seg.frame);
+  for (const r of rsts) if (r.fromOrig === fromOrig) out.push(r.seg.frame);
   return out;
 }
 
