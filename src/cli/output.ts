@@ -54,5 +54,8 @@ function flushOut(): void {
   if (!pending) return;
   const s = pending;
   pending = '';
-  if (!closed) process.stdout.write(s);
+  // As bytes: a string queued in a pipe's stream outlives young-generation collections and is
+  // moved to V8's old space, to die there: `explain --json | jq` grew to 1.2 GB of peak RSS on a
+  // 64 MiB scan where writing to a file took 0.5 GB. A Buffer's bytes live outside the heap.
+  if (!closed) process.stdout.write(Buffer.from(s, 'utf8'));
 }
