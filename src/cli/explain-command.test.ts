@@ -163,7 +163,7 @@ test('text report of more abnormal connections than the reorder window: every on
   assert.match(r.stdout, /summary: 6,00\d packets .* 3,001 connections, 3,001 RSTs/);
 });
 
-test('text report of a port scan: the first RSTs of the pattern are listed, the rest counted in one block', () => {
+test('text and HTML reports of a port scan: the first RSTs of the pattern are listed, the rest counted in one block', () => {
   const w = new PcapWriter({ linkType: 1 });
   const records: Uint8Array[] = [w.header()];
   const N = 600;
@@ -183,6 +183,17 @@ test('text report of a port scan: the first RSTs of the pattern are listed, the 
   assert.equal([...all.stdout.matchAll(/^#\d+ /gm)].length, N);
   assert.doesNotMatch(all.stdout, /patterns/);
   assert.equal(rstlab(['explain', '--json', file]).stdout.split('\n').filter((l) => l.includes('"type":"rst"')).length, N, '--json keeps every record');
+  // The HTML report groups the same way: the first 10 listed, the rest one row of the pattern table.
+  const page = path.join(dir, 'scan.html');
+  const withHtml = rstlab(['explain', '--html', page, file]);
+  assert.equal(withHtml.status, 0, withHtml.stderr);
+  const html = readFileSync(page, 'utf8');
+  assert.equal((html.match(/<details class="run" id="conn-/g) ?? []).length, 10, 'the HTML lists the first 10');
+  assert.match(html, /<tr data-pattern-cause="refused" data-pattern-role="receiver">.*590 more refused RSTs to 192\.0\.2\.66, from 3 hosts on 590 ports — <strong>a port scan<\/strong>/);
+  assert.doesNotMatch(html, /more connection\(s\) not shown/);
+  const htmlAll = rstlab(['explain', '--json', '--group', '0', '--html', page, file]);
+  assert.equal(htmlAll.stdout.split('\n').filter((l) => l.includes('"type":"rst"')).length, N);
+  assert.match(readFileSync(page, 'utf8'), /400 more connection\(s\) not shown/, '--group 0: the page lists its first 200');
   const bad = rstlab(['explain', '--group', 'many', file]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^rstlab: --group takes a whole number \(0 or more\), got "many"\n/);

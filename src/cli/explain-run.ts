@@ -1,10 +1,12 @@
 // `rstlab explain`, the work behind the command (registered in explain-command.ts, loaded when it
 // runs): reads the capture through the explain engine and prints text, JSON records or HTML.
 // Memory is bounded by the connections alive, not by the capture: JSON records are written as
-// connections are reported; text reports are put back in order of their first frame within a window
-// of TEXT_WINDOW (+ RELEASE_BATCH; exact for every capture with fewer abnormal connections); reading
-// waits while standard output has a backlog (a slow pipe). Only --html holds every report.
-// Segment summaries (for ladders) are kept for at most LADDER_KEEP connections.
+// connections are reported; text and HTML reports are put back in order of their first frame within
+// a window of TEXT_WINDOW (+ RELEASE_BATCH; exact for every capture with fewer abnormal
+// connections), then grouped into patterns (explain/groups.ts); reading waits while standard output
+// has a backlog (a slow pipe). --html holds the reports it lists: at most
+// EXPLAIN_HTML_MAX_CONNECTIONS. Segment summaries (for ladders) are kept for at most LADDER_KEEP
+// connections.
 
 import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
@@ -40,25 +42,40 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   const groups = new RstGroups(listed);
   // picocolors is loaded for text output only (start-up time of --json).
   const painter: Painter = opts.json || opts.color === false ? plain : await colours();
-  /** Every reported connection, for the HTML report (which needs them all). */
+  /** The connections the HTML report lists (the first of each pattern), and how many it leaves out. */
   const kept: ConnectionReport[] = [];
+  let notKept = 0;
   let withSegments = 0;
   // The HTML and ladder renderers are loaded only when asked for (start-up time of --json).
   const html = opts.html ? await import('../report/html.js') : null;
   const ladders = opts.ladder ? await import('../report/ladder.js') : null;
-  const segmentLimit = html && !opts.ladder ? html.EXPLAIN_HTML_MAX_CONNECTIONS : LADDER_KEEP;
+  /** How many connections the HTML report lists. */
+  const htmlListed = html ? html.EXPLAIN_HTML_MAX_CONNECTIONS : 0;
+  const segmentLimit = LADDER_KEEP;
   const name = source === '-' ? 'stdin' : source;
-  const text = !opts.json && !opts.html;
-  // Text: reports in order of first frame through a bounded reorder buffer; written once the
-  // input has ended, or from the moment more than TEXT_WINDOW of them wait (a large capture).
+  /** The text report on standard output (also with --html; not with --json). */
+  const text = !opts.json;
+  // Text and HTML: reports in order of first frame through a bounded reorder buffer; let out once
+  // the input has ended, or from the moment more than TEXT_WINDOW of them wait (a large capture).
   const reorder = new ReorderBuffer<ConnectionReport>(TEXT_WINDOW);
   let format = '';
   let streaming = false;
   let written = 0;
+  let headerWritten = false;
   const width = Math.max(60, Math.min(100, process.stdout.columns || 100));
-  const writeHeader = (what: string) => writeOut(painter.bold(`${name}: ${what}`) + '\n\n');
-  const writeConnection = (c: ConnectionReport) => {
+  const writeHeader = (what: string) => {
+    headerWritten = true;
+    writeOut(painter.bold(`${name}: ${what}`) + '\n\n');
+  };
+  /** A report let out of the reorder buffer: listed (written, or kept for the HTML) or counted. */
+  const deliver = (c: ConnectionReport) => {
     if (!groups.admit(c)) return;
+    if (text) writeConnection(c);
+    if (!html) return;
+    if (kept.length < htmlListed) kept.push(c);
+    else notKept++;
+  };
+  const writeConnection = (c: ConnectionReport) => {
     written++;
     writeOutGathered(renderConnectionText(c, explainer.firstTime, painter) + '\n\n');
     if (ladders) {
@@ -74,22 +91,18 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
       if (opts.json) {
         writeOutGathered(JSON.stringify(connectionRecord(c)) + '\n');
         for (const r of c.rsts) writeOutGathered(JSON.stringify(rstRecord(r)) + '\n');
-        if (!opts.html) return;
+        if (!html) return;
       }
-      const keepSegments = (opts.ladder || opts.html) && withSegments < segmentLimit;
+      // (The HTML keeps segments for the connections it lists, whichever they turn out to be.)
+      const keepSegments = html !== null || (opts.ladder && withSegments < segmentLimit);
       if (keepSegments) withSegments++;
-      const report = keepSegments ? c : { ...c, segments: [] };
-      if (!text) {
-        kept.push(report);
-        return;
-      }
-      reorder.push(report);
+      reorder.push(keepSegments ? c : { ...c, segments: [] });
       if (reorder.size < checkAt) return;
       if (!streaming && reorder.size > TEXT_WINDOW) {
         streaming = true;
-        writeHeader(format);
+        if (text) writeHeader(format);
       }
-      if (streaming) for (const r of reorder.release(explainer.oldestPending)) writeConnection(r);
+      if (streaming) for (const r of reorder.release(explainer.oldestPending)) deliver(r);
       checkAt = reorder.size + RELEASE_BATCH;
     },
   }, { segments: Boolean(opts.ladder || opts.html), normal: Boolean(opts.all) });
@@ -111,9 +124,11 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     if (wait) await wait;
   }
   const summary = explainer.end(capture);
+  if (text && !headerWritten) writeHeader(capture ? `${capture.format}${capture.gzip ? ' (gzip)' : ''}` : 'damaged capture');
+  for (const c of reorder.drain()) deliver(c);
   if (html && opts.html) {
-    kept.sort((a, b) => a.firstFrame - b.firstFrame);
-    const page = html.renderExplainHtml({ connections: kept, rsts: kept.flatMap((c) => c.rsts).sort((a, b) => a.frame - b.frame), summary }, name);
+    const page = html.renderExplainHtml({ connections: kept, rsts: kept.flatMap((c) => c.rsts).sort((a, b) => a.frame - b.frame), summary }, name,
+      { patterns: groups.patterns(), listed, notShown: notKept });
     try {
       writeFileSync(opts.html, page);
     } catch (err) {
@@ -124,8 +139,6 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   if (opts.json) {
     writeOut(JSON.stringify(summaryRecord(summary)) + '\n');
   } else {
-    if (!streaming) writeHeader(capture ? `${capture.format}${capture.gzip ? ' (gzip)' : ''}` : 'damaged capture');
-    for (const c of text ? reorder.drain() : kept) writeConnection(c);
     if (!written) writeOut(opts.all ? 'no TCP connections\n\n' : 'no connection ended abnormally (use --all to list every connection)\n\n');
     const patterns = renderPatternsText(groups.patterns(), listed, painter);
     if (patterns) writeOut(patterns + '\n\n');

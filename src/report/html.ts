@@ -6,11 +6,12 @@
 // one inline script opens every <details> before printing; print CSS keeps ladders whole.
 
 import { CAUSES } from '../explain/index.js';
-import type { Cause, ConnectionReport, ExplainResult, RstVerdict } from '../explain/index.js';
+import type { Cause, ConnectionReport, ExplainResult, RstPattern, RstVerdict } from '../explain/index.js';
 import { ladderFromConnection, ladderFromRun } from './ladder.js';
 import { shortOutcome } from './lab-text.js';
 import type { ClaimEvidence, ClaimVerdict, LabResults, OutcomeRecord, RunRecord, Verdict } from './results.js';
 import { escapeXml, renderLadderSvg } from './svg.js';
+import { describePattern } from './text.js';
 
 const esc = escapeXml;
 
@@ -272,14 +273,30 @@ ${c.rsts.map(rstHtml).join('\n')}
 /** How many connections get a ladder in an explain report. */
 export const EXPLAIN_HTML_MAX_CONNECTIONS = 200;
 
-/** The report of one capture (`rstlab explain --html`): summary, causes, each abnormal connection. */
-export function renderExplainHtml(result: ExplainResult, title: string): string {
+/** What the explain report says beyond the connections it lists: the patterns their RSTs were
+ *  grouped into (explain/groups.ts), `listed` per pattern, and connections left out. */
+export interface ExplainHtmlOptions {
+  patterns?: readonly RstPattern[];
+  listed?: number;
+  /** Abnormal connections not in `result.connections` (past the page's limit). */
+  notShown?: number;
+}
+
+/** The report of one capture (`rstlab explain --html`): summary, causes, the patterns of RSTs
+ *  counted rather than listed, each abnormal connection (at most EXPLAIN_HTML_MAX_CONNECTIONS). */
+export function renderExplainHtml(result: ExplainResult, title: string, opts: ExplainHtmlOptions = {}): string {
   const s = result.summary;
   const shown = result.connections.filter((c) => c.abnormal);
   const byCause = (Object.entries(s.byCause) as Array<[Cause, number]>).filter(([, n]) => n > 0);
   const causeRows = byCause.map(([c, n]) => `<tr data-cause="${esc(c)}"><td>${badge('cause', c)}</td><td>${n}</td><td>${esc(CAUSES[c].title)}</td><td class="small">${esc(CAUSES[c].meaning)}</td></tr>`).join('');
   const anomalies = Object.entries(s.anomalies);
   const limited = shown.slice(0, EXPLAIN_HTML_MAX_CONNECTIONS);
+  const notShown = shown.length - limited.length + (opts.notShown ?? 0);
+  const patterns = opts.patterns ?? [];
+  const patternRows = patterns.map((x) => {
+    const d = describePattern(x);
+    return `<tr data-pattern-cause="${esc(x.cause)}" data-pattern-role="${x.role}"><td>${badge('cause', x.cause)}</td><td>${esc(d.what)}${d.scan ? ` — <strong>${esc(d.scan)}</strong>` : ''}</td><td class="small">${esc(d.where)}</td></tr>`;
+  }).join('');
   const body = `<header>
 <h1>rstlab explain</h1>
 <p class="meta"><span class="mono">${esc(title)}</span>${s.capture ? ` · ${esc(s.capture.format)}${s.capture.gzip ? ' (gzip)' : ''}` : ''} · ${s.packets} packets (${s.tcpPackets} TCP) · ${s.connections} connections · ${s.abnormalConnections} ended abnormally · ${s.rsts} RST${s.rsts === 1 ? '' : 's'}</p>
@@ -288,9 +305,13 @@ export function renderExplainHtml(result: ExplainResult, title: string): string 
 ${causeRows ? `<table><thead><tr><th>cause</th><th>RSTs</th><th>what it means</th><th></th></tr></thead><tbody>${causeRows}</tbody></table>` : '<p>No RST in this capture.</p>'}
 ${anomalies.length ? `<p class="small">Anomalies: ${anomalies.map(([k, a]) => `${esc(k)} ×${a.count} (first: frame ${a.firstFrame ?? '-'})`).join(', ')}</p>` : ''}
 </section>
-<section id="connections"><h2>Connections that ended abnormally</h2>
+${patterns.length ? `<section id="patterns"><h2>Patterns</h2>
+<p class="small">RSTs that share a cause and a host: the first ${opts.listed ?? 0} of each are listed below, the rest counted here (<code>--group 0</code> lists them all).</p>
+<table><thead><tr><th>cause</th><th>counted</th><th>where</th></tr></thead><tbody>${patternRows}</tbody></table>
+</section>
+` : ''}<section id="connections"><h2>Connections that ended abnormally</h2>
 ${limited.length ? limited.map((c, i) => connectionHtml(c, s.firstTime, i < 10)).join('\n') : '<p>No connection ended abnormally.</p>'}
-${shown.length > limited.length ? `<p class="small">${shown.length - limited.length} more connection(s) not shown; use <code>rstlab explain --json</code> for all of them.</p>` : ''}
+${notShown > 0 ? `<p class="small">${notShown} more connection(s) not shown; use <code>rstlab explain --json</code> for all of them.</p>` : ''}
 </section>`;
   return page(`rstlab explain: ${title}`, body);
 }

@@ -57,17 +57,24 @@ export function renderPatternsText(patterns: readonly RstPattern[], listed: numb
   if (!patterns.length) return '';
   const lines = [p.bold(`patterns (the first ${num(listed)} RSTs of each are listed above; --group 0 lists them all)`)];
   for (const x of patterns) {
-    const atLeast = x.capped ? 'at least ' : '';
-    const hosts = `${atLeast}${num(x.peers)} host${x.peers === 1 ? '' : 's'}`;
-    const ports = `${atLeast}${num(x.ports)} port${x.ports === 1 ? '' : 's'}`;
-    const what = x.role === 'receiver'
-      ? `${num(x.count)} more ${x.cause} RSTs to ${x.host}, from ${hosts} on ${ports}`
-      : `${num(x.count)} more ${x.cause} RSTs from ${x.host} to ${hosts}, on ${ports}`;
-    const scan = x.cause === 'refused' && x.role === 'receiver' && x.ports >= 100 ? ' — a port scan' : '';
-    lines.push(`  ${p.yellow(what)}${scan}`);
-    lines.push(p.dim(`    frames ${num(x.firstFrame)}–${num(x.lastFrame)}; e.g. ${x.examples.map((id) => `#${id}`).join(', ')}`));
+    const d = describePattern(x);
+    lines.push(`  ${p.yellow(d.what)}${d.scan ? ` — ${d.scan}` : ''}`);
+    lines.push(p.dim(`    ${d.where}`));
   }
   return lines.join('\n');
+}
+
+/** A pattern in words (the text and HTML reports): what was counted, what it looks like when it
+ *  is a port scan, and where its RSTs are. */
+export function describePattern(x: RstPattern): { what: string; scan: string | null; where: string } {
+  const atLeast = x.capped ? 'at least ' : '';
+  const hosts = `${atLeast}${num(x.peers)} host${x.peers === 1 ? '' : 's'}`;
+  const ports = `${atLeast}${num(x.ports)} port${x.ports === 1 ? '' : 's'}`;
+  const what = x.role === 'receiver'
+    ? `${num(x.count)} more ${x.cause} RSTs to ${x.host}, from ${hosts} on ${ports}`
+    : `${num(x.count)} more ${x.cause} RSTs from ${x.host} to ${hosts}, on ${ports}`;
+  const scan = x.cause === 'refused' && x.role === 'receiver' && x.ports >= 100 ? 'a port scan' : null;
+  return { what, scan, where: `frames ${num(x.firstFrame)}–${num(x.lastFrame)}; e.g. ${x.examples.map((id) => `#${id}`).join(', ')}` };
 }
 
 export function renderSummaryText(s: ExplainSummary, p: Painter = plain): string {
