@@ -80,7 +80,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     schema: LAB_SCHEMA,
     startedAt: lab.startedAt,
     durationMs: lab.durationMs,
-    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture },
+    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture, kernelTrace: lab.kernelTrace },
     scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description, claims: s.claims })),
     clients,
     claims: judgeClaims(lab.runs),

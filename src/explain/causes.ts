@@ -56,3 +56,36 @@ export const CAUSES = {
 export type Cause = keyof typeof CAUSES;
 export const CAUSE_CODES = Object.keys(CAUSES) as Cause[];
 export type Confidence = 'high' | 'medium' | 'low';
+
+// --- Linux's own reasons (tracepoint tcp:tcp_send_reset, `enum sk_rst_reason`, Linux ≥ 6.10) ---
+// Every RST a Linux TCP stack sends carries one of these in the kernel; the lab records them
+// (lab/kernel-trace.ts) and checks the explainer against them. From packets alone the explainer
+// names the reasons a Linux sender could have logged for what it saw (`linuxReasons`), and the
+// reason itself (`linuxReason`) when only one fits. Cause ↔ reason, and why they are not one-to-one
+// (each row checked on this machine's kernel; docs/explain.md, "Linux's reason"):
+//
+// | cause             | reasons a Linux sender logs                  | why more than one / what tells them apart |
+// |-------------------|----------------------------------------------|-------------------------------------------|
+// | refused           | NO_SOCKET                                    | tcp_v4_rcv finds no socket for the SYN. A firewall REJECT looks the same and logs nothing. |
+// | no-connection     | NO_SOCKET, TCP_FLAGS                         | no socket at all (NO_SOCKET), or a listener that has no request for this ACK (TCP_FLAGS, tcp_v4_do_rcv → tcp_rcv_state_process on a LISTEN socket); the packets do not show whether a listener exists. |
+// |                   | + TCP_TIMEWAIT_SOCKET                        | when the sender had sent FIN: its TIME_WAIT socket answers (tcp_timewait_state_process → TCP_TW_RST). |
+// |                   | INVALID_SYN, TCP_FLAGS, NO_SOCKET            | the handshake's last ACK refused (sender in SYN-RECEIVED): accept queue full with tcp_abort_on_overflow (INVALID_SYN), request gone (TCP_FLAGS), listener closed (NO_SOCKET). |
+// |                   | TCP_INVALID_ACK_SEQUENCE                     | a SYN-SENT socket answering a SYN-ACK that does not ack its SYN (tcp_rcv_synsent_state_process). |
+// | reset-after-close | TCP_ABORT_ON_DATA                            | data after our FIN while the FIN is unacknowledged (FIN-WAIT-1: tcp_rcv_state_process, "RFC 1122 says we MUST send a reset"). |
+// |                   | + TCP_TIMEWAIT_SOCKET                        | once the FIN is acknowledged it depends on a sysctl no capture shows: with tcp_fin_timeout ≤ 60 s the orphan became a TIME_WAIT socket (TCP_TIMEWAIT_SOCKET), else it stayed a full socket (TCP_ABORT_ON_DATA). |
+// | abort             | TCP_ABORT_ON_CLOSE, TCP_STATE, TCP_DISCONNECT_WITH_DATA, TCP_ABORT_ON_MEMORY | close() with unread data (__tcp_close), SO_LINGER {1,0}/ss -K/connect(AF_UNSPEC) (tcp_disconnect, tcp_abort), unsent data in CLOSING/LAST-ACK, memory pressure: the same RST+ACK at SND.NXT. Reads are invisible; only "the peer never sent data" rules out TCP_ABORT_ON_CLOSE. |
+// |                   | + TCP_ABORT_ON_LINGER                        | after the sender's FIN: close() in FIN-WAIT-2 with TCP_LINGER2 < 0. |
+// | timeout           | TCP_KEEPALIVE_TIMEOUT                        | tcp_keepalive_timer; Linux sends nothing when retransmissions run out, so a RST after retransmissions only is not Linux's. |
+// | middlebox, out-of-window, unexplained | none                 | not sent by the endpoint's own TCP as far as the packets tell (a middlebox, a stale or blind RST), or no rule fits. |
+//
+// None at all when the RST's TTL / hop limit is above 64: Linux starts at 64 (Windows 128, most
+// network devices 255), so such a sender is not Linux.
+
+export const LINUX_RST_REASONS = [
+  'NOT_SPECIFIED', 'NO_SOCKET', 'TCP_INVALID_ACK_SEQUENCE', 'TCP_RFC7323_PAWS', 'TCP_TOO_OLD_ACK',
+  'TCP_ACK_UNSENT_DATA', 'TCP_FLAGS', 'TCP_OLD_ACK', 'TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET',
+  'INVALID_SYN', 'TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_LINGER', 'TCP_ABORT_ON_MEMORY', 'TCP_STATE',
+  'TCP_KEEPALIVE_TIMEOUT', 'TCP_DISCONNECT_WITH_DATA', 'ERROR',
+] as const;
+
+export type LinuxRstReason = (typeof LINUX_RST_REASONS)[number];

@@ -11,7 +11,7 @@ import type { Connection, RstContext, SegmentSummary } from '../tcp/index.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
-import type { Cause, Confidence } from './causes.js';
+import type { Cause, Confidence, LinuxRstReason } from './causes.js';
 
 /** How the RST was built, judged from its fields: Linux's two kinds of reset, from a live socket
  *  (tcp_send_active_reset) or from the segment alone (tcp_v4_send_reset); docs/explain.md, `form`. */
@@ -36,6 +36,11 @@ export interface RstVerdict {
   trigger: number | null;
   /** What the applications most likely reported. */
   app: { receiver: string; sender?: string };
+  /** The `sk_rst_reason`s a Linux sender could have logged for this RST (causes.ts, "Linux's own
+   *  reasons"), most likely first; empty when the sender is not Linux's TCP as far as the packets tell. */
+  linuxReasons: LinuxRstReason[];
+  /** The reason itself when only one fits, else null. */
+  linuxReason: LinuxRstReason | null;
 }
 
 /** What the packets show about one RST, before naming a cause. */
@@ -173,6 +178,56 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
   return { kind: 'unknown' };
 }
 
+/** Linux's reasons that fit a finding (the table in causes.ts; each arm says why). */
+function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
+  // Linux's initial TTL / hop limit is 64: a RST that arrives with more was not sent by Linux.
+  if (ctx.seg.ttl > 64) return [];
+  const s = ctx.sender;
+  const t = ctx.trigger;
+  // A Linux socket that has sent a RST is gone (tcp_done; a TIME_WAIT socket is descheduled):
+  // whatever reaches it afterwards finds no socket, or a listener on the port.
+  if (s.state === 'RESET' && finding.kind !== 'forged' && finding.kind !== 'not-acceptable' && finding.kind !== 'unknown') return ['NO_SOCKET', 'TCP_FLAGS'];
+  switch (finding.kind) {
+    case 'answers-syn':
+      // tcp_v4_rcv / tcp_v6_rcv: no socket for the SYN → tcp_v4_send_reset(NULL, skb).
+      return finding.exact ? ['NO_SOCKET'] : [];
+    case 'forged':
+    case 'not-acceptable':
+    case 'unknown':
+      return [];
+    case 'probes-exhausted':
+      // tcp_keepalive_timer → tcp_send_active_reset(SK_RST_REASON_TCP_KEEPALIVE_TIMEOUT); Linux is
+      // silent when retransmissions run out (tcp_write_timeout → tcp_done).
+      return finding.probes >= 1 ? ['TCP_KEEPALIVE_TIMEOUT'] : [];
+    case 'after-close': {
+      // FIN-WAIT-1 (FIN not yet acknowledged): tcp_rcv_state_process → ABORT_ON_DATA. Acknowledged:
+      // TIME_WAIT socket (tcp_fin_timeout ≤ 60 s: tcp_timewait_state_process) or still a full one.
+      const finAcked = s.finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(s.finSeq, 1) === ctx.receiver.lastAck;
+      return finAcked ? ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA'];
+    }
+    case 'stateless':
+      // tcp_rcv_synsent_state_process: a SYN-ACK that does not ack our SYN.
+      if (s.state === 'SYN_SENT' && t && hasFlag(t, TcpFlag.SYN) && hasFlag(t, TcpFlag.ACK)) return ['TCP_INVALID_ACK_SEQUENCE'];
+      // The handshake's last ACK refused by the listener side (tcp_check_req / tcp_v4_do_rcv).
+      if (s.state === 'SYN_ACK_SENT') return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
+      // After its FIN: the TIME_WAIT socket, or none any more.
+      if (s.finFrame !== null) return ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
+      return ['NO_SOCKET', 'TCP_FLAGS'];
+    case 'active': {
+      // tcp_send_active_reset from __tcp_close (unread data), tcp_disconnect, tcp_abort,
+      // tcp_check_oom; after FIN, also tcp_close in FIN-WAIT-2 with TCP_LINGER2 < 0.
+      const peerSentData = ctx.receiver.bytes > 0;
+      const unreadLikely = t !== null && t.payloadLength > 0;
+      const reasons: LinuxRstReason[] = unreadLikely ? ['TCP_ABORT_ON_CLOSE', 'TCP_STATE'] : peerSentData ? ['TCP_STATE', 'TCP_ABORT_ON_CLOSE'] : ['TCP_STATE'];
+      reasons.push('TCP_DISCONNECT_WITH_DATA', 'TCP_ABORT_ON_MEMORY');
+      if (s.finFrame !== null) reasons.push('TCP_ABORT_ON_LINGER');
+      return reasons;
+    }
+    default:
+      return assertNever(finding, 'RST finding');
+  }
+}
+
 /** Predicted application errors for the receiver of a reset, from the receiver's state. */
 function receiverSees(ctx: RstContext): string {
   if (ctx.receiver.state === 'SYN_SENT') return 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java: java.net.ConnectException: Connection refused)';
@@ -304,6 +359,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       return assertNever(finding, 'RST finding');
   }
   evidence.push(`form: ${form}${signals.length ? ` (${signals.join('; ')})` : ''}`);
+  const linuxReasons = linuxReasonsOf(finding, ctx);
 
   return {
     frame: r.frame,
@@ -319,5 +375,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
     evidence,
     trigger,
     app: senderApp ? { receiver: receiverApp, sender: senderApp } : { receiver: receiverApp },
+    linuxReasons,
+    linuxReason: linuxReasons.length === 1 ? linuxReasons[0]! : null,
   };
 }

@@ -7,6 +7,8 @@
 //   the alias of its `lo`) is still running is skipped unless `force`, so a cleanup never pulls the
 //   network from under a live lab; so is one younger than 10 s with no owner yet (being set up).
 //   Loopback-mode runs leave no namespaces; their children die with the lab (PDEATHSIG, proc.ts).
+//   It also removes the lab's tracefs instances (`instances/rstlab-p<pid>-*`, kernel-trace.ts)
+//   whose lab process is gone (any, with `force`).
 // - `installSignalCleanup(fn)` runs `fn` once on SIGINT, SIGTERM, SIGHUP, an uncaught exception or
 //   an unhandled rejection, then exits: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP), 1 (error).
 //   Further signals during the cleanup are ignored; a cleanup that hangs is cut off after
@@ -14,6 +16,7 @@
 
 import { statSync } from 'node:fs';
 import { LabError } from '../errors.js';
+import { listLabInstances, removeInstance } from './kernel-trace.js';
 import { findExecutable } from './proc.js';
 import { NETNS_PREFIX, processStartTime, run } from './topology.js';
 
@@ -53,8 +56,13 @@ export async function listLabNamespaces(prefix = NETNS_PREFIX): Promise<string[]
 export async function cleanupLeftovers(opts: CleanupOptions = {}): Promise<string[]> {
   const prefix = opts.prefix ?? NETNS_PREFIX;
   if (!prefix.startsWith(NETNS_PREFIX)) throw new LabError(`cleanup prefix must start with ${NETNS_PREFIX}`);
-  if (findExecutable('ip') === undefined) return [];
   const removed: string[] = [];
+  for (const inst of listLabInstances()) {
+    if (!opts.force && inst.pid === process.pid) { opts.onSkip?.(`tracefs ${inst.name}`, 'it belongs to this process'); continue; }
+    if (!opts.force && inst.pid > 0 && processStartTime(inst.pid) !== undefined) { opts.onSkip?.(`tracefs ${inst.name}`, `its lab (pid ${inst.pid}) is still running`); continue; }
+    if (removeInstance(inst.dir)) removed.push(`tracefs instance ${inst.name}`);
+  }
+  if (findExecutable('ip') === undefined) return removed;
   for (const ns of await listLabNamespaces(prefix)) {
     const owner = await ownerOf(ns);
     if (!opts.force) {

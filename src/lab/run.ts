@@ -13,7 +13,7 @@ import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
 import { relativeNumbers } from '../report/ladder.js';
-import type { LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
+import type { KernelOnlyRst, LabResults, LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
 import { parseEndpoint } from '../wire/addr.js';
 import { decodeFrame } from '../wire/decode.js';
 import { seqAdd } from '../wire/seq.js';
@@ -21,6 +21,8 @@ import { TcpFlag } from '../wire/types.js';
 import { startCapture } from './capture.js';
 import { makeLabCertificates } from './certs.js';
 import { installSignalCleanup } from './cleanup.js';
+import { startKernelTrace } from './kernel-trace.js';
+import type { KernelSend, KernelTrace, KernelTraceEvent } from './kernel-trace.js';
 import { driverAvailable, driverCommand } from './drivers/index.js';
 import type { ClientName, DriverConfig, DriverEvent, ServerConfig, ServerEvent } from './protocol.js';
 import type { Child } from './proc.js';
@@ -47,6 +49,7 @@ export interface LabRun {
   mode: 'netns' | 'loopback';
   modeReason: string;
   capture: boolean;
+  kernelTrace: LabResults['host']['kernelTrace'];
   runs: RunRecord[];
   startedAt: string;
   durationMs: number;
@@ -91,7 +94,12 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     // Short timers inside the lab's namespaces only: retransmissions give up after ~3 s (RTO 200 ms × (2^4 − 1)).
     tcpTimers: { ...SHORT_TCP_TIMERS, 'net.ipv4.tcp_retries2': 3 },
   });
-  const removeSignalCleanup = installSignalCleanup(() => topo.destroy());
+  // The kernel's own reasons for the RSTs of every run (one tracefs instance for the lab).
+  const traced = await startKernelTrace(runId);
+  const trace = 'unavailable' in traced ? null : traced;
+  if ('unavailable' in traced) progress({ kind: 'setup', message: `no kernel reasons: ${traced.unavailable}` });
+  let lost = 0;
+  const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await topo.destroy(); });
   try {
     const hosts = { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
     let captureOk = true;
@@ -121,7 +129,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
       else {
         try {
-          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts, capture: captureOk });
+          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts, capture: captureOk, trace });
         } catch (err) {
           run = { ...base, status: 'failed', reason: (err as Error).message };
         }
@@ -130,11 +138,14 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       runs.push(run);
       progress({ kind: 'run-end', index: i, total: plan.length, run });
     }
+    if (trace) lost = (await trace.stop()).lost;
     return {
       mode: topo.mode, modeReason: topo.reason, capture: captureOk, runs,
+      kernelTrace: trace ? { available: true, lost } : { available: false, why: (traced as { unavailable: string }).unavailable },
       startedAt: new Date(started).toISOString(), durationMs: Date.now() - started,
     };
   } finally {
+    await trace?.stop();
     await topo.destroy();
     removeSignalCleanup();
   }
@@ -151,6 +162,8 @@ interface RunEnv {
   certs: { caFile: string; certFile: string; keyFile: string };
   hosts: { client: string; server: string; proxy: string };
   capture: boolean;
+  /** The kernel's reset reasons, when they can be read. */
+  trace: KernelTrace | null;
 }
 
 async function runOne(topo: Topology, scenario: Scenario, client: ClientName, base: RunRecord, env: RunEnv): Promise<RunRecord> {
@@ -166,6 +179,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
   // On loopback the interface is shared with the host: keep only the lab's own addresses.
   const filter = topo.mode === 'loopback' ? `tcp and (host ${env.hosts.server} or host ${env.hosts.proxy})` : undefined;
+  const marks = { start: `rstlab ${base.id} start ${t0}`, end: `rstlab ${base.id} end ${t0}` };
+  env.trace?.read(); // what came before this run is not its own
+  env.trace?.mark(marks.start);
   const live = env.capture ? await startCapture(topo, 'client', { file, ...(filter ? { filter } : {}) }) : null;
   try {
     // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
@@ -284,15 +300,22 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     await scenario.afterResult?.(actions);
     await sleep(150);
     if (live) await live.stop();
+    env.trace?.mark(marks.end);
+    const kernelEvents = env.trace ? between(await env.trace.until(marks.end), marks.start, marks.end) : null;
 
     // Explain the run's capture.
     let rsts: WireRst[] = [];
     let fins: WireFin[] = [];
     let connections: RunRecord['connections'] = [];
     let ladder: LadderSegment[] = [];
+    let rstTimes: number[] = [];
     if (live) {
       const ex = await explainCapture(file);
-      rsts = ex.rsts.map((r) => ({ frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary }));
+      rstTimes = ex.rsts.map((r) => r.time);
+      rsts = ex.rsts.map((r) => ({
+        frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary,
+        linuxReasons: r.linuxReasons, linuxReason: r.linuxReason,
+      }));
       fins = ex.connections.flatMap((c) => c.segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0).map((s) => {
         const from = s.fromOrig ? c.orig : c.resp;
         return { frame: s.frame, from, role: roleOf(from, env.hosts) };
@@ -313,7 +336,8 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         });
       }).sort((a, b) => a.frame - b.frame);
     }
-    const problems = live ? checkExpectation(scenario, rsts, fins) : [];
+    const kernelOnly = kernelEvents && live && env.trace ? attachKernel(rsts, rstTimes, kernelEvents, env.trace.wallOffset, env.hosts) : undefined;
+    const problems = live ? [...checkExpectation(scenario, rsts, fins), ...(kernelEvents ? checkKernel(rsts) : [])] : [];
     if (!res && !scenario.clientKilled) problems.push('the client reported no result');
     return {
       ...base,
@@ -322,7 +346,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         : scenario.clientKilled ? { kind: 'error', error: 'SIGKILL', message: 'the client process was killed by the lab', causes: [] } : null,
       ...(res?.cannotPause ? { cannotPause: true } : {}),
       capture: live ? path.relative(env.outDir, file) : null,
-      rsts, fins, connections, ladder, timeline, serverEvents, problems,
+      rsts, fins, connections, ladder, timeline, serverEvents, ...(kernelOnly ? { kernelOnly } : {}), problems,
       durationMs: Date.now() - t0,
     };
   } finally {
@@ -331,6 +355,59 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
     if (live) await live.stop().catch(() => undefined);
   }
+}
+
+/** The kernel's send events between two marks. */
+function between(events: KernelTraceEvent[], start: string, end: string): KernelSend[] {
+  const i = events.findIndex((e) => e.kind === 'mark' && e.text === start);
+  const j = events.findIndex((e) => e.kind === 'mark' && e.text === end);
+  return events.slice(i < 0 ? 0 : i, j < 0 ? events.length : j).filter((e): e is KernelSend => e.kind === 'send');
+}
+
+/** How far apart (seconds) a captured RST and the kernel's event for it may be. */
+const KERNEL_MATCH_SEC = 0.25;
+/** How well the trace clock and the capture's timestamps line up (wallOffset is read once). */
+const CLOCK_SLACK_SEC = 0.005;
+
+/**
+ * Gives each captured RST the kernel's record of it: the send event from the same address and port
+ * to the same one (a listener's names no destination: 0.0.0.0:0, matched by its source) nearest in
+ * time, within KERNEL_MATCH_SEC, each event used once. A RST with none gets `kernel: null`: no TCP
+ * stack of this kernel sent it. Returns the kernel's RSTs from the lab's hosts that the capture
+ * does not show (dropped on the way, or sent on a link the capture does not see). `times`: each
+ * RST's capture time; `wallOffset`: KernelTrace.wallOffset.
+ */
+export function attachKernel(rsts: WireRst[], times: number[], sends: KernelSend[], wallOffset: number, hosts: { client: string; server: string; proxy: string }): KernelOnlyRst[] {
+  const used = new Set<KernelSend>();
+  const unspecified = /^(0\.0\.0\.0|\[::\]):0$/;
+  rsts.forEach((r, i) => {
+    const gaps = new Map<KernelSend, number>();
+    for (const x of sends) {
+      if (used.has(x) || x.src !== r.from || (x.dst !== r.to && !unspecified.test(x.dst))) continue;
+      const gap = Math.abs(x.ts + wallOffset - times[i]!);
+      if (gap <= KERNEL_MATCH_SEC) gaps.set(x, gap);
+    }
+    // The nearest, but the kernel's order among events as near as the two clocks can tell apart
+    // (a burst of RSTs within a millisecond): the first of those.
+    const nearest = Math.min(...gaps.values());
+    let best: KernelSend | null = null;
+    for (const [x, gap] of gaps) if (gap <= nearest + CLOCK_SLACK_SEC) { best = x; break; }
+    if (best) used.add(best);
+    r.kernel = best ? { reason: best.reason, state: best.state } : null;
+  });
+  const labHost = (ep: string) => roleOf(ep, hosts) !== 'unknown';
+  return sends.filter((x) => !used.has(x) && labHost(x.src)).map((x) => ({ from: x.src, to: x.dst, reason: x.reason, state: x.state }));
+}
+
+/** Where the explainer contradicts the kernel: a reason it rules out, or a cause no TCP stack sends. */
+export function checkKernel(rsts: WireRst[]): string[] {
+  const problems: string[] = [];
+  for (const r of rsts) {
+    if (!r.kernel) continue;
+    if (r.linuxReasons.length === 0) problems.push(`RST in frame ${r.frame}: explained as ${r.cause}, not a Linux TCP reset, but the kernel sent it (${r.kernel.reason}, ${r.kernel.state})`);
+    else if (!(r.linuxReasons as string[]).includes(r.kernel.reason)) problems.push(`RST in frame ${r.frame}: the kernel's reason is ${r.kernel.reason} (${r.kernel.state}); the explainer (${r.cause}) allows ${r.linuxReasons.join(', ')}`);
+  }
+  return problems;
 }
 
 /** SND.NXT of the server towards `clientLocal`, from a capture still being written (a cut-off last record is fine). */

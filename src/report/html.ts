@@ -12,6 +12,7 @@ import { shortOutcome } from './lab-text.js';
 import type { ClaimEvidence, ClaimVerdict, LabResults, OutcomeRecord, RunRecord, Verdict } from './results.js';
 import { escapeXml, renderLadderSvg } from './svg.js';
 import { describePattern } from './text.js';
+import { kernelTable, NO_KERNEL_EVENT } from './kernel-table.js';
 
 const esc = escapeXml;
 
@@ -241,10 +242,24 @@ export function renderLabHtml(res: LabResults): string {
 <nav class="noprint"><a href="#claims">claims</a><a href="#matrix">matrix</a>${res.questions.length ? '<a href="#questions">questions</a>' : ''}<a href="#scenarios">scenarios:</a>${res.scenarios.filter((s) => res.runs.some((r) => r.scenario === s.id)).map((s) => `<a href="#${anchor('scenario', s.id)}">${esc(s.id)}</a>`).join('')}</nav>
 </header>
 ${claimsSection(res.claims)}
+${kernelSection(res)}
 ${matrixSection(res)}
 ${questions}
 ${scenariosSection(res)}`;
   return page('rstlab lab report', body);
+}
+
+/** The explainer's causes against the kernel's reasons (kernel-table.ts). */
+function kernelSection(res: LabResults): string {
+  const t = kernelTable(res);
+  const kt = res.host.kernelTrace;
+  if (!t) return kt && !kt.available ? `<section id="kernel"><h2>The explainer against the kernel</h2><p class="small">No kernel reasons: ${esc(kt.why)}</p></section>` : '';
+  const rows = t.rows.map((r) => `<tr data-cause="${esc(r.cause)}" data-kernel-reason="${esc(r.reason)}" data-agree="${r.reason === NO_KERNEL_EVENT ? 'n/a' : r.agree === r.count ? 'yes' : 'no'}"><td>${badge('cause', r.cause)}</td><td class="mono">${esc(r.reason)}</td><td>${r.count}</td><td>${r.reason === NO_KERNEL_EVENT ? '–' : `${r.agree}/${r.count}`}</td></tr>`).join('');
+  const pct = t.kernelSent ? ((100 * t.agree) / t.kernelSent).toFixed(1) : '–';
+  return `<section id="kernel"><h2>The explainer against the kernel</h2>
+<p class="small">Linux's own reason for each RST it sent (tracepoint <code>tcp:tcp_send_reset</code>), beside the explainer's cause, from packets alone. ${t.kernelSent} RSTs sent by the kernel: the explainer's Linux reasons include the kernel's for ${t.agree} (${pct}%) and name it exactly for ${t.exact}.${t.notCaptured ? ` ${t.notCaptured} more were sent on links the captures do not see.` : ''}${t.lost ? ` <strong>${t.lost} kernel events were lost.</strong>` : ''}</p>
+<table><thead><tr><th>explainer's cause</th><th>kernel's reason</th><th>RSTs</th><th>agree</th></tr></thead><tbody>${rows}</tbody></table>
+</section>`;
 }
 
 function rstHtml(r: RstVerdict): string {

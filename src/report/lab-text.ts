@@ -1,6 +1,7 @@
 // Terminal rendering of lab results: the live progress line per run, the scenario × client error
 // matrix and the claim verdicts. Pure: results in, strings out.
 
+import { kernelTable, NO_KERNEL_EVENT } from './kernel-table.js';
 import type { ClaimVerdict, LabResults, OutcomeRecord, RunRecord } from './results.js';
 import type { Painter } from './text.js';
 import { plain } from './text.js';
@@ -84,7 +85,26 @@ export function renderLabSummary(res: LabResults, p: Painter = plain): string {
     '',
     ...res.questions.map((q) => `${p.bold(q.id)} ${q.question}\n   ${q.answer}`),
     '',
+    ...renderKernelText(res, p),
     `${res.runs.length} runs: ${count('ok')} as constructed, ${count('mismatch')} mismatched, ${count('failed')} failed, ${count('skipped')} skipped · `
       + `claims: ${verdicts('reproduced')} reproduced, ${verdicts('differs')} differ, ${verdicts('unavailable')} unavailable · ${(res.durationMs / 1000).toFixed(1)} s`,
   ].join('\n');
+}
+
+/** The explainer against the kernel's own reasons (kernel-table.ts), or why there are none. */
+function renderKernelText(res: LabResults, p: Painter): string[] {
+  const t = kernelTable(res);
+  const kt = res.host.kernelTrace;
+  if (!t) return kt && !kt.available ? [p.dim(`kernel reasons: none (${kt.why})`), ''] : [];
+  const lines = [p.bold('The explainer against the kernel (tcp:tcp_send_reset)')];
+  const w = Math.max(5, ...t.rows.map((r) => r.cause.length));
+  for (const r of t.rows) {
+    const mark = r.reason === NO_KERNEL_EVENT ? p.dim('·') : r.agree === r.count ? p.green('✓') : p.red('✗');
+    lines.push(`  ${mark} ${r.cause.padEnd(w)}  ${r.reason.padEnd(26)} ${String(r.count).padStart(4)}`);
+  }
+  const pct = t.kernelSent ? ((100 * t.agree) / t.kernelSent).toFixed(1) : '–';
+  lines.push(`  ${t.kernelSent} RSTs sent by the kernel: the explainer allows its reason for ${t.agree} (${pct}%), names it exactly for ${t.exact}`
+    + `${t.notCaptured ? `; ${t.notCaptured} more not in the captures` : ''}${t.lost ? `; ${p.red(`${t.lost} kernel events lost`)}` : ''}`);
+  lines.push('');
+  return lines;
 }

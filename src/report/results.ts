@@ -2,7 +2,7 @@
 // fills it; the report renders it; the error catalog is generated from it. Field names are part of
 // rstlab's interface: fields are added; a field that changes shape changes LAB_SCHEMA.
 
-import type { Cause, Confidence } from '../explain/index.js';
+import type { Cause, Confidence, LinuxRstReason } from '../explain/index.js';
 import type { AppOutcome } from './outcome.js';
 import type { ConnState } from '../tcp/index.js';
 
@@ -12,6 +12,14 @@ export type Role = 'client' | 'server' | 'proxy';
 /** What the client application saw (outcome.ts). */
 export type OutcomeRecord = AppOutcome;
 
+/** Linux's own record of a RST it sent (tracepoint tcp:tcp_send_reset). */
+export interface KernelRst {
+  /** `enum sk_rst_reason`: `NO_SOCKET`, `TCP_ABORT_ON_CLOSE`, … */
+  reason: string;
+  /** The socket's state in the event (`UNKNOWN` when there was no socket). */
+  state: string;
+}
+
 export interface WireRst {
   frame: number;
   cause: Cause;
@@ -20,7 +28,19 @@ export interface WireRst {
   to: string;
   role: Role | 'unknown';
   summary: string;
+  /** The explainer's Linux reasons (explain/causes.ts): those that fit, and the one when only one does. */
+  linuxReasons: LinuxRstReason[];
+  linuxReason: LinuxRstReason | null;
+  /**
+   * What the kernel logged for this RST: its reason and state; null when no TCP stack of this kernel
+   * sent it (a netfilter REJECT, the lab's injector); absent when the lab could not read the kernel's
+   * reasons (`host.kernelTrace`).
+   */
+  kernel?: KernelRst | null;
 }
+
+/** A RST the kernel sent in a run that the run's capture does not show (sent on another link). */
+export interface KernelOnlyRst extends KernelRst { from: string; to: string }
 
 export interface WireFin { frame: number; from: string; role: Role | 'unknown' }
 
@@ -86,6 +106,8 @@ export interface RunRecord {
   timeline: TimelineEntry[];
   /** What the server/proxy processes reported (JSON lines of the lab protocol). */
   serverEvents: Array<Record<string, unknown>>;
+  /** Kernel-sent RSTs of this run missing from its capture (only when the kernel's reasons were read). */
+  kernelOnly?: KernelOnlyRst[];
   problems: string[];
   durationMs: number;
 }
@@ -113,7 +135,11 @@ export interface LabResults {
   schema: typeof LAB_SCHEMA;
   startedAt: string;
   durationMs: number;
-  host: { kernel: string; node: string; mode: 'netns' | 'loopback'; modeReason: string; capture: boolean };
+  host: {
+    kernel: string; node: string; mode: 'netns' | 'loopback'; modeReason: string; capture: boolean;
+    /** The kernel's reset reasons (lab/kernel-trace.ts): read, or why not; events the buffer lost. */
+    kernelTrace: { available: true; lost: number } | { available: false; why: string };
+  };
   scenarios: ScenarioInfo[];
   clients: string[];
   claims: ClaimVerdict[];

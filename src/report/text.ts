@@ -108,6 +108,7 @@ export function rstRecord(r: RstVerdict): Record<string, unknown> {
     type: 'rst', frame: r.frame, ts: r.time, connection: r.connection, from: r.from, to: r.to,
     sender: r.sender, cause: r.cause, confidence: r.confidence, form: r.form, summary: r.summary,
     evidence: r.evidence, trigger: r.trigger, app: r.app,
+    linux_reason: r.linuxReason, linux_reasons: r.linuxReasons,
   };
 }
 

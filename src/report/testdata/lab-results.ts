@@ -24,7 +24,7 @@ const refused = (client: string, outcome: RunRecord['outcome']): RunRecord => ({
   ...base('refused', client),
   status: 'ok',
   outcome,
-  rsts: [{ frame: 2, cause: 'refused', confidence: 'high', from: '203.0.113.2:40001', to: '198.51.100.1:43210', role: 'server', summary: 'nothing listens on 203.0.113.2:40001: the RST answers the SYN in frame 1' }],
+  rsts: [{ frame: 2, cause: 'refused', confidence: 'high', from: '203.0.113.2:40001', to: '198.51.100.1:43210', role: 'server', summary: 'nothing listens on 203.0.113.2:40001: the RST answers the SYN in frame 1', linuxReasons: ['NO_SOCKET'], linuxReason: 'NO_SOCKET', kernel: { reason: 'NO_SOCKET', state: 'UNKNOWN' } }],
   fins: [],
   connections: [{ id: 1, orig: '198.51.100.1:43210', resp: '203.0.113.2:40001', history: 'Sr', connState: 'REJ' }],
   ladder: [seg(1, 21.4, C, S, '[S]', 0, 0), seg(2, 21.5, S, C, '[R.]', 0, 1, 0, 'refused')],
@@ -36,7 +36,7 @@ const killBefore = (client: string, outcome: RunRecord['outcome'], requestLen: n
   ...base('kill-server-before-request-http', client),
   status: 'ok',
   outcome,
-  rsts: [{ frame: 7, cause: 'reset-after-close', confidence: 'high', from: '203.0.113.2:40123', to: '198.51.100.1:43210', role: 'server', summary: `203.0.113.2:40123 had closed (FIN in frame 4); the ${requestLen} bytes in frame 6 reached a closed socket` }],
+  rsts: [{ frame: 7, cause: 'reset-after-close', confidence: 'high', from: '203.0.113.2:40123', to: '198.51.100.1:43210', role: 'server', summary: `203.0.113.2:40123 had closed (FIN in frame 4); the ${requestLen} bytes in frame 6 reached a closed socket`, linuxReasons: ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'], linuxReason: null, kernel: { reason: 'TCP_TIMEWAIT_SOCKET', state: 'TCP_TIME_WAIT' } }],
   fins: [{ frame: 4, from: '203.0.113.2:40123', role: 'server' }],
   ladder: [
     seg(1, 30.1, C, S, '[S]', 0, 0), seg(2, 30.2, S, C, '[S.]', 0, 1), seg(3, 30.3, C, S, '[.]', 1, 1),
@@ -57,7 +57,7 @@ export const LAB_FIXTURE: LabResults = {
   schema: LAB_SCHEMA,
   startedAt: '2026-11-20T10:00:00.000Z',
   durationMs: 9_400,
-  host: { kernel: '6.1.0-test', node: 'v20.20.0', mode: 'netns', modeReason: 'running as root', capture: true },
+  host: { kernel: '6.1.0-test', node: 'v20.20.0', mode: 'netns', modeReason: 'running as root', capture: true, kernelTrace: { available: true, lost: 0 } },
   scenarios: [
     { id: 'refused', title: 'Connect to a port with no listener', description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).', claims: ['C1.1', 'C1.2'] },
     { id: 'kill-server-before-request-http', title: 'Server killed after connect, before the request (HTTP, direct)', description: 'The client is held right after the TCP connection is set up; the server process is SIGKILLed; then the client sends.', claims: ['C2.0', 'C2a.5', 'C2a.6'] },
@@ -104,7 +104,7 @@ export const LAB_FIXTURE: LabResults = {
         kind: 'error', error: 'javax.net.ssl.SSLHandshakeException', message: 'Remote host terminated the handshake',
         causes: [{ error: 'java.io.EOFException', message: 'SSL peer shut down incorrectly' }],
       },
-      rsts: [{ frame: 10, cause: 'reset-after-close', confidence: 'high', from: '192.0.2.2:3128', to: '198.51.100.1:43300', role: 'proxy', summary: '192.0.2.2:3128 had closed (FIN in frame 7); the 517 bytes in frame 9 reached a closed socket' }],
+      rsts: [{ frame: 10, cause: 'reset-after-close', confidence: 'high', from: '192.0.2.2:3128', to: '198.51.100.1:43300', role: 'proxy', summary: '192.0.2.2:3128 had closed (FIN in frame 7); the 517 bytes in frame 9 reached a closed socket', linuxReasons: ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'], linuxReason: null, kernel: { reason: 'TCP_ABORT_ON_DATA', state: 'TCP_CLOSE' } }],
       fins: [{ frame: 7, from: '192.0.2.2:3128', role: 'proxy' }],
       connections: [{ id: 1, orig: '198.51.100.1:43300', resp: '192.0.2.2:3128', history: 'ShADadFr', connState: 'RSTR' }],
       ladder: [
@@ -130,7 +130,7 @@ export const LAB_FIXTURE: LabResults = {
       ...base('kill-server-mid-response-h2', 'okhttp'),
       status: 'ok',
       outcome: { kind: 'error', error: 'okhttp3.internal.http2.StreamResetException', message: 'stream was reset: CANCEL', causes: [], notes: ['alpn=h2'] },
-      rsts: [{ frame: 14, cause: 'reset-after-close', confidence: 'high', from: '203.0.113.2:40200', to: '198.51.100.1:43400', role: 'server', summary: '203.0.113.2:40200 had closed (FIN in frame 11); the 33 bytes in frame 13 reached a closed socket' }],
+      rsts: [{ frame: 14, cause: 'reset-after-close', confidence: 'high', from: '203.0.113.2:40200', to: '198.51.100.1:43400', role: 'server', summary: '203.0.113.2:40200 had closed (FIN in frame 11); the 33 bytes in frame 13 reached a closed socket', linuxReasons: ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'], linuxReason: null, kernel: null }],
       fins: [{ frame: 11, from: '203.0.113.2:40200', role: 'server' }],
       connections: [{ id: 1, orig: '198.51.100.1:43400', resp: '203.0.113.2:40200', history: 'ShADadFr', connState: 'RSTR' }],
       ladder: [

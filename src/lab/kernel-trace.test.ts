@@ -1,0 +1,56 @@
+// The tracefs reader: its parser on trace_pipe text recorded on this kernel (testdata/), and the
+// real recorder on loopback: a SYN to a closed port is the kernel's NO_SOCKET, and the instance is
+// gone afterwards.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { repoFile } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
+import { listLabInstances, parseTraceLine, startKernelTrace, TRACEFS } from './kernel-trace.js';
+
+test('trace_pipe lines: send and receive events with the kernel\'s reason and state, marks, IPv6; other lines are not events', () => {
+  const lines = readFileSync(repoFile('src/lab/testdata/trace-pipe.txt'), 'utf8').split('\n');
+  const events = lines.map(parseTraceLine);
+  assert.deepEqual(events[0], { kind: 'mark', ts: 9615.959117, text: 'rstlab-run x start' });
+  assert.deepEqual(events[1], {
+    kind: 'send', ts: 9616.023129, cpu: 1, pid: 14692, comm: '<...>', src: '127.0.0.1:1', dst: '127.0.0.1:60744', state: 'UNKNOWN', reason: 'NO_SOCKET',
+  });
+  assert.deepEqual(events[2], { kind: 'receive', ts: 9616.0232, cpu: 1, pid: 14692, comm: '<...>', local: '127.0.0.1:60744', remote: '127.0.0.1:1', cookie: 0x1013 });
+  assert.equal(events[4]?.kind === 'send' && `${events[4].state} ${events[4].reason} ${events[4].src}`, 'TCP_CLOSE TCP_ABORT_ON_CLOSE 127.0.0.1:38231');
+  assert.deepEqual(events[6] && events[6].kind === 'send' && [events[6].src, events[6].dst], ['[::1]:1', '[::1]:32944']);
+  assert.deepEqual(events[7] && events[7].kind === 'receive' && [events[7].local, events[7].remote, events[7].cookie], ['[::1]:32944', '[::1]:1', 0xd]);
+  for (const junk of ['', '# tracer: nop', '   <idle>-0  [000] d.h.. 1.000: sched_switch: prev_comm=x', 'tcp_send_reset: src=1.2.3.4:1']) assert.equal(parseTraceLine(junk), null, junk);
+});
+
+test('the recorder on this kernel: a SYN to a closed port is NO_SOCKET, seen between two marks, and the instance is removed', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
+  const trace = await startKernelTrace('test');
+  assert.ok(!('unavailable' in trace), 'unavailable' in trace ? trace.unavailable : '');
+  if ('unavailable' in trace) return;
+  try {
+    assert.ok(listLabInstances().some((i) => i.name === trace.instance && i.pid === process.pid));
+    // A port nothing listens on: bind one, close it, connect to it.
+    const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+    trace.mark('test start');
+    const local = await new Promise<string>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('error', () => resolve(`127.0.0.1:${c.localPort ?? 0}`));
+    });
+    trace.mark('test end');
+    const events = await trace.until('test end');
+    const start = events.findIndex((e) => e.kind === 'mark' && e.text === 'test start');
+    const end = events.findIndex((e) => e.kind === 'mark' && e.text === 'test end');
+    assert.ok(start >= 0 && end > start, 'both marks, in order');
+    const sent = events.slice(start, end).filter((e) => e.kind === 'send' && e.src === `127.0.0.1:${port}`);
+    assert.equal(sent.length, 1, JSON.stringify(events));
+    assert.deepEqual(sent[0]!.kind === 'send' && [sent[0]!.reason, sent[0]!.state], ['NO_SOCKET', 'UNKNOWN']);
+    assert.ok(local.startsWith('127.0.0.1:'));
+  } finally {
+    const { lost } = await trace.stop();
+    assert.equal(lost, 0);
+  }
+  assert.ok(!listLabInstances().some((i) => i.name === trace.instance), 'the instance is gone');
+  await trace.stop(); // twice is fine
+});

@@ -1,0 +1,247 @@
+// The kernel as the oracle: Linux's own reason for every RST its TCP stack sends (tracepoint
+// tcp:tcp_send_reset, `enum sk_rst_reason`, Linux ≥ 6.10) and every RST a socket accepts
+// (tcp:tcp_receive_reset), read from a private tracefs instance while the lab runs.
+// Contract:
+// - `parseTraceLine(line)` turns one line of `trace_pipe` text into a KernelTraceEvent (send,
+//   receive, or a `trace_marker` mark), or null for anything else. Pure; addresses are formatted as
+//   explain formats them (`10.0.0.1:80`, `[fd00::1]:80`), so events and RSTs compare as strings.
+// - `startKernelTrace(name)` makes `instances/<name>` (never the global buffer), gives it a buffer
+//   of BUFFER_KB per CPU, enables the two events there and opens its `trace_pipe` without blocking;
+//   where that cannot be done (no root, no tracefs, a kernel without the `reason` field) it returns
+//   `{ unavailable: why }` in one line and changes nothing. tracefs is mounted at TRACEFS only when
+//   it is not mounted anywhere, and unmounted again by stop().
+// - The instance's trace clock is `mono` (CLOCK_MONOTONIC); `wallOffset` turns its times into
+//   wall-clock seconds, to match events with captured packets (to a few milliseconds).
+// - `mark(text)` writes a mark into the instance's own buffer, in order with the events: the lab
+//   marks each run's start and end. `read()` drains what the kernel has written so far (call it
+//   often: the buffer is bounded); `until(mark)` drains until that mark is seen (bounded wait).
+// - `stop()` drains, reads the lost-event counters (`per_cpu/cpu*/stats`: overrun + dropped),
+//   disables the events and removes the instance; it is safe to call twice, and the lab calls it
+//   on every exit path (cleanup.ts also removes instances a crashed lab left).
+// Events from every network namespace share the buffer and carry no namespace: the lab tells its
+// hosts apart by address (its addresses exist only inside its namespaces). A send event's pid and
+// comm are whichever task ran: for RSTs sent in softirq context often an unrelated one.
+
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { formatEndpoint } from '../wire/addr.js';
+import { run } from './topology.js';
+
+export const TRACEFS = '/sys/kernel/tracing';
+/** Instances the lab makes are named `rstlab-p<pid>-<suffix>` (cleanup.ts finds their owner). */
+export const INSTANCE_PREFIX = 'rstlab-p';
+/** Ring buffer per CPU, in KiB: ~75k events/s are read here, each ~100 bytes in the buffer. */
+const BUFFER_KB = 4096;
+const EVENTS = ['tcp_send_reset', 'tcp_receive_reset'] as const;
+
+export interface KernelSend {
+  kind: 'send';
+  /** Seconds on the instance's trace clock (`mono`: CLOCK_MONOTONIC; KernelTrace.wallOffset turns
+   *  it into the capture's wall-clock time). */
+  ts: number;
+  cpu: number;
+  pid: number;
+  comm: string;
+  src: string;
+  dst: string;
+  /** The socket's state (`TCP_ESTABLISHED`…, `UNKNOWN` when no socket). */
+  state: string;
+  /** `enum sk_rst_reason` (`NO_SOCKET`, `TCP_ABORT_ON_CLOSE`…). */
+  reason: string;
+}
+
+export interface KernelReceive {
+  kind: 'receive';
+  ts: number;
+  cpu: number;
+  pid: number;
+  comm: string;
+  /** The socket that accepted the RST: its own address, and the peer that sent the RST. */
+  local: string;
+  remote: string;
+  /** The socket's cookie (hex in the event; `ss -e` prints it as `sk:`). */
+  cookie: number;
+}
+
+export interface KernelMark { kind: 'mark'; ts: number; text: string }
+
+export type KernelTraceEvent = KernelSend | KernelReceive | KernelMark;
+
+const LINE = /^\s*(.*?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (tcp_send_reset|tcp_receive_reset|tracing_mark_write): (.*)$/;
+
+/** `key=value` pairs of an event's text. */
+function fields(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of text.split(' ')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) m.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return m;
+}
+
+/** `127.0.0.1:80` or `[fd00::1]:80` as the kernel prints a sockaddr (%pISpc), in explain's form. */
+function endpoint(s: string | undefined): string | null {
+  if (s === undefined) return null;
+  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  return m ? formatEndpoint(m[1]!, Number(m[2])) : null;
+}
+
+export function parseTraceLine(line: string): KernelTraceEvent | null {
+  const m = LINE.exec(line);
+  if (!m) return null;
+  const [, comm, pid, cpu, ts, event, text] = m as unknown as [string, string, string, string, string, string, string];
+  const base = { ts: Number(ts), cpu: Number(cpu), pid: Number(pid), comm };
+  if (event === 'tracing_mark_write') return { kind: 'mark', ts: base.ts, text: text.trim() };
+  const f = fields(text);
+  if (event === 'tcp_send_reset') {
+    const src = endpoint(f.get('src'));
+    const dst = endpoint(f.get('dest'));
+    if (src === null || dst === null) return null;
+    return { kind: 'send', ...base, src, dst, state: f.get('state') ?? 'UNKNOWN', reason: f.get('reason') ?? 'NOT_SPECIFIED' };
+  }
+  // tcp_receive_reset: the socket's own address and port, then the peer's (family decides which).
+  const v6 = f.get('family') === 'AF_INET6';
+  const local = f.get(v6 ? 'saddrv6' : 'saddr');
+  const remote = f.get(v6 ? 'daddrv6' : 'daddr');
+  if (local === undefined || remote === undefined) return null;
+  return {
+    kind: 'receive', ...base,
+    local: formatEndpoint(local, Number(f.get('sport'))), remote: formatEndpoint(remote, Number(f.get('dport'))),
+    cookie: parseInt(f.get('sock_cookie') ?? '-1', 16),
+  };
+}
+
+export interface KernelTrace {
+  readonly instance: string;
+  /** Add to an event's `ts` for wall-clock seconds (as pcap timestamps are). */
+  readonly wallOffset: number;
+  mark(text: string): void;
+  read(): KernelTraceEvent[];
+  until(markText: string, timeoutMs?: number): Promise<KernelTraceEvent[]>;
+  stop(): Promise<{ lost: number }>;
+}
+
+/** Why tracefs cannot give the kernel's reasons here, or null when it can. */
+function unavailableWhy(root: string): string | null {
+  if (process.platform !== 'linux') return 'the kernel\'s reset reasons need Linux';
+  if (process.getuid?.() !== 0) return 'the kernel\'s reset reasons need root (tracefs)';
+  const format = path.join(root, 'events', 'tcp', 'tcp_send_reset', 'format');
+  if (!existsSync(format)) return `no tracepoint tcp:tcp_send_reset in ${root} (kernel without it, or tracefs not mounted)`;
+  if (!/field:enum sk_rst_reason reason;/.test(readFileSync(format, 'utf8'))) return 'tcp:tcp_send_reset carries no reason on this kernel (Linux ≥ 6.10 has it)';
+  if (!existsSync(path.join(root, 'instances'))) return `${root} has no instances directory`;
+  return null;
+}
+
+export async function startKernelTrace(suffix: string): Promise<KernelTrace | { unavailable: string }> {
+  let mounted = false;
+  if (process.platform === 'linux' && process.getuid?.() === 0 && !existsSync(path.join(TRACEFS, 'events'))) {
+    const r = await run(['mount', '-t', 'tracefs', 'nodev', TRACEFS]);
+    mounted = r.code === 0;
+  }
+  const why = unavailableWhy(TRACEFS);
+  if (why !== null) {
+    if (mounted) await run(['umount', TRACEFS]);
+    return { unavailable: why };
+  }
+  const name = `${INSTANCE_PREFIX}${process.pid}-${suffix}`;
+  const dir = path.join(TRACEFS, 'instances', name);
+  try {
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'buffer_size_kb'), String(BUFFER_KB));
+    // CLOCK_MONOTONIC, which is also Node's hrtime (libuv): the offset to wall-clock time follows.
+    writeFileSync(path.join(dir, 'trace_clock'), 'mono');
+    const wallOffset = Date.now() / 1000 - Number(process.hrtime.bigint()) / 1e9;
+    for (const e of EVENTS) writeFileSync(path.join(dir, 'events', 'tcp', e, 'enable'), '1');
+    const fd = openSync(path.join(dir, 'trace_pipe'), constants.O_RDONLY | constants.O_NONBLOCK);
+    return new Recorder(name, dir, fd, mounted, wallOffset);
+  } catch (err) {
+    removeInstance(dir);
+    if (mounted) await run(['umount', TRACEFS]);
+    return { unavailable: `cannot set up the tracefs instance ${name}: ${(err as Error).message}` };
+  }
+}
+
+/** Disable the events of an instance and remove it (its trace_pipe must be closed). */
+export function removeInstance(dir: string): boolean {
+  for (const e of EVENTS) {
+    try { writeFileSync(path.join(dir, 'events', 'tcp', e, 'enable'), '0'); } catch { /* gone already */ }
+  }
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return !existsSync(dir);
+  }
+}
+
+/** The lab's instances left in tracefs (by a lab that crashed): names and the pid in each. */
+export function listLabInstances(): Array<{ name: string; dir: string; pid: number }> {
+  const base = path.join(TRACEFS, 'instances');
+  if (!existsSync(base)) return [];
+  return readdirSync(base).filter((n) => n.startsWith(INSTANCE_PREFIX))
+    .map((name) => ({ name, dir: path.join(base, name), pid: Number(/^rstlab-p(\d+)-/.exec(name)?.[1] ?? -1) }));
+}
+
+class Recorder implements KernelTrace {
+  private readonly chunk = Buffer.alloc(1 << 16);
+  private partial = '';
+  private stopped = false;
+
+  constructor(readonly instance: string, private readonly dir: string, private fd: number, private readonly mounted: boolean, readonly wallOffset: number) {}
+
+  mark(text: string): void {
+    if (!this.stopped) writeFileSync(path.join(this.dir, 'trace_marker'), text);
+  }
+
+  read(): KernelTraceEvent[] {
+    const out: KernelTraceEvent[] = [];
+    if (this.stopped) return out;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.chunk, 0, this.chunk.length, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        throw err;
+      }
+      if (n <= 0) break;
+      const text = this.partial + this.chunk.toString('utf8', 0, n);
+      const lines = text.split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const l of lines) {
+        const e = parseTraceLine(l);
+        if (e) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  async until(markText: string, timeoutMs = 2000): Promise<KernelTraceEvent[]> {
+    const out: KernelTraceEvent[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      out.push(...this.read());
+      if (out.some((e) => e.kind === 'mark' && e.text === markText) || Date.now() > deadline || this.stopped) return out;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(): Promise<{ lost: number }> {
+    if (this.stopped) return { lost: 0 };
+    this.read();
+    this.stopped = true;
+    let lost = 0;
+    try {
+      const cpus = readdirSync(path.join(this.dir, 'per_cpu'));
+      for (const c of cpus) {
+        const stats = readFileSync(path.join(this.dir, 'per_cpu', c, 'stats'), 'utf8');
+        for (const m of stats.matchAll(/^(?:overrun|dropped events): (\d+)$/gm)) lost += Number(m[1]);
+      }
+    } catch { /* the counters are best effort; the instance is removed either way */ }
+    try { closeSync(this.fd); } catch { /* closed */ }
+    this.fd = -1;
+    removeInstance(this.dir);
+    if (this.mounted) await run(['umount', TRACEFS]);
+    return { lost };
+  }
+}

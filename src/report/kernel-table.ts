@@ -1,0 +1,53 @@
+// The explainer against the kernel, for the lab report: every captured RST of every run counted by
+// the explainer's cause and the reason Linux itself logged (results.json `rsts[].kernel`). Pure.
+// Contract: `kernelTable(results)` returns null when the lab could not read the kernel's reasons;
+// else the rows (cause × kernel reason, with `(no kernel event)` for RSTs no TCP stack of this
+// kernel sent), how many RSTs the kernel sent, how many of those the explainer's Linux reasons
+// allow (agree) and name exactly (exact), and the kernel's RSTs the captures do not show.
+
+import type { Cause } from '../explain/index.js';
+import type { LabResults } from './results.js';
+
+/** The column of RSTs for which the kernel logged nothing. */
+export const NO_KERNEL_EVENT = '(no kernel event)';
+
+export interface KernelTable {
+  rows: Array<{ cause: Cause; reason: string; count: number; agree: number }>;
+  kernelSent: number;
+  agree: number;
+  exact: number;
+  notCaptured: number;
+  lost: number;
+}
+
+export function kernelTable(res: LabResults): KernelTable | null {
+  const kt = res.host.kernelTrace;
+  if (!kt || !kt.available) return null;
+  const rows = new Map<string, KernelTable['rows'][number]>();
+  let kernelSent = 0;
+  let agree = 0;
+  let exact = 0;
+  let notCaptured = 0;
+  for (const run of res.runs) {
+    notCaptured += run.kernelOnly?.length ?? 0;
+    for (const r of run.rsts) {
+      if (r.kernel === undefined) continue;
+      const reason = r.kernel === null ? NO_KERNEL_EVENT : r.kernel.reason;
+      const ok = r.kernel !== null && (r.linuxReasons as string[]).includes(r.kernel.reason);
+      const key = `${r.cause} ${reason}`;
+      const row = rows.get(key) ?? { cause: r.cause, reason, count: 0, agree: 0 };
+      row.count++;
+      if (ok) row.agree++;
+      rows.set(key, row);
+      if (r.kernel !== null) {
+        kernelSent++;
+        if (ok) agree++;
+        if (r.linuxReason === r.kernel.reason) exact++;
+      }
+    }
+  }
+  return {
+    rows: [...rows.values()].sort((a, b) => a.cause.localeCompare(b.cause) || b.count - a.count),
+    kernelSent, agree, exact, notCaptured, lost: kt.lost,
+  };
+}
