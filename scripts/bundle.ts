@@ -56,7 +56,7 @@ const keepOut: esbuild.Plugin = {
 
 /** The training commands, whose compiled functions go into the cache. */
 const fixture = path.join(repo, 'fixtures', 'captures', 'client-closes-unread--node-net.pcap');
-const TRAIN = [['explain', '--json', '--all', fixture], ['explain', '--ladder', '--html', '/dev/null', fixture], ['explain', fixture], ['why', 'ECONNRESET']];
+const TRAIN = [['explain', '--json', '--all', fixture], ['explain', '--format', 'zeek', fixture], ['explain', '--ladder', '--html', '/dev/null', fixture], ['explain', fixture], ['why', 'ECONNRESET']];
 
 try {
   rmSync(cacheFile, { force: true });

@@ -81,6 +81,10 @@ test('bad input: one clear line each, exit 2, no stack trace', () => {
     [['explain', '-'], /empty/, Buffer.alloc(0)],
     [['explain'], /missing required argument/],
     [['explain', '--frobnicate', good], /unknown option/],
+    [['explain', '--format', 'xml', good], /^rstlab: --format takes text, json or zeek, got "xml"\n/],
+    [['explain', '--format'], /argument missing/],
+    [['explain', '--json', '--format', 'zeek', good], /--json is short for --format json; it does not go with --format zeek/],
+    [['explain', '--format', 'zeek', '--ladder', good], /--ladder draws its diagrams in the text output; it does not go with --format zeek/],
     [['nonsense'], /unknown command/],
   ];
   for (const [args, message, input] of cases) {
@@ -123,7 +127,7 @@ test('the build bundles the command with a code cache V8 takes (bin/rstlab.js ru
     ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const gz = path.join(dir, 'good.pcap.gz');
   writeFileSync(gz, gzipSync(readFileSync(good))); // node:zlib, imported on demand
-  for (const args of [['explain', '--json', '--all', good], ['explain', good], ['explain', gz], ['explain', path.join(dir, 'missing.pcap')], ['explain', '--bogus'], ['why', 'socket hang up']]) {
+  for (const args of [['explain', '--json', '--all', good], ['explain', '--format', 'zeek', good], ['explain', good], ['explain', gz], ['explain', path.join(dir, 'missing.pcap')], ['explain', '--bogus'], ['why', 'socket hang up']]) {
     const a = rstlab(args);
     const b = fromModules(args);
     assert.deepEqual([a.status, a.stdout, a.stderr], [b.status, b.stdout, b.stderr], args.join(' '));

@@ -1,8 +1,9 @@
 // `rstlab explain <capture>`: argument parsing only; the work is explain-run.ts, imported when the
 // command runs — the engine is src/explain, the rendering src/report. Text mode prints one block
 // per abnormal connection (all with --all) in frame order, with --ladder a ladder diagram under
-// each; --json streams newline-delimited records as connections finish; --html FILE also writes a
-// self-contained HTML report. A capture broken at the file level still gets its good packets
+// each; --json (--format json) streams newline-delimited records as connections finish, --format
+// zeek a Zeek conn.log with a row per connection; --html FILE also writes a self-contained HTML
+// report. A capture broken at the file level still gets its good packets
 // explained, then one error line and a non-zero exit (docs/explain.md, "Exit codes").
 
 import type { Command } from 'commander';
@@ -13,7 +14,8 @@ export function registerExplainCommand(program: Command): void {
     .command('explain')
     .description('explain every TCP reset in a pcap/pcapng capture (gzip too); "-" reads stdin')
     .argument('<capture>', 'capture file, or - for standard input')
-    .option('--json', 'newline-delimited JSON records: connection, rst, summary')
+    .option('--format <format>', 'text (the default), json (records, as --json) or zeek (a Zeek conn.log: every connection, with its RSTs\' causes and frames)')
+    .option('--json', 'newline-delimited JSON records: connection, rst, summary (short for --format json)')
     .option('--all', 'include connections that ended normally')
     .option('--ladder', 'draw a ladder diagram of the packets under each connection')
     .option('--html <file>', 'also write a self-contained HTML report (ladders and explanations) to FILE')

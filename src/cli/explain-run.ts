@@ -1,7 +1,7 @@
 // `rstlab explain`, the work behind the command (registered in explain-command.ts, loaded when it
-// runs): reads the capture through the explain engine and prints text, JSON records or HTML.
-// Memory is bounded by the connections alive, not by the capture: JSON records are written as
-// connections are reported; text and HTML reports are put back in order of their first frame within
+// runs): reads the capture through the explain engine and prints text, JSON records, a Zeek
+// conn.log or HTML. Memory is bounded by the connections alive, not by the capture: JSON records
+// and conn.log rows are written as connections are reported; text and HTML reports are put back in order of their first frame within
 // a window of TEXT_WINDOW (+ RELEASE_BATCH; exact for every capture with fewer abnormal
 // connections), then grouped into patterns (explain/groups.ts); reading waits while standard output
 // has a backlog (a slow pipe). --html holds the reports it lists: at most
@@ -18,7 +18,22 @@ import { connectionRecord, plain, renderConnectionText, renderPatternsText, rend
 import type { Painter } from '../report/text.js';
 import { outputBacklog, writeOut, writeOutGathered } from './output.js';
 
-export interface ExplainOptions { json?: boolean; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string }
+export interface ExplainOptions { json?: boolean; format?: string; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string }
+
+/** What `--format` takes; text is the default, `--json` is short for json. */
+export const OUTPUT_FORMATS = ['text', 'json', 'zeek'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The output format the options ask for; a UsageError for a bad value or a combination that
+ *  cannot be honoured. */
+export function outputFormat(opts: ExplainOptions): OutputFormat {
+  const asked = opts.format ?? (opts.json ? 'json' : 'text');
+  const format = OUTPUT_FORMATS.find((f) => f === asked);
+  if (!format) throw new UsageError(`--format takes ${OUTPUT_FORMATS.slice(0, -1).join(', ')} or ${OUTPUT_FORMATS.at(-1)}, got ${JSON.stringify(asked)}`);
+  if (opts.json && format !== 'json') throw new UsageError(`--json is short for --format json; it does not go with --format ${format}`);
+  if (opts.ladder && format === 'zeek') throw new UsageError('--ladder draws its diagrams in the text output; it does not go with --format zeek');
+  return format;
+}
 
 /** Connections whose segments are kept for ladders (--ladder, --html); later ones print without. */
 export const LADDER_KEEP = 1000;
@@ -37,11 +52,13 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   // 50% more time (docs/performance.md, 2026-12-03). Set here, not at start-up: V8 would reject the
   // bundle's code cache made under other flags.
   setFlagsFromString('--no-allocation-site-pretenuring');
+  const format = outputFormat(opts);
+  const json = format === 'json';
   const listed = opts.group === undefined ? 10 : Number(opts.group);
   if (!Number.isInteger(listed) || listed < 0) throw new UsageError(`--group takes a whole number (0 or more), got ${JSON.stringify(opts.group)}`);
   const groups = new RstGroups(listed);
   // picocolors is loaded for text output only (start-up time of --json).
-  const painter: Painter = opts.json || opts.color === false ? plain : await colours();
+  const painter: Painter = format !== 'text' || opts.color === false ? plain : await colours();
   /** The connections the HTML report lists (the first of each pattern), and how many it leaves out. */
   const kept: ConnectionReport[] = [];
   let notKept = 0;
@@ -49,16 +66,25 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   // The HTML and ladder renderers are loaded only when asked for (start-up time of --json).
   const html = opts.html ? await import('../report/html.js') : null;
   const ladders = opts.ladder ? await import('../report/ladder.js') : null;
+  // The conn.log renderer too: one row per connection, written as it is reported, nothing kept.
+  const zeek = format === 'zeek' ? await import('../report/zeek.js') : null;
+  let zeekOpened = false;
+  /** The conn.log's header, before its first row (or its #close): dated by the first packet. */
+  const openZeek = () => {
+    if (!zeek || zeekOpened) return;
+    zeekOpened = true;
+    writeOutGathered(zeek.zeekHeader(explainer.firstTime));
+  };
   /** How many connections the HTML report lists. */
   const htmlListed = html ? html.EXPLAIN_HTML_MAX_CONNECTIONS : 0;
   const segmentLimit = LADDER_KEEP;
   const name = source === '-' ? 'stdin' : source;
-  /** The text report on standard output (also with --html; not with --json). */
-  const text = !opts.json;
+  /** The text report on standard output (also with --html; not with --json or --format zeek). */
+  const text = format === 'text';
   // Text and HTML: reports in order of first frame through a bounded reorder buffer; let out once
   // the input has ended, or from the moment more than TEXT_WINDOW of them wait (a large capture).
   const reorder = new ReorderBuffer<ConnectionReport>(TEXT_WINDOW);
-  let format = '';
+  let captureFormat = '';
   let streaming = false;
   let written = 0;
   let headerWritten = false;
@@ -87,8 +113,13 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   let checkAt = RELEASE_BATCH;
   const explainer: Explainer = new Explainer({
     onConnection: (c) => {
+      if (zeek) {
+        openZeek();
+        writeOutGathered(zeek.zeekRow(c));
+        if (!html) return;
+      }
       if (!opts.all && !c.abnormal) return;
-      if (opts.json) {
+      if (json) {
         writeOutGathered(JSON.stringify(connectionRecord(c)) + '\n');
         for (const r of c.rsts) writeOutGathered(JSON.stringify(rstRecord(r)) + '\n');
         if (!html) return;
@@ -100,18 +131,23 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
       if (reorder.size < checkAt) return;
       if (!streaming && reorder.size > TEXT_WINDOW) {
         streaming = true;
-        if (text) writeHeader(format);
+        if (text) writeHeader(captureFormat);
       }
       if (streaming) for (const r of reorder.release(explainer.oldestPending)) deliver(r);
       checkAt = reorder.size + RELEASE_BATCH;
     },
-  }, { segments: Boolean(opts.ladder || opts.html), normal: Boolean(opts.all) });
+  }, {
+    segments: Boolean(opts.ladder || opts.html),
+    // Without `normal` the explainer only counts the connections that ended normally, building no
+    // report for them; a conn.log lists every connection, so --format zeek needs them built.
+    normal: Boolean(opts.all || zeek),
+  });
   let failure: CaptureFormatError | null = null;
   let capture;
   try {
     capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly }, {
       backpressure: outputBacklog,
-      ...(text ? { onFormat: (f: string, gzip: boolean) => { format = `${f}${gzip ? ' (gzip)' : ''}`; } } : {}),
+      ...(text ? { onFormat: (f: string, gzip: boolean) => { captureFormat = `${f}${gzip ? ' (gzip)' : ''}`; } } : {}),
     });
   } catch (err) {
     if (!(err instanceof CaptureFormatError)) throw err;
@@ -134,10 +170,13 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     } catch (err) {
       throw new InputError(`cannot write ${opts.html}: ${(err as Error).message}`);
     }
-    if (opts.json) process.stderr.write(`rstlab: wrote ${opts.html}\n`);
+    if (!text) process.stderr.write(`rstlab: wrote ${opts.html}\n`);
   }
-  if (opts.json) {
+  if (json) {
     writeOut(JSON.stringify(summaryRecord(summary)) + '\n');
+  } else if (zeek) {
+    openZeek();
+    writeOut(zeek.zeekFooter(summary.lastTime));
   } else {
     if (!written) writeOut(opts.all ? 'no TCP connections\n\n' : 'no connection ended abnormally (use --all to list every connection)\n\n');
     const patterns = renderPatternsText(groups.patterns(), listed, painter);

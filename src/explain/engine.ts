@@ -52,6 +52,8 @@ export interface ExplainSummary {
   packets: number;
   /** Time of the first packet (seconds since the epoch), for relative times. */
   firstTime: number | null;
+  /** Time of the latest packet (the largest time seen), null without packets; set by `end()`. */
+  lastTime: number | null;
   tcpPackets: number;
   connections: number;
   abnormalConnections: number;
@@ -113,10 +115,12 @@ export class Explainer {
   private readonly summary: ExplainSummary;
   /** Views re-pointed for every frame: the tracker keeps nothing of a decoded frame. */
   private readonly scratch = new DecodeScratch();
+  /** The largest packet time seen (`summary.lastTime` at the end). */
+  private latest = -Infinity;
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
-      packets: 0, firstTime: null, tcpPackets: 0, connections: 0, abnormalConnections: 0, rsts: 0,
+      packets: 0, firstTime: null, lastTime: null, tcpPackets: 0, connections: 0, abnormalConnections: 0, rsts: 0,
       byCause: Object.fromEntries(CAUSE_CODES.map((c) => [c, 0])) as Record<Cause, number>,
       anomalies: {},
     };
@@ -146,7 +150,9 @@ export class Explainer {
   readonly captureAnomaly = (a: CaptureAnomaly): void => this.anomaly(a.code, a.frame, a.detail);
 
   readonly packet = (rec: PacketRecord): void => {
-    if (this.summary.packets++ === 0) this.summary.firstTime = rec.tsSec + rec.tsNsec / 1e9;
+    const time = rec.tsSec + rec.tsNsec / 1e9;
+    if (this.summary.packets++ === 0) this.summary.firstTime = time;
+    if (time > this.latest) this.latest = time;
     // In place when the reader offers it (no view of the frame), into reused views either way.
     const bytes = rec.bytes;
     const d = bytes !== undefined
@@ -191,6 +197,7 @@ export class Explainer {
 
   end(capture?: CaptureSummary): ExplainSummary {
     this.tracker.flush();
+    if (this.summary.packets > 0) this.summary.lastTime = this.latest;
     if (capture) this.summary.capture = capture;
     return this.summary;
   }
