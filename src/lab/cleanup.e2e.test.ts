@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupLeftovers, parseOwner } from './cleanup.js';
+import { listLabInstances } from './kernel-trace.js';
 import { spawnChild } from './proc.js';
 import { HOST_NAMES, netnsName, newRunId } from './topology.js';
 import { isAlive, waitGone, netnsList } from './testkit.js';
@@ -15,6 +16,9 @@ const NODE = process.execPath;
 const NOT_ROOT = process.getuid?.() === 0 ? false : 'needs root (network namespaces)';
 const topoUrl = new URL('./topology.js', import.meta.url).href;
 const cleanupUrl = new URL('./cleanup.js', import.meta.url).href;
+const traceUrl = new URL('./kernel-trace.js', import.meta.url).href;
+/** The lab's tracefs instance, as `rstlab lab` makes it (kernel-trace.ts). */
+const instanceOf = (runId: string) => listLabInstances().filter((i) => i.name.endsWith(`-${runId}`));
 
 
 
@@ -26,8 +30,11 @@ function labScript(runId: string, withSignalCleanup: boolean): string {
   return `
     import { createTopology } from ${JSON.stringify(topoUrl)};
     import { installSignalCleanup } from ${JSON.stringify(cleanupUrl)};
+    import { startKernelTrace } from ${JSON.stringify(traceUrl)};
     const topo = await createTopology({ runId: ${JSON.stringify(runId)}, mode: 'netns' });
-    ${withSignalCleanup ? 'installSignalCleanup(() => topo.destroy());' : ''}
+    const trace = await startKernelTrace(${JSON.stringify(runId)});
+    if ('unavailable' in trace) throw new Error(trace.unavailable);
+    ${withSignalCleanup ? 'installSignalCleanup(async () => { await trace.stop(); await topo.destroy(); });' : ''}
     const child = topo.spawn('server', ['sleep', '30']);
     const { stdout } = await topo.exec('proxy', ['sh', '-c', 'sleep 30 >/dev/null 2>&1 & echo $!']);
     console.log(JSON.stringify({ event: 'ready', child: child.pid, escaped: Number(stdout.trim()) }));
@@ -60,11 +67,14 @@ test('the leftovers of a SIGKILLed lab are removed, with the processes inside', 
   await lab.exited;
   // Leftovers: the namespaces and the escaped process (the lab's own child died by PDEATHSIG).
   for (const h of HOST_NAMES) assert.ok(netnsList().includes(netnsName(runId, h)), `${h} namespace left over`);
+  assert.equal(instanceOf(runId).length, 1, 'its tracefs instance left over');
   assert.ok(isAlive(escaped), 'the escaped process survived the lab');
   assert.ok(await waitGone(Number(ready.child), 2000), 'the lab child died with the lab');
 
   const removed = await cleanupLeftovers({ prefix });
-  assert.equal(removed.length, 4);
+  assert.equal(removed.length, 5, removed.join('; '));
+  assert.ok(removed.some((r) => r.startsWith('tracefs instance rstlab-p')), removed.join('; '));
+  assert.equal(instanceOf(runId).length, 0, 'the instance is removed');
   assert.ok(removed.some((r) => r.startsWith(`netns ${netnsName(runId, 'proxy')} (killed 1 process: ${escaped})`)), removed.join('; '));
   for (const h of HOST_NAMES) assert.ok(!netnsList().includes(netnsName(runId, h)));
   assert.ok(await waitGone(escaped, 2000), 'the escaped process was killed');
@@ -83,13 +93,14 @@ test('a live lab is left alone; a SIGINT mid-run makes it clean up and exit 130,
 
   const skipped: string[] = [];
   assert.deepEqual(await cleanupLeftovers({ prefix, onSkip: (ns, why) => skipped.push(`${ns}: ${why}`) }), []);
-  assert.equal(skipped.length, 4);
+  assert.equal(skipped.length, 5, skipped.join('; '));
   assert.match(skipped[0]!, new RegExp(`still running.*${lab.pid}|${lab.pid}.*still running`));
 
   lab.kill('SIGINT');
   assert.deepEqual(await lab.exited, { code: 130, signal: null });
   assert.ok(lab.stderrTail().some((l) => /interrupted \(SIGINT\); cleaning up/.test(l)), lab.stderrTail().join('\n'));
   for (const h of HOST_NAMES) assert.ok(!netnsList().includes(netnsName(runId, h)), `${h} namespace removed`);
+  assert.equal(instanceOf(runId).length, 0, 'its tracefs instance removed');
   assert.ok(await waitGone(Number(ready.child), 2000), 'the lab child is gone');
   assert.ok(await waitGone(Number(ready.escaped), 2000), 'the escaped process is gone');
 });

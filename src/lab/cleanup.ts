@@ -7,8 +7,8 @@
 //   the alias of its `lo`) is still running is skipped unless `force`, so a cleanup never pulls the
 //   network from under a live lab; so is one younger than 10 s with no owner yet (being set up).
 //   Loopback-mode runs leave no namespaces; their children die with the lab (PDEATHSIG, proc.ts).
-//   It also removes the lab's tracefs instances (`instances/rstlab-p<pid>-*`, kernel-trace.ts)
-//   whose lab process is gone (any, with `force`).
+//   It also removes the lab's tracefs instances (`instances/rstlab-p<pid>-<runId>`,
+//   kernel-trace.ts) whose lab process is gone (any, with `force`), of the lab the prefix names.
 // - `installSignalCleanup(fn)` runs `fn` once on SIGINT, SIGTERM, SIGHUP, an uncaught exception or
 //   an unhandled rejection, then exits: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP), 1 (error).
 //   Further signals during the cleanup are ignored; a cleanup that hangs is cut off after
@@ -57,7 +57,11 @@ export async function cleanupLeftovers(opts: CleanupOptions = {}): Promise<strin
   const prefix = opts.prefix ?? NETNS_PREFIX;
   if (!prefix.startsWith(NETNS_PREFIX)) throw new LabError(`cleanup prefix must start with ${NETNS_PREFIX}`);
   const removed: string[] = [];
+  // A lab's instance is `rstlab-p<pid>-<runId>` and its namespaces `rstlab-<runId>-<host>`: a
+  // prefix naming one lab's namespaces names its instance too.
+  const runId = prefix === NETNS_PREFIX ? null : prefix.slice(NETNS_PREFIX.length).replace(/-$/, '');
   for (const inst of listLabInstances()) {
+    if (runId !== null && !inst.name.endsWith(`-${runId}`)) continue;
     if (!opts.force && inst.pid === process.pid) { opts.onSkip?.(`tracefs ${inst.name}`, 'it belongs to this process'); continue; }
     if (!opts.force && inst.pid > 0 && processStartTime(inst.pid) !== undefined) { opts.onSkip?.(`tracefs ${inst.name}`, `its lab (pid ${inst.pid}) is still running`); continue; }
     if (removeInstance(inst.dir)) removed.push(`tracefs instance ${inst.name}`);
