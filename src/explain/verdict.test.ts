@@ -263,3 +263,38 @@ test('normal: false builds only the connections that ended abnormally; the summa
   assert.deepEqual(abnormal.summary, all.summary);
   assert.deepEqual(abnormal.out.map((c) => ({ ...c, segments: [], segmentsDropped: 0 })), all.out.filter((c) => c.abnormal).map((c) => ({ ...c, segments: [], segmentsDropped: 0 })));
 });
+
+test('Linux reasons: what a Linux sender logs for each finding, one when only one fits, none for a sender that is not Linux (causes.ts)', () => {
+  const reasons = (conv: Conversation) => only(conv).rsts.map((r) => [r.cause, r.linuxReason, r.linuxReasons.join(',')]);
+  const refused = new Conversation({ client: C, server: S, clientIsn: 777 });
+  refused.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: 778, window: 0 });
+  assert.deepEqual(reasons(refused), [['refused', 'NO_SOCKET', 'NO_SOCKET']]);
+  // The same from a Windows host (TTL 128): no Linux reason.
+  const windows = new Conversation({ client: C, server: S, clientIsn: 777, serverTtl: 128 });
+  windows.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: 778, window: 0 });
+  assert.deepEqual(reasons(windows), [['refused', null, '']]);
+  // Data after our FIN, the FIN not acknowledged yet (FIN-WAIT-1); then acknowledged.
+  const finWait1 = new Conversation({ client: C, server: S });
+  finWait1.handshake().fin('s').data('c', 300, { ackNumber: finWait1.sndNxt('s') - 1 }).statelessRst('s');
+  assert.deepEqual(reasons(finWait1), [['reset-after-close', 'TCP_ABORT_ON_DATA', 'TCP_ABORT_ON_DATA']]);
+  const finAcked = new Conversation({ client: C, server: S });
+  finAcked.handshake().fin('s').ack('c').data('c', 300).statelessRst('s');
+  assert.deepEqual(reasons(finAcked), [['reset-after-close', null, 'TCP_TIMEWAIT_SOCKET,TCP_ABORT_ON_DATA,NO_SOCKET']]);
+  // Keepalive exhaustion; an abort with nothing sent by the peer (no unread data: not ABORT_ON_CLOSE).
+  const keepalive = new Conversation({ client: C, server: S });
+  keepalive.handshake().data('c', 5).ack('s').wait(1);
+  const probe = keepalive.sndNxt('c') - 1;
+  keepalive.ack('c', { seqNumber: probe }).wait(1).ack('c', { seqNumber: probe }).wait(1).activeRst('c');
+  assert.deepEqual(reasons(keepalive), [['timeout', 'TCP_KEEPALIVE_TIMEOUT', 'TCP_KEEPALIVE_TIMEOUT']]);
+  const linger = new Conversation({ client: C, server: S });
+  linger.handshake().activeRst('s');
+  assert.deepEqual(reasons(linger), [['abort', null, 'TCP_STATE,TCP_DISCONNECT_WITH_DATA,TCP_ABORT_ON_MEMORY']]);
+  // A socket that has reset is gone: the next RST is NO_SOCKET (or a listener's TCP_FLAGS).
+  const twice = new Conversation({ client: C, server: S });
+  twice.handshake().data('c', 10).activeRst('s').data('c', 10).statelessRst('s');
+  assert.deepEqual(reasons(twice).map((r) => r[2]), ['TCP_ABORT_ON_CLOSE,TCP_STATE,TCP_DISCONNECT_WITH_DATA,TCP_ABORT_ON_MEMORY', 'NO_SOCKET,TCP_FLAGS']);
+  // The handshake's last ACK refused (accept queue full with tcp_abort_on_overflow).
+  const overflow = new Conversation({ client: C, server: S });
+  overflow.handshake().statelessRst('s');
+  assert.deepEqual(reasons(overflow).map((r) => r[2]), ['INVALID_SYN,TCP_FLAGS,NO_SOCKET']);
+});

@@ -178,6 +178,17 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
   return { kind: 'unknown' };
 }
 
+/** The RST refuses the handshake's last ACK: its sender had answered with SYN-ACK and sent nothing
+ *  since, and the trigger is a bare ACK of that SYN-ACK (the observed state may already say
+ *  ESTABLISHED: the ACK was seen on its way). */
+function handshakeAckRefused(ctx: RstContext): boolean {
+  if (ctx.sender.state === 'SYN_ACK_SENT') return true;
+  const last = ctx.sender.lastSeg;
+  const t = ctx.trigger;
+  return last !== null && hasFlag(last, TcpFlag.SYN) && hasFlag(last, TcpFlag.ACK) && t !== null && segLen(t) === 0
+    && hasFlag(t, TcpFlag.ACK) && ctx.sender.isn !== null && t.ackNumber === seqAdd(ctx.sender.isn, 1);
+}
+
 /** Linux's reasons that fit a finding (the table in causes.ts; each arm says why). */
 function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
   // Linux's initial TTL / hop limit is 64: a RST that arrives with more was not sent by Linux.
@@ -202,14 +213,18 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
     case 'after-close': {
       // FIN-WAIT-1 (FIN not yet acknowledged): tcp_rcv_state_process → ABORT_ON_DATA. Acknowledged:
       // TIME_WAIT socket (tcp_fin_timeout ≤ 60 s: tcp_timewait_state_process) or still a full one.
+      // Past tcp_fin_timeout (FIN-WAIT-2) or the TIME_WAIT period the orphan is gone: NO_SOCKET.
+      // Both are sysctls (60 s by default), so any wait may be past them; after 60 s it is likely.
       const finAcked = s.finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(s.finSeq, 1) === ctx.receiver.lastAck;
-      return finAcked ? ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA'];
+      if (!finAcked) return ['TCP_ABORT_ON_DATA'];
+      const waited = s.lastSeg !== null && ctx.seg.time - s.lastSeg.time > 60;
+      return waited ? ['NO_SOCKET', 'TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA', 'NO_SOCKET'];
     }
     case 'stateless':
       // tcp_rcv_synsent_state_process: a SYN-ACK that does not ack our SYN.
       if (s.state === 'SYN_SENT' && t && hasFlag(t, TcpFlag.SYN) && hasFlag(t, TcpFlag.ACK)) return ['TCP_INVALID_ACK_SEQUENCE'];
       // The handshake's last ACK refused by the listener side (tcp_check_req / tcp_v4_do_rcv).
-      if (s.state === 'SYN_ACK_SENT') return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
+      if (handshakeAckRefused(ctx)) return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
       // After its FIN: the TIME_WAIT socket, or none any more.
       if (s.finFrame !== null) return ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
       return ['NO_SOCKET', 'TCP_FLAGS'];
@@ -332,7 +347,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       if (finding.exact) evidence.push('seq = the trigger\'s ACK, no ACK flag, window 0: built from the segment alone, no socket');
       if (ctx.earlierRsts.length) evidence.push(`${from} had already reset this connection; ${to} kept sending`);
       else if (ctx.sender.finFrame !== null) evidence.push(`${from} closed earlier (FIN in frame ${ctx.sender.finFrame}) and its state has since expired`);
-      else if (ctx.sender.state === 'SYN_ACK_SENT') evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
+      else if (handshakeAckRefused(ctx)) evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
       else evidence.push(`${from} never sent FIN: its state was lost (process or host restarted, socket destroyed, NAT/firewall state expired), or the segment went to the wrong host`);
       break;
     case 'active':

@@ -89,6 +89,8 @@ export interface ServerConfig {
     keepOpenOnFin?: boolean;
     /** Listen but never accept(): connections stay in the kernel's accept queue. */
     noAccept?: boolean;
+    /** With noAccept: the listen() backlog (default 16); the queue holds backlog + 1 connections. */
+    backlog?: number;
   };
   /** Bytes of the `/large` response body; the server writes `largeFirstChunk` bytes, reports
    *  `mid-response` and holds the rest until killed (or `continue`). */

@@ -175,6 +175,8 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   const reported = (who: TimelineEvent['who'], text: string) => timeline.push({ ms: now(), who, kind: 'event', text });
   const children: Array<Child<ServerEvent> | Child<DriverEvent>> = [];
   const removers: Array<() => Promise<void>> = [];
+  /** The sysctls a scenario changed, to put back (last changed first). */
+  const restores: Array<() => Promise<void>> = [];
   const serverEvents: Array<Record<string, unknown>> = [];
   const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
   // On loopback the interface is shared with the host: keep only the lab's own addresses.
@@ -191,7 +193,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     if (serverSpec) {
       const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
       const argv = serverSpec.tcp?.noAccept
-        ? ['python3', repoFile('src/lab/tools/listen-only.py'), env.hosts.server]
+        ? ['python3', repoFile('src/lab/tools/listen-only.py'), env.hosts.server, String(serverSpec.tcp.backlog ?? 16)]
         : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
       server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
@@ -258,6 +260,15 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         return once;
       },
       async healFirewall() { for (const r of removers.splice(0)) await r(); },
+      async sysctl(host, key, value) {
+        if (topo.mode !== 'netns') throw new Error(`sysctl ${key} needs the lab's namespaces: not on this machine's own stack`);
+        const old = await topo.exec(host, ['sysctl', '-n', key]);
+        if (old.code !== 0) throw new Error(`sysctl ${key}: ${old.stderr.trim()}`);
+        const set = await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${value}`]);
+        if (set.code !== 0) throw new Error(`sysctl -w ${key}=${value}: ${set.stderr.trim()}`);
+        act(`${host}: ${key} = ${value}`, host);
+        restores.unshift(async () => { await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${old.stdout.trim()}`]); });
+      },
       exec: (host, argv) => topo.exec(host, argv),
       async serverNextSeq() {
         if (!live) throw new Error('needs a capture');
@@ -351,6 +362,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     };
   } finally {
     for (const r of removers.splice(0)) await r().catch(() => undefined);
+    for (const r of restores.splice(0)) await r().catch(() => undefined);
     for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');
     await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
     if (live) await live.stop().catch(() => undefined);

@@ -27,6 +27,9 @@ export interface ScenarioActions {
   serverNextSeq(): Promise<number>;
   /** Send one forged RST from the server host with this sequence number (tools/inject-rst.py). */
   injectRst(seq: number): Promise<void>;
+  /** Set a sysctl inside a host's namespace for the rest of the run (restored at its end); netns
+   *  mode only — never on the machine's own network stack. */
+  sysctl(host: 'server' | 'client', key: string, value: string): Promise<void>;
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
   exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
@@ -321,6 +324,78 @@ export const SCENARIOS: Scenario[] = [
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
     async afterGo(a) { await a.sleep(300); await a.kill('server'); },
     expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
+  },
+  // --- The kernel's other reasons (issue 17: every sk_rst_reason the lab can reach) ---------------------
+  {
+    id: 'socket-killed',
+    title: 'The server\'s socket is destroyed from outside (ss -K)',
+    description: 'While the connection is idle, `ss -K` destroys the server\'s established socket (tcp_abort): the kernel sends a RST from a live socket, then the client sends.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: serverKind('tcp'),
+    pause: true,
+    tcp: { send: 'hello\n' },
+    async atPause(a) {
+      const port = String(a.serverPort);
+      const r = await a.exec('server', ['ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${port}`]);
+      if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
+      a.note('server socket destroyed (ss -K)', 'server');
+      await settle(a);
+    },
+    // tcp_abort → tcp_send_active_reset(SK_RST_REASON_TCP_STATE), state ESTABLISHED in the event.
+    expect: { allow: { server: ['abort', 'no-connection'] }, must: [['server', 'abort']] },
+  },
+  {
+    id: 'fin-wait2-expired',
+    title: 'Data after the closer\'s FIN-WAIT-2 timeout',
+    description: 'The client closes (FIN, acknowledged); its orphaned socket waits in FIN-WAIT-2 for tcp_fin_timeout, 1 s in the client\'s namespace; 2 s later the server sends.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: serverKind('tcp', { tcp: { sendBytes: 4096, keepOpenOnFin: true } }),
+    pause: true,
+    tcp: { closeAfterBytes: 4096 },
+    async atPause(a) { await a.sysctl('client', 'net.ipv4.tcp_fin_timeout', '1'); },
+    async afterResult(a) {
+      await a.sleep(2000);
+      a.command({ cmd: 'send', bytes: 1000 });
+      await settle(a);
+    },
+    // The orphan is gone (tcp_fin_timeout): the data finds no socket → NO_SOCKET, not TIMEWAIT.
+    expect: { allow: { client: ['reset-after-close', 'no-connection'] }, must: [['client', 'reset-after-close']], fin: ['client'] },
+  },
+  {
+    id: 'accept-queue-overflow',
+    title: 'Accept queue full, with tcp_abort_on_overflow',
+    description: 'The server listens with a backlog of 8 and never accepts; its queue is filled but for one place; the router holds back the client\'s handshake ACKs while 3 more connections start; once it lets them through (the server repeats its SYN-ACKs), one takes the last place and the others complete on a full queue, with tcp_abort_on_overflow=1 in the server\'s namespace.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: () => ({ kind: 'tcp', tcp: { noAccept: true, backlog: 8 } }),
+    pause: true,
+    async atPause(a) {
+      await a.sysctl('server', 'net.ipv4.tcp_abort_on_overflow', '1');
+      const target = `(${JSON.stringify(a.hosts.server)},${a.serverPort})`;
+      // The client's connection and 7 more fill 8 of the queue's 9 places (closed, they stay queued).
+      const fill = await a.exec('client', ['python3', '-c', `import socket,time\nss=[socket.create_connection(${target}) for i in range(7)]\ntime.sleep(0.2)`]);
+      if (fill.code !== 0) throw new Error(`filling the accept queue failed: ${fill.stderr.trim()}`);
+      a.note('7 more connections queued', 'client');
+      const heal = await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', String(a.serverPort), '--tcp-flags', 'SYN,ACK,FIN,RST,PSH', 'ACK', '-j', 'DROP']);
+      a.note('router drops the client\'s bare ACKs');
+      const burst = a.exec('client', ['python3', '-c', `import socket,time\nss=[]\nfor i in range(3):\n s=socket.socket(); s.setblocking(False); s.connect_ex(${target}); ss.append(s)\ntime.sleep(3)`]);
+      await a.sleep(400);
+      await heal();
+      a.note('router forwards again');
+      const r = await burst;
+      if (r.code !== 0) throw new Error(`connection burst failed: ${r.stderr.trim()}`);
+    },
+    // tcp_check_req, listen_overflow with tcp_abort_on_overflow: the handshake's last ACK on a full
+    // queue is reset (SK_RST_REASON_INVALID_SYN, from the listener: state TCP_LISTEN, no destination).
+    expect: { allow: { server: ['no-connection', 'abort'], client: ['abort', 'no-connection', 'reset-after-close'] }, must: [['server', 'no-connection']] },
   },
   // --- RFC 5961: a reset that must be ignored -----------------------------------------------------------
   {
