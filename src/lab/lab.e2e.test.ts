@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabResults } from '../report/results.js';
 import { CLAIM_IDS } from './claims.js';
+import { listLabInstances } from './kernel-trace.js';
 import { netnsList } from './testkit.js';
 import { repoFile } from '../paths.js';
 
@@ -81,6 +82,17 @@ test('the full lab: every run behaves as its scenario constructs, every claim ge
     // Skips are explained.
     for (const x of results.runs.filter((y) => y.status === 'skipped')) assert.ok(x.reason && x.reason.length > 10, x.id);
     assert.match(r.stdout, /Seed claims/);
+    // The kernel's own reasons were read, none lost; every reason the scenarios construct was sent
+    // and matched to a captured RST (a run whose reason contradicts the explainer is a mismatch,
+    // checked above); the RSTs no kernel sent are the router's REJECT and the forged ones.
+    assert.deepEqual(results.host.kernelTrace, { available: true, lost: 0 });
+    const rsts = results.runs.filter((x) => x.status === 'ok').flatMap((x) => x.rsts);
+    const reasons = new Set(rsts.flatMap((x) => (x.kernel ? [x.kernel.reason] : [])));
+    for (const want of ['NO_SOCKET', 'TCP_FLAGS', 'TCP_STATE', 'TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'TCP_KEEPALIVE_TIMEOUT', 'INVALID_SYN']) {
+      assert.ok(reasons.has(want), `no captured RST with the kernel's reason ${want}: ${[...reasons].join(', ')}`);
+    }
+    for (const x of rsts.filter((y) => y.kernel === null)) assert.ok(x.cause === 'middlebox' || x.cause === 'out-of-window', `frame ${x.frame} (${x.cause}) has no kernel event`);
+    assert.match(r.stdout, /RSTs sent by the kernel: the explainer allows its reason for \d+ \(100\.0%\)/);
     assert.equal(labNamespaces().length, 0, 'no namespace left');
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -103,6 +115,7 @@ test('Ctrl-C in the middle of a run leaves no namespace, rule or process', { ski
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     assert.equal(code, 130, stderr);
     assert.deepEqual(labNamespaces(), []);
+    assert.deepEqual(listLabInstances(), [], 'no tracefs instance left');
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(processesMatching(out), []);
     // Host firewall untouched: the lab's rules lived only in its namespaces.
@@ -123,6 +136,8 @@ test('an unprivileged user gets the loopback fallback, with reasons for what is 
     const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as LabResults;
     assert.equal(results.host.mode, 'loopback');
     assert.equal(results.host.capture, false);
+    assert.deepEqual(results.host.kernelTrace, { available: false, why: 'the kernel\'s reset reasons need root (tracefs)' });
+    assert.match(r.stdout, /kernel reasons: none \(the kernel's reset reasons need root \(tracefs\)\)/);
     const refused = results.runs.find((x) => x.id === 'refused--node-net')!;
     assert.equal(refused.outcome?.code, 'ECONNREFUSED');
     const abort = results.runs.find((x) => x.id === 'linger-zero--node-http')!;
