@@ -33,6 +33,8 @@ export interface LabCliOptions {
   cleanup?: boolean;
   list?: boolean;
   color?: boolean;
+  random?: string;
+  seed?: string;
 }
 
 export async function runLabCommand(opts: LabCliOptions): Promise<number> {
@@ -47,6 +49,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     writeOut(`\nclients: ${CLIENTS.join(', ')}\n`);
     return 0;
   }
+  if (opts.random !== undefined) return runRandomCommand(opts, p);
   const unknownScenarios = (opts.scenario ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknownScenarios.length) {
     throw new UsageError(`unknown scenario: ${unknownScenarios.join(', ')}`, `known scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
@@ -96,4 +99,37 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     writeOut(`${p.dim('results:')} ${path.join(outDir, 'results.json')}  ${p.dim('report:')} ${path.join(outDir, 'report.html')}  ${p.dim('captures:')} ${path.join(outDir, 'captures')}/\n`);
   }
   return lab.runs.some((r) => r.status === 'mismatch' || r.status === 'failed') ? 1 : 0;
+}
+
+/** `rstlab lab --random N [--seed S]`: randomized runs, each RST against the kernel's reason. */
+async function runRandomCommand(opts: LabCliOptions, p: Painter): Promise<number> {
+  const count = Number(opts.random);
+  const seed = Number(opts.seed ?? '1');
+  if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new UsageError(`--random takes a number of runs from 1 to 100000, got ${JSON.stringify(opts.random)}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, got ${JSON.stringify(opts.seed)}`);
+  if (!(await hasCommand('tcpdump'))) throw new MissingToolError('tcpdump', 'tcpdump', 'the lab captures every run with it');
+  if (!(await hasCommand('python3'))) throw new MissingToolError('python3', 'python3', 'the randomized runs drive their sockets with it');
+  const { runRandom } = await import('../lab/random.js');
+  const outDir = path.resolve(opts.out);
+  await mkdir(outDir, { recursive: true });
+  const summary = await runRandom({
+    count, seed, outDir,
+    onRun: (r, i) => {
+      if (opts.json) return;
+      const bad = r.rsts.filter((x) => x.outcome === 'disagree');
+      const mark = r.failed ? p.yellow('!') : bad.length ? p.red('✗') : p.green('✓');
+      const what = r.failed ? `could not run: ${r.failed}` : `${r.rsts.length} RST${r.rsts.length === 1 ? '' : 's'}${r.rsts.length ? `: ${r.rsts.map((x) => `${x.cause}/${x.kernel ? x.kernel.reason : '-'}`).join(' ')}` : ''}`;
+      writeOut(`${mark} [${i + 1}/${count}] seed ${seed} #${i} IPv${r.plan.ipVersion}  ${what}${r.saved ? p.dim(`  saved in ${r.saved}`) : ''}\n`);
+    },
+  });
+  await writeFile(path.join(outDir, 'random.json'), JSON.stringify(summary, null, 1) + '\n');
+  const pct = summary.rsts - summary.noKernelEvent > 0 ? ((100 * summary.agree) / (summary.rsts - summary.noKernelEvent)).toFixed(1) : '–';
+  const failed = summary.runs.filter((r) => r.failed).length;
+  if (opts.json) writeOut(JSON.stringify(summary, null, 1) + '\n');
+  else {
+    writeOut(`\n${p.bold('rstlab lab --random')} ${count} runs, seed ${seed}: ${summary.rsts} RSTs; the explainer allows the kernel's reason for ${summary.agree} of ${summary.rsts - summary.noKernelEvent} (${pct}%)`
+      + `, disagrees on ${summary.disagree}; ${summary.noKernelEvent} without a kernel event${summary.lost ? `, ${summary.lost} kernel events lost` : ''}${failed ? `; ${failed} runs could not run` : ''} · ${(summary.durationMs / 1000).toFixed(1)} s\n`);
+    writeOut(`${p.dim('results:')} ${path.join(outDir, 'random.json')}${summary.disagree ? `  ${p.dim('disagreements:')} ${path.join(outDir, 'random')}/` : ''}\n`);
+  }
+  return summary.disagree > 0 || failed > 0 ? 1 : 0;
 }

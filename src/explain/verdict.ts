@@ -189,6 +189,13 @@ function handshakeAckRefused(ctx: RstContext): boolean {
     && hasFlag(t, TcpFlag.ACK) && ctx.sender.isn !== null && t.ackNumber === seqAdd(ctx.sender.isn, 1);
 }
 
+/** The sender was sending data until just before the RST (its last segment carried data, under a
+ *  second earlier): rather than lost state, an application that closed with data still unsent. */
+function closedWhileSending(ctx: RstContext): boolean {
+  const last = ctx.sender.lastSeg;
+  return last !== null && last.payloadLength > 0 && ctx.seg.time - last.time < 1;
+}
+
 /** Linux's reasons that fit a finding (the table in causes.ts; each arm says why). */
 function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
   // Linux's initial TTL / hop limit is 64: a RST that arrives with more was not sent by Linux.
@@ -227,7 +234,9 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       if (handshakeAckRefused(ctx)) return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
       // After its FIN: the TIME_WAIT socket, or none any more.
       if (s.finFrame !== null) return ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
-      return ['NO_SOCKET', 'TCP_FLAGS'];
+      // No FIN seen, but the sender may have closed with data still unsent (its FIN queued behind
+      // it, FIN-WAIT-1): tcp_rcv_state_process resets what arrives then, as after a FIN.
+      return closedWhileSending(ctx) ? ['TCP_ABORT_ON_DATA', 'NO_SOCKET', 'TCP_FLAGS'] : ['NO_SOCKET', 'TCP_FLAGS', 'TCP_ABORT_ON_DATA'];
     case 'active': {
       // tcp_send_active_reset from __tcp_close (unread data), tcp_disconnect, tcp_abort,
       // tcp_check_oom; after FIN, also tcp_close in FIN-WAIT-2 with TCP_LINGER2 < 0.
@@ -348,6 +357,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       if (ctx.earlierRsts.length) evidence.push(`${from} had already reset this connection; ${to} kept sending`);
       else if (ctx.sender.finFrame !== null) evidence.push(`${from} closed earlier (FIN in frame ${ctx.sender.finFrame}) and its state has since expired`);
       else if (handshakeAckRefused(ctx)) evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
+      else if (closedWhileSending(ctx)) evidence.push(`${from} was sending until ${((r.time - ctx.sender.lastSeg!.time) * 1000).toFixed(3)} ms before, without FIN: its application likely closed with data still unsent (the FIN waits behind it), and Linux resets what arrives then; or its state was lost`);
       else evidence.push(`${from} never sent FIN: its state was lost (process or host restarted, socket destroyed, NAT/firewall state expired), or the segment went to the wrong host`);
       break;
     case 'active':

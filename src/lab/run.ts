@@ -11,6 +11,7 @@ import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError } from '../errors.js';
 import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
+import type { ExplainResult } from '../explain/index.js';
 import { flagString } from '../explain/index.js';
 import { relativeNumbers } from '../report/ladder.js';
 import type { KernelOnlyRst, LabResults, LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
@@ -312,17 +313,17 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     await sleep(150);
     if (live) await live.stop();
     env.trace?.mark(marks.end);
-    const kernelEvents = env.trace ? between(await env.trace.until(marks.end), marks.start, marks.end) : null;
+    const kernelEvents = env.trace ? kernelSendsBetween(await env.trace.until(marks.end), marks.start, marks.end) : null;
 
     // Explain the run's capture.
     let rsts: WireRst[] = [];
     let fins: WireFin[] = [];
     let connections: RunRecord['connections'] = [];
     let ladder: LadderSegment[] = [];
-    let rstTimes: number[] = [];
+    let seenRsts: RstSeen[] = [];
     if (live) {
       const ex = await explainCapture(file);
-      rstTimes = ex.rsts.map((r) => r.time);
+      seenRsts = rstSeen(ex);
       rsts = ex.rsts.map((r) => ({
         frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary,
         linuxReasons: r.linuxReasons, linuxReason: r.linuxReason,
@@ -347,7 +348,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         });
       }).sort((a, b) => a.frame - b.frame);
     }
-    const kernelOnly = kernelEvents && live && env.trace ? attachKernel(rsts, rstTimes, kernelEvents, env.trace.wallOffset, env.hosts) : undefined;
+    const kernelOnly = kernelEvents && live && env.trace ? attachKernel(rsts, seenRsts, kernelEvents, env.trace.wallOffset, env.hosts) : undefined;
     const problems = live ? [...checkExpectation(scenario, rsts, fins), ...(kernelEvents ? checkKernel(rsts) : [])] : [];
     if (!res && !scenario.clientKilled) problems.push('the client reported no result');
     return {
@@ -370,10 +371,26 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
 }
 
 /** The kernel's send events between two marks. */
-function between(events: KernelTraceEvent[], start: string, end: string): KernelSend[] {
+export function kernelSendsBetween(events: KernelTraceEvent[], start: string, end: string): KernelSend[] {
   const i = events.findIndex((e) => e.kind === 'mark' && e.text === start);
   const j = events.findIndex((e) => e.kind === 'mark' && e.text === end);
   return events.slice(i < 0 ? 0 : i, j < 0 ? events.length : j).filter((e): e is KernelSend => e.kind === 'send');
+}
+
+/** A captured RST as the matching sees it: its time, and whether it carries ACK (null: unknown). */
+export interface RstSeen { time: number; ack: boolean | null }
+
+/** The reasons tcp_send_active_reset logs (a live socket's own RST: always with ACK). */
+const ACTIVE_RESET_REASONS = new Set(['TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_LINGER', 'TCP_ABORT_ON_MEMORY', 'TCP_STATE', 'TCP_KEEPALIVE_TIMEOUT', 'TCP_DISCONNECT_WITH_DATA']);
+
+/** Each RST verdict of an explained capture as the matching sees it (flags from the segments kept). */
+export function rstSeen(ex: ExplainResult): RstSeen[] {
+  const flags = new Map<number, number>();
+  for (const c of ex.connections) for (const x of c.segments) if (x.flags & TcpFlag.RST) flags.set(x.frame, x.flags);
+  return ex.rsts.map((r) => {
+    const f = flags.get(r.frame);
+    return { time: r.time, ack: f === undefined ? null : (f & TcpFlag.ACK) !== 0 };
+  });
 }
 
 /** How far apart (seconds) a captured RST and the kernel's event for it may be. */
@@ -389,21 +406,25 @@ const CLOCK_SLACK_SEC = 0.005;
  * does not show (dropped on the way, or sent on a link the capture does not see). `times`: each
  * RST's capture time; `wallOffset`: KernelTrace.wallOffset.
  */
-export function attachKernel(rsts: WireRst[], times: number[], sends: KernelSend[], wallOffset: number, hosts: { client: string; server: string; proxy: string }): KernelOnlyRst[] {
+export function attachKernel(rsts: WireRst[], seen: RstSeen[], sends: KernelSend[], wallOffset: number, hosts: { client: string; server: string; proxy: string }): KernelOnlyRst[] {
   const used = new Set<KernelSend>();
   const unspecified = /^(0\.0\.0\.0|\[::\]):0$/;
   rsts.forEach((r, i) => {
     const gaps = new Map<KernelSend, number>();
     for (const x of sends) {
       if (used.has(x) || x.src !== r.from || (x.dst !== r.to && !unspecified.test(x.dst))) continue;
-      const gap = Math.abs(x.ts + wallOffset - times[i]!);
+      const gap = Math.abs(x.ts + wallOffset - seen[i]!.time);
       if (gap <= KERNEL_MATCH_SEC) gaps.set(x, gap);
     }
-    // The nearest, but the kernel's order among events as near as the two clocks can tell apart
-    // (a burst of RSTs within a millisecond): the first of those.
+    // The nearest, but among events as near as the two clocks can tell apart (a burst of RSTs
+    // within a millisecond, logged on different CPUs) the first, in the kernel's order, that the
+    // kernel function which logs it most likely built: a RST without ACK is never a live socket's
+    // own (tcp_send_active_reset always sets ACK); one with ACK is, unless it answers a SYN.
     const nearest = Math.min(...gaps.values());
-    let best: KernelSend | null = null;
-    for (const [x, gap] of gaps) if (gap <= nearest + CLOCK_SLACK_SEC) { best = x; break; }
+    const near = [...gaps].filter(([, gap]) => gap <= nearest + CLOCK_SLACK_SEC).map(([x]) => x);
+    const ack = seen[i]!.ack;
+    const fits = (x: KernelSend) => ack === null || ack === ACTIVE_RESET_REASONS.has(x.reason);
+    const best: KernelSend | null = near.find(fits) ?? near[0] ?? null;
     if (best) used.add(best);
     r.kernel = best ? { reason: best.reason, state: best.state } : null;
   });
