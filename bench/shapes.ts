@@ -27,6 +27,7 @@ import type { PcapFileWriter } from '../src/capture/writer.js';
 import { Conversation } from '../src/tcp/index.js';
 import type { ConversationFrame } from '../src/tcp/index.js';
 import { TcpFlag } from '../src/wire/types.js';
+import { seededRandom } from '../src/seeded.js';
 
 export const SHAPES = ['long', 'scan', 'short', 'storm', 'concurrent'] as const;
 export type ShapeName = typeof SHAPES[number];
@@ -189,18 +190,6 @@ async function withLink(file: string, gen: (l: Link) => Omit<CaptureInfo, 'packe
   return { packets: link.packets, bytes: link.bytes, ...info };
 }
 
-/** mulberry32: a small seeded generator, so that captures are the same from run to run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled(n: number, rand: () => number): Uint32Array {
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
@@ -236,7 +225,7 @@ const benchAddr = (n: number) => `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 0xff}
 // ---- scan ----
 
 function scan(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | 'bytes'> {
-  const rand = rng(66);
+  const rand = seededRandom(66);
   const hosts: string[] = [];
   for (const net of ['198.51.100', '203.0.113']) for (let h = 1; h <= 254; h++) hosts.push(`${net}.${h}`);
   const ports = shuffled(65535, rand); // nmap walks the ports in a random order
@@ -272,7 +261,7 @@ function scan(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | 'b
 // ---- short ----
 
 function short(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | 'bytes'> {
-  const rand = rng(14);
+  const rand = seededRandom(14);
   let i = 0;
   let reset = 0;
   let t = T0;
@@ -313,7 +302,7 @@ function short(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | '
 const STORM_CONNECTIONS = 10_000;
 
 function storm(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | 'bytes'> {
-  const rand = rng(255);
+  const rand = seededRandom(255);
   const n = STORM_CONNECTIONS;
   const live: Live[] = [];
   let t = T0;
@@ -371,7 +360,7 @@ function storm(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | '
 const CONCURRENT_CONNECTIONS = 50_000;
 
 function concurrent(link: Link, targetBytes: number): Omit<CaptureInfo, 'packets' | 'bytes'> {
-  const rand = rng(50);
+  const rand = seededRandom(50);
   const n = CONCURRENT_CONNECTIONS;
   const services = [443, 5432, 6379, 8883];
   const live: Live[] = [];

@@ -10,7 +10,8 @@ out=$(mktemp -d /tmp/rstlab-fixtures-XXXX)
 node bin/rstlab.js lab --no-color --out "$out" >/dev/null || { echo "the lab had mismatches: see $out/results.json" >&2; exit 1; }
 dst=fixtures/captures
 mkdir -p "$dst"
-rm -f "$dst"/*.pcap "$dst"/*.pcapng "$dst"/*.gz "$dst"/*.expected.txt "$dst"/*.kernel.json
+# (random-*: disagreements found by `rstlab lab --random`, kept as they were found.)
+find "$dst" -maxdepth 1 -type f ! -name 'random-*' \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.gz' -o -name '*.expected.txt' -o -name '*.kernel.json' \) -delete
 for run in refused--node-net kill-server-before-accept--node-net kill-server-before-request-http--okhttp kill-server-before-request-https--okhttp \
   kill-proxy-before-request-https--okhttp kill-server-mid-response-h2--okhttp client-closes-early--node-net \
   client-closes-unread--node-net state-lost--node-net retransmission-timeout--node-net keepalive-timeout--node-net \

@@ -232,8 +232,13 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       if (s.state === 'SYN_SENT' && t && hasFlag(t, TcpFlag.SYN) && hasFlag(t, TcpFlag.ACK)) return ['TCP_INVALID_ACK_SEQUENCE'];
       // The handshake's last ACK refused by the listener side (tcp_check_req / tcp_v4_do_rcv).
       if (handshakeAckRefused(ctx)) return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
-      // After its FIN: the TIME_WAIT socket, or none any more.
-      if (s.finFrame !== null) return ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
+      // After its FIN: the TIME_WAIT socket, or none any more; or, while the FIN is not yet
+      // acknowledged, the closed socket itself (FIN-WAIT-1: data that crossed the FIN on the way,
+      // seen before it where the capture is), as in after-close.
+      if (s.finFrame !== null) {
+        const finAcked = s.finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(s.finSeq, 1) === ctx.receiver.lastAck;
+        return finAcked ? ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
+      }
       // No FIN seen, but the sender may have closed with data still unsent (its FIN queued behind
       // it, FIN-WAIT-1): tcp_rcv_state_process resets what arrives then, as after a FIN.
       return closedWhileSending(ctx) ? ['TCP_ABORT_ON_DATA', 'NO_SOCKET', 'TCP_FLAGS'] : ['NO_SOCKET', 'TCP_FLAGS', 'TCP_ABORT_ON_DATA'];

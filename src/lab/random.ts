@@ -25,6 +25,7 @@ import { startKernelTrace } from './kernel-trace.js';
 import type { ChildEvent } from './proc.js';
 import { attachKernel, kernelSendsBetween, rstSeen } from './run.js';
 import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
+import { seededRandom } from '../seeded.js';
 
 export type ActorStep =
   | { op: 'send'; bytes: number }
@@ -45,18 +46,6 @@ export interface RandomPlan {
   client: ActorStep[];
   /** What the lab does, `at` ms after the connection is up. */
   lab: LabMove[];
-}
-
-/** mulberry32: a small seeded generator, enough to make plans repeatable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const BYTES = [0, 100, 4096, 200_000];
@@ -82,7 +71,7 @@ function side(r: () => number): ActorStep[] {
 }
 
 export function randomPlan(seed: number, index: number): RandomPlan {
-  const r = rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
+  const r = seededRandom((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const lab: LabMove[] = [];
   const move = r();
   const at = 20 + Math.floor(r() * 200);

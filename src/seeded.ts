@@ -1,0 +1,15 @@
+// A small seeded random number generator (mulberry32), for what must be the same from run to run:
+// the benchmark's captures, the lab's randomized plans. Not for anything secret.
+// Contract: `seededRandom(seed)` returns a function giving numbers in [0, 1); the same seed gives
+// the same sequence.
+
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
