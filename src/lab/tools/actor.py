@@ -8,7 +8,8 @@
 #        {"op":"sleep","ms":M} {"op":"linger0"} (SO_LINGER {1,0}) {"op":"shutdown","how":"wr"|"rdwr"}
 #        {"op":"close"} {"op":"hold"} (until stdin closes or the lab kills the process)
 # Prints {"event":"step","i":I,"op":OP} after each step, {"event":"done"} at the end, and
-# {"event":"error","step":I,"message":M} when a step fails (the rest are skipped: a reset socket).
+# {"event":"error","step":I,"message":M} when a step fails (the rest are skipped: a reset socket;
+# step -1: the connection itself failed).
 import json, socket, struct, sys, time
 
 def say(**kw):
@@ -27,10 +28,15 @@ if role == "server":
     say(event="accepted", peer="%s:%d" % peer[:2])
 else:
     host, port = where.rsplit(":", 1)
-    s = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
-    s.settimeout(None)
-    local = s.getsockname()
-    say(event="connected", local="%s:%d" % local[:2])
+    try:
+        s = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+    except OSError as e:  # reset before connect() returned: the run goes on, this end has no steps
+        say(event="error", step=-1, message=str(e))
+        steps = []
+    else:
+        s.settimeout(None)
+        local = s.getsockname()
+        say(event="connected", local="%s:%d" % local[:2])
 
 for i, st in enumerate(steps):
     op = st["op"]
