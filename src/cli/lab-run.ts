@@ -128,7 +128,7 @@ async function runRandomCommand(opts: LabCliOptions, p: Painter): Promise<number
   if (opts.json) writeOut(JSON.stringify(summary, null, 1) + '\n');
   else {
     writeOut(`\n${p.bold('rstlab lab --random')} ${count} runs, seed ${seed}: ${summary.rsts} RSTs; the explainer allows the kernel's reason for ${summary.agree} of ${summary.rsts - summary.noKernelEvent} (${pct}%)`
-      + `, disagrees on ${summary.disagree}; ${summary.noKernelEvent} without a kernel event${summary.lost ? `, ${summary.lost} kernel events lost` : ''}${failed ? `; ${failed} runs could not run` : ''} · ${(summary.durationMs / 1000).toFixed(1)} s\n`);
+      + `, disagrees on ${summary.disagree}; ${summary.noKernelEvent} without a kernel event${summary.lost ? `, ${summary.lost} kernel events lost` : ''}${failed ? `; ${failed} run${failed === 1 ? '' : 's'} could not run` : ''} · ${(summary.durationMs / 1000).toFixed(1)} s\n`);
     writeOut(`${p.dim('results:')} ${path.join(outDir, 'random.json')}${summary.disagree ? `  ${p.dim('disagreements:')} ${path.join(outDir, 'random')}/` : ''}\n`);
   }
   return summary.disagree > 0 || failed > 0 ? 1 : 0;

@@ -203,8 +203,10 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
   const s = ctx.sender;
   const t = ctx.trigger;
   // A Linux socket that has sent a RST is gone (tcp_done; a TIME_WAIT socket is descheduled):
-  // whatever reaches it afterwards finds no socket, or a listener on the port.
-  if (s.state === 'RESET' && finding.kind !== 'forged' && finding.kind !== 'not-acceptable' && finding.kind !== 'unknown') return ['NO_SOCKET', 'TCP_FLAGS'];
+  // whatever reaches it afterwards finds no socket, or a listener on the port. Not for a RST of a
+  // live socket's own form: that one was sent first, and reached the wire after the stateless one
+  // (the two are sent from different contexts, found by `rstlab lab --random`).
+  if (s.state === 'RESET' && (finding.kind === 'answers-syn' || finding.kind === 'after-close' || finding.kind === 'stateless')) return ['NO_SOCKET', 'TCP_FLAGS'];
   switch (finding.kind) {
     case 'answers-syn':
       // tcp_v4_rcv / tcp_v6_rcv: no socket for the SYN → tcp_v4_send_reset(NULL, skb).

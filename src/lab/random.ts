@@ -2,7 +2,7 @@
 // situations nobody wrote a scenario for. Contract:
 // - `randomPlan(seed, i)` is pure: the same seed and index give the same plan. A plan is what each
 //   end does, in order, with real sockets (tools/actor.py: send, read some, wait, SO_LINGER {1,0},
-//   shutdown, close, or hold), over IPv4 or IPv6, plus what the lab does meanwhile: SIGKILL one end,
+//   TCP_LINGER2 -1, TCP_USER_TIMEOUT, shutdown, close, or hold), over IPv4 or IPv6, plus what the lab does meanwhile: SIGKILL one end,
 //   destroy the server's socket (ss -K) or drop the path at the router for a while. Every wait is
 //   bounded; a run lasts about a second.
 // - `runRandom(opts)` needs the lab's namespaces and the kernel's reasons (root, Linux ≥ 6.10). For
@@ -32,6 +32,8 @@ export type ActorStep =
   | { op: 'recv'; bytes: number }
   | { op: 'sleep'; ms: number }
   | { op: 'linger0' }
+  | { op: 'linger2' }
+  | { op: 'user-timeout'; ms: number }
   | { op: 'shutdown'; how: 'wr' | 'rdwr' }
   | { op: 'close' }
   | { op: 'hold' };
@@ -53,6 +55,11 @@ const BYTES = [0, 100, 4096, 200_000];
 function side(r: () => number): ActorStep[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const steps: ActorStep[] = [];
+  // Socket options now and then: a close() in FIN-WAIT-2 that resets (TCP_LINGER2 = -1), a short
+  // TCP_USER_TIMEOUT (Linux gives up without a RST).
+  const opt = r();
+  if (opt < 0.1) steps.push({ op: 'linger2' });
+  else if (opt < 0.15) steps.push({ op: 'user-timeout', ms: 200 });
   const n = 1 + Math.floor(r() * 3);
   for (let i = 0; i < n; i++) {
     const k = r();

@@ -7,6 +7,8 @@
 # Steps: {"op":"send","bytes":N} {"op":"recv","bytes":N} (up to N, 200 ms at most)
 #        {"op":"sleep","ms":M} {"op":"linger0"} (SO_LINGER {1,0}) {"op":"shutdown","how":"wr"|"rdwr"}
 #        {"op":"close"} {"op":"hold"} (until stdin closes or the lab kills the process)
+#        {"op":"linger2"} (TCP_LINGER2 = -1: a close() in FIN-WAIT-2 resets)
+#        {"op":"user-timeout","ms":M} (TCP_USER_TIMEOUT)
 # Prints {"event":"step","i":I,"op":OP} after each step, {"event":"done"} at the end, and
 # {"event":"error","step":I,"message":M} when a step fails (the rest are skipped: a reset socket;
 # step -1: the connection itself failed).
@@ -57,6 +59,10 @@ for i, st in enumerate(steps):
             s.settimeout(None)
         elif op == "sleep":
             time.sleep(st["ms"] / 1000)
+        elif op == "linger2":
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, -1)
+        elif op == "user-timeout":
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, st["ms"])
         elif op == "linger0":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif op == "shutdown":
