@@ -196,6 +196,12 @@ function closedWhileSending(ctx: RstContext): boolean {
   return last !== null && last.payloadLength > 0 && ctx.seg.time - last.time < 1;
 }
 
+/** The receiver had acknowledged the RST sender's FIN before the RST. */
+function finAcked(ctx: RstContext): boolean {
+  const { finSeq } = ctx.sender;
+  return finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(finSeq, 1) === ctx.receiver.lastAck;
+}
+
 /** Linux's reasons that fit a finding (the table in causes.ts; each arm says why). */
 function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
   // Linux's initial TTL / hop limit is 64: a RST that arrives with more was not sent by Linux.
@@ -224,8 +230,7 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       // TIME_WAIT socket (tcp_fin_timeout ≤ 60 s: tcp_timewait_state_process) or still a full one.
       // Past tcp_fin_timeout (FIN-WAIT-2) or the TIME_WAIT period the orphan is gone: NO_SOCKET.
       // Both are sysctls (60 s by default), so any wait may be past them; after 60 s it is likely.
-      const finAcked = s.finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(s.finSeq, 1) === ctx.receiver.lastAck;
-      if (!finAcked) return ['TCP_ABORT_ON_DATA'];
+      if (!finAcked(ctx)) return ['TCP_ABORT_ON_DATA'];
       const waited = s.lastSeg !== null && ctx.seg.time - s.lastSeg.time > 60;
       return waited ? ['NO_SOCKET', 'TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA', 'NO_SOCKET'];
     }
@@ -238,8 +243,7 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       // acknowledged, the closed socket itself (FIN-WAIT-1: data that crossed the FIN on the way,
       // seen before it where the capture is), as in after-close.
       if (s.finFrame !== null) {
-        const finAcked = s.finSeq !== null && ctx.receiver.lastAck !== null && seqAdd(s.finSeq, 1) === ctx.receiver.lastAck;
-        return finAcked ? ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
+        return finAcked(ctx) ? ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
       }
       // No FIN seen, but the sender may have closed with data still unsent (its FIN queued behind
       // it, FIN-WAIT-1): tcp_rcv_state_process resets what arrives then, as after a FIN.
