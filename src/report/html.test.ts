@@ -66,5 +66,6 @@ test('the explain report shows each abnormal connection with its ladder and RST 
   assert.match(html, /<tr data-cause="reset-after-close"><td><span class="badge cause">reset-after-close<\/span><\/td><td>1<\/td>/);
   assert.match(html, /<figure class="ladder" data-connection="1">/);
   assert.match(html, /data-frame="7" data-flags="\[R\]" data-cause="reset-after-close"/);
+  assert.match(html, /<div class="small" data-linux-reasons="TCP_TIMEWAIT_SOCKET TCP_ABORT_ON_DATA NO_SOCKET">Linux would log one of TCP_TIMEWAIT_SOCKET, TCP_ABORT_ON_DATA, NO_SOCKET \(the packets cannot tell which\)<\/div>/);
   for (const e of res.rsts[0].evidence) assert.ok(html.includes(e.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')), e);
 });

@@ -11,7 +11,7 @@ import { ladderFromConnection, ladderFromRun } from './ladder.js';
 import { shortOutcome } from './lab-text.js';
 import type { ClaimEvidence, ClaimVerdict, LabResults, OutcomeRecord, RunRecord, Verdict } from './results.js';
 import { escapeXml, renderLadderSvg } from './svg.js';
-import { describePattern } from './text.js';
+import { describePattern, linuxReasonText } from './text.js';
 import { kernelTable, NO_KERNEL_EVENT } from './kernel-table.js';
 
 const esc = escapeXml;
@@ -267,6 +267,7 @@ function rstHtml(r: RstVerdict): string {
 <strong>frame ${r.frame}</strong> · RST ${esc(r.from)} → ${esc(r.to)} · ${badge('cause', r.cause)} <span class="small">${esc(r.confidence)} confidence, ${esc(r.form)} form</span>
 <div>${esc(r.summary)}</div>
 <ul class="evidence">${r.evidence.map((e) => `<li>${esc(e)}</li>`).join('')}</ul>
+<div class="small" data-linux-reasons="${esc(r.linuxReasons.join(' '))}">Linux would log ${esc(linuxReasonText(r))}</div>
 <div class="small">App at ${esc(r.to)}: ${esc(r.app.receiver)}${r.app.sender ? `<br>App at ${esc(r.from)}: ${esc(r.app.sender)}` : ''}</div>
 </div>`;
 }

@@ -37,8 +37,8 @@ export function renderConnectionText(c: ConnectionReport, first: number | null, 
   return lines.join('\n');
 }
 
-/** The Linux reasons of a verdict in words (docs/explain.md, "Linux's reason"). */
-function linuxText(r: RstVerdict): string {
+/** The Linux reasons of a verdict in words (docs/explain.md, "Linux's reason"); the text and HTML reports. */
+export function linuxReasonText(r: RstVerdict): string {
   if (r.linuxReason !== null) return r.linuxReason;
   if (r.linuxReasons.length) return `one of ${r.linuxReasons.join(', ')} (the packets cannot tell which)`;
   return 'nothing: not a Linux TCP reset as far as the packets tell';
@@ -51,7 +51,7 @@ export function renderRstText(r: RstVerdict, first: number | null, p: Painter = 
     `    ${r.summary}`,
   ];
   for (const e of r.evidence) out.push(`    ${p.dim('·')} ${e}`);
-  out.push(`    ${p.dim('Linux would log')} ${linuxText(r)}`);
+  out.push(`    ${p.dim('Linux would log')} ${linuxReasonText(r)}`);
   out.push(`    ${p.dim('app at')} ${r.to}: ${r.app.receiver}`);
   if (r.app.sender) out.push(`    ${p.dim('app at')} ${r.from}: ${r.app.sender}`);
   return out;
