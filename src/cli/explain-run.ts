@@ -77,7 +77,6 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   };
   /** How many connections the HTML report lists. */
   const htmlListed = html ? html.EXPLAIN_HTML_MAX_CONNECTIONS : 0;
-  const segmentLimit = LADDER_KEEP;
   const name = source === '-' ? 'stdin' : source;
   /** The text report on standard output (also with --html; not with --json or --format zeek). */
   const text = format === 'text';
@@ -125,8 +124,7 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
         if (!html) return;
       }
       // (The HTML keeps segments for the connections it lists, whichever they turn out to be.)
-      const keepSegments = html !== null || (opts.ladder && withSegments < segmentLimit);
-      if (keepSegments) withSegments++;
+      const keepSegments = html !== null || (ladders !== null && withSegments++ < LADDER_KEEP);
       reorder.push(keepSegments ? c : { ...c, segments: [] });
       if (reorder.size < checkAt) return;
       if (!streaming && reorder.size > TEXT_WINDOW) {

@@ -89,3 +89,9 @@ export const LINUX_RST_REASONS = [
 ] as const;
 
 export type LinuxRstReason = (typeof LINUX_RST_REASONS)[number];
+
+/** The reasons tcp_send_active_reset logs: a live socket's own RST, always with ACK at SND.NXT
+ *  (every other reason is logged by tcp_v4_send_reset / tcp_v6_send_reset, built from a segment). */
+export const LINUX_ACTIVE_RESET_REASONS: ReadonlySet<string> = new Set<LinuxRstReason>([
+  'TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_LINGER', 'TCP_ABORT_ON_MEMORY', 'TCP_STATE', 'TCP_KEEPALIVE_TIMEOUT', 'TCP_DISCONNECT_WITH_DATA',
+]);

@@ -1,5 +1,5 @@
 // Public surface of the explainer: cause codes, verdicts, the streaming engine and the one-call helper.
-export { CAUSES, CAUSE_CODES, LINUX_RST_REASONS } from './causes.js';
+export { CAUSES, CAUSE_CODES, LINUX_ACTIVE_RESET_REASONS, LINUX_RST_REASONS } from './causes.js';
 export type { Cause, Confidence, LinuxRstReason } from './causes.js';
 export { judgeRst, rstForm, flagString } from './verdict.js';
 export type { RstVerdict, RstForm } from './verdict.js';

@@ -18,12 +18,13 @@ import path from 'node:path';
 import { LabError } from '../errors.js';
 import { explainCapture } from '../explain/index.js';
 import { repoFile } from '../paths.js';
+import { allowsKernelReason } from '../report/kernel-table.js';
 import type { WireRst } from '../report/results.js';
 import { startCapture } from './capture.js';
 import { installSignalCleanup } from './cleanup.js';
 import { startKernelTrace } from './kernel-trace.js';
 import type { ChildEvent } from './proc.js';
-import { attachKernel, kernelSendsBetween, rstSeen } from './run.js';
+import { attachKernel, kernelSendsBetween, rstSeen, wireRsts } from './run.js';
 import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
 import { seededRandom } from '../seeded.js';
 
@@ -176,16 +177,14 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
         const events = await trace.until(marks.end);
         const sends = kernelSendsBetween(events, marks.start, marks.end);
         const ex = await explainCapture(file);
-        const rsts: WireRst[] = ex.rsts.map((r) => ({
-          frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: 'unknown', summary: r.summary,
-          linuxReasons: r.linuxReasons, linuxReason: r.linuxReason,
-        }));
-        attachKernel(rsts, rstSeen(ex), sends, trace.wallOffset, { client: topo.hosts.client.ipv4, server: server.ipv4, proxy: topo.hosts.proxy.ipv4 });
+        const hosts = { client: topo.hosts.client.ipv4, server: server.ipv4, proxy: topo.hosts.proxy.ipv4 };
+        const rsts = wireRsts(ex, hosts);
+        attachKernel(rsts, rstSeen(ex), sends, trace.wallOffset, hosts);
         result = {
           plan,
           rsts: rsts.map((r) => ({
             frame: r.frame, cause: r.cause, from: r.from, to: r.to, linuxReasons: r.linuxReasons, kernel: r.kernel ?? null,
-            outcome: !r.kernel ? 'no-kernel-event' : (r.linuxReasons as string[]).includes(r.kernel.reason) ? 'agree' : 'disagree',
+            outcome: !r.kernel ? 'no-kernel-event' : allowsKernelReason(r) ? 'agree' : 'disagree',
           })),
         };
         if (result.rsts.some((r) => r.outcome === 'disagree')) {

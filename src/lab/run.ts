@@ -12,7 +12,8 @@ import { CaptureFormatError } from '../errors.js';
 import { repoFile } from '../paths.js';
 import { explainCapture } from '../explain/index.js';
 import type { ExplainResult } from '../explain/index.js';
-import { flagString } from '../explain/index.js';
+import { flagString, LINUX_ACTIVE_RESET_REASONS } from '../explain/index.js';
+import { allowsKernelReason } from '../report/kernel-table.js';
 import { relativeNumbers } from '../report/ladder.js';
 import type { KernelOnlyRst, LabResults, LadderSegment, Role, RunRecord, TimelineEvent, WireFin, WireRst } from '../report/results.js';
 import { parseEndpoint } from '../wire/addr.js';
@@ -324,10 +325,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     if (live) {
       const ex = await explainCapture(file);
       seenRsts = rstSeen(ex);
-      rsts = ex.rsts.map((r) => ({
-        frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, env.hosts), summary: r.summary,
-        linuxReasons: r.linuxReasons, linuxReason: r.linuxReason,
-      }));
+      rsts = wireRsts(ex, env.hosts);
       fins = ex.connections.flatMap((c) => c.segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0).map((s) => {
         const from = s.fromOrig ? c.orig : c.resp;
         return { frame: s.frame, from, role: roleOf(from, env.hosts) };
@@ -377,11 +375,16 @@ export function kernelSendsBetween(events: KernelTraceEvent[], start: string, en
   return events.slice(i < 0 ? 0 : i, j < 0 ? events.length : j).filter((e): e is KernelSend => e.kind === 'send');
 }
 
+/** The RST verdicts of an explained capture as results.json records them (no `kernel` yet). */
+export function wireRsts(ex: ExplainResult, hosts: { client: string; server: string; proxy: string }): WireRst[] {
+  return ex.rsts.map((r) => ({
+    frame: r.frame, cause: r.cause, confidence: r.confidence, from: r.from, to: r.to, role: roleOf(r.from, hosts), summary: r.summary,
+    linuxReasons: r.linuxReasons, linuxReason: r.linuxReason,
+  }));
+}
+
 /** A captured RST as the matching sees it: its time, and whether it carries ACK (null: unknown). */
 export interface RstSeen { time: number; ack: boolean | null }
-
-/** The reasons tcp_send_active_reset logs (a live socket's own RST: always with ACK). */
-const ACTIVE_RESET_REASONS = new Set(['TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_LINGER', 'TCP_ABORT_ON_MEMORY', 'TCP_STATE', 'TCP_KEEPALIVE_TIMEOUT', 'TCP_DISCONNECT_WITH_DATA']);
 
 /** Each RST verdict of an explained capture as the matching sees it (flags from the segments kept). */
 export function rstSeen(ex: ExplainResult): RstSeen[] {
@@ -423,7 +426,7 @@ export function attachKernel(rsts: WireRst[], seen: RstSeen[], sends: KernelSend
     const nearest = Math.min(...gaps.values());
     const near = [...gaps].filter(([, gap]) => gap <= nearest + CLOCK_SLACK_SEC).map(([x]) => x);
     const ack = seen[i]!.ack;
-    const fits = (x: KernelSend) => ack === null || ack === ACTIVE_RESET_REASONS.has(x.reason);
+    const fits = (x: KernelSend) => ack === null || ack === LINUX_ACTIVE_RESET_REASONS.has(x.reason);
     const best: KernelSend | null = near.find(fits) ?? near[0] ?? null;
     if (best) used.add(best);
     r.kernel = best ? { reason: best.reason, state: best.state } : null;
@@ -438,7 +441,7 @@ export function checkKernel(rsts: WireRst[]): string[] {
   for (const r of rsts) {
     if (!r.kernel) continue;
     if (r.linuxReasons.length === 0) problems.push(`RST in frame ${r.frame}: explained as ${r.cause}, not a Linux TCP reset, but the kernel sent it (${r.kernel.reason}, ${r.kernel.state})`);
-    else if (!(r.linuxReasons as string[]).includes(r.kernel.reason)) problems.push(`RST in frame ${r.frame}: the kernel's reason is ${r.kernel.reason} (${r.kernel.state}); the explainer (${r.cause}) allows ${r.linuxReasons.join(', ')}`);
+    else if (!allowsKernelReason(r)) problems.push(`RST in frame ${r.frame}: the kernel's reason is ${r.kernel.reason} (${r.kernel.state}); the explainer (${r.cause}) allows ${r.linuxReasons.join(', ')}`);
   }
   return problems;
 }

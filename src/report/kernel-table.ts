@@ -6,10 +6,15 @@
 // allow (agree) and name exactly (exact), and the kernel's RSTs the captures do not show.
 
 import type { Cause } from '../explain/index.js';
-import type { LabResults } from './results.js';
+import type { LabResults, WireRst } from './results.js';
 
 /** The column of RSTs for which the kernel logged nothing. */
 export const NO_KERNEL_EVENT = '(no kernel event)';
+
+/** The explainer allows the reason the kernel logged for this RST (false when the kernel logged none). */
+export function allowsKernelReason(r: Pick<WireRst, 'linuxReasons' | 'kernel'>): boolean {
+  return r.kernel != null && (r.linuxReasons as readonly string[]).includes(r.kernel.reason);
+}
 
 export interface KernelTable {
   rows: Array<{ cause: Cause; reason: string; count: number; agree: number }>;
@@ -33,7 +38,7 @@ export function kernelTable(res: LabResults): KernelTable | null {
     for (const r of run.rsts) {
       if (r.kernel === undefined) continue;
       const reason = r.kernel === null ? NO_KERNEL_EVENT : r.kernel.reason;
-      const ok = r.kernel !== null && (r.linuxReasons as string[]).includes(r.kernel.reason);
+      const ok = allowsKernelReason(r);
       const key = `${r.cause} ${reason}`;
       const row = rows.get(key) ?? { cause: r.cause, reason, count: 0, agree: 0 };
       row.count++;
