@@ -24,6 +24,7 @@ export function registerLabCommand(program: Command): void {
     .option('--list', 'list the scenarios and clients, then exit')
     .option('--random <n>', 'instead: N randomized runs of real sockets, each RST compared with the kernel\'s own reason (root)')
     .option('--seed <s>', 'with --random: the seed of the plans (the same seed gives the same plans)', '1')
+    .option('--parallel <n>', 'with --random: runs at a time, each on its own port (default 4)')
     .option('--no-color', 'no colours')
     .action(async (opts: LabCliOptions) => {
       const { runLabCommand } = await import('./lab-run.js');

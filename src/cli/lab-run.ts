@@ -34,6 +34,7 @@ export interface LabCliOptions {
   list?: boolean;
   color?: boolean;
   random?: string;
+  parallel?: string;
   seed?: string;
 }
 
@@ -49,6 +50,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     writeOut(`\nclients: ${CLIENTS.join(', ')}\n`);
     return 0;
   }
+  if (opts.parallel !== undefined && opts.random === undefined) throw new UsageError('--parallel goes with --random N (the scenarios run one at a time)');
   if (opts.random !== undefined) return runRandomCommand(opts, p);
   const unknownScenarios = (opts.scenario ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknownScenarios.length) {
@@ -83,7 +85,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     schema: LAB_SCHEMA,
     startedAt: lab.startedAt,
     durationMs: lab.durationMs,
-    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture, kernelTrace: lab.kernelTrace },
+    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture, kernelTrace: lab.kernelTrace, reasonsNotConstructed: lab.reasonsNotConstructed },
     scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description, claims: s.claims })),
     clients,
     claims: judgeClaims(lab.runs),
@@ -107,6 +109,8 @@ async function runRandomCommand(opts: LabCliOptions, p: Painter): Promise<number
   const seed = Number(opts.seed ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new UsageError(`--random takes a number of runs from 1 to 100000, got ${JSON.stringify(opts.random)}`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, got ${JSON.stringify(opts.seed)}`);
+  const parallel = Number(opts.parallel ?? '0');
+  if (opts.parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 16)) throw new UsageError(`--parallel takes a number of runs at a time from 1 to 16, got ${JSON.stringify(opts.parallel)}`);
   if (!(await hasCommand('tcpdump'))) throw new MissingToolError('tcpdump', 'tcpdump', 'the lab captures every run with it');
   if (!(await hasCommand('python3'))) throw new MissingToolError('python3', 'python3', 'the randomized runs drive their sockets with it');
   const { runRandom } = await import('../lab/random.js');
@@ -114,12 +118,13 @@ async function runRandomCommand(opts: LabCliOptions, p: Painter): Promise<number
   await mkdir(outDir, { recursive: true });
   const summary = await runRandom({
     count, seed, outDir,
-    onRun: (r, i) => {
+    ...(opts.parallel !== undefined ? { lanes: parallel } : {}),
+    onRun: (r, i, done) => {
       if (opts.json) return;
       const bad = r.rsts.filter((x) => x.outcome === 'disagree');
       const mark = r.failed ? p.yellow('!') : bad.length ? p.red('✗') : p.green('✓');
       const what = r.failed ? `could not run: ${r.failed}` : `${r.rsts.length} RST${r.rsts.length === 1 ? '' : 's'}${r.rsts.length ? `: ${r.rsts.map((x) => `${x.cause}/${x.kernel ? x.kernel.reason : '-'}`).join(' ')}` : ''}`;
-      writeOut(`${mark} [${i + 1}/${count}] seed ${seed} #${i} IPv${r.plan.ipVersion}  ${what}${r.saved ? p.dim(`  saved in ${r.saved}`) : ''}\n`);
+      writeOut(`${mark} [${done}/${count}] seed ${seed} #${i} IPv${r.plan.ipVersion}  ${what}${r.saved ? p.dim(`  saved in ${r.saved}`) : ''}\n`);
     },
   });
   await writeFile(path.join(outDir, 'random.json'), JSON.stringify(summary, null, 1) + '\n');

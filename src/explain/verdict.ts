@@ -196,6 +196,24 @@ function closedWhileSending(ctx: RstContext): boolean {
   return last !== null && last.payloadLength > 0 && ctx.seg.time - last.time < 1;
 }
 
+/** The sender is connecting (SYN-SENT) and the segment it answers acknowledges something other
+ *  than its SYN: RFC 9293 §3.10.7.3 resets it (tcp_rcv_synsent_state_process). A bare ACK there is
+ *  the peer's challenge ACK for an older connection on the same ports (half-open, RFC 5961 §4). */
+function synSentRefusesAck(ctx: RstContext): boolean {
+  const { sender: s, trigger: t } = ctx;
+  // SYN-SENT as the packets show it: a SYN, and never an ACK, data or FIN since (Zeek's endpoint
+  // state turns ESTABLISHED at the peer's ACK, whatever it acknowledges).
+  return s.sawSyn && s.isn !== null && s.lastAck === null && s.bytes === 0 && s.finFrame === null
+    && t !== null && hasFlag(t, TcpFlag.ACK) && t.ackNumber !== seqAdd(s.isn, 1);
+}
+
+/** The sender closed second (its FIN acknowledged the receiver's): LAST-ACK, then CLOSED once its
+ *  FIN is acknowledged, with no TIME_WAIT socket (RFC 9293 §3.6; tcp_rcv_state_process). */
+function closedSecond(ctx: RstContext): boolean {
+  const { sender: s, receiver: r } = ctx;
+  return s.finFrame !== null && r.finFrame !== null && r.finFrame < s.finFrame && r.finSeq !== null && s.lastAck === seqAdd(r.finSeq, 1);
+}
+
 /** The receiver had acknowledged the RST sender's FIN before the RST. */
 function finAcked(ctx: RstContext): boolean {
   const { finSeq } = ctx.sender;
@@ -235,13 +253,16 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       return waited ? ['NO_SOCKET', 'TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA', 'NO_SOCKET'];
     }
     case 'stateless':
-      // tcp_rcv_synsent_state_process: a SYN-ACK that does not ack our SYN.
-      if (s.state === 'SYN_SENT' && t && hasFlag(t, TcpFlag.SYN) && hasFlag(t, TcpFlag.ACK)) return ['TCP_INVALID_ACK_SEQUENCE'];
+      // tcp_rcv_synsent_state_process: an ACK (with SYN or, a challenge ACK, without) that does not ack our SYN.
+      if (synSentRefusesAck(ctx)) return ['TCP_INVALID_ACK_SEQUENCE'];
       // The handshake's last ACK refused by the listener side (tcp_check_req / tcp_v4_do_rcv).
       if (handshakeAckRefused(ctx)) return ['INVALID_SYN', 'TCP_FLAGS', 'NO_SOCKET'];
       // After its FIN: the TIME_WAIT socket, or none any more; or, while the FIN is not yet
       // acknowledged, the closed socket itself (FIN-WAIT-1: data that crossed the FIN on the way,
-      // seen before it where the capture is), as in after-close.
+      // seen before it where the capture is), as in after-close. Closed second and acknowledged:
+      // gone, so no socket or the listener (TCP_FLAGS) answers — unless both FINs crossed
+      // (CLOSING → TIME_WAIT), which the capture's order may hide.
+      if (finAcked(ctx) && closedSecond(ctx)) return ['NO_SOCKET', 'TCP_FLAGS', 'TCP_TIMEWAIT_SOCKET'];
       if (s.finFrame !== null) {
         return finAcked(ctx) ? ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
       }
@@ -266,7 +287,12 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
 /** Predicted application errors for the receiver of a reset, from the receiver's state. */
 function receiverSees(ctx: RstContext): string {
   if (ctx.receiver.state === 'SYN_SENT') return 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java: java.net.ConnectException: Connection refused)';
-  if (ctx.sender.finFrame !== null && ctx.sender.finFrame < ctx.seg.frame) {
+  const { sender: s, receiver: r } = ctx;
+  if (s.finFrame !== null && r.finFrame !== null && r.finSeq !== null && s.lastAck === seqAdd(r.finSeq, 1)) {
+    // Both closed, the receiver's FIN acknowledged: TIME-WAIT or CLOSED (RFC 9293 §3.10.7.4).
+    return 'nothing: both ends had closed and its FIN was acknowledged; at most the reset ends its TIME-WAIT early (RFC 1337)';
+  }
+  if (s.finFrame !== null && s.finFrame < ctx.seg.frame) {
     return 'reads had already returned EOF (the FIN); the reset then fails the next write with EPIPE (Node: EPIPE / "socket hang up" for a request with no response; OkHttp: "unexpected end of stream")';
   }
   return 'ECONNRESET on the next read or write, after any data already buffered (Node: read ECONNRESET / "socket hang up"; Java: java.net.SocketException: Connection reset)';
@@ -366,6 +392,12 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       summary = `${from} has no connection for this segment${finding.trigger ? ` (frame ${finding.trigger.frame})` : ''}: its socket is gone`;
       if (finding.exact) evidence.push('seq = the trigger\'s ACK, no ACK flag, window 0: built from the segment alone, no socket');
       if (ctx.earlierRsts.length) evidence.push(`${from} had already reset this connection; ${to} kept sending`);
+      else if (synSentRefusesAck(ctx)) {
+        summary = `${from} is connecting (SYN sent) and frame ${finding.trigger!.frame} does not acknowledge its SYN: it resets that segment`;
+        evidence.push(hasFlag(finding.trigger!, TcpFlag.SYN)
+          ? 'a SYN-ACK for another SYN: RFC 9293 §3.10.7.3 (SYN-SENT, unacceptable ACK) answers it with <SEQ=SEG.ACK><CTL=RST>'
+          : `a bare ACK answered its SYN: ${to} still has an older connection on these ports (half-open, e.g. after ${from} restarted) and sent a challenge ACK (RFC 5961 §4); this RST, at ${to}'s RCV.NXT, ends that old connection, and the SYN's retransmission can connect`);
+      } else if (finAcked(ctx) && closedSecond(ctx)) evidence.push(`${from} closed second (its FIN in frame ${ctx.sender.finFrame} answered ${to}'s): once that FIN was acknowledged its socket was gone, with no TIME-WAIT (only the first to close keeps one)`);
       else if (ctx.sender.finFrame !== null) evidence.push(`${from} closed earlier (FIN in frame ${ctx.sender.finFrame}) and its state has since expired`);
       else if (handshakeAckRefused(ctx)) evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
       else if (closedWhileSending(ctx)) evidence.push(`${from} was sending until ${((r.time - ctx.sender.lastSeg!.time) * 1000).toFixed(3)} ms before, without FIN: its application likely closed with data still unsent (the FIN waits behind it), and Linux resets what arrives then; or its state was lost`);

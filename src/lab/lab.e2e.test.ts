@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import type { LabResults } from '../report/results.js';
+import { LINUX_RST_REASONS } from '../explain/index.js';
 import { CLAIM_IDS } from './claims.js';
 import { listLabInstances } from './kernel-trace.js';
 import { netnsList } from './testkit.js';
@@ -30,10 +31,10 @@ function processesMatching(pattern: string): string[] {
 
 function lab(args: string[], opts: { timeoutMs?: number; prefix?: string[] } = {}) {
   const argv = [...(opts.prefix ?? []), process.execPath, bin, 'lab', '--no-color', ...args];
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000 });
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 420_000 });
 }
 
-test('the full lab: every run behaves as its scenario constructs, every claim gets a verdict', { skip: notRoot, timeout: 400_000 }, (t) => {
+test('the full lab: every run behaves as its scenario constructs, every claim gets a verdict', { skip: notRoot, timeout: 900_000 }, (t) => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-lab-'));
   try {
     const r = lab(['--out', out]);
@@ -88,9 +89,18 @@ test('the full lab: every run behaves as its scenario constructs, every claim ge
     assert.deepEqual(results.host.kernelTrace, { available: true, lost: 0 });
     const rsts = results.runs.filter((x) => x.status === 'ok').flatMap((x) => x.rsts);
     const reasons = new Set(rsts.flatMap((x) => (x.kernel ? [x.kernel.reason] : [])));
-    for (const want of ['NO_SOCKET', 'TCP_FLAGS', 'TCP_STATE', 'TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'TCP_KEEPALIVE_TIMEOUT', 'INVALID_SYN']) {
+    // Every reason of enum sk_rst_reason is produced, or the lab says why no scenario constructs it.
+    const notConstructed = results.host.reasonsNotConstructed ?? {};
+    for (const want of LINUX_RST_REASONS.filter((x) => !(x in notConstructed))) {
       assert.ok(reasons.has(want), `no captured RST with the kernel's reason ${want}: ${[...reasons].join(', ')}`);
     }
+    for (const [reason, why] of Object.entries(notConstructed)) {
+      assert.ok(!reasons.has(reason), `${reason} was produced, yet listed as not constructed`);
+      assert.match(r.stdout, new RegExp(`not produced: ${reason} — ${why.slice(0, 20).replace(/[()]/g, '.')}`));
+    }
+    // Each reason a scenario constructs is produced over IPv6 too, by the scenario's IPv6 twin.
+    const reasons6 = new Set(results.runs.filter((x) => x.status === 'ok' && x.scenario.endsWith('-ipv6')).flatMap((x) => x.rsts.flatMap((y) => (y.kernel ? [y.kernel.reason] : []))));
+    assert.deepEqual([...reasons].filter((x) => !reasons6.has(x)), [], 'reasons seen over IPv4 only');
     for (const x of rsts.filter((y) => y.kernel === null)) assert.ok(x.cause === 'middlebox' || x.cause === 'out-of-window', `frame ${x.frame} (${x.cause}) has no kernel event`);
     assert.match(r.stdout, /RSTs sent by the kernel: the explainer allows its reason for \d+ \(100\.0%\)/);
     assert.equal(labNamespaces().length, 0, 'no namespace left');

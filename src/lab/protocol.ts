@@ -40,6 +40,9 @@ export interface DriverConfig {
     leaveUnread?: boolean;
     /** Enable TCP keepalive with this idle time (ms) and wait for the connection to fail. */
     keepAliveMs?: number;
+    /** After `send`, shut the sending side down (FIN) and read nothing for this long (ms): the
+     *  peer's data fills the receive window; then read until an error or the end. */
+    halfCloseReadAfterMs?: number;
     /** Resend `send` this often (ms) until an error, a bounded number of times (`repeat`). */
     repeatEveryMs?: number;
     repeat?: number;
@@ -50,7 +53,7 @@ export interface DriverConfig {
 
 export type DriverEvent =
   | { event: 'ready' }
-  /** At the pause point; `local` is the client's own address:port of the connection. */
+  /** Connected (when paused: at the pause point); `local` is the client's own address:port of the connection. */
   | { event: 'connected'; local: string; remote: string }
   /** The first response bytes arrived (headers for HTTP). */
   | { event: 'response-started'; status?: number }
@@ -91,6 +94,9 @@ export interface ServerConfig {
     noAccept?: boolean;
     /** With noAccept: the listen() backlog (default 16); the queue holds backlog + 1 connections. */
     backlog?: number;
+    /** Instead of the Node server: tools/actor.py accepts one connection and runs these steps
+     *  (socket options Node cannot set: TCP_LINGER2, TCP_USER_TIMEOUT). */
+    actor?: ActorStep[];
   };
   /** Bytes of the `/large` response body; the server writes `largeFirstChunk` bytes, reports
    *  `mid-response` and holds the rest until killed (or `continue`). */
@@ -119,7 +125,28 @@ export type ServerEvent =
     }
   /** tcp kind: `sendBytes` (or the `forever` cap) were all handed to the kernel. */
   | { event: 'sent'; peer: string; bytes: number }
-  | { event: 'error'; message: string };
+  | { event: 'error'; message: string; step?: number }
+  /** tools/actor.py: step `i` is done; then all of them. */
+  | { event: 'step'; i: number; op: ActorStep['op'] }
+  | { event: 'done' };
+
+/** One step of tools/actor.py, the lab's Python socket end (randomized runs, and servers that need
+ *  socket options Node does not offer). `recv` reads up to N bytes for at most 200 ms. */
+export type ActorStep =
+  | { op: 'send'; bytes: number }
+  /** Without blocking: what the send buffer takes, up to N bytes. */
+  | { op: 'send-some'; bytes: number }
+  | { op: 'recv'; bytes: number }
+  | { op: 'sleep'; ms: number }
+  /** SO_LINGER {1,0}: close() resets. */
+  | { op: 'linger0' }
+  /** TCP_LINGER2 = -1: a close() in FIN-WAIT-2 resets. */
+  | { op: 'linger2' }
+  | { op: 'user-timeout'; ms: number }
+  | { op: 'shutdown'; how: 'wr' | 'rdwr' }
+  | { op: 'close' }
+  /** Until stdin closes or the lab kills the process. */
+  | { op: 'hold' };
 
 /** Commands the lab writes to a server's stdin, one JSON per line. */
 export type ServerCommand =

@@ -5,7 +5,9 @@
 //   TCP_LINGER2 -1, TCP_USER_TIMEOUT, shutdown, close, or hold), over IPv4 or IPv6, plus what the lab does meanwhile: SIGKILL one end,
 //   destroy the server's socket (ss -K) or drop the path at the router for a while. Every wait is
 //   bounded; a run lasts about a second.
-// - `runRandom(opts)` needs the lab's namespaces and the kernel's reasons (root, Linux ≥ 6.10). For
+// - `runRandom(opts)` needs the lab's namespaces and the kernel's reasons (root, Linux ≥ 6.10). It
+//   runs `lanes` plans at a time, each on its own server port (its capture filter, its firewall
+//   rules, its share of the kernel's events). For
 //   each plan it captures at the client, runs both ends, kills what is left, explains the capture and
 //   compares every captured RST with the kernel's record of it: `agree` when the kernel's reason is
 //   among the explainer's Linux reasons, `disagree` otherwise, `no-kernel-event` when the kernel
@@ -23,21 +25,14 @@ import type { WireRst } from '../report/results.js';
 import { startCapture } from './capture.js';
 import { installSignalCleanup } from './cleanup.js';
 import { startKernelTrace } from './kernel-trace.js';
+import type { KernelTraceEvent } from './kernel-trace.js';
+import { parseEndpoint } from '../wire/addr.js';
 import type { ChildEvent } from './proc.js';
+import type { ActorStep } from './protocol.js';
 import { attachKernel, kernelSendsBetween, rstSeen, wireRsts } from './run.js';
 import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
 import { seededRandom } from '../seeded.js';
 
-export type ActorStep =
-  | { op: 'send'; bytes: number }
-  | { op: 'recv'; bytes: number }
-  | { op: 'sleep'; ms: number }
-  | { op: 'linger0' }
-  | { op: 'linger2' }
-  | { op: 'user-timeout'; ms: number }
-  | { op: 'shutdown'; how: 'wr' | 'rdwr' }
-  | { op: 'close' }
-  | { op: 'hold' };
 
 export type LabMove = { at: number } & ({ do: 'kill'; who: 'client' | 'server' } | { do: 'ss-kill' } | { do: 'drop'; ms: number });
 
@@ -116,8 +111,15 @@ export interface RandomOptions {
   count: number;
   seed: number;
   outDir: string;
-  onRun?: (r: RandomRunResult, index: number) => void;
+  /** Runs at a time (RANDOM_LANES by default), each on its own server port. */
+  lanes?: number;
+  /** After each run, in the order they finish: `done` runs are finished so far. */
+  onRun?: (r: RandomRunResult, index: number, done: number) => void;
 }
+
+/** Runs at a time: each waits mostly on timers, so four share the lab's namespaces and this
+ *  machine's two cores without changing what the kernel does (each run has its own port). */
+export const RANDOM_LANES = 4;
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
@@ -134,24 +136,39 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
     const trace = traced;
     const dir = path.join(opts.outDir, 'random');
     await mkdir(dir, { recursive: true });
-    const runs: RandomRunResult[] = [];
-    for (let i = 0; i < opts.count; i++) {
+    // The kernel's events of every lane, drained in turn (one reader), kept while a run that
+    // started before them is still going.
+    const pool: KernelTraceEvent[] = [];
+    const inFlight = new Set<string>();
+    let draining: Promise<void> = Promise.resolve();
+    const drainTo = (mark: string): Promise<void> => (draining = draining.then(async () => {
+      trace.mark(mark);
+      pool.push(...await trace.until(mark));
+    }));
+    const prune = () => {
+      const starts = pool.flatMap((e, k) => (e.kind === 'mark' && inFlight.has(e.text) ? [k] : []));
+      pool.splice(0, starts.length ? Math.min(...starts) : pool.length);
+    };
+
+    const one = async (i: number): Promise<RandomRunResult> => {
       const plan = randomPlan(opts.seed, i);
       const file = path.join(dir, `run-${opts.seed}-${i}.pcap`);
-      let result: RandomRunResult;
       const marks = { start: `rstlab random ${runId} ${i} start`, end: `rstlab random ${runId} ${i} end` };
-      trace.read();
+      inFlight.add(marks.start);
       trace.mark(marks.start);
-      const live = await startCapture(topo, 'client', { file, filter: 'tcp' });
       const server = topo.hosts.server;
       const host = plan.ipVersion === 6 ? server.ipv6! : server.ipv4;
       const children: Array<{ kill(s: NodeJS.Signals): void; exitStatus: unknown; exited: Promise<unknown> }> = [];
       const undo: Array<() => Promise<void>> = [];
+      let live: Awaited<ReturnType<typeof startCapture>> | null = null;
       try {
         const srv = topo.spawn<ChildEvent>('server', ['python3', repoFile('src/lab/tools/actor.py'), 'server', host, JSON.stringify(plan.server)], { label: `random ${i} server` });
         children.push(srv);
         const listening = await srv.waitFor('listening', 5000);
-        const target = plan.ipVersion === 6 ? `[${host}]:${Number(listening.port)}` : `${host}:${Number(listening.port)}`;
+        const port = Number(listening.port);
+        // Only this run's port: other lanes run beside it in the same namespaces.
+        live = await startCapture(topo, 'client', { file, filter: `tcp port ${port}` });
+        const target = plan.ipVersion === 6 ? `[${host}]:${port}` : `${host}:${port}`;
         const cli = topo.spawn<ChildEvent>('client', ['python3', repoFile('src/lab/tools/actor.py'), 'client', target, JSON.stringify(plan.client)], { label: `random ${i} client` });
         children.push(cli);
         await cli.waitFor((e) => e.event === 'connected' || e.event === 'error', 5000);
@@ -159,9 +176,11 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
         for (const m of plan.lab) {
           await sleep(Math.max(0, m.at - (Date.now() - t0)));
           if (m.do === 'kill') { const c = m.who === 'server' ? srv : cli; c.kill('SIGKILL'); await c.exited; }
-          else if (m.do === 'ss-kill') await topo.exec('server', ['ss', '-K', '-t', 'sport', '=', `:${Number(listening.port)}`]);
+          else if (m.do === 'ss-kill') await topo.exec('server', ['ss', '-K', '-t', 'sport', '=', `:${port}`]);
           else {
-            undo.push(await topo.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '-j', 'DROP'], { family: plan.ipVersion }));
+            for (const dirArg of ['--dport', '--sport']) {
+              undo.push(await topo.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', dirArg, String(port), '-j', 'DROP'], { family: plan.ipVersion }));
+            }
             await sleep(m.ms);
             for (const u of undo.splice(0)) await u();
           }
@@ -173,14 +192,14 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
         await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
         await sleep(200);
         await live.stop();
-        trace.mark(marks.end);
-        const events = await trace.until(marks.end);
-        const sends = kernelSendsBetween(events, marks.start, marks.end);
+        await drainTo(marks.end);
+        const mine = (a: string) => parseEndpoint(a).port === port;
+        const sends = kernelSendsBetween(pool, marks.start, marks.end).filter((e) => mine(e.src) || mine(e.dst));
         const ex = await explainCapture(file);
         const hosts = { client: topo.hosts.client.ipv4, server: server.ipv4, proxy: topo.hosts.proxy.ipv4 };
         const rsts = wireRsts(ex, hosts);
         attachKernel(rsts, rstSeen(ex), sends, trace.wallOffset, hosts);
-        result = {
+        const result: RandomRunResult = {
           plan,
           rsts: rsts.map((r) => ({
             frame: r.frame, cause: r.cause, from: r.from, to: r.to, linuxReasons: r.linuxReasons, kernel: r.kernel ?? null,
@@ -198,17 +217,29 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
         } else {
           await rm(file, { force: true });
         }
+        return result;
       } catch (err) {
-        result = { plan, rsts: [], failed: (err as Error).message };
+        return { plan, rsts: [], failed: (err as Error).message };
       } finally {
+        inFlight.delete(marks.start);
+        prune();
         for (const u of undo.splice(0)) await u().catch(() => undefined);
         for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');
         await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
-        await live.stop().catch(() => undefined);
+        await live?.stop().catch(() => undefined);
       }
-      runs.push(result);
-      opts.onRun?.(result, i);
-    }
+    };
+
+    const runs: RandomRunResult[] = new Array<RandomRunResult>(opts.count);
+    let next = 0;
+    let finished = 0;
+    const lane = async () => {
+      for (let i = next++; i < opts.count; i = next++) {
+        runs[i] = await one(i);
+        opts.onRun?.(runs[i]!, i, ++finished);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.lanes ?? RANDOM_LANES, opts.count)) }, lane));
     const all = runs.flatMap((r) => r.rsts);
     const { lost } = await trace.stop();
     return {

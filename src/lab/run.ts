@@ -28,6 +28,7 @@ import type { KernelSend, KernelTrace, KernelTraceEvent } from './kernel-trace.j
 import { driverAvailable, driverCommand } from './drivers/index.js';
 import type { ClientName, DriverConfig, DriverEvent, ServerConfig, ServerEvent } from './protocol.js';
 import type { Child } from './proc.js';
+import { REASONS_NOT_CONSTRUCTED } from './scenarios.js';
 import type { Scenario, ScenarioActions } from './scenarios.js';
 import { serverProgramPath } from './servers/index.js';
 import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
@@ -52,6 +53,7 @@ export interface LabRun {
   modeReason: string;
   capture: boolean;
   kernelTrace: LabResults['host']['kernelTrace'];
+  reasonsNotConstructed: Record<string, string>;
   runs: RunRecord[];
   startedAt: string;
   durationMs: number;
@@ -104,6 +106,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await topo.destroy(); });
   try {
     const hosts = { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
+    // IPv6 runs (netns only: on loopback every host is ::1).
+    const hosts6 = { client: topo.hosts.client.ipv6 ?? '', server: topo.hosts.server.ipv6 ?? '', proxy: topo.hosts.proxy.ipv6 ?? '' };
     let captureOk = true;
     let captureWhy = '';
     if (topo.mode === 'loopback' && process.getuid?.() !== 0) { captureOk = false; captureWhy = 'capturing needs root (tcpdump)'; }
@@ -128,10 +132,10 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       let run: RunRecord;
       if (!avail.ok) run = { ...base, reason: avail.why };
       else if (scenario.pause && !(await canPause(client))) run = { ...base, reason: `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
-      else if (scenario.needs === 'netns' && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
+      else if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
       else {
         try {
-          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts, capture: captureOk, trace });
+          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts: scenario.family === 6 ? hosts6 : hosts, capture: captureOk, trace });
         } catch (err) {
           run = { ...base, status: 'failed', reason: (err as Error).message };
         }
@@ -144,6 +148,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     return {
       mode: topo.mode, modeReason: topo.reason, capture: captureOk, runs,
       kernelTrace: trace ? { available: true, lost } : { available: false, why: (traced as { unavailable: string }).unavailable },
+      reasonsNotConstructed: REASONS_NOT_CONSTRUCTED,
       startedAt: new Date(started).toISOString(), durationMs: Date.now() - started,
     };
   } finally {
@@ -196,14 +201,16 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
       const argv = serverSpec.tcp?.noAccept
         ? ['python3', repoFile('src/lab/tools/listen-only.py'), env.hosts.server, String(serverSpec.tcp.backlog ?? 16)]
-        : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
+        : serverSpec.tcp?.actor
+          ? ['python3', repoFile('src/lab/tools/actor.py'), 'server', env.hosts.server, JSON.stringify(serverSpec.tcp.actor)]
+          : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
       server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
       server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') reported('server', describeServerEvent(e)); });
       const ev = await server.waitFor((e) => e.event === 'listening', 5000);
       serverPort = ev.event === 'listening' ? ev.port : 0;
     } else {
-      serverPort = await unusedPort(topo);
+      serverPort = await unusedPort(topo, env.hosts.server);
     }
     let proxyPort: number | null = null;
     let proxy: Child<ServerEvent> | null = null;
@@ -231,12 +238,12 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     const driver = topo.spawn<DriverEvent>('client', argv, { label: `${base.id} client` });
     children.push(driver);
     let result: Extract<DriverEvent, { event: 'result' }> | null = null;
+    let clientLocal: string | null = null;
     driver.on('event', (e: DriverEvent) => {
       if (e.event === 'result') result = e;
-      else if (e.event === 'connected') reported('client', `connected ${e.local}`);
+      else if (e.event === 'connected') { clientLocal = e.local; reported('client', `connected ${e.local}`); }
       else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
     });
-    let clientLocal: string | null = null;
     const actions: ScenarioActions = {
       async kill(who) {
         const c = who === 'server' ? server : proxy;
@@ -272,19 +279,26 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         restores.unshift(async () => { await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${old.stdout.trim()}`]); });
       },
       exec: (host, argv) => topo.exec(host, argv),
-      async serverNextSeq() {
+      async serverNextSeq() { return actions.nextSeq('server'); },
+      async nextSeq(from) {
         if (!live) throw new Error('needs a capture');
+        if (!clientLocal) throw new Error('client address unknown');
         await sleep(50);
-        const next = await nextSeqFrom(file, env.hosts.server, serverPort, clientLocal);
-        if (next === null) throw new Error('no segment from the server in the capture yet');
+        const client = parseEndpoint(clientLocal);
+        const next = from === 'server'
+          ? await nextSeqFrom(file, env.hosts.server, serverPort, client.port)
+          : await nextSeqFrom(file, client.addr, client.port, serverPort);
+        if (next === null) throw new Error(`no segment from the ${from} in the capture yet`);
         return next;
       },
-      async injectRst(seq) {
+      async injectRst(seq) { await actions.inject({ seq }); },
+      async inject(seg) {
         if (!clientLocal) throw new Error('client address unknown');
         const { addr: cip, port: cport } = parseEndpoint(clientLocal);
-        const r = await topo.exec('server', ['python3', repoFile('src/lab/tools/inject-rst.py'), env.hosts.server, String(serverPort), cip, String(cport), String(seq)]);
+        const extra = seg.flags ? [String(seg.ack ?? 0), seg.flags, String(seg.payload ?? 0)] : [];
+        const r = await topo.exec('server', ['python3', repoFile('src/lab/tools/inject-rst.py'), env.hosts.server, String(serverPort), cip, String(cport), String(seg.seq), ...extra]);
         if (r.code !== 0) throw new Error(`inject-rst failed: ${r.stderr.trim()}`);
-        act(`forged RST seq ${seq}`, 'server');
+        act(seg.flags ? `forged ${seg.flags} segment seq ${seg.seq}${seg.payload ? `, ${seg.payload} bytes` : ''}` : `forged RST seq ${seg.seq}`, 'server');
       },
       sleep,
       note: (text, host) => act(text, host),
@@ -446,15 +460,13 @@ export function checkKernel(rsts: WireRst[]): string[] {
   return problems;
 }
 
-/** SND.NXT of the server towards `clientLocal`, from a capture still being written (a cut-off last record is fine). */
-async function nextSeqFrom(file: string, serverIp: string, serverPort: number, clientLocal: string | null): Promise<number | null> {
+/** SND.NXT of `fromIp:fromPort` towards port `toPort`, from a capture still being written (a cut-off last record is fine). */
+async function nextSeqFrom(file: string, fromIp: string, fromPort: number, toPort: number): Promise<number | null> {
   let next: number | null = null;
-  const clientPort = clientLocal ? parseEndpoint(clientLocal).port : null;
   await readCapture(file, {
     packet(rec) {
       const d = decodeFrame(rec.linkType, rec.data, rec.origLen);
-      if (d.kind !== 'tcp' || d.ip.src !== serverIp || d.tcp.srcPort !== serverPort) return;
-      if (clientPort !== null && d.tcp.dstPort !== clientPort) return;
+      if (d.kind !== 'tcp' || d.ip.src !== fromIp || d.tcp.srcPort !== fromPort || d.tcp.dstPort !== toPort) return;
       if (d.tcp.rst) return;
       next = seqAdd(d.tcp.seqNumber, d.payloadLength + (d.tcp.syn ? 1 : 0) + (d.tcp.fin ? 1 : 0));
     },
@@ -472,14 +484,16 @@ function describeServerEvent(e: ServerEvent): string {
     case 'sent': return `sent ${e.bytes} bytes`;
     case 'error': return `error: ${e.message}`;
     case 'listening': return 'listening';
+    case 'step': return `did ${e.op}`;
+    case 'done': return 'done';
     default: return JSON.stringify(e);
   }
 }
 
 /** A port on the server host where nothing listens (for `refused`): bind one, note it, release it. */
-async function unusedPort(topo: Topology): Promise<number> {
+async function unusedPort(topo: Topology, host: string): Promise<number> {
   const r = await topo.exec('server', [process.execPath, '-e',
-    `const s=require('net').createServer();s.listen(0,${JSON.stringify(topo.hosts.server.ipv4)},()=>{console.log(s.address().port);s.close()})`]);
+    `const s=require('net').createServer();s.listen(0,${JSON.stringify(host)},()=>{console.log(s.address().port);s.close()})`]);
   const port = Number(r.stdout.trim());
   if (!Number.isInteger(port) || port <= 0) throw new Error(`could not pick an unused port: ${r.stderr.trim()}`);
   return port;

@@ -4,7 +4,8 @@
 // every RST in every lab capture is checked against the explainer. Adding a scenario = adding an
 // entry here; the runner (run.ts) does the rest.
 
-import type { Cause } from '../explain/index.js';
+import type { Cause, LinuxRstReason } from '../explain/index.js';
+import { parseEndpoint } from '../wire/addr.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
@@ -25,8 +26,13 @@ export interface ScenarioActions {
   healFirewall(): Promise<void>;
   /** The server's next sequence number towards the client (SND.NXT), read from the live capture. */
   serverNextSeq(): Promise<number>;
+  /** The next sequence number (SND.NXT) of the server towards the client, or of the client towards the server, from the live capture. */
+  nextSeq(from: 'server' | 'client'): Promise<number>;
   /** Send one forged RST from the server host with this sequence number (tools/inject-rst.py). */
   injectRst(seq: number): Promise<void>;
+  /** Send one forged segment from the server host: `flags` as letters (`R`, `A`, `PA`, …), with
+   *  `payload` bytes of zeros; without `flags`, a bare RST. */
+  inject(seg: { seq: number; ack?: number; flags?: string; payload?: number }): Promise<void>;
   /** Set a sysctl inside a host's namespace for the rest of the run (restored at its end); netns
    *  mode only — never on the machine's own network stack. */
   sysctl(host: 'server' | 'client', key: string, value: string): Promise<void>;
@@ -57,6 +63,8 @@ export interface Scenario {
   server: (client: ClientName) => (Omit<ServerConfig, 'listen' | 'certFile' | 'keyFile'> | null);
   viaProxy?: boolean;
   path?: string;
+  /** 6: the run uses the lab's IPv6 addresses (netns only). Default 4. */
+  family?: 6;
   /** The scenario kills the client process: no result is expected from it (the server's events tell the story). */
   clientKilled?: boolean;
   /** Hold the client at the seed's breakpoint until `atPause` has run. */
@@ -386,7 +394,8 @@ export const SCENARIOS: Scenario[] = [
       a.note('7 more connections queued', 'client');
       const heal = await a.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--dport', String(a.serverPort), '--tcp-flags', 'SYN,ACK,FIN,RST,PSH', 'ACK', '-j', 'DROP']);
       a.note('router drops the client\'s bare ACKs');
-      const burst = a.exec('client', ['python3', '-c', `import socket,time\nss=[]\nfor i in range(3):\n s=socket.socket(); s.setblocking(False); s.connect_ex(${target}); ss.append(s)\ntime.sleep(3)`]);
+      const family = a.hosts.server.includes(':') ? 'socket.AF_INET6' : 'socket.AF_INET';
+      const burst = a.exec('client', ['python3', '-c', `import socket,time\nss=[]\nfor i in range(3):\n s=socket.socket(${family}); s.setblocking(False); s.connect_ex(${target}); ss.append(s)\ntime.sleep(3)`]);
       await a.sleep(400);
       await heal();
       a.note('router forwards again');
@@ -397,11 +406,142 @@ export const SCENARIOS: Scenario[] = [
     // queue is reset (SK_RST_REASON_INVALID_SYN, from the listener: state TCP_LISTEN, no destination).
     expect: { allow: { server: ['no-connection', 'abort'], client: ['abort', 'no-connection', 'reset-after-close'] }, must: [['server', 'no-connection']] },
   },
-  // --- RFC 5961: a reset that must be ignored -----------------------------------------------------------
   {
-    id: 'blind-reset',
-    title: 'A forged RST with a wrong sequence number (blind reset attack)',
-    description: 'While the client is idle, a RST claiming to come from the server arrives with a sequence number 1000 bytes past the expected one; the client\'s kernel must answer with a challenge ACK and keep the connection. Then the request goes through.',
+    id: 'linger2-close',
+    title: 'close() in FIN-WAIT-2 with TCP_LINGER2 = -1',
+    description: 'The server sets TCP_LINGER2 to -1, shuts its sending side down (FIN, acknowledged: FIN-WAIT-2), then closes the socket: Linux resets instead of waiting for the peer\'s FIN.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: () => ({ kind: 'tcp', tcp: { actor: [{ op: 'linger2' }, { op: 'shutdown', how: 'wr' }, { op: 'sleep', ms: 300 }, { op: 'close' }, { op: 'hold' }] } }),
+    pause: true,
+    tcp: { send: 'hello\n' },
+    async atPause(a) {
+      await a.serverEvent('accepted');
+      a.note('server: TCP_LINGER2 -1, shutdown(SHUT_WR), close()', 'server');
+      await a.sleep(600);
+    },
+    // __tcp_close, FIN_WAIT2 with linger2 < 0 → tcp_send_active_reset(SK_RST_REASON_TCP_ABORT_ON_LINGER).
+    expect: { allow: { server: ['abort'] }, must: [['server', 'abort']], fin: ['server'] },
+  },
+  {
+    id: 'abort-with-unsent-data',
+    title: 'Abortive close in LAST-ACK with data still unsent',
+    description: 'The client sends FIN and stops reading; the server fills the client\'s receive window and its own send buffer, shuts down (its FIN waits behind the unsent data: LAST-ACK), then closes with SO_LINGER {1,0}.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: () => ({ kind: 'tcp', tcp: { actor: [{ op: 'sleep', ms: 300 }, { op: 'send-some', bytes: 8 << 20 }, { op: 'sleep', ms: 200 }, { op: 'shutdown', how: 'wr' }, { op: 'linger0' }, { op: 'close' }, { op: 'hold' }] } }),
+    pause: false,
+    tcp: { halfCloseReadAfterMs: 1500 },
+    // tcp_disconnect: snd_nxt != write_seq in LAST-ACK → tcp_send_active_reset(SK_RST_REASON_TCP_DISCONNECT_WITH_DATA).
+    expect: { allow: { server: ['abort'] }, must: [['server', 'abort']], fin: ['client'] },
+  },
+  {
+    id: 'close-with-unsent-data',
+    title: 'Server closes with data still unsent; then the client sends',
+    description: 'The client does not read; the server fills the client\'s receive window and its own send buffer, then closes: its FIN waits behind the unsent data (FIN-WAIT-1, orphaned). The client\'s request then reaches the closed socket.',
+    claims: ['C2c.1'],
+    clients: ['node-net'],
+    needs: 'any',
+    scheme: () => 'tcp',
+    server: () => ({ kind: 'tcp', tcp: { actor: [{ op: 'send-some', bytes: 8 << 20 }, { op: 'sleep', ms: 200 }, { op: 'close' }, { op: 'hold' }] } }),
+    pause: true,
+    tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
+    async atPause(a) {
+      await a.serverEvent('accepted');
+      await a.sleep(600);
+      a.note('server: filled the window, then close()', 'server');
+    },
+    // tcp_rcv_state_process, FIN_WAIT1 with RCV_SHUTDOWN and new data: "RFC 1122 says we MUST send
+    // a reset" (SK_RST_REASON_TCP_ABORT_ON_DATA); the FIN never reached the wire.
+    expect: { allow: { server: ['no-connection', 'reset-after-close'] } },
+  },
+  {
+    id: 'user-timeout',
+    title: 'TCP_USER_TIMEOUT expires while the server sends to an unreachable peer',
+    description: 'The server sets TCP_USER_TIMEOUT to 1 s; the router drops everything; the server sends and retransmits until the timeout ends the connection (ETIMEDOUT, no RST); the path heals and the client sends.',
+    claims: ['C4.1'],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: () => ({ kind: 'tcp', tcp: { actor: [{ op: 'user-timeout', ms: 1000 }, { op: 'sleep', ms: 500 }, { op: 'send', bytes: 1000 }, { op: 'sleep', ms: 2500 }, { op: 'send', bytes: 1 }, { op: 'hold' }] } }),
+    pause: true,
+    tcp: { send: 'hello\n' },
+    async atPause(a) {
+      await cutThePath(a);
+      await a.serverEvent('error', 8000);
+      await a.healFirewall();
+      a.note('router forwards again');
+    },
+    // tcp_write_timeout → tcp_write_err: ETIMEDOUT and no RST; the client's data then finds no socket.
+    expect: { allow: { server: ['no-connection'] }, must: [['server', 'no-connection']] },
+  },
+  {
+    id: 'half-open-reconnect',
+    title: 'The client loses its connection silently and reconnects from the same port',
+    description: 'As after a reboot: the client\'s socket is destroyed with its RST dropped inside the client host, so the server\'s side stays open (half-open); a new connection from the same address and port sends a SYN; the server answers with a challenge ACK (RFC 5961 §4); the client\'s kernel, in SYN-SENT, resets it, and the SYN\'s retransmission connects.',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: serverKind('tcp'),
+    pause: true,
+    tcp: { send: 'hello\n' },
+    async atPause(a) {
+      const port = String(a.serverPort);
+      const unblock = await a.firewall('client', ['-A', 'OUTPUT', '-p', 'tcp', '--dport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
+      a.note('client drops its own RSTs', 'client');
+      const r = await a.exec('client', ['ss', '-K', '-t', 'state', 'established', 'dport', '=', `:${port}`]);
+      if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
+      a.note('client socket destroyed (ss -K): the server\'s side is half-open', 'client');
+      await a.sleep(100);
+      await unblock();
+      const local = parseEndpoint(a.clientLocal ?? '');
+      const family = local.addr.includes(':') ? 'socket.AF_INET6' : 'socket.AF_INET';
+      a.note('new connection from the same port', 'client');
+      const again = await a.exec('client', ['python3', '-c', [
+        'import socket', `s=socket.socket(${family})`, 's.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)',
+        `s.bind((${JSON.stringify(local.addr)},${local.port}))`, 's.settimeout(5)', `s.connect((${JSON.stringify(a.hosts.server)},${port}))`, 's.close()',
+      ].join('\n')]);
+      if (again.code !== 0) throw new Error(`reconnecting from the same port failed: ${again.stderr.trim()}`);
+      a.note('the SYN\'s retransmission connected', 'client');
+      await a.sleep(100);
+    },
+    // tcp_validate_incoming: SYN on ESTABLISHED → challenge ACK; tcp_rcv_synsent_state_process: an
+    // ACK that does not ack our SYN → RST seq = SEG.ACK (SK_RST_REASON_TCP_INVALID_ACK_SEQUENCE),
+    // which is the server's RCV.NXT: its half-open connection ends.
+    expect: { allow: { client: ['no-connection'] }, must: [['client', 'no-connection']] },
+  },
+  {
+    id: 'time-wait-segment',
+    title: 'A segment for a connection in TIME-WAIT',
+    description: 'The client closes first and the server answers with its FIN: the client\'s socket waits in TIME-WAIT. A forged data segment from the server\'s address arrives: TIME-WAIT answers with an ACK, not a RST. That ACK reaches the server, which closed second and kept no socket: its listener resets it, and the RST ends the TIME-WAIT early (tcp_rfc1337 = 0).',
+    claims: [],
+    clients: ['node-net'],
+    needs: 'netns',
+    scheme: () => 'tcp',
+    server: serverKind('tcp', { tcp: { sendBytes: 64 } }),
+    pause: false,
+    tcp: { closeAfterBytes: 64 },
+    async afterResult(a) {
+      await a.sleep(200);
+      const [seq, ack] = [await a.nextSeq('server'), await a.nextSeq('client')];
+      await a.inject({ seq, ack, flags: 'PA', payload: 100 });
+      await settle(a);
+    },
+    // tcp_timewait_state_process, TCP_TIME_WAIT substate: any segment but a RST or a new SYN gets
+    // TCP_TW_ACK (RFC 9293 §3.10.7.4); only the FIN-WAIT-2 substate resets (TCP_TIMEWAIT_SOCKET).
+    // The client sends no RST; the server's listener answers the ACK (tcp_v4_do_rcv: TCP_FLAGS).
+    expect: { allow: { server: ['no-connection'] }, must: [['server', 'no-connection']], fin: ['client', 'server'] },
+  },
+  // --- RFC 5961: a reset that must be ignored -----------------------------------------------------------
+  ...([['blind-reset', 1000, 'inside the window: the client\'s kernel must answer with a challenge ACK'], ['blind-reset-outside', 0x40000000, 'outside the window: the client\'s kernel must drop it silently']] as const).map(([id, offset, what]): Scenario => ({
+    id,
+    title: `A forged RST with a wrong sequence number, ${offset === 1000 ? 'in' : 'outside'} the window (blind reset attack)`,
+    description: `While the client is idle, a RST claiming to come from the server arrives with a sequence number ${offset} past the expected one, ${what} (RFC 5961 §3.2) and keep the connection. Then the request goes through.`,
     claims: [],
     clients: ['node-net', 'node-http', 'okhttp'],
     needs: 'netns',
@@ -410,12 +550,12 @@ export const SCENARIOS: Scenario[] = [
     tcp: { send: 'ping\n', closeAfterBytes: 64 },
     async atPause(a) {
       const next = await a.serverNextSeq();
-      await a.injectRst((next + 1000) >>> 0);
-      a.note('forged RST, seq SND.NXT+1000', 'server');
+      await a.injectRst((next + offset) >>> 0);
+      a.note(`forged RST, seq SND.NXT+${offset}`, 'server');
       await a.sleep(100);
     },
     expect: { allow: { server: ['out-of-window'] }, must: [['server', 'out-of-window']] },
-  },
+  })),
   // --- A middlebox forges the reset -----------------------------------------------------------------
   {
     id: 'firewall-reset',
@@ -434,6 +574,31 @@ export const SCENARIOS: Scenario[] = [
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
 ];
+
+/** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */
+const IPV6_TWINS = [
+  'refused', 'kill-server-before-accept', 'client-closes-early', 'client-closes-unread', 'state-lost', 'keepalive-timeout',
+  'linger-zero', 'socket-killed', 'fin-wait2-expired', 'accept-queue-overflow', 'linger2-close', 'abort-with-unsent-data', 'close-with-unsent-data', 'user-timeout',
+  'half-open-reconnect', 'time-wait-segment', 'blind-reset', 'firewall-reset',
+];
+
+function ipv6Twin(s: Scenario): Scenario {
+  return { ...s, id: `${s.id}-ipv6`, title: `${s.title} (IPv6)`, claims: [], clients: ['node-net'], needs: 'netns', family: 6 };
+}
+
+SCENARIOS.push(...IPV6_TWINS.map((id) => ipv6Twin(SCENARIOS.find((s) => s.id === id)!)));
+
+/** The reasons of `enum sk_rst_reason` no scenario constructs, and why (shown with the lab's
+ *  cause × reason table; every other reason is expected from at least one scenario). */
+export const REASONS_NOT_CONSTRUCTED: Partial<Record<LinuxRstReason, string>> = {
+  NOT_SPECIFIED: 'a placeholder: no TCP path of Linux 6.18 logs it',
+  ERROR: 'a placeholder for unexpected errors: no TCP path of Linux 6.18 logs it',
+  TCP_ABORT_ON_MEMORY: 'needs too many orphans or TCP memory pressure: tcp_max_orphans and tcp_mem are global sysctls, not per namespace, and the lab never changes the machine\'s own',
+  TCP_RFC7323_PAWS: 'a SYN-SENT socket getting a SYN-ACK whose timestamp echo is not one it sent (tcp_rcv_synsent_state_process): needs a forged SYN-ACK with a timestamp option',
+  TCP_TOO_OLD_ACK: 'a full socket in SYN-RECEIVED (a TCP Fast Open server\'s child, or after a simultaneous open) getting an ACK older than the window (tcp_ack)',
+  TCP_ACK_UNSENT_DATA: 'a full socket in SYN-RECEIVED (TCP Fast Open, or a simultaneous open) getting an ACK for data never sent (tcp_ack)',
+  TCP_OLD_ACK: 'a full socket in SYN-RECEIVED (TCP Fast Open, or a simultaneous open) getting an old ACK (tcp_rcv_state_process)',
+};
 
 export function scenarioById(id: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.id === id);

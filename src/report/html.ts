@@ -259,6 +259,8 @@ function kernelSection(res: LabResults): string {
   return `<section id="kernel"><h2>The explainer against the kernel</h2>
 <p class="small">Linux's own reason for each RST it sent (tracepoint <code>tcp:tcp_send_reset</code>), beside the explainer's cause, from packets alone. ${t.kernelSent} RSTs sent by the kernel: the explainer's Linux reasons include the kernel's for ${t.agree} (${pct}%) and name it exactly for ${t.exact}.${t.notCaptured ? ` ${t.notCaptured} more were sent on links the captures do not see.` : ''}${t.lost ? ` <strong>${t.lost} kernel events were lost.</strong>` : ''}</p>
 <table><thead><tr><th>explainer's cause</th><th>kernel's reason</th><th>RSTs</th><th>agree</th></tr></thead><tbody>${rows}</tbody></table>
+<h3>Every reason Linux can give</h3>
+<table id="kernel-coverage"><thead><tr><th>kernel's reason</th><th>produced by</th></tr></thead><tbody>${t.coverage.map((c) => `<tr data-kernel-reason="${esc(c.reason)}" data-produced="${c.scenarios.length ? 'yes' : 'no'}"><td class="mono">${esc(c.reason)}</td><td>${c.scenarios.length ? c.scenarios.map((id) => `<a href="#${anchor('scenario', id)}">${esc(id)}</a>`).join(', ') : `<span class="small">not produced: ${esc(c.why ?? 'by none of the scenarios that ran')}</span>`}</td></tr>`).join('')}</tbody></table>
 </section>`;
 }
 

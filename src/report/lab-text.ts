@@ -105,6 +105,11 @@ function renderKernelText(res: LabResults, p: Painter): string[] {
   const pct = t.kernelSent ? ((100 * t.agree) / t.kernelSent).toFixed(1) : '–';
   lines.push(`  ${t.kernelSent} RSTs sent by the kernel: the explainer allows its reason for ${t.agree} (${pct}%), names it exactly for ${t.exact}`
     + `${t.notCaptured ? `; ${t.notCaptured} more not in the captures` : ''}${t.lost ? `; ${p.red(`${t.lost} kernel events lost`)}` : ''}`);
+  const got = t.coverage.filter((c) => c.scenarios.length);
+  lines.push(`  ${got.length} of Linux's ${t.coverage.length} reasons produced: ${got.map((c) => c.reason).join(', ')}`);
+  for (const c of t.coverage.filter((x) => !x.scenarios.length)) {
+    lines.push(p.dim(`    not produced: ${c.reason} — ${c.why ?? 'by none of the scenarios that ran'}`));
+  }
   lines.push('');
   return lines;
 }

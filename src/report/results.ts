@@ -139,6 +139,8 @@ export interface LabResults {
     kernel: string; node: string; mode: 'netns' | 'loopback'; modeReason: string; capture: boolean;
     /** The kernel's reset reasons (lab/kernel-trace.ts): read, or why not; events the buffer lost. */
     kernelTrace: { available: true; lost: number } | { available: false; why: string };
+    /** The reasons of `enum sk_rst_reason` no scenario constructs, and why (lab/scenarios.ts). */
+    reasonsNotConstructed?: Record<string, string>;
   };
   scenarios: ScenarioInfo[];
   clients: string[];

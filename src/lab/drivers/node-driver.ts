@@ -129,7 +129,7 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
   const notes: string[] = [];
   const ok = (): void => run.finish({ kind: 'ok', bytes, causes: [], notes });
   const repeating = t.repeatEveryMs !== undefined && (t.repeat ?? 0) > 0;
-  const waitsForError = repeating || t.keepAliveMs !== undefined;
+  const waitsForError = repeating || t.keepAliveMs !== undefined || t.halfCloseReadAfterMs !== undefined;
   let repeatTimer: NodeJS.Timeout | undefined;
 
   socket.on('error', (err) => {
@@ -182,6 +182,16 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
       }
       socket.write(t.send ?? '');
     }, t.repeatEveryMs);
+  }
+  if (t.halfCloseReadAfterMs !== undefined) {
+    // shutdown(SHUT_WR) with nothing read: the peer's data waits in our receive queue.
+    socket.end();
+    notes.push('half-closed');
+    setTimeout(() => {
+      socket.resume();
+      socket.once('close', () => ok());
+    }, t.halfCloseReadAfterMs);
+    return;
   }
   socket.resume();
 }

@@ -81,13 +81,13 @@ export class Run {
   }
 
   /**
-   * The pause point: print `connected` and wait for `go`. Without `pause`, returns at once.
-   * When stdin closes before `go`, the driver exits (status 3) without a result.
+   * The pause point: print `connected` and wait for `go`. Without `pause`, prints `connected` and
+   * returns at once. When stdin closes before `go`, the driver exits (status 3) without a result.
    */
   async holdIfPaused(local: string, remote: string): Promise<void> {
     this.markConnected();
-    if (!this.config.pause) return;
     emit({ event: 'connected', local, remote });
+    if (!this.config.pause) return;
     process.stdin.ref?.();
     for (;;) {
       const line = await this.nextLine();

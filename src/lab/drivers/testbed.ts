@@ -241,7 +241,7 @@ export async function runDriver(config: DriverConfig, onConnected?: (ev: Extract
     if (line.trim() === '') return;
     const ev = JSON.parse(line) as DriverEvent;
     events.push(ev);
-    if (ev.event === 'connected') {
+    if (ev.event === 'connected' && config.pause) {
       // `go` is sent even when the hook fails, so the child never waits for nothing.
       void Promise.resolve()
         .then(() => onConnected?.(ev))

@@ -9,6 +9,7 @@
 #        {"op":"close"} {"op":"hold"} (until stdin closes or the lab kills the process)
 #        {"op":"linger2"} (TCP_LINGER2 = -1: a close() in FIN-WAIT-2 resets)
 #        {"op":"user-timeout","ms":M} (TCP_USER_TIMEOUT)
+#        {"op":"send-some","bytes":N} (without blocking: what the send buffer takes, up to N)
 # Prints {"event":"step","i":I,"op":OP} after each step, {"event":"done"} at the end, and
 # {"event":"error","step":I,"message":M} when a step fails (the rest are skipped: a reset socket;
 # step -1: the connection itself failed).
@@ -45,6 +46,15 @@ for i, st in enumerate(steps):
     try:
         if op == "send":
             s.sendall(b"x" * st["bytes"])
+        elif op == "send-some":
+            s.setblocking(False)
+            left = st["bytes"]
+            try:
+                while left > 0:
+                    left -= s.send(b"x" * min(left, 65536))
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
         elif op == "recv":
             s.settimeout(0.2)
             want = st["bytes"]
