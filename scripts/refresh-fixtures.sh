@@ -16,7 +16,9 @@ for run in refused--node-net kill-server-before-accept--node-net kill-server-bef
   kill-proxy-before-request-https--okhttp kill-server-mid-response-h2--okhttp client-closes-early--node-net \
   client-closes-unread--node-net state-lost--node-net retransmission-timeout--node-net keepalive-timeout--node-net \
   linger-zero--node-net unread-data-kill--okhttp blind-reset--node-http firewall-reset--node-net \
-  socket-killed--node-net fin-wait2-expired--node-net accept-queue-overflow--node-net; do
+  socket-killed--node-net fin-wait2-expired--node-net accept-queue-overflow--node-net \
+  half-open-reconnect--node-net half-open-reconnect-ipv6--node-net linger2-close--node-net abort-with-unsent-data--node-net \
+  close-with-unsent-data-ipv6--node-net time-wait-segment--node-net user-timeout--node-net; do
   cp "$out/captures/$run.pcap" "$dst/$run.pcap"
   node scripts/kernel-fixture.mjs "$out/results.json" "$run" > "$dst/$run.pcap.kernel.json"
 done

@@ -19,6 +19,9 @@
 //   before the first packet is delivered.
 // - opts.readAheadMin: the file size from which a worker thread reads ahead (Infinity: never);
 //   opts.readAheadStats, if given, gets the number of bytes the worker read (for tests).
+// - opts.signal: once aborted (Ctrl-C on a live pipe), reading stops at the next chunk boundary as
+//   if the input had ended there; a record cut there is not an error; the summary then has
+//   `interrupted: true`.
 
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -35,6 +38,7 @@ export interface ReadCaptureOptions {
   onFormat?: (format: CaptureFormat, gzip: boolean) => void;
   readAheadMin?: number;
   readAheadStats?: { bytes: number };
+  signal?: AbortSignal;
 }
 
 const CHUNK = 1 << 17;
@@ -59,6 +63,13 @@ export async function readCapture(
     input = streamSource(source === '-' ? process.stdin : (source as NodeJS.ReadableStream), source === '-' ? 'standard input' : 'the input stream');
   }
   const name = input.name;
+  const signal = opts.signal;
+  if (signal) {
+    // Stop waiting for the next chunk once aborted: next() then says the input has ended.
+    const source = input;
+    const aborted = new Promise<null>((res) => { if (signal.aborted) res(null); else signal.addEventListener('abort', () => res(null), { once: true }); });
+    input = { name: source.name, next: () => (signal.aborted ? Promise.resolve(null) : Promise.race([source.next(), aborted])), close: () => source.close() };
+  }
 
   let gzip = false;
   let announced = opts.onFormat === undefined;
@@ -157,7 +168,7 @@ export async function readCapture(
       if (parser.format === null) {
         throw new CaptureFormatError(`the first ${maxBytes} bytes of ${name} are too few to recognise a capture`, 0);
       }
-    } else {
+    } else if (!signal?.aborted) {
       parser.end();
     }
   } finally {
@@ -171,6 +182,7 @@ export async function readCapture(
     gzip,
     anomalies: parser.anomalies,
     ...(limited ? { limited: true } : {}),
+    ...(signal?.aborted ? { interrupted: true } : {}),
   };
 }
 

@@ -54,4 +54,6 @@ export interface CaptureSummary {
   anomalies: number;
   /** Set when reading stopped at the caller's byte limit (readCapture's maxBytes) before the end of the input. */
   limited?: boolean;
+  /** Set when the caller stopped the reading (readCapture's signal) before the end of the input. */
+  interrupted?: boolean;
 }

@@ -7,12 +7,18 @@
 // has a backlog (a slow pipe). --html holds the reports it lists: at most
 // EXPLAIN_HTML_MAX_CONNECTIONS. Segment summaries (for ladders) are kept for at most LADDER_KEEP
 // connections.
+// Live input (standard input that is a pipe or socket, whose first packet is stamped within
+// LIVE_SKEW_SEC of now: `tcpdump -U -w - | rstlab explain -`): an ended connection is judged
+// LIVE_LINGER_SEC after its last packet by the wall clock, even on a quiet link, and text reports
+// are written as they are judged (no reordering). SIGINT or SIGTERM on standard input ends the
+// reading as the end of the input would: what is held is reported, then the summary, exit 0.
 
-import { writeFileSync } from 'node:fs';
+import { fstatSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, InputError, UsageError } from '../errors.js';
 import { Explainer, ReorderBuffer, RstGroups } from '../explain/index.js';
+import { DEFAULT_CLOSED_LINGER_SEC } from '../tcp/index.js';
 import type { ConnectionReport } from '../explain/index.js';
 import { connectionRecord, plain, renderConnectionText, renderPatternsText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
@@ -33,6 +39,22 @@ export function outputFormat(opts: ExplainOptions): OutputFormat {
   if (opts.json && format !== 'json') throw new UsageError(`--json is short for --format json; it does not go with --format ${format}`);
   if (opts.ladder && format === 'zeek') throw new UsageError('--ladder draws its diagrams in the text output; it does not go with --format zeek');
   return format;
+}
+
+/** Live input: how long an ended connection waits for more packets (wall clock) before it is judged. */
+export const LIVE_LINGER_SEC = 0.3;
+/** Live input: the first packet must be stamped within this of the wall clock. */
+const LIVE_SKEW_SEC = 120;
+/** Live input: how often the wall clock moves the engine on. */
+const LIVE_TICK_MS = 100;
+
+/** Standard input that can be live: a pipe, a socket or a character device, not a regular file. */
+function stdinCanBeLive(): boolean {
+  try {
+    return !fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Connections whose segments are kept for ladders (--ladder, --html); later ones print without. */
@@ -110,6 +132,8 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
   };
   /** The reorder buffer's size at which it is next asked what it can let out. */
   let checkAt = RELEASE_BATCH;
+  /** Live input (see the header): decided for good at the first packet. */
+  let live = source === '-' && stdinCanBeLive();
   const explainer: Explainer = new Explainer({
     onConnection: (c) => {
       if (zeek) {
@@ -125,6 +149,12 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
       }
       // (The HTML keeps segments for the connections it lists, whichever they turn out to be.)
       const keepSegments = html !== null || (ladders !== null && withSegments++ < LADDER_KEEP);
+      if (live) {
+        // As judged, in that order: a live reader waits for no connection still open.
+        if (text && !headerWritten) writeHeader(captureFormat || 'live capture');
+        deliver(keepSegments ? c : { ...c, segments: [] });
+        return;
+      }
       reorder.push(keepSegments ? c : { ...c, segments: [] });
       if (reorder.size < checkAt) return;
       if (!streaming && reorder.size > TEXT_WINDOW) {
@@ -139,17 +169,40 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     // Without `normal` the explainer only counts the connections that ended normally, building no
     // report for them; a conn.log lists every connection, so --format zeek needs them built.
     normal: Boolean(opts.all || zeek),
+    ...(live ? { closedLingerSec: LIVE_LINGER_SEC } : {}),
   });
   let failure: CaptureFormatError | null = null;
   let capture;
+  // Standard input: Ctrl-C or SIGTERM ends the input (a live capture has no other end).
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  if (source === '-') for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+  let first = true;
+  const packet: typeof explainer.packet = (rec) => {
+    if (first) {
+      first = false;
+      // A pipe replaying an old capture is not live: its packets keep their own clock.
+      if (live && Math.abs(rec.tsSec + rec.tsNsec / 1e9 - Date.now() / 1000) > LIVE_SKEW_SEC) {
+        live = false;
+        explainer.setClosedLinger(DEFAULT_CLOSED_LINGER_SEC);
+      }
+    }
+    explainer.packet(rec);
+  };
+  const ticker = live ? setInterval(() => { if (live && !first) explainer.advance(Date.now() / 1000); }, LIVE_TICK_MS) : null;
   try {
-    capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly }, {
+    capture = await readCapture(source, { packet, anomaly: explainer.captureAnomaly }, {
       backpressure: outputBacklog,
+      signal: stop.signal,
       ...(text ? { onFormat: (f: string, gzip: boolean) => { captureFormat = `${f}${gzip ? ' (gzip)' : ''}`; } } : {}),
     });
   } catch (err) {
     if (!(err instanceof CaptureFormatError)) throw err;
     failure = err; // the packets before the damage were delivered: report them, then fail
+  } finally {
+    if (ticker) clearInterval(ticker);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   if (failure && explainer.packetsSeen === 0) throw failure; // nothing was readable: the error alone
   // The connections still held, a batch at a time, letting the output drain in between.

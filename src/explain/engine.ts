@@ -3,6 +3,8 @@
 //   reach `onConnection` as connections finish (streaming, memory bounded by live connections).
 //   `segments: false` keeps no segment summaries (no ladders to draw): same verdicts, less work;
 //   `normal: false` counts connections that ended normally without building their reports.
+// - Live input: `advance(now)` moves time on without a packet, so an ended connection is judged
+//   `closedLingerSec` after its last packet even on a quiet link (explain on a pipe, watch).
 // - Nothing about the capture's content throws: undecodable frames become counted anomalies.
 // - `explainCapture(source)` is the convenience for tests, the lab and the proxy: it reads a whole
 //   capture (path, '-' or stream) and returns every connection, every RST verdict and the summary.
@@ -75,6 +77,9 @@ export interface ExplainerOptions {
   /** Report connections that ended normally too (default true). Without them those are only
    *  counted in the summary, never built. */
   normal?: boolean;
+  /** Capture time an ended connection waits for more packets before it is judged (default 5 s;
+   *  live input uses less, with `advance`). */
+  closedLingerSec?: number;
 }
 
 const ABNORMAL_STATES = new Set<ConnState>(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
@@ -128,7 +133,19 @@ export class Explainer {
       onConnection: (c) => this.finish(c),
       ...(opts.segments === false ? { maxSegments: 0 } : {}),
       ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
+      ...(opts.closedLingerSec !== undefined ? { closedLingerSec: opts.closedLingerSec } : {}),
     });
+  }
+
+  /** Live input: judge what has waited out its linger by `now` (seconds since the epoch, the
+   *  packets' clock), with no packet needed to move time on. */
+  advance(now: number): void {
+    this.tracker.advance(now);
+  }
+
+  /** Change the linger of ended connections (see ExplainerOptions.closedLingerSec). */
+  setClosedLinger(sec: number): void {
+    this.tracker.setClosedLinger(sec);
   }
 
   /** Packets handed to `packet()` so far. */

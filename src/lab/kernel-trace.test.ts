@@ -16,10 +16,12 @@ test('trace_pipe lines: send and receive events with the kernel\'s reason and st
   const events = lines.map(parseTraceLine);
   assert.deepEqual(events[0], { kind: 'mark', ts: 9615.959117, text: 'rstlab-run x start' });
   assert.deepEqual(events[1], {
-    kind: 'send', ts: 9616.023129, cpu: 1, pid: 14692, comm: '<...>', src: '127.0.0.1:1', dst: '127.0.0.1:60744', state: 'UNKNOWN', reason: 'NO_SOCKET',
+    kind: 'send', ts: 9616.023129, cpu: 1, pid: 14692, comm: '<...>', inIrq: true, src: '127.0.0.1:1', dst: '127.0.0.1:60744', state: 'UNKNOWN', reason: 'NO_SOCKET',
   });
-  assert.deepEqual(events[2], { kind: 'receive', ts: 9616.0232, cpu: 1, pid: 14692, comm: '<...>', local: '127.0.0.1:60744', remote: '127.0.0.1:1', cookie: 0x1013 });
+  assert.deepEqual(events[2], { kind: 'receive', ts: 9616.0232, cpu: 1, pid: 14692, comm: '<...>', inIrq: false, local: '127.0.0.1:60744', remote: '127.0.0.1:1', cookie: 0x1013 });
   assert.equal(events[4]?.kind === 'send' && `${events[4].state} ${events[4].reason} ${events[4].src}`, 'TCP_CLOSE TCP_ABORT_ON_CLOSE 127.0.0.1:38231');
+  // close() ran in the process (flags "....."): its pid and comm name the closer; a softirq's ("..s1.") do not.
+  assert.equal(events[4]?.kind === 'send' && `${events[4].comm} ${events[4].pid} ${events[4].inIrq}`, 'python3 14699 false');
   assert.deepEqual(events[6] && events[6].kind === 'send' && [events[6].src, events[6].dst], ['[::1]:1', '[::1]:32944']);
   assert.deepEqual(events[7] && events[7].kind === 'receive' && [events[7].local, events[7].remote, events[7].cookie], ['[::1]:32944', '[::1]:1', 0xd]);
   for (const junk of ['', '# tracer: nop', '   <idle>-0  [000] d.h.. 1.000: sched_switch: prev_comm=x', 'tcp_send_reset: src=1.2.3.4:1']) assert.equal(parseTraceLine(junk), null, junk);

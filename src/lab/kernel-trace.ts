@@ -40,8 +40,11 @@ export interface KernelSend {
    *  it into the capture's wall-clock time). */
   ts: number;
   cpu: number;
+  /** The task that ran when the event fired: the process that closed or aborted the socket in
+   *  process context; an unrelated one when `inIrq` (softirq: a packet or a timer). */
   pid: number;
   comm: string;
+  inIrq: boolean;
   src: string;
   dst: string;
   /** The socket's state (`TCP_ESTABLISHED`…, `UNKNOWN` when no socket). */
@@ -56,6 +59,7 @@ export interface KernelReceive {
   cpu: number;
   pid: number;
   comm: string;
+  inIrq: boolean;
   /** The socket that accepted the RST: its own address, and the peer that sent the RST. */
   local: string;
   remote: string;
@@ -67,7 +71,7 @@ export interface KernelMark { kind: 'mark'; ts: number; text: string }
 
 export type KernelTraceEvent = KernelSend | KernelReceive | KernelMark;
 
-const LINE = /^\s*(.*?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (tcp_send_reset|tcp_receive_reset|tracing_mark_write): (.*)$/;
+const LINE = /^\s*(.*?)-(\d+)\s+\[(\d+)\]\s+(\S+)\s+(\d+\.\d+): (tcp_send_reset|tcp_receive_reset|tracing_mark_write): (.*)$/;
 
 /** `key=value` pairs of an event's text. */
 function fields(text: string): Map<string, string> {
@@ -89,8 +93,9 @@ function endpoint(s: string | undefined): string | null {
 export function parseTraceLine(line: string): KernelTraceEvent | null {
   const m = LINE.exec(line);
   if (!m) return null;
-  const [, comm, pid, cpu, ts, event, text] = m as unknown as [string, string, string, string, string, string, string];
-  const base = { ts: Number(ts), cpu: Number(cpu), pid: Number(pid), comm };
+  const [, comm, pid, cpu, flags, ts, event, text] = m as unknown as [string, string, string, string, string, string, string, string];
+  // The flags' third character: h / H / s when the event ran in a hard or soft interrupt.
+  const base = { ts: Number(ts), cpu: Number(cpu), pid: Number(pid), comm, inIrq: /^..[hHs]/.test(flags) };
   if (event === 'tracing_mark_write') return { kind: 'mark', ts: base.ts, text: text.trim() };
   const f = fields(text);
   if (event === 'tcp_send_reset') {
@@ -119,6 +124,8 @@ export interface KernelTrace {
   read(): KernelTraceEvent[];
   until(markText: string, timeoutMs?: number): Promise<KernelTraceEvent[]>;
   stop(): Promise<{ lost: number }>;
+  /** Events the buffer has lost so far (overrun + dropped), while it runs. */
+  lost(): number;
 }
 
 /** Why tracefs cannot give the kernel's reasons here, or null when it can. */
@@ -226,11 +233,9 @@ class Recorder implements KernelTrace {
     }
   }
 
-  async stop(): Promise<{ lost: number }> {
-    if (this.stopped) return { lost: 0 };
-    this.read();
-    this.stopped = true;
+  lost(): number {
     let lost = 0;
+    if (this.stopped) return lost;
     try {
       const cpus = readdirSync(path.join(this.dir, 'per_cpu'));
       for (const c of cpus) {
@@ -238,6 +243,14 @@ class Recorder implements KernelTrace {
         for (const m of stats.matchAll(/^(?:overrun|dropped events): (\d+)$/gm)) lost += Number(m[1]);
       }
     } catch { /* the counters are best effort; the instance is removed either way */ }
+    return lost;
+  }
+
+  async stop(): Promise<{ lost: number }> {
+    if (this.stopped) return { lost: 0 };
+    this.read();
+    const lost = this.lost();
+    this.stopped = true;
     try { closeSync(this.fd); } catch { /* closed */ }
     this.fd = -1;
     removeInstance(this.dir);

@@ -30,7 +30,7 @@ test('randomPlan: the same seed and index give the same plan; other seeds other 
 const rst = (frame: number, from: string, to: string, linuxReasons: string[]): WireRst => ({
   frame, cause: 'abort', confidence: 'high', from, to, role: 'server', summary: '', linuxReasons: linuxReasons as WireRst['linuxReasons'], linuxReason: null,
 });
-const send = (ts: number, src: string, dst: string, reason: string, state = 'TCP_CLOSE'): KernelSend => ({ kind: 'send', ts, cpu: 0, pid: 1, comm: 'x', src, dst, state, reason });
+const send = (ts: number, src: string, dst: string, reason: string, state = 'TCP_CLOSE'): KernelSend => ({ kind: 'send', ts, cpu: 0, pid: 1, comm: 'x', inIrq: true, src, dst, state, reason });
 const hosts = { client: '198.51.100.2', server: '203.0.113.2', proxy: '192.0.2.2' };
 const S = '203.0.113.2:80';
 const C = '198.51.100.2:40000';

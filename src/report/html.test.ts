@@ -42,6 +42,10 @@ test('the lab report has the verdicts, the matrix and one collapsible block per 
   const ladders = LAB_FIXTURE.runs.filter((r) => r.status !== 'skipped' && r.status !== 'failed').length;
   assert.equal((html.match(/<figure class="ladder"/g) ?? []).length, ladders);
   assert.match(html, /<a class="capture" href="captures\/refused--okhttp\.pcap">/);
+  // The explainer against the kernel: causes × reasons, and every reason Linux can give.
+  assert.match(html, /<tr data-cause="refused" data-kernel-reason="NO_SOCKET" data-agree="yes">/);
+  assert.match(html, /<tr data-kernel-reason="NO_SOCKET" data-produced="yes"><td class="mono">NO_SOCKET<\/td><td><a href="#scenario-refused">refused<\/a>/);
+  assert.match(html, /<tr data-kernel-reason="TCP_ABORT_ON_MEMORY" data-produced="no">.*not produced: tcp_max_orphans and tcp_mem are global sysctls/);
 });
 
 test('error texts are escaped and shown with their cause chain', () => {

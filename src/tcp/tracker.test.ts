@@ -229,3 +229,25 @@ test('each of several RSTs gets what followed it (the first 4 of the receiver\'s
     assert.deepEqual([c!.orig.rstFrames, c!.resp.rstFrames], [[8], [5]], what);
   }
 });
+
+test('live input: advance() judges an ended connection its linger after the last packet, with no packet to move time on', () => {
+  const done: Connection[] = [];
+  const tracker = new ConnectionTracker({ onConnection: (c) => done.push(c), closedLingerSec: 0.3 });
+  const conv = new Conversation({ client: '10.1.0.2:40001', server: '10.2.0.9:8080', start: 1_800_000_000 });
+  conv.handshake().data('c', 10).activeRst('s');
+  const open = new Conversation({ client: '10.1.0.2:40002', server: '10.2.0.9:8080', start: 1_800_000_000 });
+  open.handshake().data('c', 10); // still open: not judged however long it is quiet (idle timeout aside)
+  feed(tracker, open, feed(tracker, conv));
+  const last = conv.frames.at(-1)!;
+  const t = last.tsSec + last.tsNsec / 1e9;
+  tracker.advance(t + 0.2);
+  assert.equal(done.length, 0, 'still within its linger: a challenge ACK could follow');
+  tracker.advance(t + 0.35);
+  assert.deepEqual(done.map((c) => c.history), ['ShADr']);
+  tracker.advance(t + 100);
+  assert.equal(done.length, 1);
+  assert.equal(tracker.alive, 1);
+  tracker.setClosedLinger(5);
+  tracker.flush();
+  assert.equal(done.length, 2);
+});

@@ -21,6 +21,9 @@
 //   order they are finalized; `flush()` finalizes the rest in order of their first frame (all, or
 //   a batch at a time). `oldestFirstFrame` is the first frame of the oldest connection still held:
 //   every connection finalized later starts at or after it.
+// - Live input (`advance(now)`): the caller's clock stands in for capture time between packets, so
+//   a connection that ended is finalized `closedLingerSec` after its last packet even when no
+//   packet follows (a quiet link); `setClosedLinger(sec)` changes the linger for what comes next.
 //
 // Hot path (one call per packet): no strings and no objects per packet, not even a boxed number
 // (the capture time stays in the caller's record and each per-packet function makes its double
@@ -508,6 +511,16 @@ export class ConnectionTracker {
     t.rsts.record(t.store, row, e, peer);
     e.state = 'RESET';
     t.ended = true;
+  }
+
+  /** Sweep at `now` (seconds, the capture's clock) without a packet: live input on a quiet link. */
+  advance(now: number): void {
+    if (now > this.lastSweep) this.sweep(now);
+  }
+
+  /** The linger of ended connections from now on (live input judges sooner than a file). */
+  setClosedLinger(sec: number): void {
+    this.opts.closedLingerSec = sec;
   }
 
   private sweep(now: number): void {

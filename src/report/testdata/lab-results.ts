@@ -57,7 +57,7 @@ export const LAB_FIXTURE: LabResults = {
   schema: LAB_SCHEMA,
   startedAt: '2026-11-20T10:00:00.000Z',
   durationMs: 9_400,
-  host: { kernel: '6.1.0-test', node: 'v20.20.0', mode: 'netns', modeReason: 'running as root', capture: true, kernelTrace: { available: true, lost: 0 } },
+  host: { kernel: '6.1.0-test', node: 'v20.20.0', mode: 'netns', modeReason: 'running as root', capture: true, kernelTrace: { available: true, lost: 0 }, reasonsNotConstructed: { TCP_ABORT_ON_MEMORY: 'tcp_max_orphans and tcp_mem are global sysctls' } },
   scenarios: [
     { id: 'refused', title: 'Connect to a port with no listener', description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).', claims: ['C1.1', 'C1.2'] },
     { id: 'kill-server-before-request-http', title: 'Server killed after connect, before the request (HTTP, direct)', description: 'The client is held right after the TCP connection is set up; the server process is SIGKILLed; then the client sends.', claims: ['C2.0', 'C2a.5', 'C2a.6'] },

@@ -1,0 +1,189 @@
+// `rstlab watch`'s core, without I/O: the kernel's reset events and the packets' RST verdicts in,
+// one record per reset out. Contract:
+// - `kernel(e, wallTime)` takes a `tcp_send_reset` / `tcp_receive_reset` event (its time already
+//   on the wall clock); `packet(verdict, connection)` a RST the explain engine judged;
+//   `tick(now)` emits what has waited long enough; `end()` emits everything still held.
+// - A RST sent by this host's kernel is seen twice — its send event and its packet — and becomes
+//   one record: same sender and receiver, times within MATCH_SEC (the nearest). A packet RST is
+//   held PACKET_HOLD_SEC for its kernel event (read from tracefs in batches), a kernel event
+//   KERNEL_HOLD_SEC for its packet (the engine judges a RST LIVE_LINGER_SEC after the connection's
+//   last packet); unmatched, each is emitted alone. A receive event marks the packet RST it
+//   accepted (`accepted: true`), or is emitted alone when no packet showed it.
+// - `sender` says who sent it as far as this host can tell: `this-kernel` (a send event),
+//   `not-this-kernel` (a packet from one of this host's addresses that its TCP did not send: a
+//   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
+//   name — the explainer's cause says which), `unknown` (a send event without a packet, the
+//   capture off).
+// - The local process comes from `owner(local, remote)` (watch/owners.ts), else from the event
+//   itself when it ran in process context (the process that closed or aborted the socket).
+// - Every record is emitted once, in the order it is decided; `agrees` is whether the explainer's
+//   Linux reasons include the kernel's (null when either is missing).
+
+import type { ConnectionReport, RstVerdict } from '../explain/index.js';
+import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
+import type { Owner } from './owners.js';
+
+/** Send event and packet of one RST are at most this far apart (the capture's and the trace's clocks). */
+export const MATCH_SEC = 0.25;
+/** How long a packet RST waits for its send event. */
+export const PACKET_HOLD_SEC = 0.3;
+/** How long a send event waits for its packet RST (judged after the live linger). */
+export const KERNEL_HOLD_SEC = 0.8;
+
+export interface WatchRecord {
+  type: 'rst';
+  /** The RST's time (the packet's, else the kernel event's), seconds since the epoch. */
+  time: number;
+  from: string;
+  to: string;
+  sender: 'this-kernel' | 'not-this-kernel' | 'remote' | 'unknown';
+  /** What this host's kernel logged when it sent the RST (`tcp_send_reset`). */
+  kernel: { reason: string; state: string } | null;
+  /** A local socket accepted the RST (`tcp_receive_reset`); null when the kernel is not watched. */
+  accepted: boolean | null;
+  /** The explainer's view, when the packets were seen. */
+  cause: RstVerdict['cause'] | null;
+  confidence: RstVerdict['confidence'] | null;
+  summary: string | null;
+  linuxReasons: string[];
+  linuxReason: string | null;
+  agrees: boolean | null;
+  /** The error the application at the receiving end most likely saw. */
+  app: string | null;
+  connection: { orig: string; resp: string; history: string; connState: string; ageSec: number } | null;
+  /** The local process: the sender's when this host sent it, else the receiver's. */
+  process: (Owner & { via: 'socket' | 'listener' | 'event' }) | null;
+}
+
+export interface JoinOptions {
+  /** Is this address one of the watched host's own? */
+  isLocal: (addr: string) => boolean;
+  emit: (r: WatchRecord) => void;
+  owner?: (local: string, remote: string) => { owner: Owner; via: 'socket' | 'listener' } | null;
+  /** The kernel side is watched (receive events can mark records accepted). */
+  kernelWatched: boolean;
+}
+
+interface PendingSend { e: KernelSend; time: number; at: number }
+interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
+
+/** `1.2.3.4:80` / `[::1]:80` → its address. */
+function addrOf(endpoint: string): string {
+  const i = endpoint.lastIndexOf(':');
+  return endpoint.slice(0, i).replace(/^\[|\]$/g, '');
+}
+
+export class WatchJoiner {
+  private sends: PendingSend[] = [];
+  private packets: PendingPacket[] = [];
+  /** Receive events not yet matched to a packet, by "from to". */
+  private receives: Array<{ e: KernelReceive; time: number; at: number }> = [];
+
+  constructor(private readonly opts: JoinOptions) {}
+
+  kernel(e: KernelSend | KernelReceive, time: number, now = time): void {
+    if (e.kind === 'send') {
+      const p = this.packets.find((x) => x.send === null && x.v.from === e.src && x.v.to === e.dst && Math.abs(x.v.time - time) <= MATCH_SEC);
+      if (p) { p.send = { e, time, at: now }; this.settle(p); } else this.sends.push({ e, time, at: now });
+      return;
+    }
+    // A local socket (`local`) accepted a RST from `remote`.
+    const p = this.packets.find((x) => !x.accepted && x.v.from === e.remote && x.v.to === e.local && Math.abs(x.v.time - time) <= MATCH_SEC);
+    if (p) { p.accepted = true; this.settle(p); } else this.receives.push({ e, time, at: now });
+  }
+
+  /** Emit a held packet RST once nothing more can come for it. */
+  private settle(p: PendingPacket): void {
+    if (this.waiting(p)) return;
+    const i = this.packets.indexOf(p);
+    if (i >= 0) this.packets.splice(i, 1);
+    this.emitPacket(p);
+  }
+
+  /** Whether a kernel event may still come for it: its send event (from a local address) or
+   *  its receive event (to a local address). */
+  private waiting(p: PendingPacket): boolean {
+    if (!this.opts.kernelWatched) return false;
+    return (p.send === null && this.opts.isLocal(addrOf(p.v.from))) || (!p.accepted && this.opts.isLocal(addrOf(p.v.to)));
+  }
+
+  packet(v: RstVerdict, c: ConnectionReport, now: number): void {
+    let best = -1;
+    for (let i = 0; i < this.sends.length; i += 1) {
+      const s = this.sends[i]!;
+      if (s.e.src !== v.from || s.e.dst !== v.to || Math.abs(s.time - v.time) > MATCH_SEC) continue;
+      if (best < 0 || Math.abs(s.time - v.time) < Math.abs(this.sends[best]!.time - v.time)) best = i;
+    }
+    const send = best >= 0 ? this.sends.splice(best, 1)[0]! : null;
+    const r = this.receives.findIndex((x) => x.e.remote === v.from && x.e.local === v.to && Math.abs(x.time - v.time) <= MATCH_SEC);
+    const accepted = r >= 0 ? (this.receives.splice(r, 1), true) : false;
+    const p: PendingPacket = { v, c, at: now, accepted, send };
+    if (this.waiting(p)) this.packets.push(p);
+    else this.emitPacket(p);
+  }
+
+  /** Emit what has waited long enough at `now` (seconds). */
+  tick(now: number): void {
+    this.packets = this.packets.filter((p) => {
+      if (now - p.at < PACKET_HOLD_SEC) return true;
+      this.emitPacket(p);
+      return false;
+    });
+    this.sends = this.sends.filter((s) => {
+      if (now - s.at < KERNEL_HOLD_SEC) return true;
+      this.emitSend(s);
+      return false;
+    });
+    this.receives = this.receives.filter((x) => {
+      if (now - x.at < KERNEL_HOLD_SEC) return true;
+      this.emitReceive(x.e, x.time);
+      return false;
+    });
+  }
+
+  end(): void {
+    this.tick(Infinity);
+  }
+
+  private processOf(local: string, remote: string, event: KernelSend | null): WatchRecord['process'] {
+    const o = this.opts.owner?.(local, remote);
+    if (o) return { ...o.owner, via: o.via };
+    // The event ran in the process that closed or aborted the socket (not in a softirq or a timer).
+    if (event && !event.inIrq && event.pid > 0 && event.comm !== '<...>') return { pid: event.pid, comm: event.comm, via: 'event' };
+    return null;
+  }
+
+  private emitPacket(p: PendingPacket): void {
+    const { v, c } = p;
+    const fromLocal = this.opts.isLocal(addrOf(v.from));
+    const kernel = p.send ? { reason: p.send.e.reason, state: p.send.e.state } : null;
+    const sender: WatchRecord['sender'] = p.send ? 'this-kernel' : fromLocal ? (this.opts.kernelWatched ? 'not-this-kernel' : 'unknown') : 'remote';
+    const process = fromLocal ? this.processOf(v.from, v.to, p.send?.e ?? null) : this.processOf(v.to, v.from, null);
+    this.opts.emit({
+      type: 'rst', time: v.time, from: v.from, to: v.to, sender, kernel,
+      accepted: this.opts.kernelWatched && this.opts.isLocal(addrOf(v.to)) ? p.accepted : null,
+      cause: v.cause, confidence: v.confidence, summary: v.summary,
+      linuxReasons: [...v.linuxReasons], linuxReason: v.linuxReason,
+      agrees: kernel ? (v.linuxReasons as readonly string[]).includes(kernel.reason) : null,
+      app: v.app.receiver,
+      connection: { orig: c.orig, resp: c.resp, history: c.history, connState: c.connState, ageSec: Math.max(0, v.time - c.start) },
+      process,
+    });
+  }
+
+  private emitSend(s: PendingSend): void {
+    this.opts.emit({
+      type: 'rst', time: s.time, from: s.e.src, to: s.e.dst, sender: 'this-kernel', kernel: { reason: s.e.reason, state: s.e.state },
+      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
+      connection: null, process: this.processOf(s.e.src, s.e.dst, s.e),
+    });
+  }
+
+  private emitReceive(e: KernelReceive, time: number): void {
+    this.opts.emit({
+      type: 'rst', time, from: e.remote, to: e.local, sender: 'unknown', kernel: null,
+      accepted: true, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
+      connection: null, process: this.processOf(e.local, e.remote, null),
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// Which process owns a TCP socket, for `rstlab watch`: the local end of a reset, named by the
+// process that held it. Contract:
+// - `parseSs(text)` reads `ss -tanpH` output (one socket per line: state, queues, local, peer,
+//   `users:(("comm",pid=N,fd=F),…)`) into sockets with their first owner; sockets without a
+//   visible owner (another namespace's process, a TIME-WAIT socket) are kept without one. Pure.
+// - `SocketOwners` keeps what `ss` showed, refreshed at most every `minIntervalMs` and remembered
+//   for `keepSec` after a socket disappears: a reset often comes after its socket is gone (an
+//   aborted close, a TIME-WAIT answer), and the owner it had is still the one to name. `owner()`
+//   looks up the exact connection, else a listener on the local port (a reset answered by the
+//   listening socket, or for a connection still in its accept queue). No per-event scan: a lookup
+//   that misses asks for one refresh, rate-limited.
+
+import { formatEndpoint, parseEndpoint } from '../wire/addr.js';
+
+export interface Owner { pid: number; comm: string }
+
+export interface SsSocket { state: string; local: string; peer: string; owner: Owner | null }
+
+/** `[::ffff:1.2.3.4]:80` → `1.2.3.4:80`; `*:80` / `[::]:80` stay wildcards; formats as explain does. */
+function endpointOf(text: string): string {
+  const { addr, port } = parseEndpoint(text);
+  const a = addr.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1').replace(/%.*$/, '');
+  return formatEndpoint(a === '' ? '*' : a, port);
+}
+
+export function parseSs(text: string): SsSocket[] {
+  const out: SsSocket[] = [];
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5) continue;
+    const [state, , , local, peer] = cols as [string, string, string, string, string];
+    const users = /users:\(\("((?:[^"\\]|\\.)*)",pid=(\d+)/.exec(line);
+    out.push({
+      state,
+      local: endpointOf(local),
+      peer: peer.endsWith(':*') ? '*' : endpointOf(peer),
+      owner: users ? { comm: users[1]!, pid: Number(users[2]) } : null,
+    });
+  }
+  return out;
+}
+
+interface Known { owner: Owner; seen: number }
+
+export class SocketOwners {
+  private readonly byConn = new Map<string, Known>();
+  private readonly byListenPort = new Map<number, Known>();
+  private lastRefresh = -Infinity;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    /** Runs `ss -tanpH` (in the watched namespace) and returns its output. */
+    private readonly ss: () => Promise<string>,
+    private readonly opts: { minIntervalMs?: number; keepSec?: number } = {},
+  ) {}
+
+  /** Read `ss` again unless it was read less than minIntervalMs ago. */
+  refresh(now = Date.now()): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (now - this.lastRefresh < (this.opts.minIntervalMs ?? 200)) return Promise.resolve();
+    this.lastRefresh = now;
+    this.refreshing = this.ss().then((text) => this.take(parseSs(text), now / 1000), () => undefined).finally(() => { this.refreshing = null; });
+    return this.refreshing;
+  }
+
+  /** Record one reading of `ss` (seconds `now`), forgetting what has been gone for keepSec. */
+  take(sockets: SsSocket[], now: number): void {
+    for (const s of sockets) {
+      if (!s.owner) continue;
+      if (s.state === 'LISTEN') this.byListenPort.set(parseEndpoint(s.local).port, { owner: s.owner, seen: now });
+      else this.byConn.set(`${s.local} ${s.peer}`, { owner: s.owner, seen: now });
+    }
+    const keep = this.opts.keepSec ?? 30;
+    for (const m of [this.byConn, this.byListenPort] as Array<Map<unknown, Known>>) {
+      for (const [k, v] of m) if (now - v.seen > keep) m.delete(k);
+    }
+  }
+
+  /** The owner of the connection `local` ↔ `remote`, or of a listener on `local`'s port. */
+  owner(local: string, remote: string): { owner: Owner; via: 'socket' | 'listener' } | null {
+    const c = this.byConn.get(`${local} ${remote}`);
+    if (c) return { owner: c.owner, via: 'socket' };
+    const l = this.byListenPort.get(parseEndpoint(local).port);
+    return l ? { owner: l.owner, via: 'listener' } : null;
+  }
+}

@@ -1,0 +1,227 @@
+// `rstlab watch`: every reset on a live host (or inside one network namespace), as it happens.
+// Contract:
+// - Two sources, each optional, merged by watch/join.ts: the kernel's `tcp_send_reset` /
+//   `tcp_receive_reset` events from a private tracefs instance (lab/kernel-trace.ts, removed on
+//   every exit path) and packets from a live `tcpdump -U --immediate-mode -w -` judged by the
+//   explain engine in live mode (an ended connection is judged LIVE_LINGER_SEC after its last
+//   packet by the wall clock). Either may be switched off or unavailable (no root, no tracefs, no
+//   tcpdump): `onNote` gets one line saying which and why, and the other goes on; with neither,
+//   WatchError.
+// - Only this host's traffic: kernel events (which carry no namespace) are kept when one end is
+//   an address of the watched host or namespace (`ip -j addr`); `ports` / `hosts` filter both
+//   sources (tcpdump's filter, and the events' addresses); `pid` / `comm` keep the records whose
+//   local process matches.
+// - Socket owners come from `ss -tanpH` in the watched namespace (watch/owners.ts), read every
+//   OWNERS_REFRESH_MS and when a kernel event arrives (rate-limited), never per event.
+// - It runs until `signal` aborts, `durationSec` passes or tcpdump ends; then it judges what is
+//   held, emits the rest and resolves with the summary. Every child (tcpdump, ss) dies with it.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readCapture } from '../capture/reader.js';
+import { CaptureFormatError, RstlabError } from '../errors.js';
+import { Explainer } from '../explain/index.js';
+import { startKernelTrace } from '../lab/kernel-trace.js';
+import type { KernelTrace } from '../lab/kernel-trace.js';
+import { findExecutable } from '../lab/proc.js';
+import { run } from '../lab/topology.js';
+import { parseEndpoint } from '../wire/addr.js';
+import { WatchJoiner } from './join.js';
+import type { WatchRecord } from './join.js';
+import type { WatchMetrics } from './metrics.js';
+import { SocketOwners } from './owners.js';
+
+/** An ended connection is judged this long after its last packet (wall clock). */
+export const WATCH_LINGER_SEC = 0.2;
+const TICK_MS = 50;
+const OWNERS_REFRESH_MS = 1000;
+
+export class WatchError extends RstlabError {
+  readonly code = 'WATCH_FAILED';
+}
+
+export interface WatchOptions {
+  netns?: string;
+  iface?: string;
+  ports: number[];
+  hosts: string[];
+  pid?: number;
+  comm?: string;
+  kernel: boolean;
+  capture: boolean;
+  durationSec?: number;
+  signal?: AbortSignal;
+  metrics?: WatchMetrics;
+  onRecord: (r: WatchRecord) => void;
+  onNote: (line: string) => void;
+}
+
+export interface WatchSummary {
+  records: number;
+  bySender: Record<WatchRecord['sender'], number>;
+  byKernelReason: Record<string, number>;
+  byCause: Record<string, number>;
+  /** Kernel events the trace buffer lost (null: the kernel was not watched). */
+  lost: number | null;
+  packets: number;
+  durationSec: number;
+}
+
+const inNetns = (netns: string | undefined, argv: string[]) => (netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv);
+
+/** The watched host's (or namespace's) own addresses, as explain formats them. */
+async function localAddresses(netns: string | undefined): Promise<Set<string>> {
+  const r = await run(['ip', ...(netns ? ['-n', netns] : []), '-j', 'addr', 'show']);
+  if (r.code !== 0) throw new WatchError(`cannot list the addresses${netns ? ` of namespace ${netns}` : ''}: ${r.stderr.trim() || `ip exited with ${r.code}`}`, netns ? 'check the name with `ip netns list`' : undefined);
+  const links = JSON.parse(r.stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
+  return new Set(links.flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local ? [parseEndpoint(`${a.local.includes(':') ? `[${a.local}]` : a.local}:0`).addr] : []))));
+}
+
+function bpfFilter(ports: number[], hosts: string[]): string {
+  const parts = ['tcp'];
+  if (ports.length) parts.push(`(${ports.map((p) => `port ${p}`).join(' or ')})`);
+  if (hosts.length) parts.push(`(${hosts.map((h) => `host ${h}`).join(' or ')})`);
+  return parts.join(' and ');
+}
+
+/** tcpdump writing pcap to its stdout; resolves once it says it is listening. */
+function startTcpdump(netns: string | undefined, iface: string, filter: string): Promise<ChildProcess> {
+  const setpriv = findExecutable('setpriv');
+  const argv = [...(setpriv ? [setpriv, '--pdeathsig', 'KILL'] : []), ...inNetns(netns, ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-s', '262144', '-w', '-', filter])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new WatchError(`tcpdump did not start listening within 5 s: ${err.trim()}`)); }, 5000);
+    child.on('error', (e) => { clearTimeout(timer); reject(new WatchError(`cannot run tcpdump: ${e.message}`, 'install it: apt-get install tcpdump')); });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      err += d;
+      if (/listening on /.test(err)) { clearTimeout(timer); resolve(child); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new WatchError(`tcpdump exited (${code}): ${err.trim().split('\n').slice(-2).join(' ')}`, /permission|not permitted/i.test(err) ? 'capturing needs root (or CAP_NET_RAW)' : undefined)); });
+  });
+}
+
+export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
+  const started = Date.now();
+  const local = await localAddresses(opts.netns);
+  const isLocal = (addr: string) => local.has(addr);
+  const portOk = (endpoint: string) => opts.ports.length === 0 || opts.ports.includes(parseEndpoint(endpoint).port);
+  const hostOk = (a: string, b: string) => opts.hosts.length === 0 || opts.hosts.includes(parseEndpoint(a).addr) || opts.hosts.includes(parseEndpoint(b).addr);
+  const summary: WatchSummary = {
+    records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, durationSec: 0,
+  };
+  const owners = new SocketOwners(async () => {
+    const r = await run(inNetns(opts.netns, ['ss', '-tanpH']), { timeoutMs: 5000 });
+    return r.code === 0 ? r.stdout : '';
+  });
+  const joiner = new WatchJoiner({
+    isLocal,
+    kernelWatched: opts.kernel,
+    owner: (l, r) => owners.owner(l, r),
+    emit: (r) => {
+      if (opts.pid !== undefined && r.process?.pid !== opts.pid) return;
+      if (opts.comm !== undefined && r.process?.comm !== opts.comm) return;
+      summary.records++;
+      summary.bySender[r.sender]++;
+      if (r.kernel) summary.byKernelReason[r.kernel.reason] = (summary.byKernelReason[r.kernel.reason] ?? 0) + 1;
+      if (r.cause) summary.byCause[r.cause] = (summary.byCause[r.cause] ?? 0) + 1;
+      opts.metrics?.observe(r);
+      opts.onRecord(r);
+    },
+  });
+  await owners.refresh();
+
+  let trace: KernelTrace | null = null;
+  if (opts.kernel) {
+    const t = await startKernelTrace(`w${Math.floor(Math.random() * 46656).toString(36)}`);
+    if ('unavailable' in t) opts.onNote(`no kernel reasons: ${t.unavailable}; watching packets only`);
+    else trace = t;
+  }
+  let tcpdump: ChildProcess | null = null;
+  if (opts.capture) {
+    if (!findExecutable('tcpdump')) opts.onNote('no packets: tcpdump is not installed (apt-get install tcpdump); watching the kernel only');
+    else {
+      try {
+        tcpdump = await startTcpdump(opts.netns, opts.iface ?? 'any', bpfFilter(opts.ports, opts.hosts));
+      } catch (err) {
+        opts.onNote(`no packets: ${(err as Error).message}; watching the kernel only`);
+      }
+    }
+  }
+  if (!trace && !tcpdump) {
+    await trace;
+    throw new WatchError('nothing to watch: neither the kernel\'s reasons nor packets can be read here', 'run as root (tracefs and tcpdump need it)');
+  }
+
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+  const timer = opts.durationSec !== undefined ? setTimeout(onAbort, opts.durationSec * 1000) : null;
+
+  const drainKernel = () => {
+    if (!trace) return;
+    let fresh = false;
+    for (const e of trace.read()) {
+      if (e.kind === 'mark') continue;
+      const [a, b] = e.kind === 'send' ? [e.src, e.dst] : [e.local, e.remote];
+      if (!isLocal(parseEndpoint(a).addr) && !isLocal(parseEndpoint(b).addr)) continue;
+      if (!portOk(a) && !portOk(b)) continue;
+      if (!hostOk(a, b)) continue;
+      joiner.kernel(e, e.ts + trace.wallOffset, Date.now() / 1000);
+      fresh = true;
+    }
+    // A socket that reset may be gone by now; one that is about to is still listed.
+    if (fresh) void owners.refresh();
+  };
+
+  const explainer = new Explainer({
+    onConnection: (c) => {
+      for (const v of c.rsts) if (hostOk(v.from, v.to)) joiner.packet(v, c, Date.now() / 1000);
+    },
+  }, { segments: false, normal: false, closedLingerSec: WATCH_LINGER_SEC });
+  let lastOwners = Date.now();
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    drainKernel();
+    explainer.advance(now / 1000);
+    joiner.tick(now / 1000);
+    if (now - lastOwners >= OWNERS_REFRESH_MS) { lastOwners = now; void owners.refresh(now); }
+    if (trace) opts.metrics?.lost(trace.lost());
+  }, TICK_MS);
+
+  try {
+    if (tcpdump) {
+      const dump = tcpdump;
+      stop.signal.addEventListener('abort', () => dump.kill('SIGINT'), { once: true });
+      try {
+        const cap = await readCapture(dump.stdout!, { packet: explainer.packet, anomaly: explainer.captureAnomaly }, { signal: stop.signal });
+        summary.packets = cap.packets;
+      } catch (err) {
+        if (!(err instanceof CaptureFormatError)) throw err;
+        opts.onNote(`the capture ended early: ${err.message}`);
+      }
+      if (!stop.signal.aborted && opts.kernel && trace) opts.onNote('tcpdump ended; watching the kernel only');
+      if (!trace) stop.abort();
+    }
+    if (!stop.signal.aborted) await new Promise<void>((res) => stop.signal.addEventListener('abort', () => res(), { once: true }));
+  } finally {
+    clearInterval(ticker);
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (tcpdump && tcpdump.exitCode === null) {
+      tcpdump.kill('SIGINT');
+      await new Promise((res) => { const t = setTimeout(() => { tcpdump!.kill('SIGKILL'); res(null); }, 2000); tcpdump!.once('exit', () => { clearTimeout(t); res(null); }); });
+    }
+    explainer.end();
+    drainKernel();
+    joiner.end();
+    if (trace) {
+      summary.lost = (await trace.stop()).lost;
+      opts.metrics?.lost(summary.lost);
+    }
+  }
+  summary.durationSec = (Date.now() - started) / 1000;
+  return summary;
+}
