@@ -33,9 +33,9 @@ export type ConnState =
   /** No SYN seen, just midstream traffic (one example: a partial connection not later closed). */
   | 'OTH';
 
-/** The conn_state of a finalized connection. */
+/** The conn_state of a finalized connection (the tracker's, from Zeek's endpoint states). */
 export function connState(c: Connection): ConnState {
-  return connStateOf(c.orig.state, c.resp.state, c.orig.bytes, c.resp.bytes, c.history);
+  return c.connState;
 }
 
 /** `connState` from the parts it reads: the endpoint states, their payload bytes and the history. */

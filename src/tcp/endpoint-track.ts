@@ -64,6 +64,27 @@ export class EndpointTrack {
   spillRow = 0;
   lastTime = 0;
 
+  /** Zeek's view of the endpoint (zeek-conn.ts), beside rstlab's `state`: TCP_Endpoint's state
+   *  and prev_state, its start and last sequence numbers, the relative numbers of its last SYN, FIN
+   *  and RST letters (hist_last_*), FIN_cnt and FIN_seq, the T/W/G counters, did_close, and what
+   *  reassembly has seen of its data (the contiguous edge and one block beyond a hole). */
+  zState: EndpointState = 'INACTIVE';
+  zPrev: EndpointState = 'INACTIVE';
+  zStart = 0;
+  zLast = 0;
+  zHistSyn = 0;
+  zHistFin = 0;
+  zHistRst = 0;
+  zFinCnt = 0;
+  zFinSeq = 0;
+  zRxmt = 0;
+  zWin0 = 0;
+  zGap = 0;
+  zReassem = 1;
+  zAheadLo = 0;
+  zAheadHi = 0;
+  zDidClose = false;
+
   /** Every field but `spillRow` back to its default, for a new connection. */
   reset(addrN: number, addrS: string | null, port: number): void {
     this.addrN = addrN;
@@ -100,6 +121,22 @@ export class EndpointTrack {
     this.lastSegFrame = -1;
     this.lastRow = -1;
     this.lastTime = 0;
+    this.zState = 'INACTIVE';
+    this.zPrev = 'INACTIVE';
+    this.zStart = 0;
+    this.zLast = 0;
+    this.zHistSyn = 0;
+    this.zHistFin = 0;
+    this.zHistRst = 0;
+    this.zFinCnt = 0;
+    this.zFinSeq = 0;
+    this.zRxmt = 0;
+    this.zWin0 = 0;
+    this.zGap = 0;
+    this.zReassem = 1;
+    this.zAheadLo = 0;
+    this.zAheadHi = 0;
+    this.zDidClose = false;
   }
 
   /** A TTL other than the current run's: the run goes to the counts, a new one starts. */

@@ -110,8 +110,10 @@ export interface Connection {
   lastFrame: number;
   start: number;
   end: number;
-  /** Zeek-style history: uppercase = originator, lowercase = responder. */
+  /** Zeek's history (zeek-conn.ts): upper case = originator, lower case = responder. */
   history: string;
+  /** Zeek's conn_state, from Zeek's view of the endpoints (zeek-conn.ts, zeekConnState). */
+  connState: ConnState;
   /** Segment summaries: the first `maxSegments/2` and the last ones; `segmentsDropped` in between.
    *  Empty when the tracker keeps none (`maxSegments` 0). */
   segments: SegmentSummary[];
