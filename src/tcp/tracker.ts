@@ -48,7 +48,7 @@ import type { Store } from './segment-store.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentTime, TrackerOptions } from './types.js';
-import { attemptExpired, flipsAtStart, zeekConnState, zeekIsReuse, zeekSegment } from './zeek-conn.js';
+import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
@@ -98,6 +98,7 @@ class Track {
   flipPending = false;
   zPartial = false;
   attemptAt = -1;
+  deleteAt = -1;
   store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
@@ -183,8 +184,9 @@ export class ConnectionTracker {
       this.finalize(t);
       t = undefined;
     }
-    // Zeek's AttemptTimer: a SYN unanswered for tcp_attempt_delay is a connection of its own.
-    if (t !== undefined && attemptExpired(t, time)) {
+    // Removed as Zeek removes a connection (an attempt unanswered for 5 s, 5 s after its close
+    // completed, 5 minutes inactive): what follows on the tuple is a new connection.
+    if (t !== undefined && zeekRemoved(t, time, t.end)) {
       this.finalize(t);
       t = undefined;
     }
@@ -256,6 +258,7 @@ export class ConnectionTracker {
     t.flipPending = isSyn && isAck && !flip;
     t.zPartial = !isSyn || isAck;
     t.attemptAt = -1;
+    t.deleteAt = -1;
     t.listed = 0;
     if (!isSyn) t.anomaly('midstream');
     this.live.add(t);
@@ -486,7 +489,7 @@ export class ConnectionTracker {
     const { closedLingerSec, idleTimeoutSec } = this.opts;
     for (const t of this.live) {
       const idle = now - t.end;
-      if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec || attemptExpired(t, now)) this.finalize(t);
+      if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec || zeekRemoved(t, now, t.end)) this.finalize(t);
     }
   }
 

@@ -31,6 +31,12 @@ import type { EndpointTrack } from './endpoint-track.js';
 
 /** Zeek's tcp_attempt_delay (scripts/base/init-bare.zeek): an attempt unanswered this long is over. */
 export const ZEEK_ATTEMPT_DELAY_SEC = 5;
+/** Zeek's tcp_close_delay (and tcp_reset_delay): a connection is removed this long after its close
+ *  completed (ConnectionClosed's ConnDeleteTimer). */
+export const ZEEK_CLOSE_DELAY_SEC = 5;
+/** Zeek's tcp_inactivity_timeout: a connection past its handshake is removed after this long
+ *  without a packet. */
+export const ZEEK_INACTIVITY_TIMEOUT_SEC = 300;
 
 /** What zeekSegment reads and writes of a connection (the tracker's Track). */
 export interface ZeekConn {
@@ -45,6 +51,8 @@ export interface ZeekConn {
   zPartial: boolean;
   /** Capture time at which Zeek's AttemptTimer fires (-1: none set). */
   attemptAt: number;
+  /** Capture time at which Zeek's ConnDeleteTimer removes the closed connection (-1: none set). */
+  deleteAt: number;
 }
 
 // TCP_Endpoint's HIST_* masks.
@@ -93,6 +101,21 @@ export function attemptExpired(c: ZeekConn, now: number): boolean {
   c.attemptAt = -1; // the timer fired and found the connection answered
   return false;
 }
+
+/**
+ * Whether Zeek has removed the connection by capture time `now` (its last packet at `last`), so
+ * that the next segment on the tuple starts a new one: its AttemptTimer (above), the ConnDeleteTimer
+ * set when its close completed, or the inactivity timer once past the handshake
+ * (TCP_Endpoint::SetState arms it; Connection::InactivityTimer fires it).
+ */
+export function zeekRemoved(c: ZeekConn, now: number, last: number): boolean {
+  if (c.deleteAt >= 0 && now >= c.deleteAt) return true;
+  if (now - last >= ZEEK_INACTIVITY_TIMEOUT_SEC && !(isHandshake(c.orig.zState) && isHandshake(c.resp.zState))) return true;
+  return attemptExpired(c, now);
+}
+
+/** TCP_Endpoint.cc's is_handshake. */
+const isHandshake = (s: EndpointTrack['zState']): boolean => s === 'INACTIVE' || s === 'SYN_SENT' || s === 'SYN_ACK_SENT';
 
 /** TCPSessionAdapter::IsReuse: does this SYN (`ack`: a SYN-ACK) from the sender of `seq` start a
  *  new connection on the tuple? */
@@ -329,8 +352,16 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
 
   if (len > 0 && !rst && !seqUnderflow) dataSent(e, syn ? relSeq + 1 : relSeq, len);
 
-  // ConnectionClosed (its deferral while data is pending is not followed).
-  if (doClose) e.zDidClose = true;
+  if (doClose && !e.zDidClose) connectionClosed(c, e, peer, time);
+}
+
+/** TCPSessionAdapter::ConnectionClosed (its deferral while data is pending is not followed): once
+ *  the close is complete (a RST, both sides closed, or a silent peer) the connection is removed
+ *  tcp_close_delay later. */
+function connectionClosed(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, time: number): void {
+  e.zDidClose = true;
+  const complete = e.zState === 'RESET' || peer.zDidClose || peer.zState === 'INACTIVE';
+  if (complete && c.deleteAt < 0) c.deleteAt = time + ZEEK_CLOSE_DELAY_SEC;
 }
 
 /** Zeek's TOO_LARGE_SEQ_DELTA (TCP_Endpoint.h). */
