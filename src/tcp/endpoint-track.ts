@@ -12,7 +12,7 @@
 //   into an EndpointAtRst. `atRst()` is the two in one.
 // - `advanceState` is Zeek's endpoint state machine for a segment without SYN or RST.
 
-import { copyRow, STRIDE, summaryFrom } from './segment-store.js';
+import { copyRow, F_BITS, FROM_ORIG_BIT, STRIDE, summaryFrom } from './segment-store.js';
 import type { Store } from './segment-store.js';
 import type { EndpointAtRst, EndpointState, EndpointStats } from './types.js';
 
@@ -137,6 +137,44 @@ export class EndpointTrack {
     this.zAheadLo = 0;
     this.zAheadHi = 0;
     this.zDidClose = false;
+  }
+
+  /**
+   * What the explainer knows of the endpoint, from `src` (the same host and port in the connection
+   * Zeek's timers just ended on this tuple): its TCP view (state, sequence numbers, window, FIN,
+   * last segment, TTL/TOS counts, unanswered probes), not the new connection's counters (packets,
+   * bytes, retransmissions…) nor Zeek's view. `swapped`: the new connection's orientation is the
+   * other one, so the last segment's direction bit turns around. Called on a freshly reset endpoint.
+   */
+  inheritFrom(src: EndpointTrack, srcStore: Store, dstStore: Store, swapped: boolean): void {
+    this.state = src.state;
+    this.isn = src.isn;
+    this.sawSyn = src.sawSyn;
+    this.nextSeq = src.nextSeq;
+    this.lastAck = src.lastAck;
+    this.window = src.window;
+    this.windowShift = src.windowShift;
+    this.usesTimestamps = src.usesTimestamps;
+    this.finFrame = src.finFrame;
+    this.finSeq = src.finSeq;
+    src.flushRuns();
+    this.ttl0 = src.ttl0;
+    this.ttl0N = src.ttl0N;
+    this.ttlMore = src.ttlMore === null ? null : src.ttlMore.slice();
+    this.tos0 = src.tos0;
+    this.tos0N = src.tos0N;
+    this.tosMore = src.tosMore === null ? null : src.tosMore.slice();
+    this.lastIdent = src.lastIdent;
+    this.probesSinceHeard = src.probesSinceHeard;
+    this.retransSinceHeard = src.retransSinceHeard;
+    this.lastSegFrame = src.lastSegFrame;
+    this.lastTime = src.lastTime;
+    if (src.lastRow >= 0) {
+      const to = this.spillRow * STRIDE;
+      copyRow(srcStore, src.lastRow * STRIDE, dstStore, to);
+      if (swapped) dstStore[to + F_BITS] ^= FROM_ORIG_BIT;
+      this.lastRow = this.spillRow;
+    }
   }
 
   /** A TTL other than the current run's: the run goes to the counts, a new one starts. */

@@ -185,9 +185,11 @@ export class ConnectionTracker {
       t = undefined;
     }
     // Removed as Zeek removes a connection (an attempt unanswered for 5 s, 5 s after its close
-    // completed, 5 minutes inactive): what follows on the tuple is a new connection.
+    // completed, 5 minutes inactive): what follows on the tuple is a new connection, which keeps
+    // what the explainer knew of the two endpoints (a RST there is judged as it would have been).
+    let removed: Track | undefined;
     if (t !== undefined && zeekRemoved(t, time, t.end)) {
-      this.finalize(t);
+      removed = t;
       t = undefined;
     }
     // A SYN on a known tuple starts a new connection as Zeek's IsReuse says: after either side
@@ -198,6 +200,12 @@ export class ConnectionTracker {
     }
     if (t === undefined) {
       t = this.open(frame, time, ip.version, isSyn, isAck, srcN, src, sport, dstN, dst, dport);
+      if (removed !== undefined) {
+        const same = removed.orig.addrN === t.orig.addrN && removed.orig.addrS === t.orig.addrS && removed.orig.port === t.orig.port;
+        t.orig.inheritFrom(same ? removed.orig : removed.resp, removed.store, t.store, !same);
+        t.resp.inheritFrom(same ? removed.resp : removed.orig, removed.store, t.store, !same);
+        this.finalize(removed);
+      }
       t.ka = ka;
       t.kb = kb;
       t.kp = kp;
@@ -489,7 +497,7 @@ export class ConnectionTracker {
     const { closedLingerSec, idleTimeoutSec } = this.opts;
     for (const t of this.live) {
       const idle = now - t.end;
-      if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec || zeekRemoved(t, now, t.end)) this.finalize(t);
+      if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec) this.finalize(t);
     }
   }
 
