@@ -293,7 +293,12 @@ export class ConnectionTracker {
     let notes = 0;
 
     const frameAnomalies = decoded.anomalies;
-    for (let i = 0; i < frameAnomalies.length; i += 1) t.anomaly(frameAnomalies[i]);
+    // (A payload cut by the snap length is never delivered to Zeek's reassembly: no DataSent.)
+    let cut = false;
+    for (let i = 0; i < frameAnomalies.length; i += 1) {
+      t.anomaly(frameAnomalies[i]);
+      if (frameAnomalies[i] === 'snaplen-cut') cut = true;
+    }
     t.lastFrame = frame;
     t.end = time;
     e.packets++;
@@ -360,7 +365,7 @@ export class ConnectionTracker {
     }
 
     // --- Zeek's history and states (conn_state), then rstlab's endpoint states (the explainer's) ---
-    zeekSegment(t, fromOrig, flags, seq, ackNumber, len, window, time);
+    zeekSegment(t, fromOrig, flags, seq, ackNumber, len, window, cut, time);
     if (syn) {
       this.handshake(e, ack);
     } else if (!rst) {

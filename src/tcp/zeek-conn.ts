@@ -291,9 +291,11 @@ function dataSent(e: EndpointTrack, relDataSeq: number, len: number): void {
 
 /**
  * One segment (rstlab's orientation: `fromOrig`), as TCPSessionAdapter::Process takes it: its
- * flags, numbers, payload length and raw window; `time` its capture time (for the attempt timer).
+ * flags, numbers, payload length and raw window; `cut`: its payload was not captured whole (Zeek
+ * then skips DataSent: `remaining >= len` fails); `time` its capture time (for the timers).
  */
-export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: number, ack: number, len: number, window: number, time: number): void {
+export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: number, ack: number, len: number, window: number,
+  cut: boolean, time: number): void {
   const e = fromOrig ? c.orig : c.resp;
   const peer = fromOrig ? c.resp : c.orig;
   const syn = (flags & TcpFlag.SYN) !== 0;
@@ -350,7 +352,7 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
 
   if (isAck) ackReceived(c, peer, e, !fromOrig, relAck);
 
-  if (len > 0 && !rst && !seqUnderflow) dataSent(e, syn ? relSeq + 1 : relSeq, len);
+  if (len > 0 && !cut && !rst && !seqUnderflow) dataSent(e, syn ? relSeq + 1 : relSeq, len);
 
   if (doClose && !e.zDidClose) connectionClosed(c, e, peer, time);
 }
