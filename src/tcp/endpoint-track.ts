@@ -65,8 +65,9 @@ export class EndpointTrack {
   lastTime = 0;
 
   /** Zeek's view of the endpoint (zeek-conn.ts), beside rstlab's `state`: TCP_Endpoint's state
-   *  and prev_state, its start and last sequence numbers, the relative numbers of its last SYN, FIN
-   *  and RST letters (hist_last_*), FIN_cnt and FIN_seq, the T/W/G counters, did_close, and what
+   *  and prev_state, its start and last sequence numbers (as int32), the relative numbers of its
+   *  last SYN, FIN and RST letters (hist_last_*), FIN_seq (-1 while FIN_cnt is 0), the T/W/G
+   *  counters, did_close, and what
    *  reassembly has seen of its data (the contiguous edge and one block beyond a hole). */
   zState: EndpointState = 'INACTIVE';
   zPrev: EndpointState = 'INACTIVE';
@@ -75,8 +76,7 @@ export class EndpointTrack {
   zHistSyn = 0;
   zHistFin = 0;
   zHistRst = 0;
-  zFinCnt = 0;
-  zFinSeq = 0;
+  zFinSeq = -1;
   zRxmt = 0;
   zWin0 = 0;
   zGap = 0;
@@ -128,8 +128,7 @@ export class EndpointTrack {
     this.zHistSyn = 0;
     this.zHistFin = 0;
     this.zHistRst = 0;
-    this.zFinCnt = 0;
-    this.zFinSeq = 0;
+    this.zFinSeq = -1;
     this.zRxmt = 0;
     this.zWin0 = 0;
     this.zGap = 0;

@@ -93,12 +93,12 @@ class Track {
   anomalies: Map<string, number> | null = null;
   ended = false;
   /** Zeek's side of the connection (zeek-conn.ts, ZeekConn): its once-only letters seen, whether
-   *  Zeek still holds the SYN-ACK's sender as the originator, is_partial, the attempt timer. */
+   *  Zeek still holds the SYN-ACK's sender as the originator, is_partial, its pending removal timer. */
   histSeen = 0;
   flipPending = false;
   zPartial = false;
-  attemptAt = -1;
-  deleteAt = -1;
+  timerAt = -1;
+  closeTimer = false;
   store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
@@ -265,8 +265,8 @@ export class ConnectionTracker {
     // A first SYN-ACK not from a likely server port: Zeek's originator is its sender until it flips.
     t.flipPending = isSyn && isAck && !flip;
     t.zPartial = !isSyn || isAck;
-    t.attemptAt = -1;
-    t.deleteAt = -1;
+    t.timerAt = -1;
+    t.closeTimer = false;
     t.listed = 0;
     if (!isSyn) t.anomaly('midstream');
     this.live.add(t);

@@ -16,7 +16,8 @@
 //   reversal of UpdateInactiveState) is `flipPending` until then: the letters are written in
 //   Zeek's orientation (the SYN-ACK's sender upper case), and `zeekConnState` reads the states in it.
 // - Relative sequence numbers are 32-bit differences from the endpoint's start (Zeek counts
-//   wraps; rstlab's are exact for a direction that sends less than 2 GiB).
+//   wraps; rstlab's are exact for a direction that sends less than 2 GiB); the sequence numbers
+//   themselves are held as int32 (unboxed by V8: each field costs a word), compared via seqDiff.
 // - Reassembly is followed as one contiguous edge per direction plus one block beyond it, enough
 //   for Zeek's Gap() calls (an ACK beyond data never seen while both sides are established or
 //   closing cleanly); Zeek keeps every block.
@@ -49,10 +50,11 @@ export interface ZeekConn {
   flipPending: boolean;
   /** TCPSessionAdapter::is_partial: the connection did not start with a plain SYN. */
   zPartial: boolean;
-  /** Capture time at which Zeek's AttemptTimer fires (-1: none set). */
-  attemptAt: number;
-  /** Capture time at which Zeek's ConnDeleteTimer removes the closed connection (-1: none set). */
-  deleteAt: number;
+  /** Capture time of Zeek's pending removal timer (-1: none): the AttemptTimer, or once the close
+   *  completed (`closeTimer`) the ConnDeleteTimer, which makes the attempt's condition false for
+   *  good (an endpoint is then CLOSED or RESET), so one field holds either. */
+  timerAt: number;
+  closeTimer: boolean;
 }
 
 // TCP_Endpoint's HIST_* masks.
@@ -91,14 +93,16 @@ export function zeekConnState(c: ZeekConn): ConnState {
   return connStateOf(o.zState, r.zState, o.bytes, r.bytes, c.history);
 }
 
-/** TCPSessionAdapter::AttemptTimer: the attempt is over (the connection removed) when, at its
- *  time, Zeek's originator is still in SYN_SENT / SYN_ACK_SENT and its responder INACTIVE. */
-export function attemptExpired(c: ZeekConn, now: number): boolean {
-  if (c.attemptAt < 0 || now < c.attemptAt) return false;
+/** The pending timer fired and removed the connection: TCPSessionAdapter::ConnDeleteTimer, or
+ *  AttemptTimer when, at its time, Zeek's originator is still in SYN_SENT / SYN_ACK_SENT and its
+ *  responder INACTIVE. */
+function timerFired(c: ZeekConn, now: number): boolean {
+  if (c.timerAt < 0 || now < c.timerAt) return false;
+  if (c.closeTimer) return true;
   const o = c.flipPending ? c.resp : c.orig;
   const r = c.flipPending ? c.orig : c.resp;
   if ((o.zState === 'SYN_SENT' || o.zState === 'SYN_ACK_SENT') && r.zState === 'INACTIVE') return true;
-  c.attemptAt = -1; // the timer fired and found the connection answered
+  c.timerAt = -1; // the timer fired and found the connection answered
   return false;
 }
 
@@ -109,9 +113,8 @@ export function attemptExpired(c: ZeekConn, now: number): boolean {
  * (TCP_Endpoint::SetState arms it; Connection::InactivityTimer fires it).
  */
 export function zeekRemoved(c: ZeekConn, now: number, last: number): boolean {
-  if (c.deleteAt >= 0 && now >= c.deleteAt) return true;
   if (now - last >= ZEEK_INACTIVITY_TIMEOUT_SEC && !(isHandshake(c.orig.zState) && isHandshake(c.resp.zState))) return true;
-  return attemptExpired(c, now);
+  return timerFired(c, now);
 }
 
 /** TCP_Endpoint.cc's is_handshake. */
@@ -119,7 +122,8 @@ const isHandshake = (s: EndpointTrack['zState']): boolean => s === 'INACTIVE' ||
 
 /** TCPSessionAdapter::IsReuse: does this SYN (`ack`: a SYN-ACK) from the sender of `seq` start a
  *  new connection on the tuple? */
-export function zeekIsReuse(c: ZeekConn, ack: boolean, seq: number): boolean {
+export function zeekIsReuse(c: ZeekConn, ack: boolean, seqNumber: number): boolean {
+  const seq = seqNumber | 0;
   const o = c.flipPending ? c.resp : c.orig;
   const r = c.flipPending ? c.orig : c.resp;
   let connOrig = o;
@@ -204,7 +208,7 @@ function initEndpoint(e: EndpointTrack, syn: boolean, seq: number, onePast: numb
       } else {
         // A partial connection: numbered as though its SYN had been seen; its first segment is
         // not a duplicate.
-        e.zStart = seqAdd(seq, -1);
+        e.zStart = int32Add(seq, -1);
         e.zLast = seq;
       }
       break;
@@ -252,7 +256,7 @@ const isClean = (e: EndpointTrack): boolean => e.zState === 'ESTABLISHED' || (e.
  */
 function ackReceived(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, relAck: number): void {
   let seq = relAck;
-  if (e.zFinCnt > 0 && seq >= e.zFinSeq) seq = e.zFinSeq - 1;
+  if (e.zFinSeq >= 0 && seq >= e.zFinSeq) seq = e.zFinSeq - 1;
   if (seq <= e.zReassem) return;
   // TCP_Reassembler::Undelivered: a partial connection's first ack (its faked-up start) is not a gap.
   if (seq <= 2 && c.zPartial) return;
@@ -294,8 +298,10 @@ function dataSent(e: EndpointTrack, relDataSeq: number, len: number): void {
  * flags, numbers, payload length and raw window; `cut`: its payload was not captured whole (Zeek
  * then skips DataSent: `remaining >= len` fails); `time` its capture time (for the timers).
  */
-export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: number, ack: number, len: number, window: number,
-  cut: boolean, time: number): void {
+export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seqNumber: number, ackNumber: number, len: number,
+  window: number, cut: boolean, time: number): void {
+  const seq = seqNumber | 0;
+  const ack = ackNumber | 0;
   const e = fromOrig ? c.orig : c.resp;
   const peer = fromOrig ? c.resp : c.orig;
   const syn = (flags & TcpFlag.SYN) !== 0;
@@ -305,7 +311,7 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
 
   // get_segment_len: SYN and FIN take a number each; a RST's payload is not in the stream.
   const segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0) - (rst ? len : 0);
-  const onePast = seqAdd(seq, segLen);
+  const onePast = int32Add(seq, segLen);
   initEndpoint(e, syn, seq, onePast);
   const relSeq = seqDiff(seq, e.zStart);
   const seqUnderflow = relSeq < 0;
@@ -316,18 +322,15 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
   // after its peer's FIN.
   if (window === 0 && !rst && peer.zState !== 'CLOSED' && e.zState !== 'RESET') zeroWindow(c, e, fromOrig);
 
-  if (fin) {
-    e.zFinCnt++;
-    e.zFinSeq = relSeq + segLen;
-  }
+  if (fin) e.zFinSeq = relSeq + segLen; // (FIN_cnt > 0: zFinSeq ≥ 0)
 
   let relAck = 0;
   if (isAck) {
     if (peer.zState === 'INACTIVE') {
       // init_peer: the peer numbered as though its SYN had been seen.
       relAck = 1;
-      peer.zStart = seqAdd(ack, -1);
-      peer.zLast = seqAdd(ack, -1);
+      peer.zStart = int32Add(ack, -1);
+      peer.zLast = int32Add(ack, -1);
     } else {
       relAck = seqDiff(ack, peer.zStart);
       if (relAck < 0) relAck = 0; // TCP_ack_underflow_or_misorder
@@ -338,7 +341,7 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
   const deltaLast = seqDiff(onePast, e.zLast);
   if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
     // untrusted
-  } else if (fin && e.zLast === seqAdd(e.zStart, 1)) {
+  } else if (fin && e.zLast === int32Add(e.zStart, 1)) {
     e.zLast = onePast;
   } else if (e.zState === 'RESET') {
     // nothing after a RST is trusted
@@ -363,8 +366,15 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seq: 
 function connectionClosed(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, time: number): void {
   e.zDidClose = true;
   const complete = e.zState === 'RESET' || peer.zDidClose || peer.zState === 'INACTIVE';
-  if (complete && c.deleteAt < 0) c.deleteAt = time + ZEEK_CLOSE_DELAY_SEC;
+  if (complete && !c.closeTimer) {
+    c.timerAt = time + ZEEK_CLOSE_DELAY_SEC;
+    c.closeTimer = true;
+  }
 }
+
+/** a + n as an int32: Zeek's sequence numbers are held as int32 (the same bits as the uint32),
+ *  which V8 keeps unboxed, and compared only through seqDiff. */
+const int32Add = (a: number, n: number): number => seqAdd(a, n) | 0;
 
 /** Zeek's TOO_LARGE_SEQ_DELTA (TCP_Endpoint.h). */
 const TOO_LARGE_SEQ_DELTA = 1048576;
@@ -384,7 +394,7 @@ function updateStateMachine(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, 
       if (syn) {
         if (isOrig) {
           setState(e, isAck ? 'SYN_ACK_SENT' : 'SYN_SENT');
-          c.attemptAt = time + ZEEK_ATTEMPT_DELAY_SEC;
+          if (!c.closeTimer) c.timerAt = time + ZEEK_ATTEMPT_DELAY_SEC;
         } else {
           if (!isAck && peer.zState === 'SYN_ACK_SENT' && seq === e.zStart && c.flipPending) {
             // The SYN/SYN-ACK reversal (IsReuse): Zeek flips the connection and establishes it.
