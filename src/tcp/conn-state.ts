@@ -1,6 +1,7 @@
 // Zeek's conn_state (base/protocols/conn/main.zeek, function `conn_state`): one code per
 // connection, derived from the two endpoints' final states, their payload bytes and the history.
-// `connStateOf` is Zeek's rule, branch for branch; `connState` applies it to a finalized Connection.
+// `connStateOf` is Zeek's rule, branch for branch, over Zeek's endpoint states (the tracker follows
+// them in zeek-conn.ts); `connState` reads the code the tracker gave a finalized Connection.
 
 import type { Connection, EndpointState } from './types.js';
 

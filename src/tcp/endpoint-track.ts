@@ -10,7 +10,11 @@
 // - `writeAtRst()` stores the endpoint as it is before a RST as AT_RST_SIZE numbers (no objects: a
 //   connection waiting out its linger after a RST holds numbers only); `readAtRst()` turns them back
 //   into an EndpointAtRst. `atRst()` is the two in one.
-// - `advanceState` is Zeek's endpoint state machine for a segment without SYN or RST.
+// - `advanceState` is rstlab's own endpoint state machine for a segment without SYN or RST (a
+//   simplification of Zeek's, which the explainer reads); the `z*` fields are Zeek's view, kept by
+//   zeek-conn.ts for conn_state and history.
+// - `inheritFrom()` gives a connection that Zeek's timers cut from the one before on its tuple that
+//   one's TCP view of the endpoint (not its counters, not Zeek's view).
 
 import { copyRow, F_BITS, FROM_ORIG_BIT, STRIDE, summaryFrom } from './segment-store.js';
 import type { Store } from './segment-store.js';

@@ -4,8 +4,16 @@
 // - `push(frame, at, decoded)` takes one segment at a time, its capture time read from `at`, a
 //   record the caller reuses; nothing here throws on odd traffic: oddities become named anomalies
 //   on the connection.
-// - A connection is keyed by its 4-tuple; a new SYN on a tuple whose connection has ended (RST, or
-//   FIN both ways), or whose ISN differs, starts a new connection (port reuse).
+// - A connection is keyed by its 4-tuple and cut as Zeek cuts it (zeek-conn.ts): a SYN after
+//   either side closed (FIN or RST) or with another ISN starts a new connection (IsReuse), and so
+//   does the next segment once Zeek's timers removed the connection (an attempt unanswered for 5 s,
+//   5 s after its close completed, 5 minutes idle past the handshake); a connection cut by a timer
+//   keeps what the explainer knew of its endpoints (EndpointTrack.inheritFrom), so that its RSTs
+//   are judged as before. Its originator: the SYN's sender, the receiver of a first SYN-ACK, or,
+//   mid-stream, the first sender unless Zeek turns it around at once (a likely server port).
+// - `history` and `conn_state` are Zeek's (zeek-conn.ts runs Zeek's state machine beside rstlab's
+//   own endpoint states, which the explainer reads); a connection that began with a SYN-ACK that
+//   Zeek never turned around is reported as Zeek holds it, the SYN-ACK's sender as originator.
 // - Memory is bounded by the connections alive, not by the capture: a connection that ended (a
 //   RST, or both FINs) is finalized once `closedLingerSec` (default 5 s) of capture time passed
 //   without a packet on it — so the segments that follow a RST within that time (more resets, a
@@ -47,7 +55,7 @@ import {
 import type { Store } from './segment-store.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
-import type { Connection, RstContext, SegmentTime, TrackerOptions } from './types.js';
+import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
 import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
 /** Capture time between two sweeps. */
@@ -523,10 +531,14 @@ export class ConnectionTracker {
     const max = this.maxSegments;
     const n = t.listed;
     const rsts = t.rsts.contexts();
+    // Zeek never turned a connection that began with a SYN-ACK around (no A or D came): its
+    // originator is the SYN-ACK's sender, as its history and conn_state say; the report follows.
+    const swap = t.flipPending;
+    const segments = max === 0 ? [] : listSummaries(t.store, n, max, this.head);
     const conn: Connection = {
       id: t.id,
-      orig: t.orig.snapshot(t.store, rstFramesOf(rsts, true)),
-      resp: t.resp.snapshot(t.store, rstFramesOf(rsts, false)),
+      orig: (swap ? t.resp : t.orig).snapshot(t.store, rstFramesOf(rsts, !swap)),
+      resp: (swap ? t.orig : t.resp).snapshot(t.store, rstFramesOf(rsts, swap)),
       ipVersion: t.ipVersion,
       firstFrame: t.firstFrame,
       lastFrame: t.lastFrame,
@@ -535,12 +547,13 @@ export class ConnectionTracker {
       history: t.history,
       connState: state,
       // Built now, before the track and its store are reused; none without a list.
-      segments: max === 0 ? [] : listSummaries(t.store, n, max, this.head),
+      segments,
       segmentsDropped: n > max ? n - max : 0,
       rsts,
       anomalies: t.anomalies ?? new Map(),
       ended: t.ended,
     };
+    if (swap) turnAround(conn);
     this.recycle(t);
     this.opts.onConnection(conn);
   }
@@ -550,6 +563,26 @@ export class ConnectionTracker {
     t.rsts.reset();
     t.anomalies = null;
     if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
+  }
+}
+
+/** A finalized connection's segments the other way round (its fresh objects, in place; its
+ *  endpoints were already snapshotted in their new places). */
+function turnAround(c: Connection): void {
+  const done = new Set<SegmentSummary>();
+  const flip = (x: SegmentSummary | null): void => {
+    if (x !== null && !done.has(x)) { done.add(x); x.fromOrig = !x.fromOrig; }
+  };
+  for (const x of c.segments) flip(x);
+  flip(c.orig.lastSeg);
+  flip(c.resp.lastSeg);
+  for (const r of c.rsts) {
+    r.fromOrig = !r.fromOrig;
+    flip(r.seg);
+    flip(r.trigger);
+    for (const x of r.after) flip(x);
+    flip(r.sender.lastSeg);
+    flip(r.receiver.lastSeg);
   }
 }
 

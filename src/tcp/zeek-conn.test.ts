@@ -52,7 +52,10 @@ test('^h: a first SYN-ACK from another port keeps its sender as Zeek\'s originat
   const c = new Conversation({ client: '10.9.0.1:40000', server: '192.0.2.7:7777' }).synAck('s').ack('c').data('c', 5).fin('c').fin('s');
   assert.deepEqual(rows(run(c)), ['SF ^hADFf']);
   const scan = new Conversation({ client: '10.9.0.1:40000', server: '192.0.2.7:7777' }).synAck('s').segment('c', TcpFlag.RST);
-  assert.deepEqual(rows(run(scan)), ['REJ Hr'], 'no A or D: Zeek\'s originator stays the SYN-ACK\'s sender');
+  const [rej] = run(scan);
+  assert.deepEqual(rows([rej]), ['REJ Hr'], 'no A or D: Zeek\'s originator stays the SYN-ACK\'s sender');
+  assert.equal(rej.orig.port, 7777, 'and so is the report\'s');
+  assert.deepEqual([rej.rsts.length, rej.rsts[0]!.fromOrig, rej.rsts[0]!.seg.fromOrig, rej.resp.rstFrames], [1, false, false, [2]]);
 });
 
 test('RSTOS0: a responder\'s bare ACK before any SYN-ACK does not make it active; SaFR is OTH', () => {
