@@ -351,7 +351,7 @@ export function zeekSegment(c: ZeekConn, fromOrig: boolean, flags: number, seqNu
     retransmitted(c, e, fromOrig);
   }
 
-  const doClose = updateStateMachine(c, e, peer, fromOrig, flags, seq, ack, len, deltaLast, time);
+  const doClose = updateStateMachine(c, e, peer, fromOrig, flags, seq, len, time);
 
   if (isAck) ackReceived(c, peer, e, !fromOrig, relAck);
 
@@ -381,7 +381,7 @@ const TOO_LARGE_SEQ_DELTA = 1048576;
 
 /** UpdateStateMachine and its Update*State arms; returns do_close. */
 function updateStateMachine(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, flags: number,
-  seq: number, ack: number, len: number, deltaLast: number, time: number): boolean {
+  seq: number, len: number, time: number): boolean {
   const syn = (flags & TcpFlag.SYN) !== 0;
   const fin = (flags & TcpFlag.FIN) !== 0;
   const rst = (flags & TcpFlag.RST) !== 0;
@@ -467,7 +467,5 @@ function updateStateMachine(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, 
       // UpdateResetState: only weirds.
       break;
   }
-  void ack;
-  void deltaLast;
   return doClose;
 }
