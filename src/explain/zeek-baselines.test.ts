@@ -207,7 +207,7 @@ function renderExpected(figures: Figures, diffs: readonly string[], reasons: Rea
   return [...HEADER, '', ...figureLines(figures), '', ...body, ''].join('\n');
 }
 
-test('Zeek\'s baselines: every TCP row matched; conn_state and history agree but for the differences explained in zeek-baselines.expected.txt',
+test('Zeek\'s baselines: every TCP row matched, its conn_state and history equal, but for the differences explained in zeek-baselines.expected.txt',
   { skip: skipOutsideCi(corpus ? false : 'the Zeek trace corpus is not there (../shared/corpus/zeek-traces)') }, async (t) => {
     const { figures, diffs } = await compareAll();
     for (const l of figureLines(figures)) t.diagnostic(l);
