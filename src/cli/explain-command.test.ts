@@ -135,8 +135,9 @@ test('the build bundles the command with a code cache V8 takes (bin/rstlab.js ru
 });
 
 test('text report of more abnormal connections than the reorder window: every one once, in first-frame order except those that outlive the window', () => {
-  // A long connection opens first and is reset at the end; 3,000 refused SYNs over 10 minutes of
-  // capture time are finalized while the capture is read, so the long one outlives the window.
+  // A long connection opens first and is reset at the end; 3,000 refused SYNs over 4½ minutes of
+  // capture time (less than Zeek's 5-minute inactivity timeout, after which the RST would start a
+  // connection of its own) are finalized while the capture is read, so the long one outlives the window.
   const w = new PcapWriter({ linkType: 1 });
   const t0 = 1_700_000_000;
   const long = new Conversation({ client: '10.9.0.1:50000', server: '10.9.0.2:22', start: t0 });
@@ -144,11 +145,11 @@ test('text report of more abnormal connections than the reorder window: every on
   const records: Uint8Array[] = [w.header(), ...long.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data))];
   const N = 3000;
   for (let i = 0; i < N; i++) {
-    const c = new Conversation({ client: `10.8.${i >> 8}.${i & 0xff}:40000`, server: '10.9.0.2:80', start: t0 + 1 + i * 0.2 });
+    const c = new Conversation({ client: `10.8.${i >> 8}.${i & 0xff}:40000`, server: '10.9.0.2:80', start: t0 + 1 + i * 0.09 });
     c.syn('c').segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: c.sndNxt('c') });
     records.push(...c.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
   }
-  const tail = new Conversation({ client: '10.9.0.1:50000', server: '10.9.0.2:22', start: t0 + 1 + N * 0.2, clientIsn: 1000, serverIsn: 5000 });
+  const tail = new Conversation({ client: '10.9.0.1:50000', server: '10.9.0.2:22', start: t0 + 1 + N * 0.09, clientIsn: 1000, serverIsn: 5000 });
   tail.segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 5001, ackNumber: 1001 });
   records.push(...tail.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
   const file = path.join(dir, 'many.pcap');

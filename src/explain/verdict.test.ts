@@ -6,6 +6,7 @@ import { Conversation } from '../tcp/index.js';
 import { TcpFlag } from '../wire/types.js';
 import { CAUSE_CODES, CAUSES } from './causes.js';
 import { Explainer, explainCapture } from './engine.js';
+import { hopDistance, hopEvidence } from './verdict.js';
 import type { ConnectionReport } from './engine.js';
 
 const C = '10.1.0.2:40000';
@@ -134,6 +135,26 @@ test('middlebox: RST whose TTL differs from the server\'s own packets', () => {
   assert.equal(r.cause, 'middlebox');
   assert.equal(r.confidence, 'high');
   assert.ok(r.evidence.some((e) => /kept sending/.test(e)), r.evidence.join('\n'));
+});
+
+test('hop distance: from the inferred initial TTL (32/64/128/255), not the raw difference', () => {
+  assert.deepEqual([1, 32, 33, 52, 64, 65, 116, 128, 129, 250, 255].map((t) => hopDistance(t)),
+    [{ initial: 32, hops: 31 }, { initial: 32, hops: 0 }, { initial: 64, hops: 31 }, { initial: 64, hops: 12 },
+      { initial: 64, hops: 0 }, { initial: 128, hops: 63 }, { initial: 128, hops: 12 }, { initial: 128, hops: 0 },
+      { initial: 255, hops: 126 }, { initial: 255, hops: 5 }, { initial: 255, hops: 0 }]);
+  // A Windows server 12 hops away (TTL 116) and a RST from a router 5 hops away (TTL 250): 7 hops
+  // closer, not 134; the same stack one hop farther; two stacks at the same distance.
+  assert.match(hopEvidence(116, 250), /^it was built 7 hop\(s\) closer to the capture point \(initial TTL 128 for the endpoint's packets, 255 for the RST: another stack built it; the endpoint's packets came 12 hop\(s\), the RST 5\)$/);
+  assert.match(hopEvidence(63, 62), /^it was built 1 hop\(s\) farther from the capture point \(initial TTL 64 for both;/);
+  assert.match(hopEvidence(116, 52), /^it was built as many hops from the capture point as the endpoint's packets \(initial TTL 128 for the endpoint's packets, 64 for the RST/);
+});
+
+test('middlebox: a RST from a device with another initial TTL is placed by hops (the Windows server\'s TTL 116, the RST\'s 250)', () => {
+  const conv = new Conversation({ client: C, server: S, serverTtl: 116 });
+  conv.handshake().data('c', 40).statelessRst('s', { ttl: 250 });
+  const r = only(conv).rsts[0]!;
+  assert.equal(r.cause, 'middlebox');
+  assert.ok(r.evidence.some((e) => /TTL 250: it was built 7 hop\(s\) closer to the capture point/.test(e)), r.evidence.join('\n'));
 });
 
 test('middlebox: the frames the endpoint kept sending are listed also past the ladder\'s bounded list (regression: they were read from it)', () => {

@@ -298,6 +298,30 @@ function receiverSees(ctx: RstContext): string {
   return 'ECONNRESET on the next read or write, after any data already buffered (Node: read ECONNRESET / "socket hang up"; Java: java.net.SocketException: Connection reset)';
 }
 
+/** The initial TTLs (IPv6 hop limits) stacks start with: 32 (old Windows 9x, some devices), 64
+ *  (Linux, macOS/BSD, Android), 128 (Windows), 255 (network devices, Solaris): a packet seen with
+ *  TTL t left the smallest of them that is ≥ t (the usual inference: p0f, Nmap's OS detection). */
+export const INITIAL_TTLS = [32, 64, 128, 255] as const;
+
+/** A packet's inferred initial TTL and the hops it has come (initial − observed). */
+export function hopDistance(ttl: number): { initial: number; hops: number } {
+  const initial = INITIAL_TTLS.find((i) => ttl <= i) ?? 255;
+  return { initial, hops: initial - ttl };
+}
+
+/** Where the RST was built, from hop distances (not raw TTL differences: an endpoint at TTL 116
+ *  and a RST at TTL 250 are 12 and 5 hops away, not 134 apart). */
+export function hopEvidence(endpointTtl: number, rstTtl: number): string {
+  const e = hopDistance(endpointTtl);
+  const r = hopDistance(rstTtl);
+  const d = e.hops - r.hops;
+  const where = d === 0 ? 'it was built as many hops from the capture point as the endpoint\'s packets'
+    : `it was built ${Math.abs(d)} hop(s) ${d > 0 ? 'closer to' : 'farther from'} the capture point`;
+  const starts = e.initial === r.initial ? `initial TTL ${e.initial} for both`
+    : `initial TTL ${e.initial} for the endpoint's packets, ${r.initial} for the RST: another stack built it`;
+  return `${where} (${starts}; the endpoint's packets came ${e.hops} hop(s), the RST ${r.hops})`;
+}
+
 export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
   const senderEp = ctx.fromOrig ? conn.orig : conn.resp;
   const receiverEp = ctx.fromOrig ? conn.resp : conn.orig;
@@ -348,7 +372,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       cause = 'middlebox';
       confidence = finding.endpointTtl !== finding.rstTtl ? 'high' : 'medium';
       summary = `forged on the path: TTL ${finding.rstTtl} differs from ${from}'s own packets (TTL ${finding.endpointTtl})`;
-      evidence.push(`${from}'s other packets arrive with TTL ${[...senderEp.ttls.keys()].join('/')}; the RST with TTL ${finding.rstTtl}: it was built ${Math.abs(finding.endpointTtl - finding.rstTtl)} hop(s) ${finding.rstTtl > finding.endpointTtl ? 'closer to' : 'farther from'} the capture point`);
+      evidence.push(`${from}'s other packets arrive with TTL ${[...senderEp.ttls.keys()].join('/')}; the RST with TTL ${finding.rstTtl}: ${hopEvidence(finding.endpointTtl, finding.rstTtl)}`);
       if (finding.tosDiffers) evidence.push(`TOS ${r.tos} differs from the endpoint's own (${mode(senderEp.toss)}); netfilter's REJECT sets TOS 0`);
       if (finding.keptSending.length) evidence.push(`${from} kept sending after the RST (frames ${finding.keptSending.slice(0, 5).join(', ')}): the real endpoint never reset`);
       receiverApp = 'ECONNRESET, although the real peer still thinks the connection is open';

@@ -39,14 +39,13 @@ const ROWS: Row[] = [
   { state: 'RSTR', history: 'ShADdr', script: (c) => c.handshake().data('c', 100).data('s', 200).activeRst('s') },
   // RSTOS0: the originator sent a SYN, then a RST; no SYN-ACK from the responder.
   { state: 'RSTOS0', history: 'SR', script: (c) => c.syn('c').segment('c', TcpFlag.RST) },
-  // RSTRH: the responder sent a SYN-ACK, then a RST; no SYN from the originator. (The tracker makes
-  // the SYN-ACK's receiver the originator, as Zeek does; Zeek would also mark that flip with `^` in
-  // the history, which rstlab's history does not record.)
-  { state: 'RSTRH', history: 'hr', script: (c) => c.synAck('s').segment('s', TcpFlag.RST) },
+  // RSTRH: the responder sent a SYN-ACK, then a RST; no SYN from the originator. (The SYN-ACK comes
+  // from port 443, a likely server port: Zeek makes its receiver the originator at once, `^`.)
+  { state: 'RSTRH', history: '^hr', script: (c) => c.synAck('s').segment('s', TcpFlag.RST) },
   // SH: the originator sent a SYN, then a FIN; no SYN-ACK from the responder (half open).
   { state: 'SH', history: 'SF', script: (c) => c.syn('c').segment('c', TcpFlag.FIN) },
-  // SHR: the responder sent a SYN-ACK, then a FIN; no SYN from the originator (no `^`, as for RSTRH).
-  { state: 'SHR', history: 'hf', script: (c) => c.synAck('s').fin('s') },
+  // SHR: the responder sent a SYN-ACK, then a FIN; no SYN from the originator (flipped, as for RSTRH).
+  { state: 'SHR', history: '^hf', script: (c) => c.synAck('s').fin('s') },
   // OTH: no SYN, midstream traffic only.
   { state: 'OTH', history: 'Dd', script: (c) => c.data('c', 100).data('s', 200) },
 ];

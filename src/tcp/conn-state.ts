@@ -1,6 +1,7 @@
 // Zeek's conn_state (base/protocols/conn/main.zeek, function `conn_state`): one code per
 // connection, derived from the two endpoints' final states, their payload bytes and the history.
-// `connStateOf` is Zeek's rule, branch for branch; `connState` applies it to a finalized Connection.
+// `connStateOf` is Zeek's rule, branch for branch, over Zeek's endpoint states (the tracker follows
+// them in zeek-conn.ts); `connState` reads the code the tracker gave a finalized Connection.
 
 import type { Connection, EndpointState } from './types.js';
 
@@ -33,9 +34,9 @@ export type ConnState =
   /** No SYN seen, just midstream traffic (one example: a partial connection not later closed). */
   | 'OTH';
 
-/** The conn_state of a finalized connection. */
+/** The conn_state of a finalized connection (the tracker's, from Zeek's endpoint states). */
 export function connState(c: Connection): ConnState {
-  return connStateOf(c.orig.state, c.resp.state, c.orig.bytes, c.resp.bytes, c.history);
+  return c.connState;
 }
 
 /** `connState` from the parts it reads: the endpoint states, their payload bytes and the history. */

@@ -10,9 +10,13 @@
 // - `writeAtRst()` stores the endpoint as it is before a RST as AT_RST_SIZE numbers (no objects: a
 //   connection waiting out its linger after a RST holds numbers only); `readAtRst()` turns them back
 //   into an EndpointAtRst. `atRst()` is the two in one.
-// - `advanceState` is Zeek's endpoint state machine for a segment without SYN or RST.
+// - `advanceState` is rstlab's own endpoint state machine for a segment without SYN or RST (a
+//   simplification of Zeek's, which the explainer reads); the `z*` fields are Zeek's view, kept by
+//   zeek-conn.ts for conn_state and history.
+// - `inheritFrom()` gives a connection that Zeek's timers cut from the one before on its tuple that
+//   one's TCP view of the endpoint (not its counters, not Zeek's view).
 
-import { copyRow, STRIDE, summaryFrom } from './segment-store.js';
+import { copyRow, F_BITS, FROM_ORIG_BIT, STRIDE, summaryFrom } from './segment-store.js';
 import type { Store } from './segment-store.js';
 import type { EndpointAtRst, EndpointState, EndpointStats } from './types.js';
 
@@ -64,6 +68,27 @@ export class EndpointTrack {
   spillRow = 0;
   lastTime = 0;
 
+  /** Zeek's view of the endpoint (zeek-conn.ts), beside rstlab's `state`: TCP_Endpoint's state
+   *  and prev_state, its start and last sequence numbers (as int32), the relative numbers of its
+   *  last SYN, FIN and RST letters (hist_last_*), FIN_seq (-1 while FIN_cnt is 0), the T/W/G
+   *  counters, did_close, and what
+   *  reassembly has seen of its data (the contiguous edge and one block beyond a hole). */
+  zState: EndpointState = 'INACTIVE';
+  zPrev: EndpointState = 'INACTIVE';
+  zStart = 0;
+  zLast = 0;
+  zHistSyn = 0;
+  zHistFin = 0;
+  zHistRst = 0;
+  zFinSeq = -1;
+  zRxmt = 0;
+  zWin0 = 0;
+  zGap = 0;
+  zReassem = 1;
+  zAheadLo = 0;
+  zAheadHi = 0;
+  zDidClose = false;
+
   /** Every field but `spillRow` back to its default, for a new connection. */
   reset(addrN: number, addrS: string | null, port: number): void {
     this.addrN = addrN;
@@ -100,6 +125,59 @@ export class EndpointTrack {
     this.lastSegFrame = -1;
     this.lastRow = -1;
     this.lastTime = 0;
+    this.zState = 'INACTIVE';
+    this.zPrev = 'INACTIVE';
+    this.zStart = 0;
+    this.zLast = 0;
+    this.zHistSyn = 0;
+    this.zHistFin = 0;
+    this.zHistRst = 0;
+    this.zFinSeq = -1;
+    this.zRxmt = 0;
+    this.zWin0 = 0;
+    this.zGap = 0;
+    this.zReassem = 1;
+    this.zAheadLo = 0;
+    this.zAheadHi = 0;
+    this.zDidClose = false;
+  }
+
+  /**
+   * What the explainer knows of the endpoint, from `src` (the same host and port in the connection
+   * Zeek's timers just ended on this tuple): its TCP view (state, sequence numbers, window, FIN,
+   * last segment, TTL/TOS counts, unanswered probes), not the new connection's counters (packets,
+   * bytes, retransmissions…) nor Zeek's view. `swapped`: the new connection's orientation is the
+   * other one, so the last segment's direction bit turns around. Called on a freshly reset endpoint.
+   */
+  inheritFrom(src: EndpointTrack, srcStore: Store, dstStore: Store, swapped: boolean): void {
+    this.state = src.state;
+    this.isn = src.isn;
+    this.sawSyn = src.sawSyn;
+    this.nextSeq = src.nextSeq;
+    this.lastAck = src.lastAck;
+    this.window = src.window;
+    this.windowShift = src.windowShift;
+    this.usesTimestamps = src.usesTimestamps;
+    this.finFrame = src.finFrame;
+    this.finSeq = src.finSeq;
+    src.flushRuns();
+    this.ttl0 = src.ttl0;
+    this.ttl0N = src.ttl0N;
+    this.ttlMore = src.ttlMore === null ? null : src.ttlMore.slice();
+    this.tos0 = src.tos0;
+    this.tos0N = src.tos0N;
+    this.tosMore = src.tosMore === null ? null : src.tosMore.slice();
+    this.lastIdent = src.lastIdent;
+    this.probesSinceHeard = src.probesSinceHeard;
+    this.retransSinceHeard = src.retransSinceHeard;
+    this.lastSegFrame = src.lastSegFrame;
+    this.lastTime = src.lastTime;
+    if (src.lastRow >= 0) {
+      const to = this.spillRow * STRIDE;
+      copyRow(srcStore, src.lastRow * STRIDE, dstStore, to);
+      if (swapped) dstStore[to + F_BITS] ^= FROM_ORIG_BIT;
+      this.lastRow = this.spillRow;
+    }
   }
 
   /** A TTL other than the current run's: the run goes to the counts, a new one starts. */

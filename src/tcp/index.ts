@@ -3,6 +3,7 @@
 // import from here only; the modules behind it are:
 //   types.ts          the public connection types (Connection, EndpointStats, RstContext, …)
 //   conn-state.ts     Zeek's conn_state codes and the rule that derives them
+//   zeek-conn.ts      Zeek's TCP state machine, history letters and connection timers
 //   tracker.ts        ConnectionTracker: segments in, finalized connections out
 //   endpoint-track.ts an endpoint's live state and its snapshot as EndpointStats
 //   segment-store.ts  segment summaries as rows of numbers

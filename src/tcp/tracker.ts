@@ -4,8 +4,16 @@
 // - `push(frame, at, decoded)` takes one segment at a time, its capture time read from `at`, a
 //   record the caller reuses; nothing here throws on odd traffic: oddities become named anomalies
 //   on the connection.
-// - A connection is keyed by its 4-tuple; a new SYN on a tuple whose connection has ended (RST, or
-//   FIN both ways), or whose ISN differs, starts a new connection (port reuse).
+// - A connection is keyed by its 4-tuple and cut as Zeek cuts it (zeek-conn.ts): a SYN after
+//   either side closed (FIN or RST) or with another ISN starts a new connection (IsReuse), and so
+//   does the next segment once Zeek's timers removed the connection (an attempt unanswered for 5 s,
+//   5 s after its close completed, 5 minutes idle past the handshake); a connection cut by a timer
+//   keeps what the explainer knew of its endpoints (EndpointTrack.inheritFrom), so that its RSTs
+//   are judged as before. Its originator: the SYN's sender, the receiver of a first SYN-ACK, or,
+//   mid-stream, the first sender unless Zeek turns it around at once (a likely server port).
+// - `history` and `conn_state` are Zeek's (zeek-conn.ts runs Zeek's state machine beside rstlab's
+//   own endpoint states, which the explainer reads); a connection that began with a SYN-ACK that
+//   Zeek never turned around is reported as Zeek holds it, the SYN-ACK's sender as originator.
 // - Memory is bounded by the connections alive, not by the capture: a connection that ended (a
 //   RST, or both FINs) is finalized once `closedLingerSec` (default 5 s) of capture time passed
 //   without a packet on it — so the segments that follow a RST within that time (more resets, a
@@ -41,7 +49,6 @@ import { newTcpOptionScan, scanDecodedOptions, TcpSegment } from '../wire/tcp.js
 import type { TcpOptionScan } from '../wire/tcp.js';
 import type { FrameTcp } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
-import { connStateOf } from './conn-state.js';
 import { advanceState, EndpointTrack } from './endpoint-track.js';
 import {
   F_ACK, F_BITS, F_FRAME, F_IDENT, F_KINDS_HI, F_KINDS_LO, F_LEN, F_SEQ, F_TIME, F_WTT, FIRST_LIST_ROW, FROM_ORIG_BIT,
@@ -51,7 +58,8 @@ import {
 import type { Store } from './segment-store.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
-import type { Connection, RstContext, SegmentTime, TrackerOptions } from './types.js';
+import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
+import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
@@ -69,20 +77,9 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
  */
 const TRACK_POOL_MIN = 16384;
 
-// --- history letters -------------------------------------------------------------------------
-// rstlab records S H A D F R Q once per direction (a bitmask of those seen), and T and W at the
-// 1st, 10th, 100th, … occurrence (counters). Zeek differs: it records A D I Q once per direction,
-// S H F R again when a later one carries another sequence number, and C G T W at 1, 10, 100, …
-// (docs/explain.md, "history").
-const L_S = 0;
-const L_H = 1;
-const L_A = 2;
-const L_D = 3;
-const L_F = 4;
-const L_R = 5;
-const L_Q = 6;
-const LETTERS_ORIG = 'SHADFRQ';
-const LETTERS_RESP = 'shadfrq';
+// --- history and conn_state ----------------------------------------------------------------
+// Zeek's, letter for letter: zeek-conn.ts follows Zeek's TCP state machine beside rstlab's own
+// endpoint states (which the explainer reads), and writes the history (docs/explain.md, "history").
 
 /** The live state of one connection (reused for another connection once finalized). */
 class Track {
@@ -106,12 +103,13 @@ class Track {
   readonly rsts = new RstLog();
   anomalies: Map<string, number> | null = null;
   ended = false;
-  /** History letters seen (bits), and the repeating letters' counters. */
-  letters = 0;
-  retransOrig = 0;
-  retransResp = 0;
-  zeroWinOrig = 0;
-  zeroWinResp = 0;
+  /** Zeek's side of the connection (zeek-conn.ts, ZeekConn): its once-only letters seen, whether
+   *  Zeek still holds the SYN-ACK's sender as the originator, is_partial, its pending removal timer. */
+  histSeen = 0;
+  flipPending = false;
+  zPartial = false;
+  timerAt = -1;
+  closeTimer = false;
   store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
@@ -197,17 +195,28 @@ export class ConnectionTracker {
       this.finalize(t);
       t = undefined;
     }
-    // A SYN on a known tuple starts a new connection unless it repeats the endpoint's own SYN (same
-    // ISN): after the connection ended, or when the endpoint's ISN changed (a new connect()).
-    if (t !== undefined && isSyn && !isAck) {
-      const e = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport ? t.orig : t.resp;
-      if (e.sawSyn ? e.isn !== tcp.seqNumber : t.ended) {
-        this.finalize(t);
-        t = undefined;
-      }
+    // Removed as Zeek removes a connection (an attempt unanswered for 5 s, 5 s after its close
+    // completed, 5 minutes inactive): what follows on the tuple is a new connection, which keeps
+    // what the explainer knew of the two endpoints (a RST there is judged as it would have been).
+    let removed: Track | undefined;
+    if (t !== undefined && zeekRemoved(t, time, t.end)) {
+      removed = t;
+      t = undefined;
+    }
+    // A SYN on a known tuple starts a new connection as Zeek's IsReuse says: after either side
+    // closed (a FIN or a RST: a SYN repeated after a REJ too), or with another ISN (a new connect()).
+    if (t !== undefined && isSyn && zeekIsReuse(t, isAck, tcp.seqNumber)) {
+      this.finalize(t);
+      t = undefined;
     }
     if (t === undefined) {
       t = this.open(frame, time, ip.version, isSyn, isAck, srcN, src, sport, dstN, dst, dport);
+      if (removed !== undefined) {
+        const same = removed.orig.addrN === t.orig.addrN && removed.orig.addrS === t.orig.addrS && removed.orig.port === t.orig.port;
+        t.orig.inheritFrom(same ? removed.orig : removed.resp, removed.store, t.store, !same);
+        t.resp.inheritFrom(same ? removed.resp : removed.orig, removed.store, t.store, !same);
+        this.finalize(removed);
+      }
       t.ka = ka;
       t.kb = kb;
       t.kp = kp;
@@ -245,8 +254,10 @@ export class ConnectionTracker {
     srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
     const t = this.pool.pop() ?? new Track(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
-    // Midstream: the sender of the first packet seen (Zeek's default too).
-    if (!(isSyn && isAck)) {
+    // Midstream: the sender of the first packet seen, unless Zeek turns the connection around at
+    // once (TCPAnalyzer::WantConnection: it comes from a likely server port; history `^`).
+    const flip = flipsAtStart(isSyn, isAck, sport, dport);
+    if (!(isSyn && isAck) && !flip) {
       t.orig.reset(srcN, src, sport);
       t.resp.reset(dstN, dst, dport);
     } else {
@@ -259,30 +270,18 @@ export class ConnectionTracker {
     t.lastFrame = frame;
     t.start = time;
     t.end = time;
-    t.history = '';
+    t.history = flip ? '^' : '';
     t.ended = false;
-    t.letters = 0;
-    t.retransOrig = 0;
-    t.retransResp = 0;
-    t.zeroWinOrig = 0;
-    t.zeroWinResp = 0;
+    t.histSeen = 0;
+    // A first SYN-ACK not from a likely server port: Zeek's originator is its sender until it flips.
+    t.flipPending = isSyn && isAck && !flip;
+    t.zPartial = !isSyn || isAck;
+    t.timerAt = -1;
+    t.closeTimer = false;
     t.listed = 0;
     if (!isSyn) t.anomaly('midstream');
     this.live.add(t);
     return t;
-  }
-
-  private letter(t: Track, fromOrig: boolean, l: number): void {
-    const bit = 1 << (fromOrig ? l : l + 7);
-    if ((t.letters & bit) === 0) {
-      t.letters |= bit;
-      t.history += fromOrig ? LETTERS_ORIG[l] : LETTERS_RESP[l];
-    }
-  }
-
-  /** T / W: recorded at the 1st, 10th, 100th, 1000th and 10000th occurrence. */
-  private repeated(t: Track, n: number, ch: string): void {
-    if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) t.history += ch;
   }
 
   // update() is the per-segment hot path, kept small: V8 optimizes a function after a number of
@@ -305,7 +304,12 @@ export class ConnectionTracker {
     let notes = 0;
 
     const frameAnomalies = decoded.anomalies;
-    for (let i = 0; i < frameAnomalies.length; i += 1) t.anomaly(frameAnomalies[i]);
+    // (A payload cut by the snap length is never delivered to Zeek's reassembly: no DataSent.)
+    let cut = false;
+    for (let i = 0; i < frameAnomalies.length; i += 1) {
+      t.anomaly(frameAnomalies[i]);
+      if (frameAnomalies[i] === 'snaplen-cut') cut = true;
+    }
     t.lastFrame = frame;
     t.end = time;
     e.packets++;
@@ -318,7 +322,7 @@ export class ConnectionTracker {
       kindsLo = sc.low;
       kindsHi = sc.high;
     }
-    if (syn || rst) this.oddFlags(t, fromOrig, syn, fin, rst, len);
+    if (syn || rst) this.oddFlags(t, syn, fin, rst, len);
 
     // Sequence bookkeeping before judging retransmission.
     const segEnd = seqAdd(seq, len + (syn ? 1 : 0) + (fin ? 1 : 0));
@@ -348,7 +352,7 @@ export class ConnectionTracker {
 
     if (retransmission) {
       notes |= N_RETRANSMISSION;
-      this.retransmitted(t, e, fromOrig);
+      this.retransmitted(e);
     } else if (keepalive) {
       e.keepalives++;
       e.probesSinceHeard++;
@@ -365,22 +369,21 @@ export class ConnectionTracker {
       e.window = w;
       if (window === 0) {
         notes |= N_ZERO_WINDOW;
-        this.zeroWindow(t, e, fromOrig);
+        this.zeroWindow(e);
       }
     } else if (syn) {
       e.window = window;
     }
 
-    // --- history letters and endpoint state (Zeek's TCP analyzer, simplified) ---
+    // --- Zeek's history and states (conn_state), then rstlab's endpoint states (the explainer's) ---
+    zeekSegment(t, fromOrig, flags, seq, ackNumber, len, window, cut, time);
     if (syn) {
-      this.handshake(t, e, fromOrig, ack);
+      this.handshake(e, ack);
     } else if (!rst) {
-      if (len > 0) this.letter(t, fromOrig, L_D);
-      else if (ack && !fin) this.letter(t, fromOrig, L_A);
       // (Nothing below changes once both endpoints are established.)
       if (e.state !== 'ESTABLISHED' || peer.state !== 'ESTABLISHED') advanceState(e, peer, ack);
     }
-    if (fin && !rst) this.finSeen(t, e, fromOrig, seq, len, frame);
+    if (fin && !rst) this.finSeen(t, e, seq, len, frame);
 
     // The segment's row in the bounded list: the first `head` rows, then a ring of the latest.
     // With no list, one of the sender's two own rows (0/2 originator, 1/3 responder): the one
@@ -409,7 +412,7 @@ export class ConnectionTracker {
     if (t.rsts.count > 0) t.rsts.follow(st, row, fromOrig, rst);
 
     if (rst) {
-      this.rstSeen(t, e, peer, fromOrig, row);
+      this.rstSeen(t, e, peer, row);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
       e.ttlRun++;
@@ -435,10 +438,10 @@ export class ConnectionTracker {
     return sc;
   }
 
-  /** Flag combinations that are anomalies (a SYN+FIN is also history letter Q). */
-  private oddFlags(t: Track, fromOrig: boolean, syn: boolean, fin: boolean, rst: boolean, len: number): void {
+  /** Flag combinations that are anomalies. */
+  private oddFlags(t: Track, syn: boolean, fin: boolean, rst: boolean, len: number): void {
     if (syn && rst) t.anomaly('syn-with-rst');
-    if (syn && fin) { this.letter(t, fromOrig, L_Q); t.anomaly('syn-with-fin'); }
+    if (syn && fin) t.anomaly('syn-with-fin');
     if (rst && len > 0) t.anomaly('rst-with-payload');
   }
 
@@ -456,31 +459,24 @@ export class ConnectionTracker {
     return retransmission;
   }
 
-  private retransmitted(t: Track, e: EndpointTrack, fromOrig: boolean): void {
+  private retransmitted(e: EndpointTrack): void {
     e.retransmissions++;
     e.retransSinceHeard++;
-    if (fromOrig) this.repeated(t, ++t.retransOrig, 'T');
-    else this.repeated(t, ++t.retransResp, 't');
   }
 
-  private zeroWindow(t: Track, e: EndpointTrack, fromOrig: boolean): void {
+  private zeroWindow(e: EndpointTrack): void {
     e.zeroWindows++;
-    if (fromOrig) this.repeated(t, ++t.zeroWinOrig, 'W');
-    else this.repeated(t, ++t.zeroWinResp, 'w');
   }
 
-  private handshake(t: Track, e: EndpointTrack, fromOrig: boolean, ack: boolean): void {
+  private handshake(e: EndpointTrack, ack: boolean): void {
     if (!ack) {
-      this.letter(t, fromOrig, L_S);
       if (e.state === 'INACTIVE' || e.state === 'PARTIAL') e.state = 'SYN_SENT';
     } else {
-      this.letter(t, fromOrig, L_H);
       if (e.state === 'INACTIVE' || e.state === 'PARTIAL' || e.state === 'SYN_SENT') e.state = 'SYN_ACK_SENT';
     }
   }
 
-  private finSeen(t: Track, e: EndpointTrack, fromOrig: boolean, seq: number, len: number, frame: number): void {
-    this.letter(t, fromOrig, L_F);
+  private finSeen(t: Track, e: EndpointTrack, seq: number, len: number, frame: number): void {
     if (e.finSeq < 0) {
       e.finSeq = seqAdd(seq, len);
       e.finFrame = frame;
@@ -506,8 +502,7 @@ export class ConnectionTracker {
   }
 
   /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer. */
-  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, fromOrig: boolean, row: number): void {
-    this.letter(t, fromOrig, L_R);
+  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, row: number): void {
     t.rsts.record(t.store, row, e, peer);
     e.state = 'RESET';
     t.ended = true;
@@ -538,8 +533,8 @@ export class ConnectionTracker {
     else this.byKey.delete(t.skey);
     this.live.delete(t);
     const { keep } = this.opts;
+    const state = zeekConnState(t);
     if (keep !== keepAll) {
-      const state = connStateOf(t.orig.state, t.resp.state, t.orig.bytes, t.resp.bytes, t.history);
       if (!keep(state, t.rsts.count)) {
         this.recycle(t);
         this.opts.onSkipped(state);
@@ -549,23 +544,29 @@ export class ConnectionTracker {
     const max = this.maxSegments;
     const n = t.listed;
     const rsts = t.rsts.contexts();
+    // Zeek never turned a connection that began with a SYN-ACK around (no A or D came): its
+    // originator is the SYN-ACK's sender, as its history and conn_state say; the report follows.
+    const swap = t.flipPending;
+    const segments = max === 0 ? [] : listSummaries(t.store, n, max, this.head);
     const conn: Connection = {
       id: t.id,
-      orig: t.orig.snapshot(t.store, rstFramesOf(rsts, true)),
-      resp: t.resp.snapshot(t.store, rstFramesOf(rsts, false)),
+      orig: (swap ? t.resp : t.orig).snapshot(t.store, rstFramesOf(rsts, !swap)),
+      resp: (swap ? t.orig : t.resp).snapshot(t.store, rstFramesOf(rsts, swap)),
       ipVersion: t.ipVersion,
       firstFrame: t.firstFrame,
       lastFrame: t.lastFrame,
       start: t.start,
       end: t.end,
       history: t.history,
+      connState: state,
       // Built now, before the track and its store are reused; none without a list.
-      segments: max === 0 ? [] : listSummaries(t.store, n, max, this.head),
+      segments,
       segmentsDropped: n > max ? n - max : 0,
       rsts,
       anomalies: t.anomalies ?? new Map(),
       ended: t.ended,
     };
+    if (swap) turnAround(conn);
     this.recycle(t);
     this.opts.onConnection(conn);
   }
@@ -575,6 +576,26 @@ export class ConnectionTracker {
     t.rsts.reset();
     t.anomalies = null;
     if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
+  }
+}
+
+/** A finalized connection's segments the other way round (its fresh objects, in place; its
+ *  endpoints were already snapshotted in their new places). */
+function turnAround(c: Connection): void {
+  const done = new Set<SegmentSummary>();
+  const flip = (x: SegmentSummary | null): void => {
+    if (x !== null && !done.has(x)) { done.add(x); x.fromOrig = !x.fromOrig; }
+  };
+  for (const x of c.segments) flip(x);
+  flip(c.orig.lastSeg);
+  flip(c.resp.lastSeg);
+  for (const r of c.rsts) {
+    r.fromOrig = !r.fromOrig;
+    flip(r.seg);
+    flip(r.trigger);
+    for (const x of r.after) flip(x);
+    flip(r.sender.lastSeg);
+    flip(r.receiver.lastSeg);
   }
 }
 

@@ -11,7 +11,9 @@ export interface SegmentTime {
   tsNsec: number;
 }
 
-/** Zeek's endpoint states (analyzer/protocol/tcp/TCP_Endpoint.h), used to derive conn_state. */
+/** Zeek's endpoint states (analyzer/protocol/tcp/TCP_Endpoint.h): the names of both rstlab's own
+ *  endpoint state (EndpointStats.state, what the explainer reads) and Zeek's (zeek-conn.ts, from
+ *  which conn_state comes). */
 export type EndpointState =
   | 'INACTIVE' | 'SYN_SENT' | 'SYN_ACK_SENT' | 'PARTIAL' | 'ESTABLISHED' | 'CLOSED' | 'RESET';
 
@@ -39,6 +41,8 @@ export interface SegmentSummary {
 export interface EndpointStats {
   addr: string;
   port: number;
+  /** rstlab's own state of the endpoint, for the explainer (a simpler machine than Zeek's: the
+   *  final ACK establishes, a RST always resets); conn_state comes from Zeek's (Connection.connState). */
   state: EndpointState;
   /** Initial sequence number (from its SYN), or the first sequence number seen midstream. */
   isn: number | null;
@@ -110,8 +114,10 @@ export interface Connection {
   lastFrame: number;
   start: number;
   end: number;
-  /** Zeek-style history: uppercase = originator, lowercase = responder. */
+  /** Zeek's history (zeek-conn.ts): upper case = originator, lower case = responder. */
   history: string;
+  /** Zeek's conn_state, from Zeek's view of the endpoints (zeek-conn.ts, zeekConnState). */
+  connState: ConnState;
   /** Segment summaries: the first `maxSegments/2` and the last ones; `segmentsDropped` in between.
    *  Empty when the tracker keeps none (`maxSegments` 0). */
   segments: SegmentSummary[];
