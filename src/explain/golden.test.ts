@@ -17,6 +17,12 @@ import { skipOutsideCi } from '../testkit.js';
 const dir = path.join(repoRoot(), 'fixtures', 'captures');
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).sort() : [];
 const update = process.env.RSTLAB_UPDATE === '1';
+/** Captures where rstlab cuts a 4-tuple into connections as Zeek does and tshark's tcp.stream
+ *  does not: how many more connections rstlab has, and why. */
+const MORE_THAN_TSHARK: Record<string, [number, string]> = {
+  'half-open-reconnect--node-net.pcap': [1, 'the SYN retransmitted after its RST starts a new connection (Zeek: IsReuse after a reset); tshark keeps it in the stream of the SYN it repeats'],
+  'half-open-reconnect-ipv6--node-net.pcap': [1, 'as over IPv4'],
+};
 const hasTshark = (() => { try { execFileSync('tshark', ['-v'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 async function render(file: string): Promise<string> {
@@ -53,6 +59,7 @@ for (const f of files) {
     const rsts = execFileSync('tshark', ['-n', '-r', file, '-Y', 'tcp.flags.reset==1', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
     assert.deepEqual(res.rsts.map((r) => r.frame), rsts, 'RST frames');
     const streams = new Set(execFileSync('tshark', ['-n', '-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'tcp.stream'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean));
-    assert.equal(res.connections.length, streams.size, 'TCP connections (tshark tcp.stream)');
+    const [more, why] = MORE_THAN_TSHARK[f] ?? [0, ''];
+    assert.equal(res.connections.length, streams.size + more, `TCP connections (tshark tcp.stream)${why ? ` + ${more}: ${why}` : ''}`);
   });
 }
