@@ -336,12 +336,14 @@ export class ConnectionTracker {
         const consumes = len > 0 || fin;
         if (consumes && seqLt(seq, e.nextSeq)) {
           // Keepalive probe (Wireshark's rule): 0 or 1 byte at SND.NXT−1, nothing else in flight.
-          if (len <= 1 && !fin && seqAdd(seq, 1) === e.nextSeq) keepalive = true;
+          // Against a zero window the same segment is a window probe (RFC 9293 §3.8.6.1,
+          // tcp_probe_timer), which gives up without a RST: not a keepalive.
+          if (len <= 1 && !fin && seqAdd(seq, 1) === e.nextSeq) keepalive = peer.window !== 0;
           else if (seqGt(segEnd, e.nextSeq)) { /* partly new: not a pure retransmission */ }
           else retransmission = true;
         } else if (!consumes && len === 0 && seqAdd(seq, 1) === e.nextSeq && peer.lastAck >= 0
-          && peer.lastAck === e.nextSeq) {
-          keepalive = true; // zero-length probe at SND.NXT−1
+          && peer.lastAck === e.nextSeq && peer.window !== 0) {
+          keepalive = true; // zero-length probe at SND.NXT−1 (against a zero window: a window probe)
         }
         if (seqGt(segEnd, e.nextSeq)) e.nextSeq = segEnd;
       }
