@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './paths.js';
 
-const ORDER = ['wire', 'capture', 'tcp', 'explain', 'report', 'catalog', 'lab', 'proxy', 'cli'];
+const ORDER = ['wire', 'capture', 'tcp', 'explain', 'report', 'catalog', 'lab', 'proxy', 'watch', 'cli'];
 const rank = (layer: string) => (layer === 'lab' || layer === 'proxy' ? 6 : ORDER.indexOf(layer));
 const SOCKETS = /^node:(net|child_process)$/;
 

@@ -7,6 +7,7 @@ import { RstlabError } from '../errors.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerLabCommand } from './lab-command.js';
 import { registerProxyCommand } from './proxy-command.js';
+import { registerWatchCommand } from './watch-command.js';
 import { registerWhyCommand } from './why-command.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerExplainCommand(program);
   registerWhyCommand(program);
   registerProxyCommand(program);
+  registerWatchCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

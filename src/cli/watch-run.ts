@@ -1,0 +1,49 @@
+// `rstlab watch`, the wiring behind the command (watch-command.ts): sources and joining are
+// src/watch; this prints records as they come, serves the metrics, turns Ctrl-C and SIGTERM into
+// the end of the watch (summary, exit 0).
+
+import { plain } from '../report/text.js';
+import type { Painter } from '../report/text.js';
+import { WatchMetrics } from '../watch/metrics.js';
+import { runWatch } from '../watch/run.js';
+import type { WatchOptions } from '../watch/run.js';
+import { renderWatchRecord, renderWatchSummary, watchJson, watchSummaryJson } from '../watch/text.js';
+import { writeOut } from './output.js';
+
+export async function runWatchCommand(
+  opts: Omit<WatchOptions, 'onRecord' | 'onNote' | 'signal' | 'metrics'>,
+  out: { json: boolean; color: boolean; metrics?: { host: string; port: number } },
+): Promise<number> {
+  let p: Painter = plain;
+  if (!out.json && out.color) {
+    const pc = (await import('picocolors')).default;
+    if (pc.isColorSupported) p = pc;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Addresses of the watched host, for the metrics' local port (filled by the first record's view).
+  const metrics = out.metrics ? new WatchMetrics(() => false) : undefined;
+  const server = metrics && out.metrics ? await metrics.serve(out.metrics.host, out.metrics.port) : undefined;
+  if (server && out.metrics) {
+    const a = server.address();
+    process.stderr.write(`rstlab watch: metrics at http://${out.metrics.host.includes(':') ? `[${out.metrics.host}]` : out.metrics.host}:${typeof a === 'object' && a ? a.port : out.metrics.port}/metrics\n`);
+  }
+  try {
+    if (!out.json) process.stderr.write(`rstlab watch: ${opts.netns ? `namespace ${opts.netns}` : 'this host'}${opts.kernel ? ', the kernel\'s resets' : ''}${opts.capture ? `, packets on ${opts.iface ?? 'any'}` : ''}; Ctrl-C to stop\n`);
+    const summary = await runWatch({
+      ...opts,
+      signal: stop.signal,
+      ...(metrics ? { metrics } : {}),
+      onRecord: (r) => writeOut(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),
+      onNote: (line) => process.stderr.write(`rstlab watch: ${line}\n`),
+    });
+    writeOut(out.json ? `${watchSummaryJson(summary)}\n` : `${renderWatchSummary(summary, p)}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    server?.close();
+  }
+}
