@@ -108,13 +108,34 @@ test('blackhole stops reading the stream\'s source and holds data; removing it r
   assert.deepEqual(kinds(e.handle({ type: 'toxics', now: 2, toxics: [] })), ['write upstream lost?', 'read client true']);
 });
 
-test('timeout drops data and closes after the timeout; toxicity 0 leaves the connection alone', () => {
+test('timeout drops data and closes once no data came for `timeout` ms (each chunk restarts the wait); toxicity 0 leaves the connection alone', () => {
   const { e, first } = open([toxic({ type: 'timeout', attributes: { timeout: 10 } })]);
-  assert.deepEqual(kinds(first).slice(2), ['set-timer']);
-  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') })), ['fault']);
-  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 10, id: 1 })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  assert.deepEqual(first.slice(2), [{ type: 'set-timer', id: 1, ms: 10 }]);
+  // A chunk at t=6 drops and starts the wait again: the first timer is void, a new one is set.
+  assert.deepEqual(e.handle({ type: 'data', now: 6, from: 'upstream', chunk: bytes('x') }).map((c) => c.type === 'set-timer' ? `timer ${c.id} ${c.ms}` : c.type),
+    ['timer 2 10', 'fault']);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 10, id: 1 })), []);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 16, id: 2 })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
   const spared = open([toxic({ type: 'timeout', toxicity: 0.3, attributes: { timeout: 10 } })], () => 0.9);
   assert.deepEqual(kinds(spared.e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') })), ['write client x']);
+});
+
+test('Toxiproxy restart rules: adding a toxic re-draws the one last in its stream, removing re-draws the one before, an update re-draws itself', () => {
+  const draws = [0.1, 0.9, 0.1];
+  const rand = () => draws.shift() ?? 0.1;
+  const lat = toxic({ name: 'lat', type: 'latency', toxicity: 0.5, attributes: { latency: 100 } });
+  const { e } = open([lat], rand); // draw 0.1: on
+  const on = () => e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('a') }).some((c) => c.type === 'set-timer');
+  const up = toxic({ name: 'up', type: 'noop', stream: 'upstream' });
+  // An upstream toxic is no neighbour of the downstream latency: nothing is drawn again.
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up], change: { kind: 'add', name: 'up' } });
+  const n2 = toxic({ name: 'n2', type: 'noop' });
+  // A downstream toxic after it: latency draws again (0.9: off).
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up, n2], change: { kind: 'add', name: 'n2' } });
+  assert.equal(on(), false, 'the latency toxic was re-drawn off when a toxic was added after it');
+  // Removing n2 restarts the toxic before it: latency draws 0.1 (on again).
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up], change: { kind: 'remove', name: 'n2' } });
+  assert.equal(on(), true, 'the latency toxic was re-drawn on when the toxic after it was removed');
 });
 
 test('kill added to a live connection closes it like a crash (FIN both)', () => {
