@@ -288,3 +288,36 @@ test('every toxic type in the catalogue has an implementation with at least one 
     assert.ok(impl.onAccept || impl.onStart || impl.onItems || impl.onRemove, def.type);
   }
 });
+
+test('compatibility mode (Toxiproxy): a FIN closes the whole connection, a reset reaches the other side as FIN', () => {
+  const e = new ConnectionEngine([], { toxiproxy: true });
+  e.handle({ type: 'accepted', now: 0 });
+  e.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 1, from: 'client' })), ['close upstream fin', 'close client fin', 'finished']);
+  const r = new ConnectionEngine([], { toxiproxy: true });
+  r.handle({ type: 'accepted', now: 0 });
+  r.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(r.handle({ type: 'error', now: 1, side: 'upstream', error: 'ECONNRESET' })), ['close client fin', 'finished']);
+});
+
+test('compatibility mode: a reset_peer on the proxy when the connection starts makes every close a RST (toxicity 0 too); one added later closes with FIN', () => {
+  const e = new ConnectionEngine([toxic({ type: 'reset_peer', toxicity: 0 })], { toxiproxy: true, random: () => 0.5 });
+  e.handle({ type: 'accepted', now: 0 });
+  e.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 1, from: 'client' })), ['close upstream rst', 'close client rst', 'finished']);
+  // Upstream unreachable: no link was started, no SO_LINGER: the client gets a FIN.
+  const dead = new ConnectionEngine([toxic({ type: 'reset_peer' })], { toxiproxy: true });
+  dead.handle({ type: 'accepted', now: 0 });
+  // (The upstream socket, still connecting, is just destroyed: the shell's rst of a pending socket.)
+  assert.deepEqual(kinds(dead.handle({ type: 'connect-failed', now: 1, error: 'ECONNREFUSED' })), ['close client fin', 'close upstream rst', 'finished']);
+  const live = new ConnectionEngine([], { toxiproxy: true });
+  live.handle({ type: 'accepted', now: 0 });
+  live.handle({ type: 'connected', now: 0 });
+  const rp = toxic({ type: 'reset_peer', stream: 'upstream' });
+  live.handle({ type: 'toxics', now: 1, toxics: [rp], change: { kind: 'add', name: rp.name } });
+  assert.deepEqual(kinds(live.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('x') })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  // The default mode resets in both cases.
+  const plain = open();
+  plain.e.handle({ type: 'toxics', now: 1, toxics: [rp], change: { kind: 'add', name: rp.name } });
+  assert.deepEqual(kinds(plain.e.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('x') })), ['fault', 'close client rst', 'close upstream rst', 'finished']);
+});

@@ -45,13 +45,12 @@ export class ConnectionEngine {
   readonly dirs: Record<StreamName, Dir>;
   private readonly ctx: Ctx;
   private readonly compat: boolean;
-  /** Toxiproxy's SetLinger(0): a reset_peer toxic was on the proxy when the connection began. */
-  private readonly linger0: boolean;
+  /** Toxiproxy's SetLinger(0): a reset_peer toxic was on the proxy when the connection's links started. */
+  private linger0 = false;
 
   constructor(toxics: readonly ToxicJson[], opts: EngineOptions = {}) {
     this.rand = opts.random ?? Math.random;
     this.compat = opts.toxiproxy === true;
-    this.linger0 = this.compat && toxics.some((t) => t.type === 'reset_peer');
     const dir = (name: StreamName, from: Side, to: Side): Dir =>
       ({ name, from, to, queue: [], lastAt: 0, timerId: 0, timerAt: Infinity, bytesIn: 0, bytesOut: 0, shut: false });
     this.dirs = { upstream: dir('upstream', 'client', 'upstream'), downstream: dir('downstream', 'upstream', 'client') };
@@ -86,6 +85,9 @@ export class ConnectionEngine {
       case 'connected':
         if (this.phase !== 'connecting') break;
         this.phase = 'open';
+        // Toxiproxy starts a connection's links once upstream is dialled; a reset_peer in either
+        // chain then sets SO_LINGER 0 on both sockets.
+        this.linger0 = this.compat && this.toxics.some((t) => t.spec.type === 'reset_peer');
         this.setRead('client', true);
         this.setRead('upstream', true);
         for (const t of this.toxics) if (t.on && t.onStart) t.onStart(this.ctx, false);
@@ -179,7 +181,8 @@ export class ConnectionEngine {
       if (have && have.spec.type === spec.type) {
         const changed = JSON.stringify(have.spec) !== JSON.stringify(spec);
         have.spec = spec;
-        if (!change && changed) have.on = this.roll(spec);
+        // rstlab's own toxics draw again when they change; Toxiproxy's follow its restart rules below.
+        if (changed && (!change || toxicDef(spec.type)?.origin !== 'toxiproxy')) have.on = this.roll(spec);
         next.push(have);
         old.delete(spec.name);
       } else {
