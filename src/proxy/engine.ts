@@ -73,6 +73,9 @@ export class ConnectionEngine {
 
   get finished(): boolean { return this.phase === 'finished'; }
 
+  /** Toxiproxy's SO_LINGER 0 is on this connection (compatibility mode): every close of it is a RST. */
+  get lingerZero(): boolean { return this.linger0; }
+
   /** Feed one event; returns the commands to execute, in order. */
   handle(ev: EngineEvent): Command[] {
     this.out = [];

@@ -49,6 +49,7 @@ function bindHost(host: string, compat: boolean): string {
  * the loopback rstlab binds. Throws Go's AddrError text for a missing port.
  */
 export async function resolveListen(addr: string, compat: boolean): Promise<string> {
+  if (addr === '') return compat ? ':0' : '127.0.0.1:0'; // Go: no address is the wildcard, port 0
   const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):(\d{1,5})$/.exec(addr);
   if (!m || Number(m[3]) > 65535) throw new ProxyApiError(`address ${addr}: missing port in address`, 500);
   const host = m[1] ?? m[2] ?? '';
@@ -210,8 +211,10 @@ class Conn {
   /** Close both sockets at once, as Toxiproxy does when a proxy is disabled or deleted. */
   drop(): void {
     this.clearTimers();
-    this.client.destroy();
-    this.up?.destroy();
+    // With Toxiproxy's SO_LINGER 0 (compatibility mode, a reset_peer toxic) the close is a RST.
+    const close = (s: net.Socket) => { if (this.engine.lingerZero && !s.connecting && !s.destroyed) s.resetAndDestroy(); else s.destroy(); };
+    close(this.client);
+    if (this.up) close(this.up);
   }
 }
 
