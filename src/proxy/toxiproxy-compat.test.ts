@@ -21,6 +21,14 @@ import { echoServer, sleep, until, type Served } from './testkit.js';
 let rp: RunningProxy;
 let compat: RunningProxy;
 let echo: Served;
+/** The proxy the helpers talk to by default: each test of `both` sets it. */
+let srv: RunningProxy;
+
+/** One of Toxiproxy's tests, run against rstlab proxy in both modes (default, and --toxiproxy). */
+function both(name: string, fn: (t: import('node:test').TestContext) => Promise<void>): void {
+  test(`${name} [rstlab]`, (t) => { srv = rp; return fn(t); });
+  test(`${name} [--toxiproxy]`, (t) => { srv = compat; return fn(t); });
+}
 
 before(async () => {
   echo = await echoServer();
@@ -36,7 +44,7 @@ after(async () => {
 interface Answer { status: number; text: string; json: any; headers: Headers }
 
 async function http(method: string, path: string, body?: unknown, opts: { server?: RunningProxy; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const res = await fetch((opts.server ?? rp).url + path, {
+  const res = await fetch((opts.server ?? srv).url + path, {
     method, headers: opts.headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
@@ -47,16 +55,16 @@ async function http(method: string, path: string, body?: unknown, opts: { server
 }
 
 /** Toxiproxy's WithServer: every test starts with an empty collection. */
-async function clear(server = rp): Promise<void> {
+async function clear(server = srv): Promise<void> {
   for (const name of Object.keys((await http('GET', '/proxies', undefined, { server })).json)) await http('DELETE', `/proxies/${name}`, undefined, { server });
 }
 
 /** The Go client's CreateProxy: POST /proxies with enabled true. */
-const createProxy = (name: string, listen: string, upstream: string, server = rp) =>
+const createProxy = (name: string, listen: string, upstream: string, server = srv) =>
   http('POST', '/proxies', { name, listen, upstream, enabled: true }, { server });
 
 /** The Go client's AddToxic (stream omitted when empty, toxicity -1 sent as 1). */
-function addToxic(proxy: string, name: string, type: string, stream: string, toxicity: number, attributes: Record<string, unknown> | null, server = rp) {
+function addToxic(proxy: string, name: string, type: string, stream: string, toxicity: number, attributes: Record<string, unknown> | null, server = srv) {
   const body: Record<string, unknown> = { name, type };
   if (stream !== '') body.stream = stream;
   body.toxicity = toxicity === -1 ? 1 : toxicity;
@@ -126,7 +134,7 @@ async function dial(port: number): Promise<net.Socket> {
 }
 
 /** Toxiproxy's WithEstablishedProxy: a client and the upstream's socket, data checked both ways. */
-async function established(proxy: string, upstreamPort: number, a: Awaited<ReturnType<typeof acceptor>>, server = rp) {
+async function established(proxy: string, upstreamPort: number, a: Awaited<ReturnType<typeof acceptor>>, server = srv) {
   const created = await createProxy(proxy, '127.0.0.1:0', `127.0.0.1:${upstreamPort}`, server);
   assert.equal(created.status, 201, created.text);
   const client = await dial(portOf(created.json.listen));
@@ -142,7 +150,7 @@ async function established(proxy: string, upstreamPort: number, a: Awaited<Retur
 
 // ---------------------------------------------------------------- api_test.go
 
-test('api: every handled answer has an X-Toxiproxy-Request-Id (TestRequestId); unknown routes have none', async () => {
+both('api: every handled answer has an X-Toxiproxy-Request-Id (TestRequestId); unknown routes have none', async () => {
   const v = await http('GET', '/version', undefined, { headers: { 'user-agent': 'curl' } });
   assert.match(v.headers.get('x-toxiproxy-request-id') ?? '', /^[0-9a-v]{20}$/);
   const other = await http('GET', '/version');
@@ -157,7 +165,7 @@ test('api: every handled answer has an X-Toxiproxy-Request-Id (TestRequestId); u
   assert.equal((await http('GET', '/proxies/')).status, 404, 'no trailing-slash route, as gorilla/mux');
 });
 
-test('api: a browser User-Agent gets 403 (TestBrowserGets403), another does not (TestNonBrowserGets200)', async () => {
+both('api: a browser User-Agent gets 403 (TestBrowserGets403), another does not (TestNonBrowserGets200)', async () => {
   const ua = 'Mozilla/5.0 (Linux; Android 4.4.2); Nexus 5 Build/KOT49H) AppleWebKit/537.36(KHTML, like Gecko) Chrome/33.0.1750.117 Mobile Safari/537.36 OPR/20.0.1396.72047';
   const b = await http('GET', '/proxies', undefined, { headers: { 'user-agent': ua } });
   assert.equal(b.status, 403);
@@ -165,7 +173,7 @@ test('api: a browser User-Agent gets 403 (TestBrowserGets403), another does not 
   assert.notEqual((await http('GET', '/proxies', undefined, { headers: { 'user-agent': 'Wget/2.1' } })).status, 403);
 });
 
-test('api: index with no proxies (TestIndexWithNoProxies); blank name or upstream (TestCreateProxyBlankName/Upstream)', async () => {
+both('api: index with no proxies (TestIndexWithNoProxies); blank name or upstream (TestCreateProxyBlankName/Upstream)', async () => {
   await clear();
   const idx = await http('GET', '/proxies');
   assert.equal(idx.status, 200);
@@ -178,7 +186,7 @@ test('api: index with no proxies (TestIndexWithNoProxies); blank name or upstrea
   assert.equal((await createProxy('test', '', '')).json.error, 'missing required field: upstream');
 });
 
-test('api: populate creates proxies in order and they listen (TestPopulateProxy, TestPopulateDefaultEnabled)', async (t) => {
+both('api: populate creates proxies in order and they listen (TestPopulateProxy, TestPopulateDefaultEnabled)', async (t) => {
   await clear();
   t.after(() => clear());
   const [p1, p2] = [await freePort(), await freePort()];
@@ -197,7 +205,7 @@ test('api: populate creates proxies in order and they listen (TestPopulateProxy,
   assert.equal(await isUp(all.test.listen), true);
 });
 
-test('api: populate with a disabled proxy (TestPopulateDisabledProxy)', async (t) => {
+both('api: populate with a disabled proxy (TestPopulateDisabledProxy)', async (t) => {
   await clear();
   t.after(() => clear());
   const [p1, p2] = [await freePort(), await freePort()];
@@ -211,7 +219,7 @@ test('api: populate with a disabled proxy (TestPopulateDisabledProxy)', async (t
   assert.equal(await isUp(`localhost:${p2}`), true);
 });
 
-test('api: populate keeps a proxy whose listen address resolves to the bound one, toxics included (TestPopulateExistingProxy)', async (t) => {
+both('api: populate keeps a proxy whose listen address resolves to the bound one, toxics included (TestPopulateExistingProxy)', async (t) => {
   await clear();
   t.after(() => clear());
   const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
@@ -229,7 +237,7 @@ test('api: populate keeps a proxy whose listen address resolves to the bound one
   for (const p of r.json.proxies) assert.equal(await isUp(p.listen), true);
 });
 
-test('api: a populate entry without a name changes nothing (TestPopulateWithBadName)', async () => {
+both('api: a populate entry without a name changes nothing (TestPopulateWithBadName)', async () => {
   await clear();
   const p1 = await freePort();
   const r = await http('POST', '/populate', [
@@ -242,7 +250,7 @@ test('api: a populate entry without a name changes nothing (TestPopulateWithBadN
   assert.deepEqual((await http('GET', '/proxies')).json, {});
 });
 
-test('api: a populate entry that cannot listen keeps the ones before it and lists them (TestPopulateProxyWithBadDataShouldReturnError)', async (t) => {
+both('api: a populate entry that cannot listen keeps the ones before it and lists them (TestPopulateProxyWithBadDataShouldReturnError)', async (t) => {
   await clear();
   t.after(() => clear());
   const [p1, p3] = [await freePort(), await freePort()];
@@ -261,7 +269,7 @@ test('api: a populate entry that cannot listen keeps the ones before it and list
   assert.equal(first.text, '{"error":"listen tcp: address nope: missing port in address","status":500,"proxies":null}');
 });
 
-test('api: the same name twice in one populate: 201, the last one wins (Toxiproxy\'s AddOrReplace)', async (t) => {
+both('api: the same name twice in one populate: 201, the last one wins (Toxiproxy\'s AddOrReplace)', async (t) => {
   await clear();
   t.after(() => clear());
   const r = await http('POST', '/populate', [
@@ -274,7 +282,7 @@ test('api: the same name twice in one populate: 201, the last one wins (Toxiprox
   assert.equal((await http('GET', '/proxies/d')).json.upstream, 'x:2');
 });
 
-test('api: populate then add a toxic (TestPopulateAddToxic)', async (t) => {
+both('api: populate then add a toxic (TestPopulateAddToxic)', async (t) => {
   await clear();
   t.after(() => clear());
   const r = await http('POST', '/populate', [{ name: 'one', listen: `localhost:${await freePort()}`, upstream: 'localhost:7171', enabled: true }]);
@@ -282,7 +290,7 @@ test('api: populate then add a toxic (TestPopulateAddToxic)', async (t) => {
   assert.equal((await addToxic('one', '', 'latency', 'downstream', 1, null)).status, 200);
 });
 
-test('api: listing, creating and getting proxies; proxy JSON field for field (TestListingProxies, TestCreateAndGetProxy, TestCreateProxyWithSave)', async (t) => {
+both('api: listing, creating and getting proxies; proxy JSON field for field (TestListingProxies, TestCreateAndGetProxy, TestCreateProxyWithSave)', async (t) => {
   await clear();
   t.after(() => clear());
   const port = await freePort();
@@ -301,7 +309,7 @@ test('api: listing, creating and getting proxies; proxy JSON field for field (Te
   assert.equal(await isUp(saved.json.listen), true);
 });
 
-test('api: a disabled proxy keeps its listen address as given; enable, disable (TestCreateDisabledProxy, TestCreateDisabledProxyAndEnable)', async (t) => {
+both('api: a disabled proxy keeps its listen address as given; enable, disable (TestCreateDisabledProxy, TestCreateDisabledProxyAndEnable)', async (t) => {
   await clear();
   t.after(() => clear());
   const port = await freePort();
@@ -320,7 +328,7 @@ test('api: a disabled proxy keeps its listen address as given; enable, disable (
   assert.equal(await isUp(on.json.listen), false);
 });
 
-test('api: delete a proxy, then again (TestDeleteProxy)', async () => {
+both('api: delete a proxy, then again (TestDeleteProxy)', async () => {
   await clear();
   const created = await createProxy('mysql_master', `localhost:${await freePort()}`, 'localhost:20001');
   assert.equal(await isUp(created.json.listen), true);
@@ -334,7 +342,7 @@ test('api: delete a proxy, then again (TestDeleteProxy)', async () => {
   assert.equal(again.json.error, 'proxy not found');
 });
 
-test('api: a port in use is 500 with Go\'s words, a name in use 409 (TestCreateProxyPortConflict, TestCreateProxyNameConflict)', async (t) => {
+both('api: a port in use is 500 with Go\'s words, a name in use 409 (TestCreateProxyPortConflict, TestCreateProxyNameConflict)', async (t) => {
   await clear();
   t.after(() => clear());
   const port = await freePort();
@@ -349,7 +357,7 @@ test('api: a port in use is 500 with Go\'s words, a name in use 409 (TestCreateP
   assert.equal((await createProxy('test', `localhost:${port}`, 'localhost:20001')).status, 201);
 });
 
-test('api: reset enables every proxy and removes every toxic (TestResetState)', async (t) => {
+both('api: reset enables every proxy and removes every toxic (TestResetState)', async (t) => {
   await clear();
   t.after(() => clear());
   const created = await createProxy('mysql_master', `localhost:${await freePort()}`, 'localhost:20001');
@@ -364,7 +372,7 @@ test('api: reset enables every proxy and removes every toxic (TestResetState)', 
   assert.equal(await isUp(created.json.listen), true);
 });
 
-test('api: toxics: list, add, several, conflicts, toxicity, noop, update, remove (TestListingToxics … TestRemoveToxic)', async (t) => {
+both('api: toxics: list, add, several, conflicts, toxicity, noop, update, remove (TestListingToxics … TestRemoveToxic)', async (t) => {
   await clear();
   t.after(() => clear());
   await createProxy('mysql_master', `localhost:${await freePort()}`, 'localhost:20001');
@@ -406,7 +414,7 @@ test('api: toxics: list, add, several, conflicts, toxicity, noop, update, remove
   assert.deepEqual([upper.status, upper.json.name, upper.json.stream], [200, 'slow_close_UPSTREAM', 'UPSTREAM']);
 });
 
-test('api: /version is the release\'s body, so `>= 2.12.0` checks pass (TestVersionEndpointReturnsVersion expects an unstamped "git")', async () => {
+both('api: /version is the release\'s body, so `>= 2.12.0` checks pass (TestVersionEndpointReturnsVersion expects an unstamped "git")', async () => {
   const v = await http('GET', '/version');
   assert.equal(v.text, '{"version": "2.12.0"}\n');
   assert.equal(v.headers.get('content-type'), 'application/json;charset=utf-8');
@@ -415,7 +423,7 @@ test('api: /version is the release\'s body, so `>= 2.12.0` checks pass (TestVers
   assert.ok(maj > 2 || (maj === 2 && (min > 12 || (min === 12 && patch >= 0))));
 });
 
-test('api: bodies are decoded as Go\'s encoding/json decodes them, with its words', async (t) => {
+both('api: bodies are decoded as Go\'s encoding/json decodes them, with its words', async (t) => {
   await clear();
   t.after(() => clear());
   await createProxy('a', '127.0.0.1:0', `127.0.0.1:${echo.port}`);
@@ -446,7 +454,7 @@ test('api: bodies are decoded as Go\'s encoding/json decodes them, with its word
   assert.match((await http('POST', '/proxies', { name: '<b>', upstream: 'x:1', listen: '127.0.0.1:0' })).text, /"name":"\\u003cb\\u003e"/);
 });
 
-test('api: PATCH with a listen address naming the bound one (localhost vs 127.0.0.1) keeps toxics and connections', async (t) => {
+both('api: PATCH with a listen address naming the bound one (localhost vs 127.0.0.1) keeps toxics and connections', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -479,7 +487,7 @@ async function roundTrip(listen: string): Promise<number> {
   return performance.now() - t0;
 }
 
-test('toxics: latency upstream, downstream, both, two toxics added up (TestUpstreamLatency … TestTwoLatencyToxics)', async (t) => {
+both('toxics: latency upstream, downstream, both, two toxics added up (TestUpstreamLatency … TestTwoLatencyToxics)', async (t) => {
   await clear();
   t.after(() => clear());
   const p = await createProxy('lat', '127.0.0.1:0', `127.0.0.1:${echo.port}`);
@@ -497,7 +505,7 @@ test('toxics: latency upstream, downstream, both, two toxics added up (TestUpstr
   await check(150);
 });
 
-test('toxics: bandwidth 1000 KB/s carries 480 KB in about 480 ms (TestBandwidthToxic)', async (t) => {
+both('toxics: bandwidth 1000 KB/s carries 480 KB in about 480 ms (TestBandwidthToxic)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -515,7 +523,7 @@ test('toxics: bandwidth 1000 KB/s carries 480 KB in about 480 ms (TestBandwidthT
   assert.ok(ms >= 470 && ms < 800, `${ms.toFixed(0)} ms for 480 KB at 1000 KB/s`);
 });
 
-test('toxics: limit_data passes exactly `bytes`, then closes; 0 closes on the first data (TestLimitDataToxic*)', async (t) => {
+both('toxics: limit_data passes exactly `bytes`, then closes; 0 closes on the first data (TestLimitDataToxic*)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -542,7 +550,7 @@ test('toxics: limit_data passes exactly `bytes`, then closes; 0 closes on the fi
 });
 
 /** Toxiproxy's resetTCPHelper: the client writes a line; its read fails with ECONNRESET. */
-async function resetPeer(stream: string, timeout: number, server = rp): Promise<{ ending: string | 'timeout'; ms: number }> {
+async function resetPeer(stream: string, timeout: number, server = srv): Promise<{ ending: string | 'timeout'; ms: number }> {
   const a = await acceptor();
   try {
     const p = await createProxy(`reset_${stream}_${timeout}`, '127.0.0.1:0', `127.0.0.1:${a.port}`, server);
@@ -558,22 +566,19 @@ async function resetPeer(stream: string, timeout: number, server = rp): Promise<
   } finally { await a.close(); }
 }
 
-test('toxics: reset_peer resets at once, or after `timeout`, upstream or downstream (TestResetToxicNoTimeout, …WithTimeout, …WithTimeoutDownstream)', async (t) => {
+both('toxics: reset_peer resets at once, or after `timeout`, upstream or downstream (TestResetToxicNoTimeout, …WithTimeout, …WithTimeoutDownstream)', async (t) => {
   await clear();
   t.after(() => clear());
-  for (const server of [rp, compat]) {
-    assert.equal((await resetPeer('upstream', 0, server)).ending, 'ECONNRESET');
-    const up = await resetPeer('upstream', 100, server);
-    assert.equal(up.ending, 'ECONNRESET');
-    assert.ok(up.ms >= 98 && up.ms < 400, `${up.ms.toFixed(0)} ms`);
-    const down = await resetPeer('downstream', 100, server);
-    assert.equal(down.ending, 'ECONNRESET');
-    assert.ok(down.ms >= 98 && down.ms < 400, `${down.ms.toFixed(0)} ms`);
-    await clear(server);
-  }
+  assert.equal((await resetPeer('upstream', 0)).ending, 'ECONNRESET');
+  const up = await resetPeer('upstream', 100);
+  assert.equal(up.ending, 'ECONNRESET');
+  assert.ok(up.ms >= 98 && up.ms < 400, `${up.ms.toFixed(0)} ms`);
+  const down = await resetPeer('downstream', 100);
+  assert.equal(down.ending, 'ECONNRESET');
+  assert.ok(down.ms >= 98 && down.ms < 400, `${down.ms.toFixed(0)} ms`);
 });
 
-test('toxics: slicer delivers every byte, in pieces (TestSlicerToxic)', async (t) => {
+both('toxics: slicer delivers every byte, in pieces (TestSlicerToxic)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -593,7 +598,7 @@ test('toxics: slicer delivers every byte, in pieces (TestSlicerToxic)', async (t
   client.destroy();
 });
 
-test('toxics: timeout 0 holds the data; removing it closes both ends (TestTimeoutToxicClosesConnectionOnRemove, TestTimeoutToxicDoesNotCauseHang)', async (t) => {
+both('toxics: timeout 0 holds the data; removing it closes both ends (TestTimeoutToxicClosesConnectionOnRemove, TestTimeoutToxicDoesNotCauseHang)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -612,7 +617,7 @@ test('toxics: timeout 0 holds the data; removing it closes both ends (TestTimeou
   e.client.destroy();
 });
 
-test('toxics: timeout closes once no data came for `timeout` ms: each chunk starts the wait again (TimeoutToxic\'s Pipe)', async (t) => {
+both('toxics: timeout closes once no data came for `timeout` ms: each chunk starts the wait again (TimeoutToxic\'s Pipe)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -630,7 +635,7 @@ test('toxics: timeout closes once no data came for `timeout` ms: each chunk star
   e.client.destroy();
 });
 
-test('toxics: a connection survives toxics added, reset and removed around it (TestPersistentConnections, TestToxicAddRemove)', async (t) => {
+both('toxics: a connection survives toxics added, reset and removed around it (TestPersistentConnections, TestToxicAddRemove)', async (t) => {
   await clear();
   t.after(() => clear());
   const a = await acceptor();
@@ -673,6 +678,7 @@ async function resetPeerAddedLive(server: RunningProxy): Promise<string | 'timeo
 }
 
 test('reset_peer added to a live connection: rstlab resets; Toxiproxy (compatibility mode) closes with FIN, not having set SO_LINGER 0', async () => {
+  srv = rp;
   assert.equal(await resetPeerAddedLive(rp), 'ECONNRESET');
   assert.equal(await resetPeerAddedLive(compat), 'end');
 });
@@ -694,6 +700,7 @@ async function toxicityZeroClose(server: RunningProxy): Promise<string | 'timeou
 }
 
 test('reset_peer with toxicity 0: a clean client close reaches the upstream as FIN in rstlab, as RST in Toxiproxy (SO_LINGER 0 set whatever the toxicity)', async () => {
+  srv = rp;
   assert.equal(await toxicityZeroClose(rp), 'end');
   assert.equal(await toxicityZeroClose(compat), 'ECONNRESET');
 });
@@ -730,11 +737,13 @@ function serveLate(): Promise<Served> {
 }
 
 test('a half-closing client: rstlab relays the FIN and the answer after it; Toxiproxy (compatibility mode) closes the whole connection', async () => {
+  srv = rp;
   assert.deepEqual(await halfClose(rp), { data: 'answer to request', ending: 'end' });
   assert.deepEqual(await halfClose(compat), { data: '', ending: 'end' });
 });
 
 test('compatibility mode: an empty listen host binds every interface, shown as Go shows it; the upstream closing closes the client', async (t) => {
+  srv = rp;
   t.after(() => clear(compat));
   const r = await http('POST', '/proxies', { name: 'wild', upstream: `127.0.0.1:${echo.port}` }, { server: compat });
   assert.equal(r.status, 201, r.text);
