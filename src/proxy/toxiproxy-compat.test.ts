@@ -142,9 +142,9 @@ async function established(proxy: string, upstreamPort: number, a: Awaited<Retur
   const c = watch(client);
   const u = watch(upstream);
   client.write('foobar');
-  await until(() => u.data().toString() === 'foobar', 1000, 'foobar upstream');
+  await until(() => u.data().toString() === 'foobar', 1000, 'foobar upstream', 2);
   upstream.write('foobar');
-  await until(() => c.data().toString() === 'foobar', 1000, 'foobar downstream');
+  await until(() => c.data().toString() === 'foobar', 1000, 'foobar downstream', 2);
   return { client, upstream, c, u, listen: created.json.listen as string };
 }
 
@@ -482,7 +482,7 @@ async function roundTrip(listen: string): Promise<number> {
   const w = watch(s);
   const t0 = performance.now();
   s.write('omg\n');
-  await until(() => w.data().includes(0x0a), 3000, 'the reply');
+  await until(() => w.data().includes(0x0a), 3000, 'the reply', 1);
   s.destroy();
   return performance.now() - t0;
 }
@@ -646,7 +646,7 @@ both('toxics: a connection survives toxics added, reset and removed around it (T
     const m = `ping${i}`;
     e.client.write(m);
     sent += m;
-    await until(() => e.u.data().toString() === sent, 1000, `ping ${i} upstream`);
+    await until(() => e.u.data().toString() === sent, 1000, `ping ${i} upstream`, 2);
   };
   await addToxic('pc', 'noop_up', 'noop', 'upstream', 1, null);
   await addToxic('pc', 'noop_down', 'noop', 'downstream', 1, null);
