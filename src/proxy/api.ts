@@ -357,27 +357,29 @@ export async function serveControlApi(c: ProxyCollection, host: string, port: nu
     const url = req.url ?? '/';
     res.setHeader('X-Rstlab-Version', RSTLAB_VERSION);
     const matched = matchRoute(method, url) === 'ok';
+    // Answers as Go's net/http sends them: a Content-Length (Toxiproxy's TimeoutHandler buffers
+    // every answer), text/plain errors with nosniff.
+    const send = (status: number, body: string, type?: string) => {
+      const headers: Record<string, string | number> = {};
+      if (type) headers['Content-Type'] = type;
+      if (type?.startsWith('text/plain')) headers['X-Content-Type-Options'] = 'nosniff';
+      if (status !== 204) headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(status, headers).end(status === 204 ? undefined : body);
+    };
     // Toxiproxy's middleware (request id, browser check) runs only on a matched route.
     if (matched) res.setHeader('X-Toxiproxy-Request-Id', requestId());
     if (matched && (req.headers['user-agent'] ?? '').startsWith('Mozilla/')) {
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end('User agent not allowed\n');
+      send(403, 'User agent not allowed\n', 'text/plain; charset=utf-8');
       return;
     }
     route(c, method, url, () => readBody(req)).then((r) => {
-      if (r.status === 204) { res.writeHead(204).end(); return; }
-      if (r.text !== undefined) {
-        const headers: Record<string, string> = {};
-        if (r.contentType) headers['content-type'] = r.contentType;
-        if (r.contentType?.startsWith('text/plain')) headers['x-content-type-options'] = 'nosniff';
-        res.writeHead(r.status, headers).end(r.text);
-        return;
-      }
-      res.writeHead(r.status, { 'content-type': 'application/json' }).end(goMarshal(r.body));
-    }, (e: unknown) => {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' })
-        .end(goMarshal({ error: String(e), status: 500 }) + '\n');
-    });
+      if (r.status === 204) send(204, '');
+      else if (r.text !== undefined) send(r.status, r.text, r.contentType);
+      else send(r.status, goMarshal(r.body), 'application/json');
+    }, (e: unknown) => send(500, goMarshal({ error: String(e), status: 500 }) + '\n', 'text/plain; charset=utf-8'));
   });
+  // Go's http.Server keeps an idle connection 60 s (Toxiproxy's IdleTimeout); Node's default is 5 s.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new ProxyApiError(`control API: listen tcp ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'bind: address already in use' : err.message}`, 500,

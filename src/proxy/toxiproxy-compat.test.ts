@@ -159,6 +159,7 @@ both('api: every handled answer has an X-Toxiproxy-Request-Id (TestRequestId); u
   assert.equal(missing.status, 404);
   assert.equal(missing.text, '404 page not found\n');
   assert.equal(missing.headers.get('x-toxiproxy-request-id'), null);
+  assert.equal(missing.headers.get('content-length'), '19', 'Go sends a Content-Length, never chunks');
   const wrongMethod = await http('PUT', '/proxies');
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.text, '');
