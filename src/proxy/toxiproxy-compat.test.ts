@@ -469,6 +469,9 @@ both('api: PATCH with a listen address naming the bound one (localhost vs 127.0.
   assert.deepEqual(r.json.toxics.map((x: { name: string }) => x.name), ['keep']);
   e.client.write('still');
   await until(() => e.u.data().toString() === 'foobarstill', 1000, 'the connection survived');
+  // An address Go cannot resolve: 500 in Go's words (ResolveTCPAddr's, without `listen tcp`), nothing changes.
+  const bad = await http('PATCH', '/proxies/p', { listen: 'nonsense' });
+  assert.deepEqual([bad.status, bad.json.error], [500, 'address nonsense: missing port in address']);
   // A real change (another upstream) restarts the proxy and drops the connection.
   await http('PATCH', '/proxies/p', { upstream: `127.0.0.1:${echo.port}` });
   assert.equal(await within(e.c.ended, 1000), 'end');
