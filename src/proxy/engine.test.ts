@@ -321,3 +321,10 @@ test('compatibility mode: a reset_peer on the proxy when the connection starts m
   plain.e.handle({ type: 'toxics', now: 1, toxics: [rp], change: { kind: 'add', name: rp.name } });
   assert.deepEqual(kinds(plain.e.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('x') })), ['fault', 'close client rst', 'close upstream rst', 'finished']);
 });
+
+test('noop passes every chunk and the FIN unchanged', () => {
+  const { e } = open([toxic({ type: 'noop' }), toxic({ name: 'up', type: 'noop', stream: 'upstream' })]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('a') })), ['write client a']);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'client', chunk: bytes('b') })), ['write upstream b']);
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 2, from: 'client' })), ['close upstream half']);
+});
