@@ -509,6 +509,45 @@ both('toxics: latency upstream, downstream, both, two toxics added up (TestUpstr
   await check(150);
 });
 
+both('toxics: adding and removing a latency toxic around short connections leaves the proxy working (TestLatencyToxicCloseRace)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const p = await createProxy('race', '127.0.0.1:0', `127.0.0.1:${echo.port}`);
+  for (let i = 0; i < 100; i++) {
+    await addToxic('race', '', 'latency', 'upstream', 1, { latency: 10 });
+    const s = await dial(portOf(p.json.listen));
+    s.end('hello');
+    s.destroy();
+    assert.equal((await http('DELETE', '/proxies/race/toxics/latency_upstream')).status, 204);
+  }
+  assert.ok((await roundTrip(p.json.listen)) < 500, 'the proxy still relays');
+});
+
+both('toxics: latency delays each chunk, it does not space them out: a stream keeps its rate (TestLatencyToxicBandwidth)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const a = await acceptor();
+  t.after(() => a.close());
+  const p = await createProxy('lbw', '127.0.0.1:0', `127.0.0.1:${a.port}`);
+  const client = await dial(portOf(p.json.listen));
+  const up = await a.next();
+  const payload = Buffer.from('hello world '.repeat(1000));
+  let writing = true;
+  const pump = () => { while (writing && up.write(payload)); if (writing) up.once('drain', pump); };
+  up.on('close', () => { writing = false; });
+  pump();
+  t.after(() => { writing = false; up.destroy(); client.destroy(); });
+  await addToxic('lbw', '', 'latency', '', 1, { latency: 100 });
+  await sleep(150);
+  let got = 0;
+  const want = 100 * payload.length;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => { client.on('data', (b) => { got += b.length; if (got >= want) resolve(); }); });
+  const ms = performance.now() - t0;
+  // Toxiproxy asserts >= 100 MB/s; a latency that spaced chunks 100 ms apart would take seconds here.
+  assert.ok(ms < 150, `${(want / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms`);
+});
+
 both('toxics: bandwidth 1000 KB/s carries 480 KB in about 480 ms (TestBandwidthToxic)', async (t) => {
   await clear();
   t.after(() => clear());
