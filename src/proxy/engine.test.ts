@@ -328,3 +328,18 @@ test('noop passes every chunk and the FIN unchanged', () => {
   assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'client', chunk: bytes('b') })), ['write upstream b']);
   assert.deepEqual(kinds(e.handle({ type: 'end', now: 2, from: 'client' })), ['close upstream half']);
 });
+
+test('removing a latency toxic lets what it still holds go at once; data past it keeps the delays after it (Toxiproxy\'s RemoveToxic)', () => {
+  const a = toxic({ name: 'a', type: 'latency', attributes: { latency: 100 } });
+  const b = toxic({ name: 'b', type: 'latency', attributes: { latency: 100 } });
+  const { e } = open([a, b]);
+  e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('x') }); // leaves a at 100, b at 200
+  e.handle({ type: 'data', now: 150, from: 'upstream', chunk: bytes('y') }); // leaves a at 250, b at 350
+  // At 160, remove a: y (still in a) loses a's 100 ms and leaves at 250; x (past a) keeps b's: 200.
+  const cmds = e.handle({ type: 'toxics', now: 160, toxics: [b], change: { kind: 'remove', name: 'a' } });
+  assert.deepEqual(kinds(cmds), ['set-timer']);
+  assert.deepEqual(cmds[0], { type: 'set-timer', id: (cmds[0] as { id: number }).id, ms: 40 });
+  const atX = e.handle({ type: 'timer', now: 200, id: (cmds[0] as { id: number }).id });
+  // x leaves; y is due 50 ms later (at 250), not 150 (at 350).
+  assert.deepEqual(atX.map((c) => c.type === 'set-timer' ? `timer ${c.ms}` : kinds([c])[0]), ['write client x', 'timer 50']);
+});

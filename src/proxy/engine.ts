@@ -195,7 +195,10 @@ export class ConnectionEngine {
       }
     }
     this.toxics = next;
-    for (const gone of old.values()) if (gone.on && gone.onRemove && this.phase === 'open') gone.onRemove(this.ctx);
+    for (const gone of old.values()) {
+      if (gone.on && gone.onRemove && this.phase === 'open') gone.onRemove(this.ctx);
+      if (this.phase === 'open') this.release(gone);
+    }
     if (change?.kind === 'add') {
       const t = added.find((x) => x.spec.name === change.name);
       if (t) this.restart(this.chain(streamDir(t.spec), before).at(-1));
@@ -212,13 +215,52 @@ export class ConnectionEngine {
     if (this.phase === 'open') for (const t of added) if (t.on && t.onStart && this.phase === 'open') t.onStart(this.ctx, true);
   }
 
+  /**
+   * A Toxiproxy toxic was removed: what it still held leaves without its delay (Toxiproxy's
+   * RemoveToxic interrupts it, and a latency or bandwidth toxic then passes on at once what it
+   * holds). Data already past it in the chain keeps the delays of the toxics after it.
+   */
+  private release(gone: ToxicImpl): void {
+    for (const d of [this.dirs.upstream, this.dirs.downstream]) {
+      let changed = false;
+      for (const it of d.queue) {
+        const parts = it.parts;
+        const i = parts?.findIndex(([t]) => t === gone) ?? -1;
+        if (!parts || i < 0) continue;
+        const leaves = (it.t0 ?? it.at) + parts.slice(0, i + 1).reduce((sum, [, ms]) => sum + ms, 0);
+        if (this.now >= leaves) continue;
+        it.at = Math.max(this.now, it.at - parts[i][1]);
+        parts.splice(i, 1);
+        changed = true;
+      }
+      if (!changed) continue;
+      // Keep the order: no item leaves before the one ahead of it.
+      let last = this.now;
+      for (const it of d.queue) { it.at = Math.max(it.at, last); last = it.at; }
+      d.lastAt = last;
+      d.timerAt = Infinity;
+      this.flush(d);
+    }
+  }
+
   /** Run an item through the toxics of its stream, then queue it. */
   private push(d: Dir, item: Item): void {
     if (this.phase !== 'open') return;
+    item.t0 = item.at;
     let items: Item[] = [item];
     for (const t of this.toxics) {
       if (this.phase !== 'open') return;
-      if (applies(t, d)) items = t.onItems!(d, items, this.ctx);
+      if (applies(t, d)) {
+        for (const it of items) it.atIn = it.at;
+        items = t.onItems!(d, items, this.ctx);
+        // Remember the delay each Toxiproxy toxic added: removing it gives that delay back.
+        if (toxicDef(t.spec.type)?.origin === 'toxiproxy') {
+          for (const it of items) {
+            const added = it.at - (it.atIn ?? it.at);
+            if (added > 0) (it.parts ??= []).push([t, added]);
+          }
+        }
+      }
       if (items.length === 0) break;
     }
     if (this.phase !== 'open') return;

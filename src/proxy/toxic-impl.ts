@@ -16,6 +16,16 @@ export interface Item {
   chunk?: Uint8Array;
   end?: true;
   action?: () => void;
+  /** When the data was read (the engine's bookkeeping, so a removed toxic can give back its delay). */
+  t0?: number;
+  /** `at` before the toxic now running, and the delay each toxic added, in chain order. */
+  atIn?: number;
+  parts?: Array<[ToxicImpl, number]>;
+}
+
+/** A piece of `parent` leaving at `at`: it keeps the parent's bookkeeping. */
+export function pieceOf(parent: Item, at: number, chunk: Uint8Array): Item {
+  return { at, chunk, t0: parent.t0, atIn: parent.atIn, parts: parent.parts?.slice() };
 }
 
 /** One direction of a connection, as the engine keeps it. */
@@ -99,7 +109,7 @@ class ByteLimit {
       if (!it.chunk) { out.push(it); continue; }
       const room = limit - this.passed;
       const chunk = room < it.chunk.length ? it.chunk.subarray(0, Math.max(0, room)) : it.chunk;
-      if (chunk.length > 0) out.push({ at: it.at, chunk });
+      if (chunk.length > 0) out.push(pieceOf(it, it.at, chunk));
       this.passed += chunk.length;
       if (this.passed >= limit) {
         this.reached = true;
@@ -135,10 +145,10 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
         for (const it of items) {
           if (!it.chunk) { it.at = Math.max(it.at, freeAt); out.push(it); continue; }
           for (let off = 0; off < it.chunk.length; off += slice) {
-            const piece = it.chunk.subarray(off, Math.min(it.chunk.length, off + slice));
+            const part = it.chunk.subarray(off, Math.min(it.chunk.length, off + slice));
             const start = Math.max(it.at, freeAt);
-            freeAt = start + piece.length / rate;
-            out.push({ at: freeAt, chunk: piece });
+            freeAt = start + part.length / rate;
+            out.push(pieceOf(it, freeAt, part));
           }
         }
         return out;
@@ -209,7 +219,7 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
         let at = it.at;
         while (off < it.chunk.length) {
           const size = Math.max(1, avg + (vary > 0 ? Math.round((ctx.rand() * 2 - 1) * vary) : 0));
-          out.push({ at, chunk: it.chunk.subarray(off, Math.min(it.chunk.length, off + size)) });
+          out.push(pieceOf(it, at, it.chunk.subarray(off, Math.min(it.chunk.length, off + size))));
           off += size;
           at += delay;
         }

@@ -678,6 +678,35 @@ both('toxics: timeout closes once no data came for `timeout` ms: each chunk star
   e.client.destroy();
 });
 
+both('toxics: a latency toxic added and removed again and again drops nothing, and its removal lets held data go at once (TestNoDataDropped)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const a = await acceptor();
+  t.after(() => a.close());
+  const e = await established('nd', a.port, a);
+  // 2,000 numbered 2-byte writes while a 1 s latency toxic comes and goes.
+  let churn = true;
+  const churning = (async () => {
+    while (churn) {
+      await addToxic('nd', 'slow', 'latency', 'downstream', 1, { latency: 1000 });
+      await http('DELETE', '/proxies/nd/toxics/slow');
+    }
+  })();
+  const expected = Buffer.alloc(4000);
+  for (let i = 0; i < 2000; i++) {
+    expected.writeUInt16BE(i, 2 * i);
+    e.upstream.write(expected.subarray(2 * i, 2 * i + 2));
+    if (i % 100 === 0) await sleep(5);
+  }
+  churn = false;
+  await churning;
+  const t0 = performance.now();
+  await until(() => e.c.data().length >= 6 + 4000, 900, 'every byte, without a held-back second');
+  assert.ok(e.c.data().subarray(6).equals(expected), 'in order, none lost');
+  assert.ok(performance.now() - t0 < 900);
+  e.client.destroy();
+});
+
 both('toxics: a connection survives toxics added, reset and removed around it (TestPersistentConnections, TestToxicAddRemove)', async (t) => {
   await clear();
   t.after(() => clear());
