@@ -478,6 +478,39 @@ both('api: PATCH with a listen address naming the bound one (localhost vs 127.0.
   e.client.destroy();
 });
 
+both('api: an update to localhost:0 moves the proxy to a new port; the same address again keeps it; disabled it refuses (TestProxyUpdate)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const created = await createProxy('up', '127.0.0.1:0', `127.0.0.1:${echo.port}`);
+  const before = created.json.listen;
+  const moved = await http('PATCH', '/proxies/up', { listen: 'localhost:0', upstream: `127.0.0.1:${echo.port}`, enabled: true });
+  assert.equal(moved.status, 200);
+  assert.notEqual(moved.json.listen, before);
+  assert.notEqual(moved.json.listen, 'localhost:0');
+  assert.equal(await isUp(moved.json.listen), true);
+  assert.equal(await isUp(before), false);
+  const same = await http('PATCH', '/proxies/up', { listen: moved.json.listen, upstream: `127.0.0.1:${echo.port}`, enabled: true });
+  assert.equal(same.json.listen, moved.json.listen);
+  assert.equal(await isUp(same.json.listen), true);
+  await http('PATCH', '/proxies/up', { listen: moved.json.listen, upstream: `127.0.0.1:${echo.port}`, enabled: false });
+  assert.equal(await isUp(moved.json.listen), false);
+});
+
+both('api: a proxy that could not listen starts once the port is free (TestRestartFailedToStartProxy, TestStartTwoProxiesOnSameAddress)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const first = await createProxy('first', '127.0.0.1:0', `127.0.0.1:${echo.port}`);
+  const saved = await http('POST', '/proxies', { name: 'second', listen: first.json.listen, upstream: `127.0.0.1:${echo.port}`, enabled: false });
+  assert.equal(saved.status, 201);
+  const clash = await http('PATCH', '/proxies/second', { enabled: true });
+  assert.deepEqual([clash.status, clash.json.error], [500, `listen tcp ${first.json.listen}: bind: address already in use`]);
+  assert.equal((await http('GET', '/proxies/second')).json.enabled, false);
+  await http('DELETE', '/proxies/first');
+  const started = await http('PATCH', '/proxies/second', { enabled: true });
+  assert.equal(started.status, 200, started.text);
+  assert.equal(await isUp(started.json.listen), true);
+});
+
 // ---------------------------------------------------------------- toxics/*_test.go on real sockets
 
 /** Send one line through a proxy to a server that answers it, timing the round trip. */
