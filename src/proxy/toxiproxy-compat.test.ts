@@ -511,6 +511,28 @@ both('api: a proxy that could not listen starts once the port is free (TestResta
   assert.equal(await isUp(started.json.listen), true);
 });
 
+both('proxy: a message, a big one, one in two parts reach the upstream; an upstream that is down closes the client (TestProxySimpleMessage … TestProxyToDownUpstream)', async (t) => {
+  await clear();
+  t.after(() => clear());
+  const a = await acceptor();
+  t.after(() => a.close());
+  const p = await createProxy('msg', '127.0.0.1:0', `127.0.0.1:${a.port}`);
+  const big = Buffer.alloc(32 * 1024, 'a');
+  for (const parts of [['hello world'], [big.toString()], ['hello ', 'world']]) {
+    const client = await dial(portOf(p.json.listen));
+    const up = watch(await a.next());
+    for (const part of parts) { client.write(part); await sleep(10); }
+    await until(() => up.data().length >= parts.join('').length, 1000, 'the message', 2);
+    assert.equal(up.data().toString(), parts.join(''));
+    client.destroy();
+  }
+  const gone = await freePort();
+  const down = await createProxy('down', '127.0.0.1:0', `127.0.0.1:${gone}`);
+  const client = await dial(portOf(down.json.listen));
+  assert.equal(await within(watch(client).ended, 1000), 'end');
+  client.destroy();
+});
+
 // ---------------------------------------------------------------- toxics/*_test.go on real sockets
 
 /** Send one line through a proxy to a server that answers it, timing the round trip. */
