@@ -244,17 +244,26 @@ export class ProxyInstance {
   async start(): Promise<void> {
     if (this.enabled) return;
     const { host, port } = splitHostPort(this.compat && this.listen === '' ? ':0' : this.listen, 'listen');
-    const bind = bindHost(host, this.compat);
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
+    const wanted = bindHost(host, this.compat);
+    const listenOn = (bind: string) => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accept(sock));
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = STRERROR[err.code ?? ''] ?? err.message;
         // Go names the address it resolved: `:7070` for an empty host, the IP otherwise.
-        const shown = this.compat && bind === '::' && host !== '::' ? (host === '' ? `:${port}` : formatEndpoint(host, port)) : formatEndpoint(bind, port);
-        reject(new ProxyApiError(`listen tcp ${shown}: bind: ${why}`, 500));
+        const shown = this.compat && bind !== host && host !== 'localhost' ? (host === '' ? `:${port}` : formatEndpoint(host, port)) : formatEndpoint(bind, port);
+        reject(Object.assign(new ProxyApiError(`listen tcp ${shown}: bind: ${why}`, 500), { errno: err.code }));
       });
-      server.listen({ host: bind, port, backlog: 4096, ipv6Only: false }, () => resolve());
+      server.listen({ host: bind, port, backlog: 4096, ipv6Only: false }, () => resolve(server));
     });
+    let server: net.Server;
+    try {
+      server = await listenOn(wanted);
+    } catch (e) {
+      // Go binds the IPv4 wildcard where the machine has no IPv6.
+      const code = (e as { errno?: string }).errno;
+      if (wanted !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw e;
+      server = await listenOn('0.0.0.0');
+    }
     server.on('error', () => { /* accept errors (EMFILE…) must not crash the proxy */ });
     const a = server.address() as net.AddressInfo;
     this.listen = formatEndpoint(a.address, a.port);
