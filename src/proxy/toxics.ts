@@ -1,7 +1,9 @@
 // The toxic catalogue: every toxic type rstlab proxy knows, its attributes with defaults, and the
 // parsing of Toxiproxy's create/update bodies into a ToxicJson (pure: no I/O). Toxiproxy's own
-// toxics keep Toxiproxy's attribute names and units; rstlab's reset faults are documented in
-// docs/proxy.md with the seed claim each imitates.
+// toxics keep Toxiproxy's attribute names, units and Go struct (their bodies decode as Go decodes
+// them, go-json.ts, with Go's error words, in AddToxicJson's order of checks); rstlab's reset
+// faults are documented in docs/proxy.md with the seed claim each imitates. A body is either a
+// GoBody (read by the API as Go reads it) or a plain JS value (Node callers), decoded alike.
 
 import { badRequestBody, invalidStream, invalidToxicType, toxicAlreadyExists, toxicNotFound } from './api-error.js';
 import { decodeStruct, fieldEntries, GoJsonError, toxicTypeString, TypeErrors, type GoStructSpec, type GoValue } from './go-json.js';

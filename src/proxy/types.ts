@@ -1,5 +1,5 @@
 // The shapes shared by rstlab proxy's fault engine, its I/O shell and its control API.
-// Contract: the JSON shapes (ProxyJson, ToxicJson) are Toxiproxy 2.x's, field for field; the
+// Contract: the JSON shapes (ProxyJson, ToxicJson) are Toxiproxy 2.12's, field for field; the
 // engine's events and commands are plain data so the engine can be driven without sockets.
 
 /** Toxiproxy's stream names: `upstream` is client -> server, `downstream` is server -> client. */
