@@ -81,3 +81,15 @@ test('float32 fields come out as Go prints a float32', () => {
   assert.deepEqual(decode('{"f": 0.1234567891}').out, { f: 0.12345679 });
   assert.deepEqual(decode('{"f": 1}').out, { f: 1 });
 });
+
+test('the first type error in the body\'s own order is the one reported, nested struct fields included', () => {
+  const spec: GoStructSpec = {
+    structName: '', typeString: 'struct {}',
+    fields: [{ name: 'attributes', type: 'struct', struct: { structName: 'LatencyToxic', typeString: 'toxics.LatencyToxic', fields: [{ name: 'latency', type: 'int64' }] } },
+      { name: 'toxicity', type: 'float32' }],
+  };
+  const first = (text: string) => { const errs = new TypeErrors(); decodeStruct(readGoJson(text), spec, errs); return errs.first?.message; };
+  assert.equal(first('{"toxicity": "x", "attributes": {"latency": "y"}}'), 'json: cannot unmarshal string into Go struct field .toxicity of type float32');
+  assert.equal(first('{"attributes": {"latency": "y"}, "toxicity": "x"}'), 'json: cannot unmarshal string into Go struct field LatencyToxic.attributes.latency of type int64');
+  assert.equal(first('{"attributes": 5}'), 'json: cannot unmarshal number into Go struct field .attributes of type toxics.LatencyToxic');
+});

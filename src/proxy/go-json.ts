@@ -189,11 +189,10 @@ const kindName = (v: GoValue): string => (v.kind === 'bool' ? 'bool' : v.kind);
 /** A Go field type: what JSON it accepts and how the value comes out. */
 export type GoFieldType = 'string' | 'bool' | 'int64' | 'int' | 'float32' | 'float64';
 
-export interface GoField {
-  /** The json tag name. */
-  name: string;
-  type: GoFieldType;
-}
+export type GoField =
+  | { /** The json tag name. */ name: string; type: GoFieldType }
+  /** A struct (or an interface holding a pointer to one): an object, decoded field by field. */
+  | { name: string; type: 'struct'; struct: GoStructSpec };
 
 export interface GoStructSpec {
   /** reflect.Type.Name() of the struct holding the fields ('' for an anonymous struct). */
@@ -260,22 +259,32 @@ export function fieldEntries(v: Extract<GoValue, { kind: 'object' }>, names: rea
   return out;
 }
 
+export type GoDecoded = { [field: string]: number | string | boolean | GoDecoded };
+
 /**
  * Decode `v` into a struct: returns the decoded fields (a field absent, null or of the wrong type
- * is left out). A non-object value is a type error of the whole struct (`null` decodes to nothing).
- * `path` is the field path of the struct inside its parent (Go ≥ 1.20 reports the full path).
+ * is left out; a struct field is its own record). Keys are taken in the order the body has them,
+ * so the first type error is the one Go reports. A non-object value is a type error of the whole
+ * struct (`null` decodes to nothing). `path` is the field path of the struct inside its parent
+ * struct named `parent` (Go ≥ 1.20 reports the full path).
  */
-export function decodeStruct(v: GoValue, spec: GoStructSpec, errs: TypeErrors, path: string[] = [], parent?: string): Record<string, number | string | boolean> {
-  const out: Record<string, number | string | boolean> = {};
+export function decodeStruct(v: GoValue, spec: GoStructSpec, errs: TypeErrors, path: string[] = [], parent?: string): GoDecoded {
+  const out: GoDecoded = {};
   if (v.kind === 'null') return out;
   if (v.kind !== 'object') {
     typeError(errs, kindName(v), spec.typeString, path.length ? parent ?? '' : undefined, path.length ? path.join('.') : undefined);
     return out;
   }
-  const entries = fieldEntries(v, spec.fields.map((f) => f.name));
-  for (const f of spec.fields) {
-    const val = entries.get(f.name);
-    if (val === undefined || val.kind === 'null') continue;
+  const names = spec.fields.map((f) => f.name);
+  for (const [key, val] of v.entries) {
+    const name = names.includes(key) ? key : names.find((n) => n.toLowerCase() === key.toLowerCase());
+    const f = spec.fields.find((x) => x.name === name);
+    if (!f || val.kind === 'null') continue;
+    if (f.type === 'struct') {
+      const inner = decodeStruct(val, f.struct, errs, [...path, f.name], spec.structName);
+      out[f.name] = { ...(out[f.name] as GoDecoded | undefined), ...inner };
+      continue;
+    }
     const decoded = decodeScalar(val, f.type, errs, spec.structName, [...path, f.name].join('.'));
     if (decoded !== undefined) out[f.name] = decoded;
   }

@@ -169,9 +169,7 @@ function decodeRstlabAttribute(type: string, def: AttributeDef, value: unknown):
 function decodeAttributes(def: ToxicDef, input: GoValue, base: Attributes, errs: TypeErrors, parent: string): Attributes {
   const out: Attributes = { ...base };
   if (def.goStruct !== undefined) {
-    const spec: GoStructSpec = { structName: def.goStruct, typeString: toxicTypeString(def.goStruct),
-      fields: def.attributes.map((a) => ({ name: a.name, type: a.goType ?? 'int64' })) };
-    Object.assign(out, decodeStruct(input, spec, errs, ['attributes'], parent));
+    Object.assign(out, decodeStruct(input, goStructOf(def), errs, ['attributes'], parent));
     return out;
   }
   if (input.kind === 'null') return out;
@@ -184,14 +182,26 @@ function decodeAttributes(def: ToxicDef, input: GoValue, base: Attributes, errs:
   return out;
 }
 
+/** The Go struct a Toxiproxy toxic's attributes decode into (an rstlab toxic: no fields). */
+function goStructOf(def: ToxicDef): GoStructSpec {
+  const name = def.goStruct ?? 'NoopToxic';
+  return { structName: name, typeString: toxicTypeString(name),
+    fields: def.goStruct === undefined ? [] : def.attributes.map((a) => ({ name: a.name, type: a.goType ?? 'int64' })) };
+}
+
+/** Toxiproxy's ToxicWrapper as AddToxicJson first decodes it: the attributes land in a NoopToxic. */
 const WRAPPER: GoStructSpec = {
   structName: 'ToxicWrapper', typeString: 'toxics.ToxicWrapper',
-  fields: [{ name: 'name', type: 'string' }, { name: 'type', type: 'string' }, { name: 'stream', type: 'string' }, { name: 'toxicity', type: 'float32' }],
+  fields: [{ name: 'attributes', type: 'struct', struct: { structName: 'NoopToxic', typeString: 'toxics.NoopToxic', fields: [] } },
+    { name: 'name', type: 'string' }, { name: 'type', type: 'string' }, { name: 'stream', type: 'string' }, { name: 'toxicity', type: 'float32' }],
 };
-const UPDATE: GoStructSpec = {
+
+/** UpdateToxicJson's anonymous struct: the attributes decode into the toxic's own struct. */
+const updateSpec = (def: ToxicDef): GoStructSpec => ({
   structName: '', typeString: 'struct { Attributes interface {} "json:\\"attributes\\""; Toxicity float32 "json:\\"toxicity\\"" }',
-  fields: [{ name: 'toxicity', type: 'float32' }],
-};
+  fields: def.goStruct === undefined ? [{ name: 'toxicity', type: 'float32' }]
+    : [{ name: 'attributes', type: 'struct', struct: goStructOf(def) }, { name: 'toxicity', type: 'float32' }],
+});
 
 /**
  * A new toxic from a create body, in Toxiproxy's order of checks (toxic_collection.go
@@ -201,17 +211,7 @@ const UPDATE: GoStructSpec = {
  */
 export function parseToxicCreate(body: unknown, exists: (name: string) => boolean): ToxicJson {
   const v = goValueOf(body);
-  const w = goDecode((errs) => {
-    const fields = decodeStruct(v, WRAPPER, errs);
-    if (v.kind === 'object') {
-      // `attributes` first lands in a NoopToxic: any object (or null) goes, another kind is a type error.
-      const attrs = fieldEntries(v, ['attributes']).get('attributes');
-      if (attrs && attrs.kind !== 'object' && attrs.kind !== 'null') {
-        errs.save(`json: cannot unmarshal ${attrs.kind} into Go struct field ToxicWrapper.attributes of type toxics.NoopToxic`);
-      }
-    }
-    return fields;
-  });
+  const w = goDecode((errs) => decodeStruct(v, WRAPPER, errs));
   const stream = typeof w.stream === 'string' ? w.stream : 'downstream';
   const lower = stream.toLowerCase();
   if (lower !== 'upstream' && lower !== 'downstream') throw invalidStream();
@@ -222,7 +222,8 @@ export function parseToxicCreate(body: unknown, exists: (name: string) => boolea
   if (exists(name)) throw toxicAlreadyExists();
   const defaults: Attributes = Object.fromEntries(def.attributes.map((a) => [a.name, a.default]));
   const attrsIn = v.kind === 'object' ? fieldEntries(v, ['attributes']).get('attributes') ?? { kind: 'null' as const } : { kind: 'null' as const };
-  const attributes = goDecode((errs) => decodeAttributes(def, attrsIn, defaults, errs, def.goStruct ?? ''));
+  // The second decode: `struct { Attributes interface{} }` holding the toxic's own struct.
+  const attributes = goDecode((errs) => decodeAttributes(def, attrsIn, defaults, errs, ''));
   const toxicity = typeof w.toxicity === 'number' ? w.toxicity : 1;
   return { attributes, name, type, stream, toxicity };
 }
@@ -234,16 +235,11 @@ export function parseToxicUpdate(old: ToxicJson | undefined, body: unknown): Tox
   if (!def) throw invalidToxicType();
   const v = goValueOf(body);
   return goDecode((errs) => {
-    const fields = decodeStruct(v, UPDATE, errs);
+    const fields = decodeStruct(v, updateSpec(def), errs);
     let attributes = old.attributes;
-    if (v.kind === 'object') {
-      const attrsIn = fieldEntries(v, ['attributes']).get('attributes');
-      if (attrsIn && attrsIn.kind !== 'null') {
-        if (attrsIn.kind !== 'object' && def.goStruct !== undefined) {
-          errs.save(`json: cannot unmarshal ${attrsIn.kind} into Go struct field .attributes of type ${toxicTypeString(def.goStruct)}`);
-        } else attributes = decodeAttributes(def, attrsIn, old.attributes, errs, def.goStruct ?? '');
-      }
-    }
+    const attrsIn = v.kind === 'object' ? fieldEntries(v, ['attributes']).get('attributes') : undefined;
+    if (def.goStruct !== undefined) attributes = { ...old.attributes, ...(fields.attributes as Attributes | undefined) };
+    else if (attrsIn && attrsIn.kind !== 'null') attributes = decodeAttributes(def, attrsIn, old.attributes, errs, '');
     return { attributes, name: old.name, type: old.type, stream: old.stream, toxicity: typeof fields.toxicity === 'number' ? fields.toxicity : old.toxicity };
   });
 }
