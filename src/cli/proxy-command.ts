@@ -1,7 +1,8 @@
 // `rstlab proxy`: run the Toxiproxy-compatible fault-injection proxy until SIGINT/SIGTERM.
 // Options: --config FILE (Toxiproxy's populate format: an array of proxies), --host (control API
 // host, 127.0.0.1 unless told), --port (control API port, 8474; anything but 0-65535 is a
-// UsageError), --events FILE (JSON-lines log). Prints the API address, the proxies and every fault.
+// UsageError), --events FILE (JSON-lines log), --toxiproxy (the compatibility mode: Toxiproxy
+// 2.12's behaviour where rstlab deliberately differs). Prints the API address, the proxies and every fault.
 
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -20,11 +21,12 @@ export function registerProxyCommand(program: Command): void {
     .option('--host <host>', 'control API host (loopback unless told)', '127.0.0.1')
     .option('--port <port>', 'control API port', '8474')
     .option('--events <file>', 'append the event log (faults, connections) to this file as JSON lines')
-    .action(async (opts: { config?: string; host: string; port: string; events?: string }) => {
+    .option('--toxiproxy', 'compatibility mode: behave as Toxiproxy 2.12 where rstlab deliberately differs (FIN closes the connection, empty listen host = all interfaces, reset_peer\'s SO_LINGER quirks)')
+    .action(async (opts: { config?: string; host: string; port: string; events?: string; toxiproxy?: boolean }) => {
       const port = parsePort(opts.port);
       const { startProxy } = await import('../proxy/index.js'); // loaded only when the proxy runs
-      const rp = await startProxy({ host: opts.host, port, config: opts.config, eventsFile: opts.events });
-      process.stdout.write(`rstlab proxy: control API on ${rp.url} (Toxiproxy API 2.x); docs/proxy.md lists the toxics\n`);
+      const rp = await startProxy({ host: opts.host, port, config: opts.config, eventsFile: opts.events, toxiproxy: opts.toxiproxy === true });
+      process.stdout.write(`rstlab proxy: control API on ${rp.url} (Toxiproxy API 2.12${opts.toxiproxy ? ', compatibility mode' : ''}); docs/proxy.md lists the toxics\n`);
       for (const p of Object.values(rp.collection.list())) {
         process.stdout.write(`  ${p.name}: ${p.listen} -> ${p.upstream}${p.enabled ? '' : ' (disabled)'}\n`);
       }

@@ -1,5 +1,6 @@
 // The control API's error: an HTTP status and a message, serialised as Toxiproxy does
-// ({"error": "...", "status": N}). Built on rstlab's error base class with a stable code.
+// ({"error": "...", "status": N}; api.ts sends it as Go's http.Error: that JSON, a newline,
+// text/plain). Built on rstlab's error base class with a stable code.
 
 import { RstlabError } from '../errors.js';
 

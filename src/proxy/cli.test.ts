@@ -53,3 +53,19 @@ test('a config that is not JSON is a clear one-line error', async () => {
   assert.equal(code, 2);
   assert.match(err, /^rstlab: config .*bad\.json is not JSON/);
 });
+
+test('rstlab proxy --toxiproxy runs the compatibility mode: it says so, and a proxy without a listen address binds every interface', async (t) => {
+  const child = run(['proxy', '--toxiproxy', '--port', '0']);
+  t.after(() => { child.kill('SIGKILL'); });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = (await lines.next()).value as string;
+  assert.match(first, /compatibility mode/);
+  const url = /control API on (http:\/\/127\.0\.0\.1:\d+)/.exec(first)?.[1];
+  assert.ok(url, first);
+  const res = await fetch(`${url}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'any', upstream: '127.0.0.1:1' }) });
+  assert.equal(res.status, 201);
+  assert.match(((await res.json()) as { listen: string }).listen, /^\[::\]:\d+$/);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});

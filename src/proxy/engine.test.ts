@@ -108,13 +108,34 @@ test('blackhole stops reading the stream\'s source and holds data; removing it r
   assert.deepEqual(kinds(e.handle({ type: 'toxics', now: 2, toxics: [] })), ['write upstream lost?', 'read client true']);
 });
 
-test('timeout drops data and closes after the timeout; toxicity 0 leaves the connection alone', () => {
+test('timeout drops data and closes once no data came for `timeout` ms (each chunk restarts the wait); toxicity 0 leaves the connection alone', () => {
   const { e, first } = open([toxic({ type: 'timeout', attributes: { timeout: 10 } })]);
-  assert.deepEqual(kinds(first).slice(2), ['set-timer']);
-  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') })), ['fault']);
-  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 10, id: 1 })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  assert.deepEqual(first.slice(2), [{ type: 'set-timer', id: 1, ms: 10 }]);
+  // A chunk at t=6 drops and starts the wait again: the first timer is void, a new one is set.
+  assert.deepEqual(e.handle({ type: 'data', now: 6, from: 'upstream', chunk: bytes('x') }).map((c) => c.type === 'set-timer' ? `timer ${c.id} ${c.ms}` : c.type),
+    ['timer 2 10', 'fault']);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 10, id: 1 })), []);
+  assert.deepEqual(kinds(e.handle({ type: 'timer', now: 16, id: 2 })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
   const spared = open([toxic({ type: 'timeout', toxicity: 0.3, attributes: { timeout: 10 } })], () => 0.9);
   assert.deepEqual(kinds(spared.e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('x') })), ['write client x']);
+});
+
+test('Toxiproxy restart rules: adding a toxic re-draws the one last in its stream, removing re-draws the one before, an update re-draws itself', () => {
+  const draws = [0.1, 0.9, 0.1];
+  const rand = () => draws.shift() ?? 0.1;
+  const lat = toxic({ name: 'lat', type: 'latency', toxicity: 0.5, attributes: { latency: 100 } });
+  const { e } = open([lat], rand); // draw 0.1: on
+  const on = () => e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('a') }).some((c) => c.type === 'set-timer');
+  const up = toxic({ name: 'up', type: 'noop', stream: 'upstream' });
+  // An upstream toxic is no neighbour of the downstream latency: nothing is drawn again.
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up], change: { kind: 'add', name: 'up' } });
+  const n2 = toxic({ name: 'n2', type: 'noop' });
+  // A downstream toxic after it: latency draws again (0.9: off).
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up, n2], change: { kind: 'add', name: 'n2' } });
+  assert.equal(on(), false, 'the latency toxic was re-drawn off when a toxic was added after it');
+  // Removing n2 restarts the toxic before it: latency draws 0.1 (on again).
+  e.handle({ type: 'toxics', now: 0, toxics: [lat, up], change: { kind: 'remove', name: 'n2' } });
+  assert.equal(on(), true, 'the latency toxic was re-drawn on when the toxic after it was removed');
 });
 
 test('kill added to a live connection closes it like a crash (FIN both)', () => {
@@ -266,4 +287,59 @@ test('every toxic type in the catalogue has an implementation with at least one 
     const impl = makeToxic(toxic({ type: def.type }), true);
     assert.ok(impl.onAccept || impl.onStart || impl.onItems || impl.onRemove, def.type);
   }
+});
+
+test('compatibility mode (Toxiproxy): a FIN closes the whole connection, a reset reaches the other side as FIN', () => {
+  const e = new ConnectionEngine([], { toxiproxy: true });
+  e.handle({ type: 'accepted', now: 0 });
+  e.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 1, from: 'client' })), ['close upstream fin', 'close client fin', 'finished']);
+  const r = new ConnectionEngine([], { toxiproxy: true });
+  r.handle({ type: 'accepted', now: 0 });
+  r.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(r.handle({ type: 'error', now: 1, side: 'upstream', error: 'ECONNRESET' })), ['close client fin', 'finished']);
+});
+
+test('compatibility mode: a reset_peer on the proxy when the connection starts makes every close a RST (toxicity 0 too); one added later closes with FIN', () => {
+  const e = new ConnectionEngine([toxic({ type: 'reset_peer', toxicity: 0 })], { toxiproxy: true, random: () => 0.5 });
+  e.handle({ type: 'accepted', now: 0 });
+  e.handle({ type: 'connected', now: 0 });
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 1, from: 'client' })), ['close upstream rst', 'close client rst', 'finished']);
+  // Upstream unreachable: no link was started, no SO_LINGER: the client gets a FIN.
+  const dead = new ConnectionEngine([toxic({ type: 'reset_peer' })], { toxiproxy: true });
+  dead.handle({ type: 'accepted', now: 0 });
+  // (The upstream socket, still connecting, is just destroyed: the shell's rst of a pending socket.)
+  assert.deepEqual(kinds(dead.handle({ type: 'connect-failed', now: 1, error: 'ECONNREFUSED' })), ['close client fin', 'close upstream rst', 'finished']);
+  const live = new ConnectionEngine([], { toxiproxy: true });
+  live.handle({ type: 'accepted', now: 0 });
+  live.handle({ type: 'connected', now: 0 });
+  const rp = toxic({ type: 'reset_peer', stream: 'upstream' });
+  live.handle({ type: 'toxics', now: 1, toxics: [rp], change: { kind: 'add', name: rp.name } });
+  assert.deepEqual(kinds(live.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('x') })), ['fault', 'close client fin', 'close upstream fin', 'finished']);
+  // The default mode resets in both cases.
+  const plain = open();
+  plain.e.handle({ type: 'toxics', now: 1, toxics: [rp], change: { kind: 'add', name: rp.name } });
+  assert.deepEqual(kinds(plain.e.handle({ type: 'data', now: 2, from: 'client', chunk: bytes('x') })), ['fault', 'close client rst', 'close upstream rst', 'finished']);
+});
+
+test('noop passes every chunk and the FIN unchanged', () => {
+  const { e } = open([toxic({ type: 'noop' }), toxic({ name: 'up', type: 'noop', stream: 'upstream' })]);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'upstream', chunk: bytes('a') })), ['write client a']);
+  assert.deepEqual(kinds(e.handle({ type: 'data', now: 1, from: 'client', chunk: bytes('b') })), ['write upstream b']);
+  assert.deepEqual(kinds(e.handle({ type: 'end', now: 2, from: 'client' })), ['close upstream half']);
+});
+
+test('removing a latency toxic lets what it still holds go at once; data past it keeps the delays after it (Toxiproxy\'s RemoveToxic)', () => {
+  const a = toxic({ name: 'a', type: 'latency', attributes: { latency: 100 } });
+  const b = toxic({ name: 'b', type: 'latency', attributes: { latency: 100 } });
+  const { e } = open([a, b]);
+  e.handle({ type: 'data', now: 0, from: 'upstream', chunk: bytes('x') }); // leaves a at 100, b at 200
+  e.handle({ type: 'data', now: 150, from: 'upstream', chunk: bytes('y') }); // leaves a at 250, b at 350
+  // At 160, remove a: y (still in a) loses a's 100 ms and leaves at 250; x (past a) keeps b's: 200.
+  const cmds = e.handle({ type: 'toxics', now: 160, toxics: [b], change: { kind: 'remove', name: 'a' } });
+  assert.deepEqual(kinds(cmds), ['set-timer']);
+  assert.deepEqual(cmds[0], { type: 'set-timer', id: (cmds[0] as { id: number }).id, ms: 40 });
+  const atX = e.handle({ type: 'timer', now: 200, id: (cmds[0] as { id: number }).id });
+  // x leaves; y is due 50 ms later (at 250), not 150 (at 350).
+  assert.deepEqual(atX.map((c) => c.type === 'set-timer' ? `timer ${c.ms}` : kinds([c])[0]), ['write client x', 'timer 50']);
 });

@@ -2,7 +2,8 @@
 // :8474 by default) and, from a config (Toxiproxy's populate format), its proxies; the returned
 // handle gives the collection, the event log, per-proxy captures, and stop(). A config that cannot
 // be read or applied rejects with InputError, and a control API that cannot listen with its own
-// error; either way the proxies already made are stopped first.
+// error; either way the proxies already made are stopped first. `toxiproxy: true` is the
+// compatibility mode: Toxiproxy 2.12's behaviour where rstlab deliberately differs (docs/proxy.md).
 
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
@@ -12,7 +13,7 @@ import { explainCaptureFile, startTcpdump, type ExplainedRst } from './capture.j
 import { EventLog } from './events.js';
 import type { ProxyInstance } from './proxy.js';
 
-export { ProxyCollection, API_VERSION, route, type ProxyConfig } from './api.js';
+export { ProxyCollection, API_VERSION, RSTLAB_VERSION, route, type ProxyConfig } from './api.js';
 export { ProxyApiError } from './api-error.js';
 export { ConnectionEngine } from './engine.js';
 export { EventLog, type ProxyEvent, type ProxyCounters } from './events.js';
@@ -31,6 +32,8 @@ export interface StartProxyOptions {
   eventsFile?: string;
   /** Events kept in memory (default 10,000). */
   eventCapacity?: number;
+  /** Compatibility mode: Toxiproxy 2.12's behaviour where rstlab deliberately differs. */
+  toxiproxy?: boolean;
 }
 
 export interface ProxyCapture {
@@ -66,10 +69,11 @@ export async function loadConfig(config: string | ProxyConfig[]): Promise<unknow
 
 export async function startProxy(opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const events = new EventLog(opts.eventCapacity ?? 10_000, opts.eventsFile);
-  const collection = new ProxyCollection(events);
+  const collection = new ProxyCollection(events, { toxiproxy: opts.toxiproxy });
   if (opts.config !== undefined) {
     try {
-      await collection.populate(await loadConfig(opts.config));
+      const r = await collection.populate(await loadConfig(opts.config));
+      if (r.error) throw r.error;
     } catch (e) {
       await collection.stopAll();
       if (e instanceof ProxyApiError) throw new InputError(`config: ${e.message}`);

@@ -3,13 +3,18 @@
 // commands into socket calls (write, pause/resume, end = FIN, destroy = close(2),
 // resetAndDestroy = RST); it adds write backpressure (a full destination pauses its source) and
 // nothing else. Listen errors are reported in Go's words, as Toxiproxy reports them (HTTP 500).
+// resolveListen() is Go's net.ResolveTCPAddr(...).String(), which Toxiproxy compares with the bound
+// address to decide whether a populate or an update changes a proxy. With `toxiproxy` (the
+// compatibility mode) an empty or 0.0.0.0 listen host binds every interface as Go does (`[::]`).
 
 import net from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { formatEndpoint } from '../wire/addr.js';
 import { ProxyApiError } from './api-error.js';
 import { ConnectionEngine } from './engine.js';
 import { emptyCounters, type EventLog, type ProxyCounters } from './events.js';
-import type { CloseMode, Command, EngineEvent, FaultRecord, ProxyJson, Side, ToxicJson } from './types.js';
+import { streamDir } from './toxics.js';
+import type { CloseMode, Command, EngineEvent, FaultRecord, ProxyJson, Side, ToxicChange, ToxicJson } from './types.js';
 
 export interface HostPortSpec { host: string; port: number }
 
@@ -27,10 +32,37 @@ export function splitHostPort(addr: string, what: 'listen' | 'dial'): HostPortSp
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
-/** The host to bind: loopback unless the address names another one. `localhost` is 127.0.0.1, as in Go. */
-function bindHost(host: string): string {
+/**
+ * The host to bind: loopback unless the address names another one. `localhost` is 127.0.0.1, as in
+ * Go. In the compatibility mode an empty host or 0.0.0.0 is every interface, dual-stack, as Go binds.
+ */
+function bindHost(host: string, compat: boolean): string {
+  if (compat && (host === '' || host === '0.0.0.0' || host === '::')) return '::';
   if (host === '' || host === 'localhost') return '127.0.0.1';
   return host;
+}
+
+/**
+ * Go's net.ResolveTCPAddr("tcp", addr).String(): the listen address a populate or update asks for,
+ * as Toxiproxy compares it with the address a proxy has bound. An empty host stays empty (`:7070`)
+ * in the compatibility mode, as in Go (so such a proxy is always recreated there); otherwise it is
+ * the loopback rstlab binds. Throws Go's AddrError text for a missing port.
+ */
+export async function resolveListen(addr: string, compat: boolean): Promise<string> {
+  if (addr === '') return compat ? ':0' : '127.0.0.1:0'; // Go: no address is the wildcard, port 0
+  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):(\d{1,5})$/.exec(addr);
+  if (!m || Number(m[3]) > 65535) throw new ProxyApiError(`address ${addr}: missing port in address`, 500);
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (host === '') return compat ? `:${port}` : formatEndpoint('127.0.0.1', port);
+  if (host === 'localhost') return formatEndpoint('127.0.0.1', port);
+  if (net.isIP(host)) return formatEndpoint(host, port);
+  try {
+    const a = await lookup(host, { family: 4 }).catch(() => lookup(host));
+    return formatEndpoint(a.address, port);
+  } catch {
+    throw new ProxyApiError(`lookup ${host}: no such host`, 500);
+  }
 }
 
 const STRERROR: Record<string, string> = {
@@ -56,7 +88,7 @@ class Conn {
 
   constructor(readonly proxy: ProxyInstance, readonly client: net.Socket) {
     this.clientAddr = formatEndpoint(client.remoteAddress ?? '?', client.remotePort ?? 0);
-    this.engine = new ConnectionEngine(proxy.toxics);
+    this.engine = new ConnectionEngine(proxy.toxics, { toxiproxy: proxy.compat });
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.feed({ type: 'data', now: nowMs(), from: 'client', chunk }));
     client.on('end', () => this.feed({ type: 'end', now: nowMs(), from: 'client' }));
@@ -179,8 +211,10 @@ class Conn {
   /** Close both sockets at once, as Toxiproxy does when a proxy is disabled or deleted. */
   drop(): void {
     this.clearTimers();
-    this.client.destroy();
-    this.up?.destroy();
+    // With Toxiproxy's SO_LINGER 0 (compatibility mode, a reset_peer toxic) the close is a RST.
+    const close = (s: net.Socket) => { if (this.engine.lingerZero && !s.connecting && !s.destroyed) s.resetAndDestroy(); else s.destroy(); };
+    close(this.client);
+    if (this.up) close(this.up);
   }
 }
 
@@ -191,10 +225,17 @@ export class ProxyInstance {
   private readonly conns = new Set<Conn>();
   readonly counters: ProxyCounters = emptyCounters();
 
-  constructor(readonly name: string, public listen: string, public upstream: string, private readonly log: EventLog) {}
+  constructor(readonly name: string, public listen: string, public upstream: string, private readonly log: EventLog,
+    /** Toxiproxy compatibility mode (engine.ts header). */
+    readonly compat = false) {}
+
+  /** The toxics as Toxiproxy lists them: the upstream chain, then the downstream one, each in creation order. */
+  get orderedToxics(): ToxicJson[] {
+    return [...this.toxics.filter((t) => streamDir(t) === 'upstream'), ...this.toxics.filter((t) => streamDir(t) === 'downstream')];
+  }
 
   toJSON(): ProxyJson {
-    return { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, toxics: this.toxics };
+    return { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, Logger: {}, toxics: this.orderedToxics };
   }
 
   get liveConnections(): number { return this.conns.size; }
@@ -202,16 +243,27 @@ export class ProxyInstance {
   /** Start listening. Errors are ProxyApiError 500 with Go's text ("listen tcp …: bind: …"). */
   async start(): Promise<void> {
     if (this.enabled) return;
-    const { host, port } = splitHostPort(this.listen, 'listen');
-    const bind = bindHost(host);
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
+    const { host, port } = splitHostPort(this.compat && this.listen === '' ? ':0' : this.listen, 'listen');
+    const wanted = bindHost(host, this.compat);
+    const listenOn = (bind: string) => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accept(sock));
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = STRERROR[err.code ?? ''] ?? err.message;
-        reject(new ProxyApiError(`listen tcp ${formatEndpoint(bind, port)}: bind: ${why}`, 500));
+        // Go names the address it resolved: `:7070` for an empty host, the IP otherwise.
+        const shown = this.compat && bind !== host && host !== 'localhost' ? (host === '' ? `:${port}` : formatEndpoint(host, port)) : formatEndpoint(bind, port);
+        reject(Object.assign(new ProxyApiError(`listen tcp ${shown}: bind: ${why}`, 500), { errno: err.code }));
       });
-      server.listen({ host: bind, port, backlog: 4096 }, () => resolve());
+      server.listen({ host: bind, port, backlog: 4096, ipv6Only: false }, () => resolve(server));
     });
+    let server: net.Server;
+    try {
+      server = await listenOn(wanted);
+    } catch (e) {
+      // Go binds the IPv4 wildcard where the machine has no IPv6.
+      const code = (e as { errno?: string }).errno;
+      if (wanted !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw e;
+      server = await listenOn('0.0.0.0');
+    }
     server.on('error', () => { /* accept errors (EMFILE…) must not crash the proxy */ });
     const a = server.address() as net.AddressInfo;
     this.listen = formatEndpoint(a.address, a.port);
@@ -229,10 +281,10 @@ export class ProxyInstance {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
-  setToxics(toxics: ToxicJson[]): void {
+  setToxics(toxics: ToxicJson[], change?: ToxicChange): void {
     this.toxics = toxics;
     const now = nowMs();
-    for (const c of [...this.conns]) c.feed({ type: 'toxics', now, toxics });
+    for (const c of [...this.conns]) c.feed({ type: 'toxics', now, toxics, ...(change ? { change } : {}) });
   }
 
   private accept(sock: net.Socket): void {

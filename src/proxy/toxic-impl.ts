@@ -2,11 +2,12 @@
 // Contract: a factory turns a toxic (read through a getter, so updated attributes apply) into hooks
 // the engine calls: onAccept may take over a fresh connection, onStart runs when the connection is
 // set up or the toxic is added to a set-up one, onItems rewrites the timed items of a stream,
-// onRemove runs when the toxic is removed from a live connection. Hooks act only through the Ctx
+// onRemove runs when the toxic is removed from a live connection, onRestart when Toxiproxy would
+// restart its Pipe (a neighbour added or removed, the toxic updated). Hooks act only through the Ctx
 // the engine gives them (no sockets, no clock of their own); every type in toxics.ts's TOXICS has
 // exactly one factory, which the compiler checks.
 
-import { numAttr, strAttr, toxicDef, type ToxicType } from './toxics.js';
+import { numAttr, strAttr, streamDir, toxicDef, type ToxicType } from './toxics.js';
 import type { CloseMode, FaultRecord, Side, StreamName, ToxicJson } from './types.js';
 
 /** A unit in a stream's queue: data, the end of the stream (FIN), or a deferred action. */
@@ -15,6 +16,16 @@ export interface Item {
   chunk?: Uint8Array;
   end?: true;
   action?: () => void;
+  /** When the data was read (the engine's bookkeeping, so a removed toxic can give back its delay). */
+  t0?: number;
+  /** `at` before the toxic now running, and the delay each toxic added, in chain order. */
+  atIn?: number;
+  parts?: Array<[ToxicImpl, number]>;
+}
+
+/** A piece of `parent` leaving at `at`: it keeps the parent's bookkeeping. */
+export function pieceOf(parent: Item, at: number, chunk: Uint8Array): Item {
+  return { at, chunk, t0: parent.t0, atIn: parent.atIn, parts: parent.parts?.slice() };
 }
 
 /** One direction of a connection, as the engine keeps it. */
@@ -38,7 +49,10 @@ export interface Dir {
 export interface Ctx {
   now: number;
   rand: () => number;
-  timer(ms: number, fn: () => void): void;
+  /** Toxiproxy compatibility mode (engine.ts header). */
+  compat: boolean;
+  timer(ms: number, fn: () => void): number;
+  cancelTimer(id: number): void;
   closeConn(client: CloseMode | null, upstream: CloseMode | null, fault: FaultRecord): void;
   shut(dir: Dir, fault: FaultRecord): void;
   setRead(side: Side, on: boolean): void;
@@ -55,6 +69,8 @@ export interface ToxicHooks {
   onStart?(ctx: Ctx, added: boolean): void;
   onItems?(dir: Dir, items: Item[], ctx: Ctx): Item[];
   onRemove?(ctx: Ctx): void;
+  /** Toxiproxy restarted the toxic's Pipe on a live connection; `on` is its new toxicity draw. */
+  onRestart?(ctx: Ctx, on: boolean): void;
 }
 
 export interface ToxicImpl extends ToxicHooks {
@@ -68,7 +84,7 @@ type ToxicFactory = (t: () => ToxicJson) => ToxicHooks;
 
 const fault = (t: ToxicJson, action: string, detail?: string): FaultRecord => {
   const claims = toxicDef(t.type)?.claims;
-  return { toxic: t.name, toxicType: t.type, stream: t.stream, action, ...(claims ? { claim: claims.join(' ') } : {}), ...(detail ? { detail } : {}) };
+  return { toxic: t.name, toxicType: t.type, stream: streamDir(t), action, ...(claims ? { claim: claims.join(' ') } : {}), ...(detail ? { detail } : {}) };
 };
 
 /** Run `act` after `ms` milliseconds, or at once when `ms` is 0. */
@@ -93,7 +109,7 @@ class ByteLimit {
       if (!it.chunk) { out.push(it); continue; }
       const room = limit - this.passed;
       const chunk = room < it.chunk.length ? it.chunk.subarray(0, Math.max(0, room)) : it.chunk;
-      if (chunk.length > 0) out.push({ at: it.at, chunk });
+      if (chunk.length > 0) out.push(pieceOf(it, it.at, chunk));
       this.passed += chunk.length;
       if (this.passed >= limit) {
         this.reached = true;
@@ -105,6 +121,8 @@ class ByteLimit {
 }
 
 const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
+  noop: () => ({ onItems: (_d, items) => items }),
+
   latency: (t) => ({
     onItems: (_d, items, ctx) => {
       for (const it of items) {
@@ -127,10 +145,10 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
         for (const it of items) {
           if (!it.chunk) { it.at = Math.max(it.at, freeAt); out.push(it); continue; }
           for (let off = 0; off < it.chunk.length; off += slice) {
-            const piece = it.chunk.subarray(off, Math.min(it.chunk.length, off + slice));
+            const part = it.chunk.subarray(off, Math.min(it.chunk.length, off + slice));
             const start = Math.max(it.at, freeAt);
-            freeAt = start + piece.length / rate;
-            out.push({ at: freeAt, chunk: piece });
+            freeAt = start + part.length / rate;
+            out.push(pieceOf(it, freeAt, part));
           }
         }
         return out;
@@ -145,28 +163,43 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
     },
   }),
 
-  timeout: (t) => ({
-    onStart: (ctx) => {
+  timeout: (t) => {
+    // Toxiproxy's TimeoutToxic waits `timeout` ms for the next chunk: every chunk starts the wait
+    // again, and so does a restart of the toxic.
+    let timerId = 0;
+    const arm = (ctx: Ctx) => {
+      if (timerId) ctx.cancelTimer(timerId);
+      timerId = 0;
       const ms = numAttr(t(), 'timeout');
-      if (ms > 0) ctx.timer(ms, () => ctx.closeConn('fin', 'fin', fault(t(), 'fin client+upstream', `after ${ms} ms of dropped data`)));
-    },
-    onItems: (_d, items, ctx) => {
-      const dropped = items.filter((i) => i.chunk).length;
-      if (dropped > 0) ctx.fault(fault(t(), 'drop', `${dropped} chunk(s)`));
-      return items.filter((i) => !i.chunk);
-    },
-    // Toxiproxy's timeout toxic closes the link when removed (its Cleanup): the data is gone.
-    onRemove: (ctx) => ctx.closeConn('fin', 'fin', fault(t(), 'fin client+upstream', 'timeout toxic removed')),
-  }),
+      if (ms > 0) timerId = ctx.timer(ms, () => ctx.closeConn('fin', 'fin', fault(t(), 'fin client+upstream', `no data for ${ms} ms`)));
+    };
+    return {
+      onStart: (ctx) => arm(ctx),
+      onRestart: (ctx, on) => { if (on) arm(ctx); else if (timerId) { ctx.cancelTimer(timerId); timerId = 0; } },
+      onItems: (_d, items, ctx) => {
+        const dropped = items.filter((i) => i.chunk).length;
+        if (items.length > 0) arm(ctx);
+        if (dropped > 0) ctx.fault(fault(t(), 'drop', `${dropped} chunk(s)`));
+        return items.filter((i) => !i.chunk);
+      },
+      // Toxiproxy's timeout toxic closes the link when removed (its Cleanup): the data is gone.
+      onRemove: (ctx) => ctx.closeConn('fin', 'fin', fault(t(), 'fin client+upstream', 'timeout toxic removed')),
+    };
+  },
 
   reset_peer: (t) => {
     let fired = false;
+    let addedLive = false;
     return {
+      onStart: (_ctx, added) => { addedLive = added; },
       onItems: (_d, items, ctx) => {
         if (items.length === 0) return items;
         if (!fired) {
           fired = true;
-          afterMs(ctx, numAttr(t(), 'timeout'), () => ctx.closeConn('rst', 'rst', fault(t(), 'rst client+upstream')));
+          // Toxiproxy sets SO_LINGER 0 only on connections that began with the toxic on the
+          // proxy; one added to a live connection closes it with FIN (compatibility mode).
+          const mode = ctx.compat && addedLive ? 'fin' : 'rst';
+          afterMs(ctx, numAttr(t(), 'timeout'), () => ctx.closeConn(mode, mode, fault(t(), `${mode} client+upstream`)));
         }
         return [];
       },
@@ -186,7 +219,7 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
         let at = it.at;
         while (off < it.chunk.length) {
           const size = Math.max(1, avg + (vary > 0 ? Math.round((ctx.rand() * 2 - 1) * vary) : 0));
-          out.push({ at, chunk: it.chunk.subarray(off, Math.min(it.chunk.length, off + size)) });
+          out.push(pieceOf(it, at, it.chunk.subarray(off, Math.min(it.chunk.length, off + size))));
           off += size;
           at += delay;
         }
@@ -222,7 +255,7 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
     const count = new ByteLimit();
     return {
       onItems: (_d, items, ctx) => count.pass(items, numAttr(t(), 'bytes'),
-        () => () => ctx.closeConn('rst', 'rst', fault(t(), 'rst client+upstream', `after ${count.passed} bytes ${t().stream}`))),
+        () => () => ctx.closeConn('rst', 'rst', fault(t(), 'rst client+upstream', `after ${count.passed} bytes ${streamDir(t())}`))),
     };
   },
 
@@ -257,7 +290,7 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
   half_close: (t) => ({
     onStart: (ctx, added) => {
       if (added) return;
-      const dir = ctx.dirs[t().stream];
+      const dir = ctx.dirs[streamDir(t())];
       afterMs(ctx, numAttr(t(), 'delay'),
         () => ctx.shut(dir, fault(t(), `fin ${dir.to} (half-close)`, `shutdown(SHUT_WR) toward the ${dir.to}; reading goes on`)));
     },
@@ -268,8 +301,8 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
     let noted = false;
     return {
       onStart: (ctx) => {
-        ctx.setRead(ctx.dirs[t().stream].from, false);
-        ctx.fault(fault(t(), `stop reading ${ctx.dirs[t().stream].from}`));
+        ctx.setRead(ctx.dirs[streamDir(t())].from, false);
+        ctx.fault(fault(t(), `stop reading ${ctx.dirs[streamDir(t())].from}`));
       },
       onItems: (_d, items) => {
         // Chunks already read before the socket was paused are held, not lost.
@@ -278,7 +311,7 @@ const TOXIC_FACTORIES: { readonly [K in ToxicType]: ToxicFactory } = {
         return [];
       },
       onRemove: (ctx) => {
-        const dir = ctx.dirs[t().stream];
+        const dir = ctx.dirs[streamDir(t())];
         const items = held;
         held = [];
         for (const it of items) it.at = ctx.now;
@@ -307,5 +340,5 @@ export function makeToxic(spec: ToxicJson, on: boolean): ToxicImpl {
 /** Whether the toxic rewrites the items of `dir` on this connection. */
 export function applies(impl: ToxicImpl, dir: Dir): boolean {
   if (!impl.on || !impl.onItems) return false;
-  return toxicDef(impl.spec.type)?.scope === 'connection' || impl.spec.stream === dir.name;
+  return toxicDef(impl.spec.type)?.scope === 'connection' || streamDir(impl.spec) === dir.name;
 }

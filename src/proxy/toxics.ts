@@ -1,14 +1,19 @@
 // The toxic catalogue: every toxic type rstlab proxy knows, its attributes with defaults, and the
 // parsing of Toxiproxy's create/update bodies into a ToxicJson (pure: no I/O). Toxiproxy's own
-// toxics keep Toxiproxy's attribute names and units; rstlab's reset faults are documented in
-// docs/proxy.md with the seed claim each imitates.
+// toxics keep Toxiproxy's attribute names, units and Go struct (their bodies decode as Go decodes
+// them, go-json.ts, with Go's error words, in AddToxicJson's order of checks); rstlab's reset
+// faults are documented in docs/proxy.md with the seed claim each imitates. A body is either a
+// GoBody (read by the API as Go reads it) or a plain JS value (Node callers), decoded alike.
 
 import { badRequestBody, invalidStream, invalidToxicType, toxicAlreadyExists, toxicNotFound } from './api-error.js';
+import { decodeStruct, fieldEntries, GoJsonError, toxicTypeString, TypeErrors, type GoStructSpec, type GoValue } from './go-json.js';
 import type { Attributes, StreamName, ToxicJson } from './types.js';
 
 export interface AttributeDef {
   name: string;
   kind: 'int' | 'enum';
+  /** For Toxiproxy's toxics: the Go type of the struct field (int64 unless said). */
+  goType?: 'int64' | 'int';
   default: number | string;
   values?: readonly string[];
   doc: string;
@@ -17,6 +22,8 @@ export interface AttributeDef {
 export interface ToxicDef {
   type: string;
   origin: 'toxiproxy' | 'rstlab';
+  /** For Toxiproxy's toxics: the Go struct its attributes decode into (named in Go's errors). */
+  goStruct?: string;
   /** Connection-level toxics act on the whole connection; `stream` is kept but not used. */
   scope: 'stream' | 'connection';
   attributes: readonly AttributeDef[];
@@ -26,23 +33,27 @@ export interface ToxicDef {
 }
 
 const int = (name: string, doc: string, dflt = 0): AttributeDef => ({ name, kind: 'int', default: dflt, doc });
+/** A Go `int` field (Toxiproxy's slicer); others are int64. */
+const goInt = (name: string, doc: string): AttributeDef => ({ name, kind: 'int', goType: 'int', default: 0, doc });
 
 const CATALOGUE = [
-  { type: 'latency', origin: 'toxiproxy', scope: 'stream', summary: 'delay every chunk by latency +/- jitter',
+  { type: 'noop', origin: 'toxiproxy', goStruct: 'NoopToxic', scope: 'stream', summary: 'pass the data unchanged',
+    attributes: [] },
+  { type: 'latency', origin: 'toxiproxy', goStruct: 'LatencyToxic', scope: 'stream', summary: 'delay every chunk by latency +/- jitter',
     attributes: [int('latency', 'milliseconds'), int('jitter', 'milliseconds')] },
-  { type: 'bandwidth', origin: 'toxiproxy', scope: 'stream', summary: 'limit the rate to `rate` KB/s',
+  { type: 'bandwidth', origin: 'toxiproxy', goStruct: 'BandwidthToxic', scope: 'stream', summary: 'limit the rate to `rate` KB/s',
     attributes: [int('rate', 'KB/s (1 KB = 1000 bytes); 0 stops the data')] },
-  { type: 'slow_close', origin: 'toxiproxy', scope: 'stream', summary: 'delay the close by `delay` ms',
+  { type: 'slow_close', origin: 'toxiproxy', goStruct: 'SlowCloseToxic', scope: 'stream', summary: 'delay the close by `delay` ms',
     attributes: [int('delay', 'milliseconds')] },
-  { type: 'timeout', origin: 'toxiproxy', scope: 'stream',
-    summary: 'drop the data; close both sockets after `timeout` ms (0: never); removing the toxic closes them',
+  { type: 'timeout', origin: 'toxiproxy', goStruct: 'TimeoutToxic', scope: 'stream',
+    summary: 'drop the data; close both sockets once no data came for `timeout` ms (0: never); removing the toxic closes them',
     attributes: [int('timeout', 'milliseconds')] },
-  { type: 'reset_peer', origin: 'toxiproxy', scope: 'stream',
+  { type: 'reset_peer', origin: 'toxiproxy', goStruct: 'ResetToxic', scope: 'stream',
     summary: 'on the first data in the stream, wait `timeout` ms, then RST both sockets',
     attributes: [int('timeout', 'milliseconds')], claims: ['C5.1'] },
-  { type: 'slicer', origin: 'toxiproxy', scope: 'stream', summary: 'slice chunks into ~average_size pieces',
-    attributes: [int('average_size', 'bytes'), int('size_variation', 'bytes'), int('delay', 'microseconds between pieces')] },
-  { type: 'limit_data', origin: 'toxiproxy', scope: 'stream', summary: 'pass `bytes` bytes, then close both sockets',
+  { type: 'slicer', origin: 'toxiproxy', goStruct: 'SlicerToxic', scope: 'stream', summary: 'slice chunks into ~average_size pieces',
+    attributes: [goInt('average_size', 'bytes'), goInt('size_variation', 'bytes'), goInt('delay', 'microseconds between pieces')] },
+  { type: 'limit_data', origin: 'toxiproxy', goStruct: 'LimitDataToxic', scope: 'stream', summary: 'pass `bytes` bytes, then close both sockets',
     attributes: [int('bytes', 'bytes')] },
   // rstlab's reset faults.
   { type: 'reset_connect', origin: 'rstlab', scope: 'connection',
@@ -90,8 +101,53 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Decode one attribute the way Go's encoding/json decodes into an int64 field. */
-function decodeAttribute(type: string, def: AttributeDef, value: unknown): number | string {
+/** A request body already read as Go reads it (the API's path); anything else is a JS value (Node callers). */
+export class GoBody {
+  constructor(readonly value: GoValue) {}
+}
+
+/** A JS value as the GoValue Go's decoder would have read from its JSON text. */
+export function fromJs(v: unknown): GoValue {
+  if (v === null || v === undefined) return { kind: 'null' };
+  if (typeof v === 'boolean') return { kind: 'bool', value: v };
+  if (typeof v === 'number') return Number.isFinite(v) ? { kind: 'number', raw: String(v) } : { kind: 'null' };
+  if (typeof v === 'string') return { kind: 'string', value: v };
+  if (Array.isArray(v)) return { kind: 'array', items: v.map(fromJs) };
+  if (typeof v === 'object') return { kind: 'object', entries: Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).map(([k, x]) => [k, fromJs(x)]) };
+  return { kind: 'null' };
+}
+
+export const goValueOf = (body: unknown): GoValue => (body instanceof GoBody ? body.value : fromJs(body));
+
+/** A GoValue as a plain JS value (numbers from their literal). */
+export function toJs(v: GoValue): unknown {
+  switch (v.kind) {
+    case 'null': return null;
+    case 'bool': case 'string': return v.value;
+    case 'number': return Number(v.raw);
+    case 'array': return v.items.map(toJs);
+    case 'object': return Object.fromEntries(v.entries.map(([k, x]) => [k, toJs(x)]));
+  }
+}
+
+/** The direction a toxic acts on. Toxiproxy matches the stream name case-insensitively and keeps it as given. */
+export function streamDir(t: Pick<ToxicJson, 'stream'>): StreamName {
+  return t.stream.toLowerCase() === 'upstream' ? 'upstream' : 'downstream';
+}
+
+/** Decode `bad request body: <Go's message>` errors. */
+function goDecode<T>(fn: (errs: TypeErrors) => T): T {
+  const errs = new TypeErrors();
+  let out: T;
+  try { out = fn(errs); errs.throwIfAny(); } catch (e) {
+    if (e instanceof GoJsonError) throw badRequestBody(e.message);
+    throw e;
+  }
+  return out;
+}
+
+/** Decode one rstlab attribute (rstlab's own toxics: non-negative integers, enums). */
+function decodeRstlabAttribute(type: string, def: AttributeDef, value: unknown): number | string {
   if (def.kind === 'enum') {
     if (typeof value !== 'string' || !def.values?.includes(value)) {
       throw badRequestBody(`attribute ${type}.${def.name} must be one of ${def.values?.join(', ')}, got ${JSON.stringify(value)}`);
@@ -105,56 +161,87 @@ function decodeAttribute(type: string, def: AttributeDef, value: unknown): numbe
   return value;
 }
 
-function decodeAttributes(def: ToxicDef, input: unknown, base: Attributes): Attributes {
-  if (input === undefined || input === null) return { ...base };
-  if (!isRecord(input)) throw badRequestBody('attributes must be a JSON object');
+/**
+ * The attributes of a toxic, decoded onto `base`. Toxiproxy's toxics decode as Go decodes into
+ * their struct (int64/int fields, negative values allowed, Go's type errors); rstlab's check their
+ * own rules. `path`/`parent` name the field for Go's error text.
+ */
+function decodeAttributes(def: ToxicDef, input: GoValue, base: Attributes, errs: TypeErrors, parent: string): Attributes {
   const out: Attributes = { ...base };
-  // Unknown attributes are ignored, as Go's decoder ignores unknown fields.
-  for (const a of def.attributes) if (a.name in input) out[a.name] = decodeAttribute(def.type, a, input[a.name]);
+  if (def.goStruct !== undefined) {
+    Object.assign(out, decodeStruct(input, goStructOf(def), errs, ['attributes'], parent));
+    return out;
+  }
+  if (input.kind === 'null') return out;
+  if (input.kind !== 'object') throw badRequestBody('attributes must be a JSON object');
+  const given = fieldEntries(input, def.attributes.map((a) => a.name));
+  for (const a of def.attributes) {
+    const v = given.get(a.name);
+    if (v !== undefined && v.kind !== 'null') out[a.name] = decodeRstlabAttribute(def.type, a, toJs(v));
+  }
   return out;
 }
 
-function decodeToxicity(v: unknown, dflt: number): number {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw badRequestBody(`toxicity must be a number, got ${JSON.stringify(v)}`);
-  return v;
+/** The Go struct a Toxiproxy toxic's attributes decode into (an rstlab toxic: no fields). */
+function goStructOf(def: ToxicDef): GoStructSpec {
+  const name = def.goStruct ?? 'NoopToxic';
+  return { structName: name, typeString: toxicTypeString(name),
+    fields: def.goStruct === undefined ? [] : def.attributes.map((a) => ({ name: a.name, type: a.goType ?? 'int64' })) };
 }
+
+/** Toxiproxy's ToxicWrapper as AddToxicJson first decodes it: the attributes land in a NoopToxic. */
+const WRAPPER: GoStructSpec = {
+  structName: 'ToxicWrapper', typeString: 'toxics.ToxicWrapper',
+  fields: [{ name: 'attributes', type: 'struct', struct: { structName: 'NoopToxic', typeString: 'toxics.NoopToxic', fields: [] } },
+    { name: 'name', type: 'string' }, { name: 'type', type: 'string' }, { name: 'stream', type: 'string' }, { name: 'toxicity', type: 'float32' }],
+};
+
+/** UpdateToxicJson's anonymous struct: the attributes decode into the toxic's own struct. */
+const updateSpec = (def: ToxicDef): GoStructSpec => ({
+  structName: '', typeString: 'struct { Attributes interface {} "json:\\"attributes\\""; Toxicity float32 "json:\\"toxicity\\"" }',
+  fields: def.goStruct === undefined ? [{ name: 'toxicity', type: 'float32' }]
+    : [{ name: 'attributes', type: 'struct', struct: goStructOf(def) }, { name: 'toxicity', type: 'float32' }],
+});
 
 /**
  * A new toxic from a create body, in Toxiproxy's order of checks (toxic_collection.go
- * AddToxicJson): body shape, stream, default name `<type>_<stream>`, type, then (by the caller)
- * the duplicate name, then the attributes.
+ * AddToxicJson): the body as Go decodes it into a ToxicWrapper, the stream (upstream or
+ * downstream, any case), the default name `<type>_<stream>`, the type, then the duplicate name,
+ * then the attributes decoded into the toxic's own struct.
  */
 export function parseToxicCreate(body: unknown, exists: (name: string) => boolean): ToxicJson {
-  if (!isRecord(body)) throw badRequestBody('expected a JSON object');
-  const stream = body.stream === undefined || body.stream === '' ? 'downstream' : body.stream;
-  if (stream !== 'upstream' && stream !== 'downstream') throw invalidStream();
-  if (body.type !== undefined && typeof body.type !== 'string') throw badRequestBody('type must be a string');
-  if (body.name !== undefined && body.name !== null && typeof body.name !== 'string') throw badRequestBody('name must be a string');
-  const type = (body.type as string | undefined) ?? '';
-  const name = typeof body.name === 'string' && body.name !== '' ? body.name : `${type}_${stream}`;
+  const v = goValueOf(body);
+  const w = goDecode((errs) => decodeStruct(v, WRAPPER, errs));
+  const stream = typeof w.stream === 'string' ? w.stream : 'downstream';
+  const lower = stream.toLowerCase();
+  if (lower !== 'upstream' && lower !== 'downstream') throw invalidStream();
+  const type = typeof w.type === 'string' ? w.type : '';
+  const name = typeof w.name === 'string' && w.name !== '' ? w.name : `${type}_${stream}`;
   const def = toxicDef(type);
   if (!def) throw invalidToxicType();
   if (exists(name)) throw toxicAlreadyExists();
   const defaults: Attributes = Object.fromEntries(def.attributes.map((a) => [a.name, a.default]));
-  const attributes = decodeAttributes(def, body.attributes, defaults);
-  const toxicity = decodeToxicity(body.toxicity, 1);
-  return { attributes, name, type, stream: stream as StreamName, toxicity };
+  const attrsIn = v.kind === 'object' ? fieldEntries(v, ['attributes']).get('attributes') ?? { kind: 'null' as const } : { kind: 'null' as const };
+  // The second decode: `struct { Attributes interface{} }` holding the toxic's own struct.
+  const attributes = goDecode((errs) => decodeAttributes(def, attrsIn, defaults, errs, ''));
+  const toxicity = typeof w.toxicity === 'number' ? w.toxicity : 1;
+  return { attributes, name, type, stream, toxicity };
 }
 
-/** An updated toxic: attributes merge onto the old ones, toxicity defaults to the old one; name, type, stream stay. */
+/** An updated toxic: attributes decode onto the old ones, toxicity defaults to the old one; name, type, stream stay. */
 export function parseToxicUpdate(old: ToxicJson | undefined, body: unknown): ToxicJson {
   if (!old) throw toxicNotFound();
-  if (!isRecord(body)) throw badRequestBody('expected a JSON object');
   const def = toxicDef(old.type);
   if (!def) throw invalidToxicType();
-  return {
-    attributes: decodeAttributes(def, body.attributes, old.attributes),
-    name: old.name,
-    type: old.type,
-    stream: old.stream,
-    toxicity: decodeToxicity(body.toxicity, old.toxicity),
-  };
+  const v = goValueOf(body);
+  return goDecode((errs) => {
+    const fields = decodeStruct(v, updateSpec(def), errs);
+    let attributes = old.attributes;
+    const attrsIn = v.kind === 'object' ? fieldEntries(v, ['attributes']).get('attributes') : undefined;
+    if (def.goStruct !== undefined) attributes = { ...old.attributes, ...(fields.attributes as Attributes | undefined) };
+    else if (attrsIn && attrsIn.kind !== 'null') attributes = decodeAttributes(def, attrsIn, old.attributes, errs, '');
+    return { attributes, name: old.name, type: old.type, stream: old.stream, toxicity: typeof fields.toxicity === 'number' ? fields.toxicity : old.toxicity };
+  });
 }
 
 /** The attribute when it is of `kind`, else the catalogue's default when that is, else undefined. */

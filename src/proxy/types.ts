@@ -1,5 +1,5 @@
 // The shapes shared by rstlab proxy's fault engine, its I/O shell and its control API.
-// Contract: the JSON shapes (ProxyJson, ToxicJson) are Toxiproxy 2.x's, field for field; the
+// Contract: the JSON shapes (ProxyJson, ToxicJson) are Toxiproxy 2.12's, field for field; the
 // engine's events and commands are plain data so the engine can be driven without sockets.
 
 /** Toxiproxy's stream names: `upstream` is client -> server, `downstream` is server -> client. */
@@ -16,7 +16,8 @@ export interface ToxicJson {
   attributes: Attributes;
   name: string;
   type: string;
-  stream: StreamName;
+  /** `upstream` or `downstream`, in any case (Toxiproxy keeps the case it was given). */
+  stream: string;
   toxicity: number;
 }
 
@@ -26,6 +27,8 @@ export interface ProxyJson {
   listen: string;
   upstream: string;
   enabled: boolean;
+  /** Toxiproxy marshals its proxy's (exported, untagged) zerolog Logger field: always `{}`. */
+  Logger: Record<string, never>;
   toxics: ToxicJson[];
 }
 
@@ -46,7 +49,11 @@ export type EngineEvent =
   | { type: 'end'; now: number; from: Side }
   | { type: 'error'; now: number; side: Side; error: string }
   | { type: 'timer'; now: number; id: number }
-  | { type: 'toxics'; now: number; toxics: readonly ToxicJson[] };
+  /** The proxy's toxics changed; `change` says how (Toxiproxy restarts the toxic before it in its chain). */
+  | { type: 'toxics'; now: number; toxics: readonly ToxicJson[]; change?: ToxicChange };
+
+/** What changed in a proxy's toxics, for the engine's Toxiproxy restart rules. */
+export type ToxicChange = { kind: 'add' | 'update' | 'remove' | 'reset'; name: string };
 
 /** What a fault did, for the event log. */
 export interface FaultRecord {
