@@ -9,7 +9,8 @@
 //   url, kept, load); then rstlab.bundle.cache, V8's code cache for it after a few commands ran
 //   (explain in each output form, why), written by a child process through bin/load.js itself.
 //   Any earlier cache is deleted first: V8 checks a cache against its source only by length.
-// - Kept out of the bundle: the lab (cli/lab-run.js, lab/) and the proxy (proxy/), which find
+// - Kept out of the bundle: the lab (cli/lab-run.js, lab/), the proxy (proxy/) and watch
+//   (cli/watch-run.js, watch/, which uses the lab's tracefs recorder), which find
 //   their driver and server scripts next to their own modules and are loaded only by their
 //   commands, through `load` (a vm.Script cannot import); errors.js, whose classes the CLI
 //   recognises with instanceof whichever side threw them, and cli/output.js, whose pending output
@@ -34,8 +35,8 @@ const cacheFile = path.join(cli, 'rstlab.bundle.cache');
 /** Modules passed in by bin/load.js (`kept`), by name. */
 const KEPT_IN = new Map([[path.join(src, 'errors.js'), 'errors'], [path.join(cli, 'output.js'), 'output']]);
 /** Modules left as files, imported on demand through `load`. */
-const KEPT_FILES = new Set([path.join(cli, 'lab-run.js')]);
-const KEPT_DIRS = [path.join(src, 'lab'), path.join(src, 'proxy')].map((d) => d + path.sep);
+const KEPT_FILES = new Set([path.join(cli, 'lab-run.js'), path.join(cli, 'watch-run.js')]);
+const KEPT_DIRS = [path.join(src, 'lab'), path.join(src, 'proxy'), path.join(src, 'watch')].map((d) => d + path.sep);
 const keptOut = (abs: string): boolean => KEPT_FILES.has(abs) || KEPT_DIRS.some((d) => abs.startsWith(d));
 
 const keepOut: esbuild.Plugin = {
@@ -46,7 +47,7 @@ const keepOut: esbuild.Plugin = {
       const kept = KEPT_IN.get(abs);
       if (kept) return { path: kept, namespace: 'rstlab-kept' };
       if (!keptOut(abs)) return undefined;
-      if (args.kind !== 'dynamic-import') throw new Error(`${args.importer} imports ${args.path} statically: the lab and the proxy must be loaded on demand`);
+      if (args.kind !== 'dynamic-import') throw new Error(`${args.importer} imports ${args.path} statically: the lab, the proxy and watch must be loaded on demand`);
       const rel = path.relative(cli, abs).split(path.sep).join('/');
       return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
     });
