@@ -31,9 +31,9 @@ export async function runWatchCommand(
     process.stderr.write(`rstlab watch: metrics at http://${out.metrics.host.includes(':') ? `[${out.metrics.host}]` : out.metrics.host}:${typeof a === 'object' && a ? a.port : out.metrics.port}/metrics\n`);
   }
   try {
-    if (!out.json) process.stderr.write(`rstlab watch: ${opts.netns ? `namespace ${opts.netns}` : 'this host'}${opts.kernel ? ', the kernel\'s resets' : ''}${opts.capture ? `, packets on ${opts.iface ?? 'any'}` : ''}; Ctrl-C to stop\n`);
     const summary = await runWatch({
       ...opts,
+      onReady: (s) => process.stderr.write(`rstlab watch: watching ${opts.netns ? `namespace ${opts.netns}` : 'this host'}: ${[s.kernel ? 'the kernel\'s resets' : '', s.capture ? `packets on ${opts.iface ?? 'any'}` : ''].filter(Boolean).join(', ')}; Ctrl-C to stop\n`),
       signal: stop.signal,
       ...(metrics ? { metrics } : {}),
       onRecord: (r) => writeOut(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),

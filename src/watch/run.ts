@@ -54,6 +54,8 @@ export interface WatchOptions {
   metrics?: WatchMetrics;
   onRecord: (r: WatchRecord) => void;
   onNote: (line: string) => void;
+  /** Both sources are up (those that could be started): resets from now on are seen. */
+  onReady?: (sources: { kernel: boolean; capture: boolean }) => void;
 }
 
 export interface WatchSummary {
@@ -150,9 +152,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     }
   }
   if (!trace && !tcpdump) {
-    await trace;
     throw new WatchError('nothing to watch: neither the kernel\'s reasons nor packets can be read here', 'run as root (tracefs and tcpdump need it)');
   }
+  opts.onReady?.({ kernel: trace !== null, capture: tcpdump !== null });
 
   const stop = new AbortController();
   const onAbort = () => stop.abort();

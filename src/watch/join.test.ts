@@ -1,0 +1,112 @@
+// The joiner on made-up events: one record per reset, whichever of its two views comes first.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ConnectionReport, RstVerdict } from '../explain/index.js';
+import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
+import { KERNEL_HOLD_SEC, PACKET_HOLD_SEC, WatchJoiner } from './join.js';
+import type { JoinOptions, WatchRecord } from './join.js';
+
+const LOCAL = '10.0.0.1';
+const SERVER = `${LOCAL}:8080`;
+const PEER = '192.0.2.7:50000';
+
+function verdict(from: string, to: string, time: number, over: Partial<RstVerdict> = {}): RstVerdict {
+  return {
+    frame: 5, time, connection: 1, from, to, sender: 'resp', cause: 'abort', confidence: 'high', form: 'active',
+    summary: `${from} aborted`, evidence: [], trigger: 4, app: { receiver: 'ECONNRESET' },
+    linuxReasons: ['TCP_ABORT_ON_CLOSE', 'TCP_STATE'], linuxReason: null, ...over,
+  };
+}
+
+function conn(start: number): ConnectionReport {
+  return {
+    id: 1, orig: PEER, resp: SERVER, ipVersion: 4, firstFrame: 1, lastFrame: 5, start, duration: 1, history: 'ShADr', connState: 'RSTR',
+    origPackets: 3, respPackets: 2, origBytes: 10, respBytes: 0, retransmissions: 0, keepalives: 0, zeroWindows: 0, abnormal: true,
+    rsts: [], anomalies: {}, segments: [], segmentsDropped: 0,
+  };
+}
+
+const send = (src: string, dst: string, reason: string, over: Partial<KernelSend> = {}): KernelSend => ({
+  kind: 'send', ts: 0, cpu: 0, pid: 4711, comm: 'java', inIrq: false, src, dst, state: 'TCP_CLOSE', reason, ...over,
+});
+const receive = (local: string, remote: string): KernelReceive => ({ kind: 'receive', ts: 0, cpu: 0, pid: 0, comm: '<idle>', inIrq: true, local, remote, cookie: 1 });
+
+function joiner(over: Partial<JoinOptions> = {}): { j: WatchJoiner; out: WatchRecord[] } {
+  const out: WatchRecord[] = [];
+  const j = new WatchJoiner({ isLocal: (a) => a === LOCAL, kernelWatched: true, emit: (r) => out.push(r), ...over });
+  return { j, out };
+}
+
+test('this host\'s RST: the send event and the packet become one record, in either order, with the closer\'s process', () => {
+  for (const kernelFirst of [true, false]) {
+    const { j, out } = joiner();
+    const v = verdict(SERVER, PEER, 100.0);
+    if (kernelFirst) j.kernel(send(SERVER, PEER, 'TCP_ABORT_ON_CLOSE'), 100.001, 100.01);
+    j.packet(v, conn(99), 100.3);
+    if (!kernelFirst) j.kernel(send(SERVER, PEER, 'TCP_ABORT_ON_CLOSE'), 100.001, 100.31);
+    j.tick(100.32);
+    assert.equal(out.length, 1, `kernel first: ${kernelFirst}`);
+    const r = out[0]!;
+    assert.equal(r.sender, 'this-kernel');
+    assert.deepEqual(r.kernel, { reason: 'TCP_ABORT_ON_CLOSE', state: 'TCP_CLOSE' });
+    assert.equal(r.cause, 'abort');
+    assert.equal(r.agrees, true);
+    assert.deepEqual(r.process, { pid: 4711, comm: 'java', via: 'event' });
+    assert.equal(r.connection?.ageSec, 1);
+    j.end();
+    assert.equal(out.length, 1, 'emitted once');
+  }
+});
+
+test('the kernel\'s reason outside the explainer\'s: agrees false; a softirq event names no process, the socket table does', () => {
+  const { j, out } = joiner({ owner: (l) => (l === SERVER ? { owner: { pid: 99, comm: 'nginx' }, via: 'listener' } : null) });
+  j.kernel(send(SERVER, PEER, 'TCP_KEEPALIVE_TIMEOUT', { inIrq: true, comm: 'swapper/0', pid: 0 }), 50, 50);
+  j.packet(verdict(SERVER, PEER, 50), conn(1), 50.2);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.agrees, false);
+  assert.deepEqual(out[0]!.process, { pid: 99, comm: 'nginx', via: 'listener' });
+});
+
+test('a RST from the peer accepted by a local socket: one record, accepted, the local process', () => {
+  const { j, out } = joiner({ owner: (l, r) => (l === SERVER && r === PEER ? { owner: { pid: 7, comm: 'node' }, via: 'socket' } : null) });
+  j.packet(verdict(PEER, SERVER, 10, { cause: 'middlebox', linuxReasons: [] }), conn(9), 10.2);
+  assert.equal(out.length, 0, 'waits for the receive event');
+  j.kernel(receive(SERVER, PEER), 10.0001, 10.25);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.sender, 'remote');
+  assert.equal(out[0]!.accepted, true);
+  assert.equal(out[0]!.kernel, null);
+  assert.deepEqual(out[0]!.process, { pid: 7, comm: 'node', via: 'socket' });
+});
+
+test('a RST from this host\'s address that its TCP did not send (a firewall REJECT): not-this-kernel, after the hold', () => {
+  const { j, out } = joiner();
+  j.packet(verdict(SERVER, PEER, 20, { cause: 'middlebox', linuxReasons: [] }), conn(19), 20.2);
+  j.tick(20.2 + PACKET_HOLD_SEC / 2);
+  assert.equal(out.length, 0);
+  j.tick(20.2 + PACKET_HOLD_SEC);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.sender, 'not-this-kernel');
+  assert.equal(out[0]!.agrees, null);
+});
+
+test('a send event the packets never showed: the kernel\'s record alone after its hold; events far apart in time do not join', () => {
+  const { j, out } = joiner();
+  j.kernel(send(SERVER, PEER, 'NO_SOCKET'), 30, 30);
+  j.packet(verdict(SERVER, PEER, 31, { cause: 'refused' }), conn(31), 31.2); // a second later: another RST
+  j.tick(30 + KERNEL_HOLD_SEC);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.cause, null);
+  assert.equal(out[0]!.kernel?.reason, 'NO_SOCKET');
+  j.end();
+  assert.equal(out.length, 2);
+  assert.equal(out[1]!.sender, 'not-this-kernel');
+});
+
+test('without the kernel: each packet RST at once, its sender unknown or remote', () => {
+  const { j, out } = joiner({ kernelWatched: false });
+  j.packet(verdict(SERVER, PEER, 1), conn(0), 1.2);
+  j.packet(verdict(PEER, SERVER, 2), conn(0), 2.2);
+  assert.deepEqual(out.map((r) => [r.sender, r.accepted]), [['unknown', null], ['remote', null]]);
+});

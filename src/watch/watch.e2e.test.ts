@@ -1,0 +1,127 @@
+// `rstlab watch` as a user runs it (root), inside one of the lab's namespaces while real sockets
+// reset there: every reset once, with the kernel's reason, the process and the explainer's cause;
+// a router's forged RST from the packets only; the metrics scraped over HTTP and parsed as
+// Prometheus text; nothing left behind.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { listLabInstances, TRACEFS } from '../lab/kernel-trace.js';
+import { createTopology } from '../lab/topology.js';
+import { repoFile } from '../paths.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root (namespaces, tracefs, tcpdump)'
+  : !existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? 'needs the tcp:tcp_send_reset tracepoint' : false;
+const bin = repoFile('bin/rstlab.js');
+const actor = repoFile('src/lab/tools/actor.py');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Rec {
+  type: string; from: string; to: string; sender: string; kernel: { reason: string } | null; accepted: boolean | null;
+  cause: string | null; agrees: boolean | null; process: { pid: number; comm: string; via: string } | null;
+}
+
+test('watch --netns <server> --json: a refused SYN, an abort with unread data, a router\'s forged RST — each once, joined, with its process; metrics; Ctrl-C', { skip, timeout: 120_000 }, async () => {
+  const topo = await createTopology({ runId: `wt${process.pid.toString(36)}`, mode: 'netns' });
+  const server = topo.hosts.server;
+  let watch: ReturnType<typeof spawn> | null = null;
+  try {
+    watch = spawn(process.execPath, [bin, 'watch', '--netns', server.netns!, '--json', '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    watch.stdout!.on('data', (d) => { out += d; });
+    watch.stderr!.on('data', (d) => { err += d; });
+    const exited = new Promise<number | null>((r) => watch!.on('exit', (c) => r(c)));
+    for (let i = 0; i < 100 && !/watching namespace/.test(err); i++) await sleep(100);
+    assert.match(err, /watching namespace \S+: the kernel's resets, packets on any/);
+    const metricsUrl = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)?.[1];
+    assert.ok(metricsUrl, err);
+
+    // 1. A SYN to a closed port of the server host: its kernel answers (NO_SOCKET, no process).
+    const refused = await topo.exec('client', ['python3', '-c', `import socket\ns=socket.socket()\nprint(s.connect_ex((${JSON.stringify(server.ipv4)},9)))`]);
+    assert.equal(refused.stdout.trim(), '111');
+
+    // 2. The server closes with the client's request unread: RST from the closing process.
+    const srv = topo.spawn('server', ['python3', actor, 'server', server.ipv4, JSON.stringify([{ op: 'sleep', ms: 300 }, { op: 'close' }, { op: 'hold' }])], { label: 'watch abort server' });
+    const port = Number((await srv.waitFor('listening', 5000)).port);
+    const cli = topo.spawn('client', ['python3', actor, 'client', `${server.ipv4}:${port}`, JSON.stringify([{ op: 'send', bytes: 100 }, { op: 'hold' }])], { label: 'watch abort client' });
+    await srv.waitFor((e) => e.event === 'step' && e.op === 'close', 5000);
+
+    // 3. The router rejects the server's data with a RST in the client's name (no kernel of the server's sent it).
+    const srv2 = topo.spawn('server', ['python3', actor, 'server', server.ipv4, JSON.stringify([{ op: 'sleep', ms: 400 }, { op: 'send', bytes: 100 }, { op: 'hold' }])], { label: 'watch reject server' });
+    const port2 = Number((await srv2.waitFor('listening', 5000)).port);
+    const cli2 = topo.spawn('client', ['python3', actor, 'client', `${server.ipv4}:${port2}`, JSON.stringify([{ op: 'hold' }])], { label: 'watch reject client' });
+    await srv2.waitFor('accepted', 5000);
+    const heal = await topo.firewall('router', ['-I', 'FORWARD', '-p', 'tcp', '--sport', String(port2), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+    await srv2.waitFor((e) => e.event === 'step' && e.op === 'send', 5000);
+    await sleep(1500); // judged within a second; a little more for the slowest
+    await heal();
+
+    const metrics = parsePrometheusTextFormat(await (await fetch(metricsUrl!)).text());
+    const resets = metrics.find((m) => m.name === 'rstlab_watch_resets_total')!;
+    assert.equal(resets.type, 'COUNTER');
+    const count = (labels: Record<string, string>) => resets.metrics.filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v)).reduce((n, m) => n + Number(m.value), 0);
+    assert.equal(count({ direction: 'sent', kernel_reason: 'NO_SOCKET', cause: 'refused', local_port: '9' }), 1);
+    assert.equal(count({ direction: 'sent', kernel_reason: 'TCP_ABORT_ON_CLOSE', cause: 'abort', process: 'python3' }), 1);
+    assert.equal(count({ direction: 'received', kernel_reason: 'none', cause: 'middlebox' }), 1);
+    assert.ok(metrics.some((m) => m.name === 'rstlab_watch_reset_connection_age_seconds' && m.type === 'HISTOGRAM'));
+    assert.ok(metrics.some((m) => m.name === 'rstlab_watch_kernel_events_lost_total'));
+
+    watch.kill('SIGINT');
+    assert.equal(await exited, 0, err);
+    const recs = out.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+    const summary = recs.pop()!;
+    assert.equal(summary.type, 'summary');
+    const rsts = recs.filter((r) => r.type === 'rst');
+
+    const r1 = rsts.filter((r) => r.from === `${server.ipv4}:9`);
+    assert.equal(r1.length, 1, JSON.stringify(rsts));
+    assert.deepEqual([r1[0]!.sender, r1[0]!.kernel?.reason, r1[0]!.cause, r1[0]!.agrees], ['this-kernel', 'NO_SOCKET', 'refused', true]);
+
+    const r2 = rsts.filter((r) => r.from === `${server.ipv4}:${port}`);
+    assert.equal(r2.length, 1, JSON.stringify(rsts));
+    assert.deepEqual([r2[0]!.sender, r2[0]!.kernel?.reason, r2[0]!.cause, r2[0]!.agrees], ['this-kernel', 'TCP_ABORT_ON_CLOSE', 'abort', true]);
+    assert.equal(r2[0]!.process?.pid, srv.pid, 'the server process that closed');
+    assert.equal(r2[0]!.process?.comm, 'python3');
+
+    const r3 = rsts.filter((r) => r.to === `${server.ipv4}:${port2}`);
+    assert.equal(r3.length, 1, JSON.stringify(rsts));
+    assert.deepEqual([r3[0]!.sender, r3[0]!.kernel, r3[0]!.cause, r3[0]!.accepted], ['remote', null, 'middlebox', true]);
+    assert.equal(r3[0]!.process?.pid, srv2.pid, 'the server process whose socket it reset');
+    assert.equal(rsts.length, 3, JSON.stringify(rsts));
+    for (const c of [srv, cli, srv2, cli2]) c.kill('SIGKILL');
+    assert.deepEqual(listLabInstances().filter((i) => i.pid === watch!.pid), [], 'its tracefs instance is gone');
+  } finally {
+    if (watch && watch.exitCode === null) watch.kill('SIGKILL');
+    await topo.destroy();
+  }
+});
+
+test('watch: bad arguments get one line and exit 2', () => {
+  for (const [args, message] of [
+    [['--port', 'http'], /--port takes port numbers from 1 to 65535, got "http"/],
+    [['--no-kernel', '--no-capture'], /leave nothing to watch/],
+    [['--metrics', 'localhost:x'], /--metrics takes PORT or HOST:PORT/],
+    [['--duration', '0'], /--duration takes a number of seconds above 0/],
+    [['--netns', 'no such'], /--netns takes a namespace name/],
+  ] as const) {
+    const r = spawnSyncOut(args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
+test('watch in a namespace that does not exist: one line, exit 2', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+  const r = spawnSyncOut(['--netns', 'rstlab-nosuch', '--duration', '1']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /namespace rstlab-nosuch/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+function spawnSyncOut(args: readonly string[]) {
+  return spawnSync(process.execPath, [bin, 'watch', ...args], { encoding: 'utf8', timeout: 20_000 });
+}
