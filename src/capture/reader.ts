@@ -65,10 +65,15 @@ export async function readCapture(
   const name = input.name;
   const signal = opts.signal;
   if (signal) {
-    // Stop waiting for the next chunk once aborted: next() then says the input has ended.
-    const source = input;
-    const aborted = new Promise<null>((res) => { if (signal.aborted) res(null); else signal.addEventListener('abort', () => res(null), { once: true }); });
-    input = { name: source.name, next: () => (signal.aborted ? Promise.resolve(null) : Promise.race([source.next(), aborted])), close: () => source.close() };
+    // Stop waiting for the next chunk once aborted: next() then says the input has ended, and a
+    // stream is destroyed (its iterator would wait for a chunk that may never come).
+    const inner = input;
+    const stream = typeof source === 'string' ? (source === '-' ? process.stdin : null) : source;
+    const aborted = new Promise<null>((res) => {
+      const stop = () => { res(null); (stream as { destroy?: () => void } | null)?.destroy?.(); };
+      if (signal.aborted) stop(); else signal.addEventListener('abort', stop, { once: true });
+    });
+    input = { name: inner.name, next: () => (signal.aborted ? Promise.resolve(null) : Promise.race([inner.next(), aborted])), close: () => inner.close() };
   }
 
   let gzip = false;

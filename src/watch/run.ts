@@ -34,7 +34,7 @@ import { SocketOwners } from './owners.js';
 /** An ended connection is judged this long after its last packet (wall clock). */
 export const WATCH_LINGER_SEC = 0.2;
 const TICK_MS = 50;
-const OWNERS_REFRESH_MS = 1000;
+const OWNERS_REFRESH_MS = 250;
 
 export class WatchError extends RstlabError {
   readonly code = 'WATCH_FAILED';
