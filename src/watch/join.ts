@@ -14,8 +14,9 @@
 //   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
 //   name — the explainer's cause says which), `unknown` (a send event without a packet, the
 //   capture off).
-// - The local process comes from `owner(local, remote)` (watch/owners.ts), else from the event
-//   itself when it ran in process context (the process that closed or aborted the socket).
+// - The local process: the socket's owner (`owner(local, remote)`, watch/owners.ts), else the
+//   process the event ran in when it ran in process context (the one that closed or aborted the
+//   socket), else the owner of the listener on the local port.
 // - Every record is emitted once, in the order it is decided; `agrees` is whether the explainer's
 //   Linux reasons include the kernel's (null when either is missing).
 
@@ -145,12 +146,13 @@ export class WatchJoiner {
     this.tick(Infinity);
   }
 
+  /** The socket's own owner, else the process the event ran in (the one that closed or aborted
+   *  the socket: not a softirq or a timer), else the listener on the local port. */
   private processOf(local: string, remote: string, event: KernelSend | null): WatchRecord['process'] {
     const o = this.opts.owner?.(local, remote);
-    if (o) return { ...o.owner, via: o.via };
-    // The event ran in the process that closed or aborted the socket (not in a softirq or a timer).
+    if (o?.via === 'socket') return { ...o.owner, via: o.via };
     if (event && !event.inIrq && event.pid > 0 && event.comm !== '<...>') return { pid: event.pid, comm: event.comm, via: 'event' };
-    return null;
+    return o ? { ...o.owner, via: o.via } : null;
   }
 
   private emitPacket(p: PendingPacket): void {

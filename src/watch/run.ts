@@ -34,6 +34,11 @@ import { SocketOwners } from './owners.js';
 /** An ended connection is judged this long after its last packet (wall clock). */
 export const WATCH_LINGER_SEC = 0.2;
 const TICK_MS = 50;
+/** Bytes kept per packet: the headers (link, IPv6 with extensions, TCP with options) are what the
+ *  explainer reads. A whole-packet snap length makes each slot of tcpdump's ring 256 KiB, so a
+ *  burst fills its 2 MiB and the kernel drops packets while the pipe to us drains. */
+const SNAPLEN = 256;
+const CAPTURE_BUFFER_KB = 8192;
 const OWNERS_REFRESH_MS = 250;
 
 export class WatchError extends RstlabError {
@@ -66,6 +71,8 @@ export interface WatchSummary {
   /** Kernel events the trace buffer lost (null: the kernel was not watched). */
   lost: number | null;
   packets: number;
+  /** Packets tcpdump says the kernel dropped (its ring was full): RSTs that may be missing. */
+  packetsDropped: number;
   durationSec: number;
 }
 
@@ -89,7 +96,7 @@ function bpfFilter(ports: number[], hosts: string[]): string {
 /** tcpdump writing pcap to its stdout; resolves once it says it is listening. */
 function startTcpdump(netns: string | undefined, iface: string, filter: string): Promise<ChildProcess> {
   const setpriv = findExecutable('setpriv');
-  const argv = [...(setpriv ? [setpriv, '--pdeathsig', 'KILL'] : []), ...inNetns(netns, ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-s', '262144', '-w', '-', filter])];
+  const argv = [...(setpriv ? [setpriv, '--pdeathsig', 'KILL'] : []), ...inNetns(netns, ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-s', String(SNAPLEN), '-B', String(CAPTURE_BUFFER_KB), '-w', '-', filter])];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -111,7 +118,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const portOk = (endpoint: string) => opts.ports.length === 0 || opts.ports.includes(parseEndpoint(endpoint).port);
   const hostOk = (a: string, b: string) => opts.hosts.length === 0 || opts.hosts.includes(parseEndpoint(a).addr) || opts.hosts.includes(parseEndpoint(b).addr);
   const summary: WatchSummary = {
-    records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, durationSec: 0,
+    records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, packetsDropped: 0, durationSec: 0,
   };
   const owners = new SocketOwners(async () => {
     const r = await run(inNetns(opts.netns, ['ss', '-tanpH']), { timeoutMs: 5000 });
@@ -146,6 +153,12 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     else {
       try {
         tcpdump = await startTcpdump(opts.netns, opts.iface ?? 'any', bpfFilter(opts.ports, opts.hosts));
+        let tail = '';
+        tcpdump.stderr!.on('data', (d: string) => {
+          tail = (tail + d).slice(-2000);
+          const m = /(\d+) packets? dropped by kernel/.exec(tail);
+          if (m) summary.packetsDropped = Number(m[1]);
+        });
       } catch (err) {
         opts.onNote(`no packets: ${(err as Error).message}; watching the kernel only`);
       }

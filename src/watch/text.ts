@@ -49,10 +49,10 @@ export function renderWatchSummary(s: WatchSummary, p: Painter): string {
       + ` — sent by this kernel ${s.bySender['this-kernel']}, from peers ${s.bySender.remote}, from this host but not its TCP ${s.bySender['not-this-kernel']}, kernel only ${s.bySender.unknown}`,
     `  kernel reasons: ${counts(s.byKernelReason)}`,
     `  causes: ${counts(s.byCause)}`,
-    `  ${s.packets} packets read${s.lost === null ? '; the kernel was not watched' : `; ${s.lost} kernel events lost`}`,
+    `  ${s.packets} packets read${s.packetsDropped ? p.red(`, ${s.packetsDropped} dropped by the kernel before tcpdump read them`) : ''}${s.lost === null ? '; the kernel was not watched' : `; ${s.lost} kernel events lost`}`,
   ].join('\n');
 }
 
 export function watchSummaryJson(s: WatchSummary): string {
-  return JSON.stringify({ type: 'summary', records: s.records, by_sender: s.bySender, by_kernel_reason: s.byKernelReason, by_cause: s.byCause, packets: s.packets, lost: s.lost, duration: s.durationSec });
+  return JSON.stringify({ type: 'summary', records: s.records, by_sender: s.bySender, by_kernel_reason: s.byKernelReason, by_cause: s.byCause, packets: s.packets, packets_dropped: s.packetsDropped, lost: s.lost, duration: s.durationSec });
 }

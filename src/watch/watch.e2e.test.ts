@@ -73,8 +73,9 @@ test('watch --netns <server> --json: a refused SYN, an abort with unread data, a
     watch.kill('SIGINT');
     assert.equal(await exited, 0, err);
     const recs = out.trim().split('\n').map((l) => JSON.parse(l) as Rec);
-    const summary = recs.pop()!;
+    const summary = recs.pop()! as unknown as { type: string; packets_dropped: number; lost: number; records: number };
     assert.equal(summary.type, 'summary');
+    assert.deepEqual([summary.packets_dropped, summary.lost, summary.records], [0, 0, 3]);
     const rsts = recs.filter((r) => r.type === 'rst');
 
     const r1 = rsts.filter((r) => r.from === `${server.ipv4}:9`);

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+# Send COUNT bare SYNs to 127.0.0.1:PORT (nothing listens there) at RATE per second from a raw
+# socket, for benchmarks (bench/watch-bench.ts): each one makes the kernel send exactly one RST
+# (NO_SOCKET), and nothing answers that RST. Loopback only; root (a raw socket). Prints
+# {"sent": N, "seconds": S, "cpu": CPU seconds of this process} at the end.
+import json, socket, struct, sys, time
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+port, rate, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+src = dst = "127.0.0.1"
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, socket.IPPROTO_TCP, 20)
+segments = []
+for i in range(4096):  # distinct source ports, prebuilt (a RST per SYN, none per reuse)
+    h = struct.pack("!HHIIBBHHH", 20000 + i, port, 1000 + i, 0, 5 << 4, 0x02, 64240, 0, 0)
+    segments.append(h[:16] + struct.pack("!H", checksum(pseudo + h)) + h[18:])
+t0 = time.monotonic()
+batch = max(1, rate // 1000)
+sent = 0
+while sent < count:
+    for _ in range(min(batch, count - sent)):
+        s.sendto(segments[sent % 4096], (dst, 0))
+        sent += 1
+    ahead = sent / rate - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+import os
+t = os.times()  # user + system: with a watcher, the kernel's share of its work done here (loopback, softirq)
+print(json.dumps({"sent": sent, "seconds": round(time.monotonic() - t0, 3), "cpu": round(t.user + t.system, 3)}), flush=True)
