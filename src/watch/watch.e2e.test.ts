@@ -126,3 +126,39 @@ test('watch in a namespace that does not exist: one line, exit 2', { skip: proce
 function spawnSyncOut(args: readonly string[]) {
   return spawnSync(process.execPath, [bin, 'watch', ...args], { encoding: 'utf8', timeout: 20_000 });
 }
+
+test('an unprivileged user: one line for each source that cannot be read, then one line and exit 2 (nothing to watch)', { skip: process.getuid?.() !== 0 ? 'needs root (to become the user nobody)' : false }, (t) => {
+  const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+  const probe = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(bin)})`]);
+  if (probe.status !== 0) { t.skip('the checkout is not readable by the user nobody here'); return; }
+  const r = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, bin, 'watch', '--duration', '1'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no kernel reasons: the kernel's reset reasons need root \(tracefs\); watching packets only/);
+  assert.match(r.stderr, /no packets: .*capturing needs root|no packets: .*(permission|not permitted)/i);
+  assert.match(r.stderr, /nothing to watch/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('--no-kernel: the packets alone; a refused connect on loopback is one record, its sender unknown to the kernel side', { skip: process.getuid?.() !== 0 ? 'needs root (tcpdump)' : false, timeout: 30_000 }, async () => {
+  const port = 1 + (process.pid % 20000) + 40000;
+  const w = spawn(process.execPath, [bin, 'watch', '--no-kernel', '--json', '--port', String(port), '--interface', 'lo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  w.stdout!.on('data', (d) => { out += d; });
+  w.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));
+  try {
+    for (let i = 0; i < 100 && !/watching this host/.test(err); i++) await sleep(100);
+    assert.match(err, /watching this host: packets on lo/);
+    const c = spawnSync('python3', ['-c', `import socket\ns=socket.socket()\nprint(s.connect_ex(('127.0.0.1',${port})))`], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), '111');
+    await sleep(1000);
+    w.kill('SIGTERM');
+    assert.equal(await exited, 0, err);
+    const recs = out.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+    assert.deepEqual(recs.filter((r) => r.type === 'rst').map((r) => [r.from, r.sender, r.kernel, r.accepted, r.cause]), [[`127.0.0.1:${port}`, 'unknown', null, null, 'refused']]);
+  } finally {
+    if (w.exitCode === null) w.kill('SIGKILL');
+  }
+});
+
