@@ -11,9 +11,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closedLoopbackPort } from '../src/testkit.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rates = (process.argv[2] ?? '20000,50000').split(',').map(Number);
@@ -40,13 +40,6 @@ function cpuOf(pid: number): number {
   }
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function flood(port: number, rate: number, count: number): Promise<{ sent: number; seconds: number; cpu: number }> {
   const r = spawn('python3', [path.join(repo, 'src/lab/tools/syn-flood.py'), String(port), String(rate), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -59,7 +52,7 @@ interface Figures { tool: string; rate: number; sent: number; seen: number; cpu:
 
 /** Start a watcher, wait until it is ready, flood, let it drain, stop it; count what it saw. */
 async function measure(tool: string, rate: number, start: (port: number) => { child: ChildProcess; ready: Promise<void>; seen: () => number }): Promise<Figures> {
-  const port = await closedPort();
+  const port = await closedLoopbackPort();
   const w = start(port);
   process.stderr.write(`${tool} at ${rate}/s: starting\n`);
   await w.ready;

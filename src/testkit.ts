@@ -44,3 +44,14 @@ export function readZeekLog(text: string): ZeekLog {
   }
   return log;
 }
+
+/** A loopback port nothing listens on: bound to port 0, noted, released (another process could
+ *  take it in between; good enough for tests and benchmarks on an otherwise quiet machine). */
+export async function closedLoopbackPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

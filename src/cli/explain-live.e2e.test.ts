@@ -5,23 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { repoFile } from '../paths.js';
+import { closedLoopbackPort } from '../testkit.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (tcpdump on lo)' : spawnSync('tcpdump', ['--version']).error ? 'needs tcpdump' : false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('explain - on a live tcpdump pipe: each RST within a second of its packet; SIGINT prints the summary and exits 0', { skip, timeout: 60_000 }, async () => {
-  const port = await closedPort();
+  const port = await closedLoopbackPort();
   const dump = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-w', '-', `tcp port ${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const explain = spawn(process.execPath, [repoFile('bin/rstlab.js'), 'explain', '-', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
   dump.stdout.pipe(explain.stdin);

@@ -111,6 +111,20 @@ function rawOrHttp(tcp?: ServerConfig['tcp'], forBoth = false): Pick<Scenario, '
 
 const settle = (a: ScenarioActions) => a.sleep(250);
 
+/** Destroy `host`'s socket of this run's connection (`ss -K`) with the RST that makes dropped
+ *  inside that host: its peer is not told (state lost silently, as after a crash and reboot). */
+async function destroySilently(a: ScenarioActions, host: 'server' | 'client'): Promise<void> {
+  const port = String(a.serverPort);
+  const [ours, theirs] = host === 'server' ? ['--sport', 'sport'] : ['--dport', 'dport'];
+  const unblock = await a.firewall(host, ['-A', 'OUTPUT', '-p', 'tcp', ours, port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
+  a.note(`${host} drops its own RSTs`, host);
+  const r = await a.exec(host, ['ss', '-K', '-t', 'state', 'established', theirs, '=', `:${port}`]);
+  if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
+  a.note(`${host} socket destroyed (ss -K)${host === 'client' ? ': the server\'s side is half-open' : ''}`, host);
+  await a.sleep(100);
+  await unblock();
+}
+
 /** The router drops every segment of this run's connection, both ways: the peer becomes unreachable. */
 async function cutThePath(a: ScenarioActions): Promise<void> {
   const port = String(a.serverPort);
@@ -257,16 +271,7 @@ export const SCENARIOS: Scenario[] = [
     ...rawOrHttp(),
     pause: true,
     tcp: { send: 'GET / HTTP/1.1\r\nHost: lab\r\n\r\n' },
-    async atPause(a) {
-      const port = String(a.serverPort);
-      const unblock = await a.firewall('server', ['-A', 'OUTPUT', '-p', 'tcp', '--sport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
-      a.note('server drops its own RSTs', 'server');
-      const r = await a.exec('server', ['ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${port}`]);
-      if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
-      a.note('server socket destroyed (ss -K)', 'server');
-      await a.sleep(100);
-      await unblock();
-    },
+    atPause: (a) => destroySilently(a, 'server'),
     expect: { allow: { server: ['no-connection'] }, must: [['server', 'no-connection']] },
   },
   // --- C4: the peer stops answering ----------------------------------------------------------------
@@ -492,13 +497,7 @@ export const SCENARIOS: Scenario[] = [
     tcp: { send: 'hello\n' },
     async atPause(a) {
       const port = String(a.serverPort);
-      const unblock = await a.firewall('client', ['-A', 'OUTPUT', '-p', 'tcp', '--dport', port, '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
-      a.note('client drops its own RSTs', 'client');
-      const r = await a.exec('client', ['ss', '-K', '-t', 'state', 'established', 'dport', '=', `:${port}`]);
-      if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
-      a.note('client socket destroyed (ss -K): the server\'s side is half-open', 'client');
-      await a.sleep(100);
-      await unblock();
+      await destroySilently(a, 'client');
       const local = parseEndpoint(a.clientLocal ?? '');
       const family = local.addr.includes(':') ? 'socket.AF_INET6' : 'socket.AF_INET';
       a.note('new connection from the same port', 'client');

@@ -6,17 +6,12 @@
 # The kernel adds the IP header (IPPROTO_TCP raw socket); we build the TCP header and its checksum
 # (IPv4), or let the kernel fill it in (IPv6: IPV6_CHECKSUM at offset 16).
 # Prints one JSON line: {"sent": true, "seq": SEQ, "flags": FLAGS}.
-import json, socket, struct, sys
+import json, os, socket, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawtcp import with_checksum_v4  # noqa: E402
 
 FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 def main() -> None:
     src, sport, dst, dport, seq = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) & 0xFFFFFFFF
@@ -34,8 +29,7 @@ def main() -> None:
         s.bind((src, 0))
         s.sendto(segment, (dst, 0))
     else:
-        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(segment))
-        segment = segment[:16] + struct.pack("!H", checksum(pseudo + segment)) + segment[18:]
+        segment = with_checksum_v4(src, dst, segment)
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
         s.bind((src, 0))
         s.sendto(segment, (dst, 0))

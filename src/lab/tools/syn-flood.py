@@ -3,24 +3,18 @@
 # socket, for benchmarks (bench/watch-bench.ts): each one makes the kernel send exactly one RST
 # (NO_SOCKET), and nothing answers that RST. Loopback only; root (a raw socket). Prints
 # {"sent": N, "seconds": S, "cpu": CPU seconds of this process} at the end.
-import json, socket, struct, sys, time
+import json, os, socket, struct, sys, time
 
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawtcp import with_checksum_v4  # noqa: E402
 
 port, rate, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 src = dst = "127.0.0.1"
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, socket.IPPROTO_TCP, 20)
 segments = []
 for i in range(4096):  # distinct source ports, prebuilt (a RST per SYN, none per reuse)
     h = struct.pack("!HHIIBBHHH", 20000 + i, port, 1000 + i, 0, 5 << 4, 0x02, 64240, 0, 0)
-    segments.append(h[:16] + struct.pack("!H", checksum(pseudo + h)) + h[18:])
+    segments.append(with_checksum_v4(src, dst, h))
 t0 = time.monotonic()
 batch = max(1, rate // 1000)
 sent = 0
