@@ -23,8 +23,7 @@ export async function runWatchCommand(
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Addresses of the watched host, for the metrics' local port (filled by the first record's view).
-  const metrics = out.metrics ? new WatchMetrics(() => false) : undefined;
+  const metrics = out.metrics ? new WatchMetrics() : undefined;
   const server = metrics && out.metrics ? await metrics.serve(out.metrics.host, out.metrics.port) : undefined;
   if (server && out.metrics) {
     const a = server.address();

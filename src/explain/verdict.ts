@@ -207,11 +207,11 @@ function synSentRefusesAck(ctx: RstContext): boolean {
     && t !== null && hasFlag(t, TcpFlag.ACK) && t.ackNumber !== seqAdd(s.isn, 1);
 }
 
-/** The sender closed second (its FIN acknowledged the receiver's): LAST-ACK, then CLOSED once its
- *  FIN is acknowledged, with no TIME_WAIT socket (RFC 9293 §3.6; tcp_rcv_state_process). */
+/** The sender closed second (its FIN acknowledged the receiver's) and its FIN was acknowledged:
+ *  LAST-ACK, then CLOSED, with no TIME_WAIT socket (RFC 9293 §3.6; tcp_rcv_state_process). */
 function closedSecond(ctx: RstContext): boolean {
   const { sender: s, receiver: r } = ctx;
-  return s.finFrame !== null && r.finFrame !== null && r.finFrame < s.finFrame && r.finSeq !== null && s.lastAck === seqAdd(r.finSeq, 1);
+  return finAcked(ctx) && s.finFrame !== null && r.finFrame !== null && r.finFrame < s.finFrame && r.finSeq !== null && s.lastAck === seqAdd(r.finSeq, 1);
 }
 
 /** The receiver had acknowledged the RST sender's FIN before the RST. */
@@ -262,7 +262,7 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       // seen before it where the capture is), as in after-close. Closed second and acknowledged:
       // gone, so no socket or the listener (TCP_FLAGS) answers — unless both FINs crossed
       // (CLOSING → TIME_WAIT), which the capture's order may hide.
-      if (finAcked(ctx) && closedSecond(ctx)) return ['NO_SOCKET', 'TCP_FLAGS', 'TCP_TIMEWAIT_SOCKET'];
+      if (closedSecond(ctx)) return ['NO_SOCKET', 'TCP_FLAGS', 'TCP_TIMEWAIT_SOCKET'];
       if (s.finFrame !== null) {
         return finAcked(ctx) ? ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA', 'TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'];
       }
@@ -421,7 +421,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
         evidence.push(hasFlag(finding.trigger!, TcpFlag.SYN)
           ? 'a SYN-ACK for another SYN: RFC 9293 §3.10.7.3 (SYN-SENT, unacceptable ACK) answers it with <SEQ=SEG.ACK><CTL=RST>'
           : `a bare ACK answered its SYN: ${to} still has an older connection on these ports (half-open, e.g. after ${from} restarted) and sent a challenge ACK (RFC 5961 §4); this RST, at ${to}'s RCV.NXT, ends that old connection, and the SYN's retransmission can connect`);
-      } else if (finAcked(ctx) && closedSecond(ctx)) evidence.push(`${from} closed second (its FIN in frame ${ctx.sender.finFrame} answered ${to}'s): once that FIN was acknowledged its socket was gone, with no TIME-WAIT (only the first to close keeps one)`);
+      } else if (closedSecond(ctx)) evidence.push(`${from} closed second (its FIN in frame ${ctx.sender.finFrame} answered ${to}'s): once that FIN was acknowledged its socket was gone, with no TIME-WAIT (only the first to close keeps one)`);
       else if (ctx.sender.finFrame !== null) evidence.push(`${from} closed earlier (FIN in frame ${ctx.sender.finFrame}) and its state has since expired`);
       else if (handshakeAckRefused(ctx)) evidence.push('the handshake\'s last ACK was refused: accept queue overflow with tcp_abort_on_overflow, or the listener went away');
       else if (closedWhileSending(ctx)) evidence.push(`${from} was sending until ${((r.time - ctx.sender.lastSeg!.time) * 1000).toFixed(3)} ms before, without FIN: its application likely closed with data still unsent (the FIN waits behind it), and Linux resets what arrives then; or its state was lost`);

@@ -279,7 +279,6 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         restores.unshift(async () => { await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${old.stdout.trim()}`]); });
       },
       exec: (host, argv) => topo.exec(host, argv),
-      async serverNextSeq() { return actions.nextSeq('server'); },
       async nextSeq(from) {
         if (!live) throw new Error('needs a capture');
         if (!clientLocal) throw new Error('client address unknown');
@@ -291,7 +290,6 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         if (next === null) throw new Error(`no segment from the ${from} in the capture yet`);
         return next;
       },
-      async injectRst(seq) { await actions.inject({ seq }); },
       async inject(seg) {
         if (!clientLocal) throw new Error('client address unknown');
         const { addr: cip, port: cport } = parseEndpoint(clientLocal);

@@ -24,14 +24,10 @@ export interface ScenarioActions {
   firewall(host: 'router' | 'server' | 'client', args: string[]): Promise<() => Promise<void>>;
   /** Remove every rule this run added so far. */
   healFirewall(): Promise<void>;
-  /** The server's next sequence number towards the client (SND.NXT), read from the live capture. */
-  serverNextSeq(): Promise<number>;
   /** The next sequence number (SND.NXT) of the server towards the client, or of the client towards the server, from the live capture. */
   nextSeq(from: 'server' | 'client'): Promise<number>;
-  /** Send one forged RST from the server host with this sequence number (tools/inject-rst.py). */
-  injectRst(seq: number): Promise<void>;
-  /** Send one forged segment from the server host: `flags` as letters (`R`, `A`, `PA`, …), with
-   *  `payload` bytes of zeros; without `flags`, a bare RST. */
+  /** Send one forged segment from the server host (tools/inject-rst.py): `flags` as letters
+   *  (`R`, `A`, `PA`, …), with `payload` bytes of zeros; without `flags`, a bare RST. */
   inject(seg: { seq: number; ack?: number; flags?: string; payload?: number }): Promise<void>;
   /** Set a sysctl inside a host's namespace for the rest of the run (restored at its end); netns
    *  mode only — never on the machine's own network stack. */
@@ -548,8 +544,8 @@ export const SCENARIOS: Scenario[] = [
     pause: true,
     tcp: { send: 'ping\n', closeAfterBytes: 64 },
     async atPause(a) {
-      const next = await a.serverNextSeq();
-      await a.injectRst((next + offset) >>> 0);
+      const next = await a.nextSeq('server');
+      await a.inject({ seq: (next + offset) >>> 0 });
       a.note(`forged RST, seq SND.NXT+${offset}`, 'server');
       await a.sleep(100);
     },

@@ -22,6 +22,7 @@
 
 import type { ConnectionReport, RstVerdict } from '../explain/index.js';
 import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
+import { parseEndpoint } from '../wire/addr.js';
 import type { Owner } from './owners.js';
 
 /** Send event and packet of one RST are at most this far apart (the capture's and the trace's clocks). */
@@ -68,11 +69,7 @@ export interface JoinOptions {
 interface PendingSend { e: KernelSend; time: number; at: number }
 interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
 
-/** `1.2.3.4:80` / `[::1]:80` → its address. */
-function addrOf(endpoint: string): string {
-  const i = endpoint.lastIndexOf(':');
-  return endpoint.slice(0, i).replace(/^\[|\]$/g, '');
-}
+const addrOf = (endpoint: string): string => parseEndpoint(endpoint).addr;
 
 export class WatchJoiner {
   private sends: PendingSend[] = [];

@@ -13,9 +13,10 @@ const rec = (port: number, comm: string | null, over: Partial<WatchRecord> = {})
 });
 
 test('local ports and process names beyond the first LABEL_VALUES_MAX count as "other"; missing values as "none"', async () => {
-  const m = new WatchMetrics((a) => a === '10.0.0.1');
-  for (let p = 1; p <= LABEL_VALUES_MAX + 20; p++) m.observe(rec(p, `proc${p}`));
-  m.observe(rec(1, null, { kernel: null, cause: null, sender: 'remote', accepted: true, from: '192.0.2.9:4000', to: '10.0.0.1:1' }));
+  const m = new WatchMetrics();
+  const isLocal = (a: string) => a === '10.0.0.1';
+  for (let p = 1; p <= LABEL_VALUES_MAX + 20; p++) m.observe(rec(p, `proc${p}`), isLocal);
+  m.observe(rec(1, null, { kernel: null, cause: null, sender: 'remote', accepted: true, from: '192.0.2.9:4000', to: '10.0.0.1:1' }), isLocal);
   m.lost(3);
   m.lost(5);
   const text = await m.registry.metrics();

@@ -1,6 +1,6 @@
 // Prometheus metrics of `rstlab watch --metrics HOST:PORT` (prom-client), for an existing
 // Prometheus to scrape at `/metrics`. Contract:
-// - `WatchMetrics.observe(record)` counts one reset in `rstlab_watch_resets_total` by
+// - `WatchMetrics.observe(record, isLocal)` counts one reset in `rstlab_watch_resets_total` by
 //   `direction` (sent: this host's kernel sent it; received: a local socket accepted it; seen:
 //   on the wire only), `kernel_reason`, `cause`, `local_port` and `process`, and its connection's
 //   age in `rstlab_watch_reset_connection_age_seconds`. `lost(n)` sets the kernel events the trace
@@ -15,6 +15,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { parseEndpoint } from '../wire/addr.js';
 import type { WatchRecord } from './join.js';
 
 /** Distinct values kept per open-ended label (`local_port`, `process`). */
@@ -55,16 +56,15 @@ export class WatchMetrics {
   private readonly ports = new BoundedLabel(LABEL_VALUES_MAX);
   private readonly processes = new BoundedLabel(LABEL_VALUES_MAX);
 
-  constructor(private readonly isLocal: (addr: string) => boolean) {}
-
-  observe(r: WatchRecord): void {
+  /** Count one record; `isLocal` tells the watched host's addresses (its local port is the label). */
+  observe(r: WatchRecord, isLocal: (addr: string) => boolean): void {
     const direction = r.sender === 'this-kernel' ? 'sent' : r.accepted ? 'received' : 'seen';
-    const local = direction === 'sent' || this.isLocal(addrOf(r.from)) ? r.from : r.to;
+    const local = direction === 'sent' || isLocal(parseEndpoint(r.from).addr) ? r.from : r.to;
     this.resets.inc({
       direction,
       kernel_reason: r.kernel?.reason ?? 'none',
       cause: r.cause ?? 'none',
-      local_port: this.ports.value(String(local.slice(local.lastIndexOf(':') + 1))),
+      local_port: this.ports.value(String(parseEndpoint(local).port)),
       process: this.processes.value(r.process?.comm),
     });
     if (r.connection) this.age.observe(r.connection.ageSec);
@@ -91,8 +91,4 @@ export class WatchMetrics {
       server.listen(port, host, () => { server.off('error', reject); resolve(server); });
     });
   }
-}
-
-function addrOf(endpoint: string): string {
-  return endpoint.slice(0, endpoint.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 }

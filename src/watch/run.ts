@@ -83,7 +83,7 @@ async function localAddresses(netns: string | undefined): Promise<Set<string>> {
   const r = await run(['ip', ...(netns ? ['-n', netns] : []), '-j', 'addr', 'show']);
   if (r.code !== 0) throw new WatchError(`cannot list the addresses${netns ? ` of namespace ${netns}` : ''}: ${r.stderr.trim() || `ip exited with ${r.code}`}`, netns ? 'check the name with `ip netns list`' : undefined);
   const links = JSON.parse(r.stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
-  return new Set(links.flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local ? [parseEndpoint(`${a.local.includes(':') ? `[${a.local}]` : a.local}:0`).addr] : []))));
+  return new Set(links.flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local ? [a.local] : []))));
 }
 
 function bpfFilter(ports: number[], hosts: string[]): string {
@@ -115,8 +115,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const started = Date.now();
   const local = await localAddresses(opts.netns);
   const isLocal = (addr: string) => local.has(addr);
-  const portOk = (endpoint: string) => opts.ports.length === 0 || opts.ports.includes(parseEndpoint(endpoint).port);
-  const hostOk = (a: string, b: string) => opts.hosts.length === 0 || opts.hosts.includes(parseEndpoint(a).addr) || opts.hosts.includes(parseEndpoint(b).addr);
+  /** The `--port` / `--host` filters, on both ends of a connection. */
+  const wanted = (a: { addr: string; port: number }, b: { addr: string; port: number }) =>
+    (opts.ports.length === 0 || opts.ports.includes(a.port) || opts.ports.includes(b.port))
+    && (opts.hosts.length === 0 || opts.hosts.includes(a.addr) || opts.hosts.includes(b.addr));
   const summary: WatchSummary = {
     records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, packetsDropped: 0, durationSec: 0,
   };
@@ -135,7 +137,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       summary.bySender[r.sender]++;
       if (r.kernel) summary.byKernelReason[r.kernel.reason] = (summary.byKernelReason[r.kernel.reason] ?? 0) + 1;
       if (r.cause) summary.byCause[r.cause] = (summary.byCause[r.cause] ?? 0) + 1;
-      opts.metrics?.observe(r);
+      opts.metrics?.observe(r, isLocal);
       opts.onRecord(r);
     },
   });
@@ -180,10 +182,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     let fresh = false;
     for (const e of trace.read()) {
       if (e.kind === 'mark') continue;
-      const [a, b] = e.kind === 'send' ? [e.src, e.dst] : [e.local, e.remote];
-      if (!isLocal(parseEndpoint(a).addr) && !isLocal(parseEndpoint(b).addr)) continue;
-      if (!portOk(a) && !portOk(b)) continue;
-      if (!hostOk(a, b)) continue;
+      const [a, b] = (e.kind === 'send' ? [e.src, e.dst] : [e.local, e.remote]).map(parseEndpoint) as [{ addr: string; port: number }, { addr: string; port: number }];
+      if (!isLocal(a.addr) && !isLocal(b.addr)) continue;
+      if (!wanted(a, b)) continue;
       joiner.kernel(e, e.ts + trace.wallOffset, Date.now() / 1000);
       fresh = true;
     }
@@ -193,7 +194,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
 
   const explainer = new Explainer({
     onConnection: (c) => {
-      for (const v of c.rsts) if (hostOk(v.from, v.to)) joiner.packet(v, c, Date.now() / 1000);
+      for (const v of c.rsts) if (wanted(parseEndpoint(v.from), parseEndpoint(v.to))) joiner.packet(v, c, Date.now() / 1000);
     },
   }, { segments: false, normal: false, closedLingerSec: WATCH_LINGER_SEC });
   let lastOwners = Date.now();
