@@ -4,6 +4,7 @@
 // commands, one per line, on stdin. Anything a child prints on stderr is kept for diagnosis only.
 
 import type { AppOutcome } from '../report/outcome.js';
+import type { Software } from '../report/results.js';
 
 /** Client names as they appear in the matrix, results.json and on the command line. */
 export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python'] as const;
@@ -52,7 +53,8 @@ export interface DriverConfig {
 }
 
 export type DriverEvent =
-  | { event: 'ready' }
+  /** `software`: what the driver runs (read from the library or tool at start-up), when it can tell. */
+  | { event: 'ready'; software?: Software }
   /** Connected (when paused: at the pause point); `local` is the client's own address:port of the connection. */
   | { event: 'connected'; local: string; remote: string }
   /** The first response bytes arrived (headers for HTTP). */

@@ -239,8 +239,10 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     children.push(driver);
     let result: Extract<DriverEvent, { event: 'result' }> | null = null;
     let clientLocal: string | null = null;
+    let software: RunRecord['software'];
     driver.on('event', (e: DriverEvent) => {
-      if (e.event === 'result') result = e;
+      if (e.event === 'ready') software = e.software;
+      else if (e.event === 'result') result = e;
       else if (e.event === 'connected') { clientLocal = e.local; reported('client', `connected ${e.local}`); }
       else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
     });
@@ -367,6 +369,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       outcome: res ? (res.outcome as RunRecord['outcome'])
         : scenario.clientKilled ? { kind: 'error', error: 'SIGKILL', message: 'the client process was killed by the lab', causes: [] } : null,
       ...(res?.cannotPause ? { cannotPause: true } : {}),
+      ...(software ? { software } : {}),
       capture: live ? path.relative(env.outDir, file) : null,
       rsts, fins, connections, ladder, timeline, serverEvents, ...(kernelOnly ? { kernelOnly } : {}), problems,
       durationMs: Date.now() - t0,

@@ -85,6 +85,21 @@ export interface TimelineEvent { ms: number; who: 'client' | 'server' | 'proxy';
  */
 export type TimelineEntry = TimelineRelease | TimelineAction | TimelineResult | TimelineEvent;
 
+/** The software behind a client, proxy or server of a run, as it reports itself: `family` is what
+ *  a person would name (`okhttp`, `node`, `go-net-http`, `python-requests`, `nginx`, `haproxy`,
+ *  `mitmproxy`, `chromium`, `postgresql`…), `version` its own version string. */
+export interface Software { family: string; version: string }
+
+/** One hop's own account of a run (nginx's error.log, HAProxy's log line with its termination state). */
+export interface HopReport {
+  role: Role;
+  software: Software;
+  /** The lines it wrote for this run, as written (timestamps included). */
+  lines: string[];
+  /** A stable code where the software has one: HAProxy's termination state (`SD--`), nginx's HTTP status. */
+  code?: string;
+}
+
 export interface RunRecord {
   /** `<scenario>--<client>`; also the capture's file name. */
   id: string;
@@ -108,6 +123,12 @@ export interface RunRecord {
   serverEvents: Array<Record<string, unknown>>;
   /** Kernel-sent RSTs of this run missing from its capture (only when the kernel's reasons were read). */
   kernelOnly?: KernelOnlyRst[];
+  /** The client's software and version, as its driver reported it (protocol.ts `ready`). */
+  software?: Software;
+  /** What the real software at the other hops wrote about this run: a reverse proxy's error-log
+   *  lines or termination code, a database server's log — the "client error" of that hop, as
+   *  `rstlab why` matches it. */
+  hops?: HopReport[];
   problems: string[];
   durationMs: number;
 }
