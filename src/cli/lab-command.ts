@@ -17,6 +17,7 @@ export function registerLabCommand(program: Command): void {
     .description('reproduce every way a TCP connection ends abnormally, with real processes, clients and captures')
     .option('--scenario <ids>', 'only these scenarios (comma-separated; repeatable)', splitList)
     .option('--client <names>', 'only these clients (comma-separated; repeatable)', splitList)
+    .option('--all', 'the whole matrix: every scenario with every client that can show it (longer)')
     .option('--out <dir>', 'results folder (results.json, captures/)', 'rstlab-out')
     .option('--json', 'print results.json on stdout instead of the summary')
     .option('--loopback', 'use loopback even when root (no namespaces: scenarios that need them are skipped)')

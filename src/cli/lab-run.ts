@@ -32,6 +32,7 @@ export interface LabCliOptions {
   loopback?: boolean;
   cleanup?: boolean;
   list?: boolean;
+  all?: boolean;
   color?: boolean;
   random?: string;
   parallel?: string;
@@ -46,7 +47,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     return 0;
   }
   if (opts.list) {
-    for (const s of SCENARIOS) writeOut(`${p.bold(s.id)}  ${s.title}\n    clients: ${s.clients.join(', ')}${s.needs === 'netns' ? ' · needs namespaces (root)' : ''} · claims: ${s.claims.join(', ') || '—'}\n`);
+    for (const s of SCENARIOS) writeOut(`${p.bold(s.id)}  ${s.title}\n    clients: ${s.clients.join(', ')}${s.allClients ? ` (--all: ${s.allClients.join(', ')})` : ''}${s.needs === 'netns' ? ' · needs namespaces (root)' : ''} · claims: ${s.claims.join(', ') || '—'}\n`);
     writeOut(`\nclients: ${CLIENTS.join(', ')}\n`);
     return 0;
   }
@@ -74,6 +75,8 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
   const tty = process.stdout.isTTY && !opts.json;
   const lab = await runLab({
     outDir, scenarios, clients, mode,
+    // --all, or clients named on the command line: every client that can show a scenario.
+    matrix: opts.all || opts.client?.length ? 'all' : 'default',
     onProgress: (ev) => {
       if (opts.json) return;
       if (ev.kind === 'setup') { if (tty) process.stdout.write(p.dim(`  ${ev.message}…\r`)); return; }

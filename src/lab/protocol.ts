@@ -48,6 +48,23 @@ export interface DriverConfig {
     repeatEveryMs?: number;
     repeat?: number;
   };
+  /**
+   * HTTP schemes: a connection reused from the library's own pool (the keep-alive race). The driver
+   * makes a first request to `/` and reads its whole response; the connection goes back to the
+   * library's pool; the driver prints `{"event":"idle"}` and waits — for the line `go` when `pause`
+   * is set (the lab acts in between, e.g. makes the server close the idle connection), else for
+   * `idleMs` — then makes the second request to `path` through the same client object, letting the
+   * library pick the connection as it does in production. The result is the second request's
+   * outcome, with the library's own retries (if any) left on unless `noRetry`. A driver whose
+   * library offers no pool says so with `cannotReuse` on its result.
+   */
+  reuse?: {
+    idleMs?: number;
+    /** The second request's method; POST (with a small body) is not retried by most libraries. */
+    method?: 'GET' | 'POST';
+    /** Turn the library's transparent retry off where it has a switch (OkHttp's retryOnConnectionFailure). */
+    noRetry?: boolean;
+  };
   /** Safety net: the driver gives up and reports `timeout-internal` after this long. */
   timeoutMs: number;
 }
@@ -57,6 +74,9 @@ export type DriverEvent =
   | { event: 'ready'; software?: Software }
   /** Connected (when paused: at the pause point); `local` is the client's own address:port of the connection. */
   | { event: 'connected'; local: string; remote: string }
+  /** `reuse`: the first response is read and its connection is back in the pool; with `pause`,
+   *  the driver now waits for `go`. */
+  | { event: 'idle' }
   /** The first response bytes arrived (headers for HTTP). */
   | { event: 'response-started'; status?: number }
   | {
@@ -65,6 +85,8 @@ export type DriverEvent =
       timings: { connectMs?: number; totalMs: number };
       /** Set when `pause` was asked for but the client cannot hold at the pause point (curl): it ran without holding. */
       cannotPause?: true;
+      /** Set when `reuse` was asked for but the library keeps no pool of connections. */
+      cannotReuse?: true;
     };
 
 /** What the application saw, as the client library reported it. */
@@ -104,6 +126,9 @@ export interface ServerConfig {
    *  `mid-response` and holds the rest until killed (or `continue`). */
   largeBytes?: number;
   largeFirstChunk?: number;
+  /** http/https kinds: close a keep-alive connection after this long idle (Node's
+   *  `server.keepAliveTimeout`); default 0, the lab holds connections as long as it likes. */
+  keepAliveTimeoutMs?: number;
 }
 
 export type ServerEvent =
@@ -155,6 +180,9 @@ export type ServerCommand =
   /** Close every accepted connection (abortively with SO_LINGER 0 when `abortOnClose`). */
   | { cmd: 'close' }
   | { cmd: 'abort' }
+  /** http/https kinds: close every idle keep-alive connection now (`server.closeIdleConnections()`),
+   *  as a keep-alive timeout would; the server reports `closed` for each. */
+  | { cmd: 'close-idle' }
   /** Let a held `/large` response finish. */
   | { cmd: 'continue' }
   /** tcp kind: write this many more bytes on every open connection. */

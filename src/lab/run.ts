@@ -38,6 +38,8 @@ export interface LabOptions {
   outDir: string;
   scenarios: Scenario[];
   clients: ClientName[];
+  /** `all`: each scenario with every client that can show it (Scenario.allClients); `default`: its default clients. */
+  matrix?: 'default' | 'all';
   mode: 'auto' | 'netns' | 'loopback';
   /** Progress callback for the live view. */
   onProgress?: (p: Progress) => void;
@@ -116,7 +118,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
 
     const plan: Array<{ scenario: Scenario; client: ClientName }> = [];
     for (const scenario of opts.scenarios) {
-      for (const client of scenario.clients) if (opts.clients.includes(client)) plan.push({ scenario, client });
+      const candidates = opts.matrix === 'all' ? (scenario.allClients ?? scenario.clients) : scenario.clients;
+      for (const client of candidates) if (opts.clients.includes(client)) plan.push({ scenario, client });
     }
     const availability = new Map<ClientName, { ok: true } | { ok: false; why: string }>();
     for (const c of new Set(plan.map((p) => p.client))) availability.set(c, await driverAvailable(c));

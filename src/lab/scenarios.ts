@@ -50,8 +50,10 @@ export interface Scenario {
   description: string;
   /** Claim ids of docs/seed-claims.md (Q*: the seed's open questions) this scenario is evidence for. */
   claims: string[];
-  /** The clients it runs with by default. */
+  /** The clients it runs with by default (`rstlab lab`). */
   clients: readonly ClientName[];
+  /** With `rstlab lab --all`: every client that can show it (default: `clients`). */
+  allClients?: readonly ClientName[];
   /** `netns`: needs the lab's namespaces (firewall rules, sysctls); skipped on loopback. */
   needs: 'netns' | 'any';
   scheme(client: ClientName): DriverConfig['scheme'];

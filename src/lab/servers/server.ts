@@ -220,6 +220,11 @@ function onCommand(line: string): void {
     case 'continue':
       for (const resume of held.splice(0)) resume();
       break;
+    case 'close-idle':
+      // What a keep-alive timeout does, now: every connection with no request in progress is
+      // closed (FIN); the others finish their response first.
+      for (const s of httpServers) s.closeIdleConnections();
+      break;
     case 'send':
       // Write more on every open connection (tcp kind), e.g. after the peer's FIN (C2c) or after
       // the path healed (C4): what reaches a closed or forgotten socket is answered with RST.
@@ -354,10 +359,19 @@ function watchTls(server: net.Server): void {
   });
 }
 
+/** The HTTP/1.1 servers (http, https kinds), for `close-idle`. */
+const httpServers: Array<import('node:http').Server> = [];
+
+/** The lab's default holds idle connections forever; `keepAliveTimeoutMs` sets Node's own timer. */
+function keepAlive(server: import('node:http').Server): void {
+  server.keepAliveTimeout = config.keepAliveTimeoutMs ?? 0;
+  httpServers.push(server);
+}
+
 async function startHttp(): Promise<net.Server> {
   const http = await import('node:http');
   const server = http.createServer({ ...NO_TIMEOUTS }, handleHttp1);
-  server.keepAliveTimeout = 0;
+  keepAlive(server);
   server.on('connection', (s: net.Socket) => void track(s));
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   return server;
@@ -366,7 +380,7 @@ async function startHttp(): Promise<net.Server> {
 async function startHttps(): Promise<net.Server> {
   const https = await import('node:https');
   const server = https.createServer({ ...tlsFiles(), ...NO_TIMEOUTS }, handleHttp1);
-  server.keepAliveTimeout = 0;
+  keepAlive(server);
   server.on('connection', (s: net.Socket) => void track(s));
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   watchTls(server);
