@@ -9,7 +9,7 @@ declare -A need=(
   [tcpdump]=tcpdump [tshark]=tshark [ip]=iproute2 [iptables]=iptables [curl]=curl
   [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
-  [/usr/bin/socat]=socat [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
 )
 missing=()
 for probe in "${!need[@]}"; do

@@ -301,7 +301,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         if (old.code !== 0) throw new Error(`sysctl ${key}: ${old.stderr.trim()}`);
         const set = await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${value}`]);
         if (set.code !== 0) throw new Error(`sysctl -w ${key}=${value}: ${set.stderr.trim()}`);
-        act(`${host}: ${key} = ${value}`, host);
+        act(`${host}: ${key} = ${value}`, host === 'router' ? undefined : host);
         restores.unshift(async () => { await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${old.stdout.trim()}`]); });
       },
       exec: (host, argv) => topo.exec(host, argv),

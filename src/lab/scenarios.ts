@@ -9,6 +9,7 @@ import { parseEndpoint } from '../wire/addr.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
+import { MIDDLEBOX_SCENARIOS } from './scenarios-middlebox.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -31,9 +32,9 @@ export interface ScenarioActions {
   inject(seg: { seq: number; ack?: number; flags?: string; payload?: number }): Promise<void>;
   /** Set a sysctl inside a host's namespace for the rest of the run (restored at its end); netns
    *  mode only — never on the machine's own network stack. */
-  sysctl(host: 'server' | 'client', key: string, value: string): Promise<void>;
+  sysctl(host: 'server' | 'client' | 'router', key: string, value: string): Promise<void>;
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
-  exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(host: 'server' | 'client' | 'router', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
   /** Record a lab action on the run's timeline (shown on ladders, on `host`'s line; none: the router). */
   note(action: string, host?: 'client' | 'server' | 'proxy'): void;
@@ -570,6 +571,7 @@ export const SCENARIOS: Scenario[] = [
     },
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
+  ...MIDDLEBOX_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */
