@@ -14,6 +14,7 @@ import ssl
 import sys
 import threading
 import time
+import traceback
 
 STARTED = time.monotonic()
 _lock = threading.Lock()
@@ -105,7 +106,15 @@ def error_outcome(e, lift_code=False, **extra):
             if "code" in c:
                 out["code"] = c["code"]
                 break
+    notes = list(extra.pop("notes", []))
+    if lift_code and not out["message"] and e.__traceback__ is not None:
+        # A bare exception (aiohttp's `assert conn.transport is not None`): where the library raised it.
+        frame = traceback.extract_tb(e.__traceback__)[-1]
+        where = "/".join(frame.filename.split("/")[-2:])
+        notes.insert(0, "raised at %s:%d: %s" % (where, frame.lineno, (frame.line or "").strip()))
     out.update(extra)
+    if notes:
+        out["notes"] = notes
     return out
 
 
