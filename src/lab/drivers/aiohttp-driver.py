@@ -2,16 +2,16 @@
 """The python-aiohttp client driver: aiohttp's ClientSession on asyncio (Debian python3-aiohttp),
 run as `python3 aiohttp-driver.py '<DriverConfig JSON>'`; speaks protocol.ts through
 pydriver_common. The pause point is the session's connector, HeldConnector, a TCPConnector that
-holds (awaiting `go` without blocking the event loop, so aiohttp sees what arrives meanwhile):
-for plain http, after loop.create_connection returns (direct, or to the proxy for an
-absolute-form request); for https through a proxy, in _start_tls_connection, after the CONNECT
-tunnel and before the ClientHello; for direct https, loop.create_connection would connect and
-shake hands in one call (and the trace hook on_connection_create_end fires only after TLS), so
-HeldConnector makes the TCP connection itself (loop.sock_connect, OSErrors wrapped as aiohttp's
-own connector wraps them: ClientConnectorError from the OSError), holds, then lets aiohttp's
-_wrap_create_connection do the TLS on that socket. aiohttp 3.8 never retries a request; `reuse`
-makes the second request through the same session (its connector drops a pooled connection whose
-transport was closed by the server's FIN and connects anew). The Outcome keeps aiohttp's
+holds with the event loop stopped, as at a breakpoint: for plain http, after
+loop.create_connection returns (direct, or to the proxy for an absolute-form request); for https
+through a proxy, in _start_tls_connection, after the CONNECT tunnel and before the ClientHello;
+for direct https, loop.create_connection would connect and shake hands in one call (and the trace
+hook on_connection_create_end fires only after TLS), so HeldConnector makes the TCP connection
+itself (loop.sock_connect, OSErrors wrapped as aiohttp's own connector wraps them:
+ClientConnectorError from the OSError), holds, then lets aiohttp's _wrap_create_connection do the
+TLS on that socket. aiohttp 3.8 never retries a request. `reuse` makes the second request through
+the same session; the idle wait keeps the event loop running, so the connector sees a FIN on the
+pooled connection (connection_lost), drops it and connects anew. The Outcome keeps aiohttp's
 exception (aiohttp.client_exceptions.ServerDisconnectedError …) and the chain beneath it.
 """
 
@@ -37,8 +37,12 @@ async def main():
     loop = asyncio.get_running_loop()
 
     async def hold(sock):
-        if pauser.connected(sock):
-            await loop.run_in_executor(None, wait_go)
+        # The pause point is a breakpoint: the whole event loop stops (wait_go blocks), as in a
+        # debugger, so aiohttp goes on to send without having seen what arrived meanwhile (a FIN).
+        # Held with the loop running instead, aiohttp reads the FIN and closes the transport first:
+        # then a plain request fails with a bare AssertionError (client.py `assert conn.transport
+        # is not None`) and start_tls through a proxy never completes (no outcome).
+        pauser.hold(sock)
 
     class HeldConnector(aiohttp.TCPConnector):
         async def _wrap_create_connection(self, *args, req, timeout, client_error=ClientConnectorError, **kwargs):
