@@ -8,6 +8,9 @@ ssl wraps the socket (ClientHello) or the request is written. Through a proxy, p
 absolute-form request-target (as urllib does). The Outcome keeps the exception's qualified class,
 str(e), an errno name (OSError) or the OpenSSL reason (ssl.SSLError), and the __cause__ /
 __context__ chain. Schemes: http, https (h2 is not supported by http.client: reported as an error).
+`reuse`: the one HTTPConnection is http.client's "pool": the second request goes over the same
+socket (http.client reconnects only after closing it itself, and never retries). The protocol
+helpers are pydriver_common.py's, shared with the requests, httpx and aiohttp drivers.
 """
 
 import http.client
