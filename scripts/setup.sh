@@ -10,6 +10,8 @@ declare -A need=(
   [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
   [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx
+  [/usr/lib/python3/dist-packages/aiohttp]=python3-aiohttp
 )
 missing=()
 for probe in "${!need[@]}"; do

@@ -24,6 +24,15 @@ export const JVM_FAST_START = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** The Python of Debian's python3-* packages (a python3 earlier on PATH, e.g. pyenv's, lacks them). */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+/** The Python HTTP libraries the lab runs: driver file, module to import, Debian package. */
+export const PY_LIBRARIES = {
+  'python-requests': { driver: 'requests-driver.py', module: 'requests', debian: 'python3-requests' },
+  'python-httpx': { driver: 'httpx-driver.py', module: 'httpx', debian: 'python3-httpx' },
+  'python-aiohttp': { driver: 'aiohttp-driver.py', module: 'aiohttp', debian: 'python3-aiohttp' },
+} as const;
+
 /** A non-TypeScript driver source (Java, Python): next to this module if present, else in the repo's src tree. */
 export function driverSource(file: string): string {
   const local = path.join(here, file);
@@ -106,7 +115,11 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
     case 'curl':
       return { argv: [process.execPath, path.join(here, 'curl-driver.js'), json], canPause: false };
     case 'python':
-      return { argv: ['python3', driverSource('python-driver.py'), json], canPause: true };
+      return { argv: ['python3', '-B', driverSource('python-driver.py'), json], canPause: true };
+    case 'python-requests':
+    case 'python-httpx':
+    case 'python-aiohttp':
+      return { argv: [DEBIAN_PYTHON, '-B', driverSource(PY_LIBRARIES[client].driver), json], canPause: true };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
       if (classDir === null) {
@@ -144,6 +157,14 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       return (await hasCommand('curl', ['--version'])) ? { ok: true } : { ok: false, why: 'curl is missing: install curl' };
     case 'python':
       return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
+    case 'python-requests':
+    case 'python-httpx':
+    case 'python-aiohttp': {
+      const lib = PY_LIBRARIES[client];
+      const r = await run(DEBIAN_PYTHON, ['-B', '-c', `import ${lib.module}`], 15_000);
+      if (r.spawnError) return { ok: false, why: `${DEBIAN_PYTHON} is missing: install python3 ${lib.debian}` };
+      return r.code === 0 ? { ok: true } : { ok: false, why: `the ${lib.module} module is missing: install ${lib.debian}` };
+    }
     default:
       return assertNever(client, 'client');
   }
