@@ -9,6 +9,7 @@ import { parseEndpoint } from '../wire/addr.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
+import { KEEPALIVE_SCENARIOS } from './scenarios-keepalive.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -65,8 +66,11 @@ export interface Scenario {
   family?: 6;
   /** The scenario kills the client process: no result is expected from it (the server's events tell the story). */
   clientKilled?: boolean;
-  /** Hold the client at the seed's breakpoint until `atPause` has run. */
+  /** Hold the client at the seed's breakpoint until `atPause` has run (with `reuse`: at the idle
+   *  point between its two requests). */
   pause: boolean;
+  /** Two requests through one client object, the second on the pooled connection (protocol.ts). */
+  reuse?: DriverConfig['reuse'];
   tcp?: DriverConfig['tcp'];
   /** The client's own safety timeout (the lab waits a little longer). */
   clientTimeoutMs?: number;
@@ -570,6 +574,7 @@ export const SCENARIOS: Scenario[] = [
     },
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
+  ...KEEPALIVE_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */
