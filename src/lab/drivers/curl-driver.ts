@@ -10,6 +10,7 @@
 // there it says `cannotPause` and goes straight on.
 
 import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { DriverConfig, Outcome } from '../protocol.js';
 import { Run, emit, formatAddress, readConfig } from './runtime.js';
 
@@ -84,4 +85,5 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+// Run as a program, not when a test imports curlArgs.
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
