@@ -114,7 +114,7 @@ def main():
         {"kind": "timeout-internal", "message": "no outcome within %d ms" % cfg["timeoutMs"], "causes": []}))
     timer.daemon = True
     timer.start()
-    emit({"event": "ready"})
+    emit({"event": "ready", "software": {"family": "python-http.client", "version": sys.version.split()[0]}})
 
     scheme = cfg["scheme"]
     if scheme not in ("http", "https"):
