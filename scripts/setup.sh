@@ -12,6 +12,7 @@ declare -A need=(
   [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
   [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx
   [/usr/lib/python3/dist-packages/aiohttp]=python3-aiohttp
+  [go]=golang-go
 )
 missing=()
 for probe in "${!need[@]}"; do

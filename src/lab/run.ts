@@ -150,7 +150,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       };
       const avail = availability.get(client)!;
       if (!avail.ok) return { ...base, reason: avail.why };
-      if (scenario.pause && !(await canPause(client))) return { ...base, reason: `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
+      if (scenario.pause && !(await canPause(client, scenario.reuse))) {
+        return { ...base, reason: scenario.reuse
+          ? `${client} cannot hold at the idle point between two requests, so it cannot show this scenario`
+          : `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
+      }
       if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') return { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
       let run: RunRecord;
       try {
@@ -182,9 +186,9 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   }
 }
 
-/** Whether a client's driver can hold right after connecting (curl cannot). */
-async function canPause(client: ClientName): Promise<boolean> {
-  const probe: DriverConfig = { client, scheme: 'http', target: { host: '127.0.0.1', port: 1 }, path: '/', pause: true, timeoutMs: 1000 };
+/** Whether a client's driver can hold right after connecting (curl cannot), or with `reuse` at the idle point. */
+async function canPause(client: ClientName, reuse?: DriverConfig['reuse']): Promise<boolean> {
+  const probe: DriverConfig = { client, scheme: 'http', target: { host: '127.0.0.1', port: 1 }, path: '/', pause: true, timeoutMs: 1000, ...(reuse ? { reuse } : {}) };
   return (await driverCommand(probe)).canPause;
 }
 
@@ -256,6 +260,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       pause: scenario.pause,
       caFile: env.certs.caFile,
       ...(scenario.tcp ? { tcp: scenario.tcp } : {}),
+      ...(scenario.reuse ? { reuse: scenario.reuse } : {}),
       timeoutMs: scenario.clientTimeoutMs ?? 8000,
     };
     const { argv } = await driverCommand(config);
@@ -269,6 +274,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       else if (e.event === 'result') result = e;
       else if (e.event === 'connected') { clientLocal = e.local; reported('client', `connected ${e.local}`); }
       else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
+      else if (e.event === 'idle') reported('client', 'idle (connection back in the pool)');
     });
     const actions: ScenarioActions = {
       async kill(who) {
@@ -332,9 +338,11 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     };
 
     if (scenario.pause) {
-      const ev = await driver.waitFor((e) => e.event === 'connected' || e.event === 'result', 15000);
-      if (ev.event === 'connected') {
-        clientLocal = ev.local;
+      // The pause point: after connect, or with `reuse` the idle point between the two requests.
+      const at = scenario.reuse ? 'idle' : 'connected';
+      const ev = await driver.waitFor((e) => e.event === at || e.event === 'result', 15000);
+      if (ev.event === at) {
+        if (ev.event === 'connected') clientLocal = ev.local;
         await scenario.atPause?.(actions);
         if ((driver.exitStatus === undefined)) { timeline.push({ ms: now(), who: 'lab', kind: 'release' }); driver.send('go'); }
       }

@@ -10,6 +10,7 @@ import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './proto
 
 import type { Role } from '../report/results.js';
 import { MIDDLEBOX_SCENARIOS } from './scenarios-middlebox.js';
+import { KEEPALIVE_SCENARIOS } from './scenarios-keepalive.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -66,8 +67,11 @@ export interface Scenario {
   family?: 6;
   /** The scenario kills the client process: no result is expected from it (the server's events tell the story). */
   clientKilled?: boolean;
-  /** Hold the client at the seed's breakpoint until `atPause` has run. */
+  /** Hold the client at the seed's breakpoint until `atPause` has run (with `reuse`: at the idle
+   *  point between its two requests). */
   pause: boolean;
+  /** Two requests through one client object, the second on the pooled connection (protocol.ts). */
+  reuse?: DriverConfig['reuse'];
   tcp?: DriverConfig['tcp'];
   /** The client's own safety timeout (the lab waits a little longer). */
   clientTimeoutMs?: number;
@@ -142,8 +146,8 @@ export const SCENARIOS: Scenario[] = [
     title: 'Connect to a port with no listener',
     description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).',
     claims: ['C1.1', 'C1.2'],
-    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'python-requests', 'curl'],
-    allClients: withPython(['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl']),
+    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'python-requests', 'curl', 'go'],
+    allClients: withPython(['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl', 'go', 'java-httpclient']),
     needs: 'any',
     scheme: (c) => (c === 'node-net' ? 'tcp' : c === 'node-https' ? 'https' : c === 'node-http2' ? 'h2' : 'http'),
     server: () => null,
@@ -158,7 +162,8 @@ export const SCENARIOS: Scenario[] = [
     description: 'The client is held right after the TCP connection is set up (before the ClientHello for TLS); the server process is SIGKILLed; then the client sends.',
     claims: kind === 'http' ? ['C2.0', 'C2a.5', 'C2a.6'] : kind === 'https' ? ['C2.0', 'C2a.3', 'C2a.6'] : ['C2.0', 'C2a.6'],
     clients: kind === 'http' ? HTTP_CLIENTS : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
-    ...(kind !== 'h2' ? { allClients: withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS) } : {}),
+    // java-httpclient cannot hold at the pause point.
+    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go'] : [...H2_CLIENTS, 'go'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind),
@@ -174,7 +179,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'As the seed: the client uses an HTTP proxy; it is held after connecting (after the CONNECT tunnel for HTTPS); the proxy process is SIGKILLed; then the client sends.',
     claims: kind === 'https' ? ['C2a.1', 'C2a.2', 'C2a.6'] : ['C2a.4', 'C2a.6'],
     clients: kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl'],
-    allClients: withPython(kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl']),
+    allClients: [...withPython(kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl']), 'go'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind),
@@ -204,8 +209,8 @@ export const SCENARIOS: Scenario[] = [
     title: `Server killed mid-response (${kind === 'h2' ? 'HTTP/2' : kind === 'https' ? 'HTTPS' : 'HTTP/1.1'})`,
     description: 'The client downloads a large file; the server writes the headers and the first 256 KiB, then is SIGKILLed.',
     claims: kind === 'http' ? ['C2b.3', 'C2b.4'] : kind === 'https' ? ['C2b.1', 'C2b.4'] : ['C2b.2', 'C2b.4'],
-    clients: kind === 'http' ? [...HTTP_CLIENTS, 'python-requests'] : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
-    ...(kind !== 'h2' ? { allClients: withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS) } : {}),
+    clients: kind === 'http' ? [...HTTP_CLIENTS, 'python-requests', 'go'] : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient'] : [...H2_CLIENTS, 'go', 'java-httpclient'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
@@ -585,6 +590,7 @@ export const SCENARIOS: Scenario[] = [
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
   ...MIDDLEBOX_SCENARIOS,
+  ...KEEPALIVE_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */

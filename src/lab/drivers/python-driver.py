@@ -23,7 +23,7 @@ from pydriver_common import POST_BODY, Pauser, emit, error_outcome, finish, reus
 
 def main():
     cfg = json.loads(sys.argv[-1])
-    start(cfg)
+    start(cfg, {"family": "python-http.client", "version": sys.version.split()[0]})
 
     scheme = cfg["scheme"]
     if scheme not in ("http", "https"):
