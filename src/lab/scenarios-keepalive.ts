@@ -7,8 +7,9 @@
 // as its keep-alive timer would), and the client is released: its second request goes out on the
 // reused connection and reaches a socket the server has closed, whose kernel answers with RST.
 // Libraries that retry an idempotent request on a fresh connection then succeed (the driver notes
-// `new-connections=1`): OkHttp 3.13, Go 1.19 and JDK 17's HttpClient do; Node 20's http and
-// undici 6 do not. The POST variant (and OkHttp's retryOnConnectionFailure off) shows the error
+// `new-connections=1`): OkHttp 3.13, Go 1.19 and JDK 17's HttpClient do; Node 20's http,
+// undici 6 and the Python libraries (requests/urllib3 with Retry(0, read=False), httpx, aiohttp,
+// http.client) do not. The POST variant (and OkHttp's retryOnConnectionFailure off) shows the error
 // each library gives the application. A natural-timing twin (server keepAliveTimeoutMs = client
 // idle time, no firewall) is left out: which of the FIN and the request comes first is a race of
 // a millisecond, so it cannot run as constructed every time.
@@ -16,8 +17,8 @@
 import type { ClientName } from './protocol.js';
 import type { Scenario, ScenarioActions } from './scenarios.js';
 
-const KEEPALIVE_CLIENTS = ['node-http', 'node-fetch', 'okhttp', 'go'] as const satisfies readonly ClientName[];
-const KEEPALIVE_ALL = [...KEEPALIVE_CLIENTS, 'java-httpclient'] as const satisfies readonly ClientName[];
+const KEEPALIVE_CLIENTS = ['node-http', 'node-fetch', 'okhttp', 'go', 'python-requests'] as const satisfies readonly ClientName[];
+const KEEPALIVE_ALL = [...KEEPALIVE_CLIENTS, 'java-httpclient', 'python-httpx', 'python-aiohttp', 'python'] as const satisfies readonly ClientName[];
 
 /** At the idle point: the server's FIN is lost on the way, the server closes the idle connection. */
 async function closeWhileFinInFlight(a: ScenarioActions): Promise<void> {
@@ -42,7 +43,7 @@ function race(id: string, method: 'GET' | 'POST'): Scenario {
       : 'Keep-alive race: a request on a pooled connection the server has just closed',
     description: (post
       ? 'A POST (with OkHttp\'s retryOnConnectionFailure off) on the reused connection: no library retries it, each reports its own error. '
-      : 'A GET on the reused connection: OkHttp (retryOnConnectionFailure), Go\'s net/http (an idempotent request on a reused connection) and the JDK\'s HttpClient retry it transparently on a new connection and the application sees 200 (a second connection in the capture; the drivers note new-connections=1); Node\'s http and undici (fetch) surface ECONNRESET. ')
+      : 'A GET on the reused connection: OkHttp (retryOnConnectionFailure), Go\'s net/http (an idempotent request on a reused connection) and the JDK\'s HttpClient retry it transparently on a new connection and the application sees 200 (a second connection in the capture; the drivers note new-connections=1); Node\'s http and undici (fetch) and the Python libraries (requests, httpx, aiohttp, http.client) surface ECONNRESET. ')
       + 'The first request\'s connection is pooled; at the idle point the router drops the server\'s FIN and the server closes its idle connections (as its keep-alive timeout would); then the client reuses the connection: the request reaches the closed socket and the server\'s kernel resets it.',
     claims: [],
     clients: KEEPALIVE_CLIENTS,
