@@ -43,3 +43,27 @@ test('runs whose messages differ only in addresses and ports fall into one entry
   for (const e of both.entries) assert.deepEqual(e.occurrences.map((o) => o.source), [0, 1], e.id);
   assert.equal(JSON.stringify(buildCatalog([LAB_FIXTURE, second])), JSON.stringify(both));
 });
+
+test('each entry carries its software family and version; hop reports become entries with the run\'s wire', () => {
+  assert.ok(catalog.entries.every((e) => e.family && e.version === null), 'the fixture\'s runs report no software: families from client names');
+  assert.equal(catalog.entries.find((e) => e.client === 'node-http')?.family, 'node');
+
+  const withHops = structuredClone(LAB_FIXTURE);
+  const run = withHops.runs.find((r) => r.id === 'kill-server-before-request-http--node-http')!;
+  run.software = { family: 'node', version: '20.19.2' };
+  run.hops = [{
+    role: 'proxy',
+    software: { family: 'nginx', version: '1.22.1' },
+    lines: ['2026/12/04 01:00:00 [error] 1234#1234: *1 upstream prematurely closed connection while reading response header from upstream, client: 198.51.100.1, server: _, request: "GET / HTTP/1.1", upstream: "http://203.0.113.2:8080/", host: "203.0.113.2:8080"'],
+    code: '502',
+  }];
+  const built = buildCatalog([withHops]);
+  const client = built.entries.find((e) => e.occurrences.some((o) => o.run === run.id) && !e.hop);
+  assert.deepEqual([client?.family, client?.version], ['node', '20.19.2']);
+  const hop = built.entries.find((e) => e.hop === 'proxy');
+  assert.ok(hop, 'the hop\'s report is an entry');
+  assert.deepEqual([hop.family, hop.version, hop.error, hop.code, hop.client], ['nginx', '1.22.1', 'nginx', '502', 'node-http']);
+  assert.equal(hop.pattern, 'upstream prematurely closed connection while reading response header from upstream');
+  assert.equal(hop.occurrences[0].wire.summary, client?.occurrences[0].wire.summary, 'the hop entry has the run\'s wire signature');
+  assert.equal(built.entries.length, catalog.entries.length + 1);
+});
