@@ -6,6 +6,13 @@
 // says so — and family-right when the detected family is its family. The shares are printed and
 // held above floors set at what this version reaches (the README records the figures), so that a
 // change that answers fewer of them fails here.
+// real-errors-holdout.json (22 texts) was collected after the shapes of shapes.ts were written
+// against real-errors.json, and measured before any change: cause 22/22, family 14/22 (Go's Windows
+// `wsarecv:`/`connectex:`, .NET's bare HttpRequestException, libpq's `connection to server at`,
+// phpredis, go-sql-driver's `packets.go`); those family shapes were then added. A new batch of
+// texts should again be measured before the shapes are touched.
+// The causes come from the shipped catalog: when it is rebuilt from other lab runs, rerun this and
+// move the floors to what the new catalog reaches.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,16 +25,21 @@ import type { WireCause } from './types.js';
 
 interface RealError { text: string; source: string; family: string; causes: WireCause[]; tcp: boolean; note: string }
 
-const corpus = JSON.parse(readFileSync(repoFile('src/catalog/testdata/real-errors.json'), 'utf8')) as RealError[];
+const read = (name: string) => JSON.parse(readFileSync(repoFile(`src/catalog/testdata/${name}`), 'utf8')) as RealError[];
+const main = read('real-errors.json');
+const holdout = read('real-errors-holdout.json');
+const corpus = [...main, ...holdout];
 const catalog = loadCatalog(defaultCatalogPath());
 
-/** Floors at what this version reaches on the shipped catalog (cause 91/91, family 91/91 when set).
- *  Lower them only with a reason; raise them when the matching gets better. */
-const CAUSE_FLOOR = 0.95;
-const FAMILY_FLOOR = 0.95;
+/** Floors at what this version reaches on the shipped catalog: cause 111/113 (the two misses: nginx's
+ *  own read timeout, for which the lab has no silent-peer observation, and Go's RST-after-handshake
+ *  seen by connect()), family 113/113. Lower them only with a reason; raise them when matching gets better. */
+const CAUSE_FLOOR = 0.98;
+const FAMILY_FLOOR = 0.99;
 
 test('the corpus is well formed: verbatim texts with a source, a family, causes of the closed set', () => {
-  assert.ok(corpus.length >= 60, `${corpus.length} texts`);
+  assert.ok(main.length >= 60 && holdout.length >= 20, `${main.length} + ${holdout.length} texts`);
+  assert.equal(new Set(corpus.map((r) => `${r.source} ${r.text}`)).size, corpus.length, 'no text twice');
   for (const r of corpus) {
     assert.ok(r.text.length > 0 && /^https:\/\/\S+$/.test(r.source), JSON.stringify(r));
     assert.ok(r.family && r.note, r.text);
@@ -42,13 +54,15 @@ test('why on the world\'s error texts: first cause and family shares above their
   let causeRight = 0;
   let familyRight = 0;
   const misses: string[] = [];
+  const per = { main: [0, 0], holdout: [0, 0] };
   for (const r of corpus) {
+    const set = holdout.includes(r) ? per.holdout : per.main;
     const a = answerWhy(catalog, r.text);
     const first = a.causes[0]?.cause;
     const causeOk = r.tcp ? !a.notTcp && first !== undefined && r.causes.includes(first) : a.notTcp !== null;
     const familyOk = a.family?.family === r.family;
-    if (causeOk) causeRight++;
-    if (familyOk) familyRight++;
+    if (causeOk) { causeRight++; set[0]++; }
+    if (familyOk) { familyRight++; set[1]++; }
     if (!causeOk || !familyOk) {
       misses.push(`${causeOk ? '  ' : 'C '}${familyOk ? '  ' : 'F '}${r.family} → ${a.family?.family ?? '-'}; ${r.tcp ? r.causes.join('|') : 'not-tcp'} → ${a.notTcp ? 'not-tcp' : first ?? 'nothing'}: ${r.text.slice(0, 100).replace(/\n/g, '\\n')}`);
     }
@@ -56,6 +70,7 @@ test('why on the world\'s error texts: first cause and family shares above their
   const causeShare = causeRight / corpus.length;
   const familyShare = familyRight / corpus.length;
   console.log(`real-errors: ${corpus.length} texts; first cause right ${causeRight} (${(causeShare * 100).toFixed(1)}%), family right ${familyRight} (${(familyShare * 100).toFixed(1)}%)`);
+  console.log(`  real-errors.json ${main.length}: cause ${per.main[0]}, family ${per.main[1]}; real-errors-holdout.json ${holdout.length}: cause ${per.holdout[0]}, family ${per.holdout[1]}`);
   for (const m of misses) console.log(`  ${m}`);
   assert.ok(causeShare >= CAUSE_FLOOR, `cause share ${causeShare.toFixed(3)} < ${CAUSE_FLOOR}`);
   assert.ok(familyShare >= FAMILY_FLOOR, `family share ${familyShare.toFixed(3)} < ${FAMILY_FLOOR}`);

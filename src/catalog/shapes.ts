@@ -69,10 +69,10 @@ export interface FamilyGuess { family: string; shape: string }
 const FAMILY_SHAPES: Array<{ family: string; shape: string; re: RegExp }> = [
   { family: 'envoy', shape: "Envoy's local reply", re: /upstream connect error or disconnect\/reset before headers|upstream_reset_before_response_started|no[ _]healthy[ _]upstream|reset reason: /i },
   { family: 'grpc', shape: 'a gRPC status', re: /\b\d{1,2} (?:UNAVAILABLE|INTERNAL|DEADLINE_EXCEEDED|CANCELLED|UNKNOWN):|StatusCode\.[A-Z_]+|"grpc_status"|GRPC::|code = Unavailable desc =/ },
-  { family: 'redis', shape: 'a Redis client', re: /\[ioredis\]|Redis connection to .* failed|redis\.exceptions\.|JedisConnectionException|RedisConnectionException|Error while reading line from the server/i },
-  { family: 'mysql', shape: 'a MySQL client error', re: /MySQL server|ERROR \d{4} \(HY000\)|pymysql|mysqli|\(20(?:06|13), '/ },
+  { family: 'redis', shape: 'a Redis client', re: /\[ioredis\]|Redis connection to .* failed|\bRedis::\w+\(\)|redis\.exceptions\.|JedisConnectionException|RedisConnectionException|Error while reading line from the server/i },
+  { family: 'mysql', shape: 'a MySQL client error', re: /MySQL server|ERROR \d{4} \(HY000\)|pymysql|mysqli|\(20(?:06|13), '|\[(?:mysql|MySQL)\] \d{4}\/|\bpackets\.go:\d+:/ },
   { family: 'postgresql', shape: "PostgreSQL's server log", re: /\b(?:LOG|FATAL|ERROR):\s+(?:could not (?:receive|send) data (?:from|to) client|connection to client lost|terminating connection)/ },
-  { family: 'psql', shape: "libpq's wording", re: /server closed the connection unexpectedly|SSL SYSCALL error|could not (?:receive|send) data (?:from|to) server|could not connect to server|\bpsql: |PG::|psycopg2?\b|This probably means the server terminated abnormally/ },
+  { family: 'psql', shape: "libpq's wording", re: /server closed the connection unexpectedly|SSL SYSCALL error|connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed|Is the server running on (?:that host|host)|could not (?:receive|send) data (?:from|to) server|could not connect to server|\bpsql: |PG::|psycopg2?\b|This probably means the server terminated abnormally/ },
   { family: 'nginx', shape: 'an nginx error.log line', re: /\[(?:emerg|alert|crit|error|warn)\] \d+#\d+:|\b(?:recv|send|connect|writev|readv|SSL_read|SSL_do_handshake)\(\) failed \(\d+: |while (?:reading response header from|connecting to|reading|sending request to|SSL handshaking to|proxying upgraded connection)|upstream (?:prematurely closed|timed out)|no live upstreams/ },
   { family: 'haproxy', shape: 'an HAProxy log line', re: /"termination_state"|\bhaproxy\[\d+\]|\s[CSPLRIDKUcs-][RQCHDLT-][-NIDVCU][-NIPRDU]\s+\d+\/\d+\/\d+\/\d+\/\d+\s/ },
   { family: 'chromium', shape: "Chromium's net error", re: /\bnet::ERR_[A-Z0-9_]+|\bERR_(?:CONNECTION_(?:RESET|CLOSED|REFUSED|ABORTED|FAILED|TIMED_OUT)|EMPTY_RESPONSE|TIMED_OUT|NAME_NOT_RESOLVED|INTERNET_DISCONNECTED|ADDRESS_UNREACHABLE|CONTENT_LENGTH_MISMATCH|INCOMPLETE_CHUNKED_ENCODING)\b/ },
@@ -81,11 +81,11 @@ const FAMILY_SHAPES: Array<{ family: string; shape: string; re: RegExp }> = [
   { family: 'aiohttp', shape: 'aiohttp', re: /\baiohttp\b|ServerDisconnectedError|ClientOSError|ClientConnectorError|ClientPayloadError/ },
   { family: 'python-requests', shape: 'requests / urllib3', re: /\brequests\.exceptions\.|\burllib3\b|\('Connection aborted\.', |HTTPS?ConnectionPool\(|Max retries exceeded with url/ },
   { family: 'okhttp', shape: 'OkHttp', re: /\bokhttp3?\b|com\.(?:android|squareup)\.okhttp|unexpected end of stream on|StreamResetException|Connection\{[^}]*proxy=/ },
-  { family: 'dotnet', shape: '.NET', re: /\bSystem\.(?:Net|IO)\.[A-Z]\w+|Unable to (?:read|write) data (?:from|to) the transport connection|SocketException \(\d+\)/ },
+  { family: 'dotnet', shape: '.NET', re: /\bSystem\.(?:Net|IO)\.[A-Z]\w+|(?<![\w.])HttpRequestException\b|Unable to (?:read|write) data (?:from|to) the transport connection|SocketException \(\d+\)/ },
   { family: 'java', shape: 'a Java class name', re: /\b(?:java|javax|sun|jdk)\.(?:[a-z]\w*\.)+[A-Z]\w*|\bio\.netty\.|\borg\.apache\.(?:catalina|http)\./ },
   { family: 'python', shape: "Python's exception", re: /\b(?:ConnectionResetError|ConnectionRefusedError|ConnectionAbortedError|BrokenPipeError|TimeoutError|RemoteDisconnected|IncompleteRead|socket\.(?:error|timeout)|ssl\.SSL\w+Error|OSError)\b|http\.client\.|\[(?:Errno|WinError) \d+\]|Traceback \(most recent call last\)/ },
   { family: 'curl', shape: 'curl', re: /\bcurl: \(\d+\)|\bcURL error \d+|Recv failure: |Empty reply from server|Failed to connect to .* port \d+|transfer closed with \d+ bytes remaining/i },
-  { family: 'go-net-http', shape: "Go's net.OpError / net/http", re: /\b(?:read|write|dial) (?:tcp|tcp4|tcp6|unix) [^\s]+(?:->[^\s]+)?: |\bhttp: server closed idle connection|readLoopPeekFailLocked|\bnet\/http: |\bx509: |^(?:Get|Post|Put|Delete|Head|Patch) "?https?:\/\/\S+"?: |(?:^|: )(?:unexpected )?EOF$/m },
+  { family: 'go-net-http', shape: "Go's net.OpError / net/http", re: /\b(?:read|write|dial) (?:tcp|tcp4|tcp6|unix) [^\s]+(?:->[^\s]+)?: |\b(?:wsarecv|wsasend|connectex|wsaioctl): |\bhttp: server closed idle connection|readLoopPeekFailLocked|\bnet\/http: |\bx509: |^(?:Get|Post|Put|Delete|Head|Patch) "?https?:\/\/\S+"?: |(?:^|: )(?:unexpected )?EOF$/m },
   { family: 'node', shape: "Node's error", re: /\bE(?:CONNRESET|CONNREFUSED|PIPE|TIMEDOUT)\b|socket hang up|UND_ERR_[A-Z_]+|SocketError: |other side closed|fetch failed|node:internal|_http_client|TCP\.onStreamRead|Client network socket disconnected/ },
 ];
 
