@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { buildCatalog } from './build.js';
+import { answerWhy } from './match.js';
 
 const catalog = buildCatalog([LAB_FIXTURE]);
 
@@ -66,4 +67,10 @@ test('each entry carries its software family and version; hop reports become ent
   assert.equal(hop.pattern, 'upstream prematurely closed connection while reading response header from upstream');
   assert.equal(hop.occurrences[0].wire.summary, client?.occurrences[0].wire.summary, 'the hop entry has the run\'s wire signature');
   assert.equal(built.entries.length, catalog.entries.length + 1);
+
+  // A pasted nginx line from elsewhere (other time, pid, addresses, request) finds the nginx observation itself.
+  const a = answerWhy(built, '2024/11/03 06:09:29 [error] 184#184: *94 upstream prematurely closed connection while reading response header from upstream, client: 192.168.58.11, server: opensearch-dashboard.hi.local, request: "GET / HTTP/1.1", upstream: "http://10.244.3.84:5601/", host: "opensearch-dashboard.hi.local"');
+  assert.equal(a.matches[0].entry, hop);
+  assert.equal(a.sameFamily, true);
+  assert.equal(a.causes[0].cause, hop.occurrences[0].wire.cause);
 });
