@@ -12,7 +12,7 @@
 
 import { ADVICE, wireCauseInfo } from './advice.js';
 import { errnoNames } from './errno.js';
-import { CONDITION_FALLBACKS, CONDITION_TITLES, conditionOf, detectFamily, notTcpEvent, stripFraming, WORDING_SYNONYMS } from './shapes.js';
+import { canonicalFamily, CONDITION_FALLBACKS, CONDITION_TITLES, conditionOf, detectFamily, notTcpEvent, stripFraming, WORDING_SYNONYMS } from './shapes.js';
 import type { Condition } from './shapes.js';
 import type { Catalog, CatalogEntry, CauseMatch, Match, WhyAnswer, WireCause } from './types.js';
 
@@ -260,7 +260,7 @@ export function answerWhy(catalog: Catalog, text: string): WhyAnswer {
   const base = { query: text, stripped, family, condition, notTcp, synonyms };
   if (notTcp) return { ...base, matches: [], causes: [], matchFamily: null, sameFamily: false };
 
-  const own = (e: CatalogEntry) => family !== null && e.family === family.family;
+  const own = (e: CatalogEntry) => family !== null && canonicalFamily(e.family) === family.family;
   const best = new Map<CatalogEntry, Match>();
   const offer = (m: Match) => { const p = best.get(m.entry); if (!p || m.score > p.score) best.set(m.entry, m); };
   const allowed = hit ? CONDITION_FALLBACKS[hit.condition] : null;
@@ -285,5 +285,5 @@ export function answerWhy(catalog: Catalog, text: string): WhyAnswer {
   const matches = [...best.values()].sort((a, b) => b.score - a.score || Number(own(b.entry)) - Number(own(a.entry)) || (a.entry.id < b.entry.id ? -1 : 1));
   const causes = rankCauses(matches);
   const matchFamily = matches[0]?.entry.family ?? null;
-  return { ...base, matches, causes, matchFamily, sameFamily: matchFamily !== null && family !== null && matchFamily === family.family };
+  return { ...base, matches, causes, matchFamily, sameFamily: matchFamily !== null && family !== null && canonicalFamily(matchFamily) === family.family };
 }

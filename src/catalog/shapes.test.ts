@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ERRNO_TABLE, errnoNames } from './errno.js';
-import { conditionOf, detectFamily, familyOfClient, notTcpEvent, stripFraming, WORDING_SYNONYMS } from './shapes.js';
+import { canonicalFamily, conditionOf, detectFamily, familyOfClient, notTcpEvent, stripFraming, WORDING_SYNONYMS } from './shapes.js';
 
 test('framing: timestamps, nginx and PostgreSQL prefixes, nginx tails and request ids are stripped', () => {
   const cases: Array<[string, string]> = [
@@ -95,6 +95,8 @@ test('family: the software that printed a text, from its shape', () => {
   assert.equal(familyOfClient('okhttp'), 'okhttp');
   assert.equal(familyOfClient('go'), 'go-net-http');
   assert.equal(familyOfClient('python', { family: 'python-requests', version: '2.31.0' }), 'python-requests');
+  assert.deepEqual(['python-aiohttp', 'redis-cli', 'mariadb', 'java-httpclient', 'psql'].map((c) => familyOfClient(c)), ['aiohttp', 'redis', 'mysql', 'java', 'psql']);
+  assert.equal(canonicalFamily('undici'), 'node', "Node's fetch reports its library");
 });
 
 test('condition: the wording first (socket hang up carries ECONNRESET but is a close), then the errno', () => {

@@ -94,12 +94,25 @@ export function detectFamily(text: string): FamilyGuess | null {
   return null;
 }
 
+/** Other names of the same software family: a driver may report its library (`undici` for Node's
+ *  fetch), a client may be named after its tool (`redis-cli`, `mariadb`, `java-httpclient`). */
+const FAMILY_ALIASES: Record<string, string> = {
+  undici: 'node', 'python-aiohttp': 'aiohttp', httpx: 'python-httpx', requests: 'python-requests', urllib3: 'python-requests',
+  'redis-cli': 'redis', ioredis: 'redis', mariadb: 'mysql', 'mariadb-client': 'mysql', libpq: 'psql',
+  'java-httpclient': 'java', jdk: 'java', go: 'go-net-http', chrome: 'chromium', 'google-chrome': 'chromium', 'firefox-esr': 'firefox',
+};
+
+/** The family a name stands for, for comparing the pasted text's family with a lab run's. */
+export function canonicalFamily(family: string): string {
+  if (family.startsWith('node-')) return 'node';
+  if (family.startsWith('go-') && family !== 'go-net-http') return 'go-net-http';
+  return FAMILY_ALIASES[family] ?? family;
+}
+
 /** A lab client's family: what its driver reported (RunRecord.software), else from its name. */
 export function familyOfClient(client: string, software?: Software): string {
   if (software?.family) return software.family;
-  if (client.startsWith('node')) return 'node';
-  if (client === 'go' || client.startsWith('go-')) return 'go-net-http';
-  return client;
+  return canonicalFamily(client);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 const FAMILY_NAMES: Record<string, string> = {
   node: 'Node', okhttp: 'OkHttp', python: 'Python (http.client)', curl: 'curl', 'go-net-http': 'Go (net/http)', nginx: 'nginx', haproxy: 'HAProxy',
   envoy: 'Envoy', chromium: 'Chromium', firefox: 'Firefox', 'python-requests': 'Python requests', 'python-httpx': 'Python httpx', aiohttp: 'aiohttp',
-  java: 'Java (JDK)', dotnet: '.NET', postgresql: 'PostgreSQL', psql: 'libpq (psql)', redis: 'Redis', mysql: 'MySQL', grpc: 'gRPC', mitmproxy: 'mitmproxy',
+  java: 'Java (JDK)', dotnet: '.NET', undici: 'Node (undici)', postgresql: 'PostgreSQL', psql: 'libpq (psql)', redis: 'Redis', mysql: 'MySQL', grpc: 'gRPC', mitmproxy: 'mitmproxy',
 };
 export const familyName = (f: string) => FAMILY_NAMES[f] ?? f;
 
