@@ -73,4 +73,13 @@ test('each entry carries its software family and version; hop reports become ent
   assert.equal(a.matches[0].entry, hop);
   assert.equal(a.sameFamily, true);
   assert.equal(a.causes[0].cause, hop.occurrences[0].wire.cause);
+
+  // HAProxy: the termination state is the hop's code; a pasted JSON log line with the same state finds it.
+  run.hops = [{ role: 'proxy', software: { family: 'haproxy', version: '2.6.12' }, code: 'SD--', lines: ['<134>Dec  4 01:00:00 haproxy[811]: 198.51.100.1:40000 [04/Dec/2026:01:00:00.000] fe be/s1 0/0/0/-1/95 -1 0 - - SD-- 1/1/0/0/0 0/0 "GET / HTTP/1.1"'] }];
+  const withHaproxy = buildCatalog([withHops]);
+  const hp = withHaproxy.entries.find((e) => e.family === 'haproxy')!;
+  const h = answerWhy(withHaproxy, '{"haproxy_timestamp":"29/May/2022:17:43:23 +0000","http_status":-1,"bytes_read":0,"termination_state":"SD"}');
+  assert.equal(h.family?.family, 'haproxy');
+  assert.equal(h.matches[0].entry, hp);
+  assert.ok(h.matches[0].reasons.includes('code TS:SD'), h.matches[0].reasons.join(', '));
 });

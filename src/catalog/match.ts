@@ -91,6 +91,10 @@ function features(text: string, extraCodes: string[] = []): Features {
   const codes = new Set<string>(extraCodes.filter(Boolean).map((c) => c.toUpperCase()));
   for (const m of t.matchAll(/\b(E[A-Z][A-Z0-9]{2,}|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+)\b/g)) codes.add(m[1]);
   for (const e of errnoNames(t)) codes.add(e.name); // names and numbers of every platform (errno.ts)
+  // HAProxy's termination state, in its log line (` SD-- `) or a JSON log (`"termination_state":"SD"`),
+  // and as a hop report's code: its first two letters (who ended the session, in which phase).
+  for (const m of t.matchAll(/(?:^|\s)([CSPLRIDKUcs][RQCHDLT])[-NIDVCU][-NIPRDU](?=\s|$)|termination_state"?\s*[:=]\s*"?([CSPLRIDKUcs][RQCHDLT])\b/gm)) codes.add(`TS:${m[1] ?? m[2]}`);
+  for (const c of extraCodes) { const m = /^([CSPLRIDKUcs][RQCHDLT])(?:[-NIDVCU][-NIPRDU])?$/.exec(c); if (m) codes.add(`TS:${m[1]}`); }
   for (const s of WORDING_SYNONYMS) if (s.pattern.test(t)) codes.add(s.code);
   for (const m of t.matchAll(/curl: \((\d+)\)/g)) codes.add(`CURL:${m[1]}`);
   const tokens = new Set<string>();
@@ -262,7 +266,11 @@ export function answerWhy(catalog: Catalog, text: string): WhyAnswer {
 
   const own = (e: CatalogEntry) => family !== null && canonicalFamily(e.family) === family.family;
   const best = new Map<CatalogEntry, Match>();
-  const offer = (m: Match) => { const p = best.get(m.entry); if (!p || m.score > p.score) best.set(m.entry, m); };
+  // An entry matched both by its message and by the condition keeps the better score and both reasons.
+  const offer = (m: Match) => {
+    const p = best.get(m.entry);
+    best.set(m.entry, p ? { entry: m.entry, score: Math.max(p.score, m.score), reasons: [...new Set([...p.reasons, ...m.reasons])] } : m);
+  };
   const allowed = hit ? CONDITION_FALLBACKS[hit.condition] : null;
   for (const m of matchError(catalog, text)) {
     const c = entryCondition(catalog, m.entry);

@@ -24,6 +24,8 @@ import type { Software } from '../report/results.js';
 // Framing
 
 const TIMESTAMP_PREFIXES: RegExp[] = [
+  // syslog PRI: <134>
+  /^<\d{1,3}>/,
   // 2024-03-21 15:29:36.228 UTC / 2022-03-25 21:12:43 CET / 2023-11-10T13:31:04.874Z / [2022-07-21 11:10:41,919]
   /^\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?(?: (?:UTC|GMT|CES?T|EES?T|WES?T|[ECMP][SD]T|JST|IST|[+-]\d{4}))?\s+/,
   // nginx / Go log: 2021/06/18 14:49:16
