@@ -22,6 +22,7 @@ test('framing: timestamps, nginx and PostgreSQL prefixes, nginx tails and reques
     ['01-03 13:10:42.886 27691-29071/xx.xx.xx W/System.err: java.io.IOException: unexpected end of stream', 'java.io.IOException: unexpected end of stream'],
     ['request 3f2b6c1e-9a4d-4c1b-8f00-1234567890ab failed: EOF', 'request <id> failed: EOF'],
     ['socket hang up', 'socket hang up'],
+    ['<134>Oct  1 12:00:00 lb haproxy[811]: 10.0.0.1:5123 [01/Oct/2024:12:00:00.100] fe be/s1 0/0/1/-1/2 502 204 - - SH-- 1/1/0/0/0 0/0 "GET / HTTP/1.1"', 'termination state SH-- status 502'],
   ];
   for (const [input, want] of cases) assert.equal(stripFraming(input), want, input);
 });

@@ -49,6 +49,11 @@ export function stripFraming(text: string): string {
       for (const re of TIMESTAMP_PREFIXES) l = l.replace(re, '');
       if (l === before) break;
     }
+    // HAProxy's HTTP log line: client, accept date, frontend, backend/server, timers, status, bytes,
+    // cookies, termination state, connection counts, queues, request — its fixed fields reduced to
+    // what tells how the session ended.
+    const hap = /(?:^|\s)\S+:\d+ \[\d{2}\/\w{3}\/\d{4}:[^\]]+\] \S+ \S+ [-\d/+]+ (-?\d+) \+?\d+ \S+ \S+ ([A-Za-z-]{4}) /.exec(l);
+    if (hap) return `termination state ${hap[2]} status ${hap[1]}`;
     return l
       // nginx: [error] 1379649#1379649: *9
       .replace(/^\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] \d+#\d+: (?:\*\d+ )?/, '')
