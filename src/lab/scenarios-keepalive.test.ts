@@ -14,7 +14,7 @@ test('keepalive-race and keepalive-race-post: pause at the idle point, the route
     assert.equal(s.pause, true);
     assert.equal(s.needs, 'netns');
     assert.ok(s.reuse);
-    assert.deepEqual([...s.clients], ['node-http', 'node-fetch', 'okhttp', 'go']);
+    assert.deepEqual([...s.clients], ['node-http', 'node-fetch', 'okhttp', 'go', 'python-requests']);
     assert.ok(s.allClients?.includes('java-httpclient'));
     assert.deepEqual(s.expect.must, [['server', 'no-connection']]);
   }
