@@ -10,6 +10,8 @@ declare -A need=(
   [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
   [/usr/bin/socat]=socat [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [psql]=postgresql-client [/usr/lib/postgresql/15/bin/postgres]=postgresql [redis-cli]=redis-tools
+  [redis-server]=redis-server [mariadb]=mariadb-client [/usr/sbin/mariadbd]=mariadb-server
 )
 missing=()
 for probe in "${!need[@]}"; do

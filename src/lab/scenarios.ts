@@ -9,6 +9,7 @@ import { parseEndpoint } from '../wire/addr.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
+import { DATABASE_SCENARIOS } from './scenarios-databases.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -570,6 +571,7 @@ export const SCENARIOS: Scenario[] = [
     },
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
+  ...DATABASE_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */

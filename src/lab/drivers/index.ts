@@ -5,7 +5,8 @@
 // module (compiled siblings) or, for the Java and Python sources that tsc does not copy, in the
 // repository's src/lab/drivers/ (repoRoot() of src/paths.ts). The OkHttp driver is compiled once
 // with javac into a cache folder under os.tmpdir() keyed by a hash of its source and of the jars
-// (`java File.java` would compile it again on every start); without javac it runs that way.
+// (`java File.java` would compile it again on every start); without javac it runs that way. The
+// database CLIs (psql, redis-cli, mariadb) are driven by db-driver.py.
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -107,6 +108,10 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
       return { argv: [process.execPath, path.join(here, 'curl-driver.js'), json], canPause: false };
     case 'python':
       return { argv: ['python3', driverSource('python-driver.py'), json], canPause: true };
+    case 'psql':
+    case 'redis-cli':
+    case 'mariadb':
+      return { argv: ['python3', driverSource('db-driver.py'), json], canPause: true };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
       if (classDir === null) {
@@ -144,6 +149,14 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       return (await hasCommand('curl', ['--version'])) ? { ok: true } : { ok: false, why: 'curl is missing: install curl' };
     case 'python':
       return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
+    case 'psql':
+    case 'redis-cli':
+    case 'mariadb': {
+      const pkg = { psql: 'postgresql-client', 'redis-cli': 'redis-tools', mariadb: 'mariadb-client' }[client];
+      if (!(await hasCommand(client, ['--version']))) return { ok: false, why: `${client} is missing: install ${pkg}` };
+      if (!(await hasCommand('ss', ['-V']))) return { ok: false, why: 'ss is missing: install iproute2' };
+      return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
+    }
     default:
       return assertNever(client, 'client');
   }
