@@ -7,21 +7,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunRecord } from '../report/results.js';
 import { runLab } from './run.js';
+import { isAlive } from './testkit.js';
 import { SCENARIOS, scenarioById } from './scenarios.js';
 import { DB_CLIENTS } from './scenarios-databases.js';
 import { cgroup2Root, databaseUnavailable, DATABASE_KINDS } from './servers/databases.js';
 
 const root = process.getuid?.() === 0;
 
-/** Processes of the daemons' users (the lab's databases run as nobody else). */
+/** Live processes of the daemons' users (the lab's databases run as nobody else); zombies count
+ *  as gone (testkit.ts: pid 1 here reaps orphans when it gets to them). */
 function daemonProcesses(): string[] {
-  const r = spawnSync('pgrep', ['-a', '-u', 'postgres,redis,mysql'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean);
+  const r = spawnSync('pgrep', ['-u', 'postgres,redis,mysql'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean).map(Number).filter(isAlive)
+    .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
 }
 
 function labLeftovers(): string[] {
