@@ -24,7 +24,7 @@ const root = process.getuid?.() === 0;
 function daemonProcesses(): string[] {
   const r = spawnSync('pgrep', ['-u', 'postgres,redis,mysql'], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean).map(Number).filter(isAlive)
-    .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+    .map((pid) => { try { return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")}`; } catch { return `${pid}`; } });
 }
 
 function labLeftovers(): string[] {

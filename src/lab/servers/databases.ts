@@ -17,7 +17,7 @@
 // - `disposeDatabases()` removes everything this module made (templates too); it runs at the end
 //   of runLab and from its signal cleanup, and synchronously on process exit as a last resort.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,13 +60,27 @@ export interface DatabaseServer {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Template makers still running (initdb, mariadb-install-db): each leads its process group. */
+const makers = new Set<number>();
+
 function exec(argv: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code === -1 ? err.message : '') });
-    });
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid;
+    if (pid) makers.add(pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => killGroup(pid), timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); if (pid) makers.delete(pid); resolve({ code: -1, stdout, stderr: err.message }); });
+    child.on('close', (code) => { clearTimeout(timer); if (pid) makers.delete(pid); resolve({ code: code ?? -1, stdout, stderr }); });
   });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
 function userIds(name: string): { uid: number; gid: number } | null {
@@ -216,6 +230,7 @@ function removeCgroup(cgroup: string): void {
 
 /** Removes every cgroup, run directory and template this lab process made. */
 export async function disposeDatabases(): Promise<void> {
+  for (const pid of makers) killGroup(pid);
   for (const cg of [...cgroups]) {
     try { writeFileSync(path.join(cg, 'cgroup.kill'), '1'); } catch { /* gone */ }
     for (let i = 0; i < 200 && cgroupPopulated(cg); i++) await sleep(10);
@@ -228,6 +243,7 @@ export async function disposeDatabases(): Promise<void> {
 }
 
 function disposeSync(): void {
+  for (const pid of makers) killGroup(pid);
   for (const cg of cgroups) {
     try { writeFileSync(path.join(cg, 'cgroup.kill'), '1'); } catch { /* gone */ }
   }
