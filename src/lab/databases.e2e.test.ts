@@ -46,6 +46,11 @@ const EXPECTED: Record<string, Record<string, { code: string; message: RegExp }>
     'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
     mariadb: { code: '1', message: /ERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/ },
   },
+  'db-server-killed-mid-query': {
+    psql: { code: '2', message: /^server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request\.\nconnection to server was lost$/ },
+    'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
+    mariadb: { code: '1', message: /^-+\nselect sleep\(5\)\n-+\n\nERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/ },
+  },
   'db-idle-timeout': {
     psql: { code: '2', message: /^FATAL: {2}terminating connection due to idle-session timeout\nserver closed the connection unexpectedly\n/ },
     'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
@@ -76,7 +81,7 @@ test('database servers killed and timing out under their real CLIs: as construct
     const scenarios = Object.keys(EXPECTED).map((id) => scenarioById(id)!);
     const lab = await runLab({ outDir: out, scenarios, clients: [...DB_CLIENTS], mode: 'auto' });
     assert.equal(lab.mode, 'netns');
-    assert.equal(lab.runs.length, 9);
+    assert.equal(lab.runs.length, 12);
     const byId = new Map<string, RunRecord>(lab.runs.map((r) => [r.id, r]));
     for (const [scenario, clients] of Object.entries(EXPECTED)) {
       for (const [client, want] of Object.entries(clients)) {
@@ -98,7 +103,12 @@ test('database servers killed and timing out under their real CLIs: as construct
         assert.equal(hop?.software.family, FAMILY[client], r.id);
         assert.match(hop?.software.version ?? '', /^\d+\.\d+/, r.id);
         if (client !== 'mariadb') assert.ok(r.serverEvents.some((e) => e.event === 'accepted'), `${r.id}: accepted from the log`);
-        if (scenario === 'db-server-killed-idle') {
+        if (scenario === 'db-server-killed-mid-query') {
+          // The query had been read: the killed server's socket closes with FIN, the client reads
+          // the end while it waits for the result and closes too; nothing is reset.
+          assert.ok(r.fins.some((f) => f.role === 'server') && r.fins.some((f) => f.role === 'client'), `${r.id}: ${JSON.stringify(r.fins)}`);
+          assert.deepEqual(r.rsts.map((x) => x.cause), [], r.id);
+        } else if (scenario === 'db-server-killed-idle') {
           assert.ok(r.timeline.some((e) => e.kind === 'action' && e.text === 'SIGKILL server'), r.id);
           // Killed with nothing unread: FIN; the next query is answered with a RST by the server's kernel.
           assert.ok(r.fins.some((f) => f.role === 'server'), `${r.id}: FIN from the server`);

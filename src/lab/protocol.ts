@@ -67,6 +67,9 @@ export interface DriverConfig {
     /** Turn the library's transparent retry off where it has a switch (OkHttp's retryOnConnectionFailure). */
     noRetry?: boolean;
   };
+  /** Database schemes: `long`: the second query takes the server 5 s (`select pg_sleep(5)`,
+   *  `BLPOP` on an empty list with a 5 s timeout, `select sleep(5)`); default a quick one. */
+  db?: { second?: 'quick' | 'long' };
   /** Safety net: the driver gives up and reports `timeout-internal` after this long. */
   timeoutMs: number;
 }

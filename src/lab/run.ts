@@ -253,6 +253,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       pause: scenario.pause,
       caFile: env.certs.caFile,
       ...(scenario.tcp ? { tcp: scenario.tcp } : {}),
+      ...(scenario.db ? { db: scenario.db } : {}),
       timeoutMs: scenario.clientTimeoutMs ?? 8000,
     };
     const { argv } = await driverCommand(config);

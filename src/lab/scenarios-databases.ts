@@ -69,4 +69,17 @@ export const DATABASE_SCENARIOS: Scenario[] = [
     // (the kernel's reason: TCP_STATE, in TCP_CLOSE), and the client's next query never leaves it.
     expect: { allow: { server: ['reset-after-close', 'no-connection', 'abort'] } },
   },
+  {
+    ...common,
+    id: 'db-server-killed-mid-query',
+    title: 'Database server killed while the client waits for a query\'s result',
+    description: 'The client runs a first query, then one the server takes 5 s over (pg_sleep, BLPOP on an empty list, sleep()); 700 ms into it every process of the server is SIGKILLed.',
+    server: serverOf(),
+    pause: true,
+    db: { second: 'long' },
+    async afterGo(a) { await a.sleep(700); await a.kill('server'); },
+    afterResult: settle,
+    // The query was read: the killed server's socket closes with FIN; the client reads the end.
+    expect: { allow: { server: ['reset-after-close', 'no-connection'] }, fin: ['server'] },
+  },
 ];

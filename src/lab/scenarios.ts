@@ -69,6 +69,8 @@ export interface Scenario {
   /** Hold the client at the seed's breakpoint until `atPause` has run. */
   pause: boolean;
   tcp?: DriverConfig['tcp'];
+  /** Database schemes: what the second query is (DriverConfig.db). */
+  db?: DriverConfig['db'];
   /** The client's own safety timeout (the lab waits a little longer). */
   clientTimeoutMs?: number;
   /** At the pause point, before the client goes on. */

@@ -8,7 +8,7 @@ JSON-lines protocol of protocol.ts:
   its answer is on stdout the session is up: the CLI's own socket is looked up with `ss -tnp`
   (by the CLI's pid; the driver runs in the client's namespace) and reported as `connected`;
 - with `pause`, it waits for the line `go` on stdin (exit status 3 if stdin closes first);
-- then the second query, and the CLI's stdin is closed: the CLI ends as it does at the end of a
+- then the second query (config.db.second `long`: one the server takes 5 s over), and the CLI's stdin is closed: the CLI ends as it does at the end of a
   script. The result's outcome is the CLI's own account: `message` its stderr verbatim (or, when
   it printed none, its stdout), `code` its exit status, `error` the CLI's name, `kind` ok only for
   exit status 0 with nothing on stderr. If the first query gets no answer (no server, refused) the
@@ -52,6 +52,7 @@ def finish(outcome):
     os._exit(0)
 
 
+LONG = {"psql": "select pg_sleep(5);", "redis-cli": "BLPOP rstlab:empty 5", "mariadb": "select sleep(5);"}
 CLIS = {
     # client: (argv builder, first query, its answer on stdout, second query, version regex)
     "psql": (lambda h, p: ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", h, "-p", str(p), "-U", "postgres", "-d", "postgres"],
@@ -178,7 +179,7 @@ def main():
     # The second query's output only.
     with cond:
         out.data = out.data[before:]
-    send(second)
+    send(LONG[client] if (cfg.get("db") or {}).get("second") == "long" else second)
     end_session()
 
 
