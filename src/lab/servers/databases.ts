@@ -14,11 +14,12 @@
 //   postmaster and each backend) and waits until the cgroup is empty; `hops(software)` reads the
 //   daemon's own log lines for the run (after its readiness line); `dispose()` kills what is left,
 //   removes the cgroup and the run's directory.
+// - `cleanupDatabaseLeftovers()` (for `rstlab lab --cleanup`) removes those of labs that died.
 // - `disposeDatabases()` removes everything this module made (templates too); it runs at the end
 //   of runLab and from its signal cleanup, and synchronously on process exit as a last resort.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LabError } from '../../errors.js';
@@ -121,7 +122,7 @@ let exitHook = false;
 /** This lab process's temp folder (0755: the daemons' users must reach their directories). */
 function labRoot(): string {
   if (root) return root;
-  root = mkdtempSync(path.join(os.tmpdir(), 'rstlab-db-'));
+  root = mkdtempSync(path.join(os.tmpdir(), `rstlab-db-${process.pid}-`));
   chmodSync(root, 0o755);
   if (!exitHook) {
     exitHook = true;
@@ -141,7 +142,13 @@ async function makeTemplate(kind: DatabaseKind): Promise<string> {
   mkdirSync(dir, { mode: 0o700 });
   chownSync(dir, ids.uid, ids.gid);
   const data = path.join(dir, 'data');
-  const as = ['setpriv', `--reuid=${d.user}`, `--regid=${d.user}`, '--clear-groups'];
+  // In a cgroup of its own, entered before anything is forked (so that a lab killed meanwhile
+  // leaves nothing --cleanup cannot find), as the daemon's user, dying with the lab.
+  const cgroup = path.join(cgroup2Root()!, `rstlab-db-${process.pid}-template-${kind}`);
+  mkdirSync(cgroup);
+  cgroups.add(cgroup);
+  const as = ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup,
+    'setpriv', `--reuid=${d.user}`, `--regid=${d.user}`, '--clear-groups', '--pdeathsig', 'KILL'];
   if (kind === 'postgres') {
     const r = await exec([...as, `${PG_BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     if (r.code !== 0) throw new LabError(`initdb failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
@@ -153,6 +160,8 @@ async function makeTemplate(kind: DatabaseKind): Promise<string> {
     mkdirSync(data);
     chownSync(data, ids.uid, ids.gid);
   }
+  for (let i = 0; i < 200 && cgroupPopulated(cgroup); i++) await sleep(10);
+  removeCgroup(cgroup);
   return data;
 }
 
@@ -254,4 +263,30 @@ function disposeSync(): void {
   }
   if (root) rmSync(root, { recursive: true, force: true });
   root = null;
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** For `rstlab lab --cleanup`: the cgroups (their processes killed) and temp folders
+ *  (`rstlab-db-<pid>-…`) of lab processes that are gone (any but this process's, with `force`). */
+export async function cleanupDatabaseLeftovers(force = false): Promise<string[]> {
+  const removed: string[] = [];
+  const stale = (name: string) => {
+    const pid = Number(/^rstlab-db-(\d+)-/.exec(name)?.[1] ?? NaN);
+    return Number.isInteger(pid) && pid !== process.pid && (force || !alive(pid));
+  };
+  const cg = cgroup2Root();
+  for (const name of cg ? readdirSync(cg).filter(stale) : []) {
+    const dir = path.join(cg!, name);
+    try { writeFileSync(path.join(dir, 'cgroup.kill'), '1'); } catch { /* empty or gone */ }
+    for (let i = 0; i < 200 && cgroupPopulated(dir); i++) await sleep(10);
+    try { rmdirSync(dir); removed.push(`cgroup ${dir}`); } catch { /* still populated */ }
+  }
+  for (const name of readdirSync(os.tmpdir()).filter(stale)) {
+    rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    removed.push(`database folder ${path.join(os.tmpdir(), name)}`);
+  }
+  return removed;
 }
