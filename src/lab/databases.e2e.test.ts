@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { RunRecord } from '../report/results.js';
 import { runLab } from './run.js';
 import { isAlive } from './testkit.js';
+import { repoFile } from '../paths.js';
 import { SCENARIOS, scenarioById } from './scenarios.js';
 import { DB_CLIENTS } from './scenarios-databases.js';
 import { cgroup2Root, databaseUnavailable, DATABASE_KINDS } from './servers/databases.js';
@@ -27,11 +28,13 @@ function daemonProcesses(): string[] {
     .map((pid) => { try { return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")}`; } catch { return `${pid}`; } });
 }
 
-function labLeftovers(): string[] {
+/** The database folders and cgroups of the lab process `pid` (any lab's, without it). */
+function labLeftovers(pid?: number): string[] {
   const cg = cgroup2Root();
+  const prefix = pid === undefined ? 'rstlab-db-' : `rstlab-db-${pid}-`;
   return [
-    ...readdirSync(os.tmpdir()).filter((n) => n.startsWith('rstlab-db-')).map((n) => path.join(os.tmpdir(), n)),
-    ...(cg ? readdirSync(cg).filter((n) => n.startsWith(`rstlab-db-${process.pid}-`)).map((n) => path.join(cg, n)) : []),
+    ...readdirSync(os.tmpdir()).filter((n) => n.startsWith(prefix)).map((n) => path.join(os.tmpdir(), n)),
+    ...(cg ? readdirSync(cg).filter((n) => n.startsWith(prefix)).map((n) => path.join(cg, n)) : []),
   ];
 }
 
@@ -129,7 +132,7 @@ test('database servers killed and timing out under their real CLIs: as construct
     // Every process of every server died for real (a postmaster and its backends included), and
     // the data directories, templates and cgroups are gone.
     assert.deepEqual(daemonProcesses().filter((p) => !before.includes(p)), []);
-    assert.deepEqual(labLeftovers(), []);
+    assert.deepEqual(labLeftovers(process.pid), []);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -140,4 +143,25 @@ test('a database client never runs a scenario that is not a database one', () =>
     for (const c of DB_CLIENTS) assert.ok(!s.clients.includes(c) && !(s.allClients ?? []).includes(c), `${s.id} lists ${c}`);
   }
   for (const id of Object.keys(EXPECTED)) assert.deepEqual([...scenarioById(id)!.clients], [...DB_CLIENTS]);
+});
+
+test('a missing database server or CLI is a skipped run naming its Debian package', { skip: root ? false : 'needs root (a private mount namespace)', timeout: 120_000 }, () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'rstlab-dbmissing-'));
+  try {
+    // A private mount namespace where redis-server and the mariadb CLI are not executable: the
+    // machine keeps its own.
+    const hide = ['redis-server', 'mariadb'].map((c) => `mount --bind /dev/null "$(readlink -f "$(command -v ${c})")"`).join(' && ');
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', `${hide} && exec "$@"`, 'sh', process.execPath, repoFile('bin/rstlab.js'), 'lab', '--no-color',
+      '--scenario', 'db-server-killed-idle', '--client', 'redis-cli,mariadb', '--out', out], { encoding: 'utf8', timeout: 100_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as { runs: RunRecord[] };
+    const reason = (id: string) => results.runs.find((x) => x.id === id)!;
+    assert.equal(reason('db-server-killed-idle--redis-cli').status, 'skipped');
+    assert.match(reason('db-server-killed-idle--redis-cli').reason ?? '', /redis-server is missing: install redis-server/);
+    assert.equal(reason('db-server-killed-idle--mariadb').status, 'skipped');
+    assert.match(reason('db-server-killed-idle--mariadb').reason ?? '', /mariadb is missing: install mariadb-client/);
+    assert.deepEqual(labLeftovers(), []);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
