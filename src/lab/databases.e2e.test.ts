@@ -38,7 +38,7 @@ function labLeftovers(pid?: number): string[] {
   ];
 }
 
-const EXPECTED: Record<string, Record<string, { code: string; message: RegExp }>> = {
+const EXPECTED: Record<string, Record<string, { code: string; message: RegExp; notes?: string[] }>> = {
   'db-refused': {
     psql: { code: '2', message: /^psql: error: connection to server at "[\d.]+", port \d+ failed: Connection refused\n\tIs the server running on that host and accepting TCP\/IP connections\?$/ },
     'redis-cli': { code: '0', message: /^Could not connect to Redis at [\d.]+:\d+: Connection refused$/m },
@@ -47,17 +47,17 @@ const EXPECTED: Record<string, Record<string, { code: string; message: RegExp }>
   'db-server-killed-idle': {
     psql: { code: '2', message: /^server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request\.\nconnection to server was lost$/ },
     'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
-    mariadb: { code: '1', message: /ERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/ },
+    mariadb: { code: '1', message: /^ERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/ },
   },
   'db-server-killed-mid-query': {
     psql: { code: '2', message: /^server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request\.\nconnection to server was lost$/ },
     'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
-    mariadb: { code: '1', message: /^-+\nselect sleep\(5\)\n-+\n\nERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/ },
+    mariadb: { code: '1', message: /^ERROR 2013 \(HY000\) at line 2: Lost connection to server during query$/, notes: ['statement: select sleep(5)'] },
   },
   'db-idle-timeout': {
     psql: { code: '2', message: /^FATAL: {2}terminating connection due to idle-session timeout\nserver closed the connection unexpectedly\n/ },
     'redis-cli': { code: '0', message: /^Error: Server closed the connection$/ },
-    mariadb: { code: '1', message: /ERROR 2006 \(HY000\) at line 2: Server has gone away$/ },
+    mariadb: { code: '1', message: /^ERROR 2006 \(HY000\) at line 2: Server has gone away$/, notes: ['statement: select 1'] },
   },
 };
 
@@ -94,6 +94,7 @@ test('database servers killed and timing out under their real CLIs: as construct
         assert.equal(r.outcome?.error, client, r.id);
         assert.equal(r.outcome?.code, want.code, `${r.id}: ${r.outcome?.message}`);
         assert.match(r.outcome?.message ?? '', want.message, r.id);
+        if (want.notes) assert.deepEqual(r.outcome?.notes, want.notes, r.id);
         assert.equal(r.software?.family, client, r.id);
         assert.match(r.software?.version ?? '', /^\d+\.\d+/, r.id);
         if (scenario === 'db-refused') {

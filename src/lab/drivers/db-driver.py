@@ -10,7 +10,7 @@ JSON-lines protocol of protocol.ts:
 - with `pause`, it waits for the line `go` on stdin (exit status 3 if stdin closes first);
 - then the second query (config.db.second `long`: one the server takes 5 s over), and the CLI's stdin is closed: the CLI ends as it does at the end of a
   script. The result's outcome is the CLI's own account: `message` its stderr verbatim (or, when
-  it printed none, its stdout), `code` its exit status, `error` the CLI's name, `kind` ok only for
+  it printed none, its stdout; the statement mariadb echoes above its ERROR line goes to `notes`), `code` its exit status, `error` the CLI's name, `kind` ok only for
   exit status 0 with nothing on stderr. If the first query gets no answer (no server, refused) the
   CLI is ended the same way and that is the result.
 """
@@ -59,9 +59,10 @@ CLIS = {
              "select 1;", re.compile(r"^1$", re.M), "select 1;", re.compile(r"\(PostgreSQL\) (\S+)")),
     "redis-cli": (lambda h, p: ["redis-cli", "-h", h, "-p", str(p)],
                   "PING", re.compile(r"^PONG$", re.M), "PING", re.compile(r"redis-cli (\S+)")),
-    "mariadb": (lambda h, p: ["mariadb", "-h", h, "-P", str(p), "-u", "root", "--unbuffered", "--skip-reconnect", "--connect-timeout=5"],
+    "mariadb": (lambda h, p: ["mariadb", "--no-defaults", "-h", h, "-P", str(p), "-u", "root", "--unbuffered", "--skip-reconnect", "--connect-timeout=5"],
                 "select 1;", re.compile(r"^1$", re.M), "select 1;", re.compile(r"Distrib (\S+?),")),
 }
+ECHOED = re.compile(r"^-{14}\n(.*?)\n-{14}\n\n", re.S)
 SCHEMES = {"psql": "postgres", "redis-cli": "redis", "mariadb": "mysql"}
 
 
@@ -104,6 +105,12 @@ def local_of(pid, target):
 def outcome_of(client, code, out, err):
     o = {"kind": "ok" if code == 0 and err.strip() == "" else "error", "error": client, "code": str(code), "causes": []}
     text = err if err.strip() else out
+    # mariadb in batch mode echoes the failing statement between dashes before its ERROR line:
+    # the statement goes to the notes, the error text stays as printed.
+    m = ECHOED.match(text)
+    if m:
+        o["notes"] = ["statement: " + m.group(1)]
+        text = text[m.end():]
     o["message"] = text.rstrip("\n")
     o["bytes"] = len(out.encode())
     return o
