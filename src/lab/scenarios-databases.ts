@@ -65,8 +65,9 @@ export const DATABASE_SCENARIOS: Scenario[] = [
     pause: true,
     async atPause(a) { a.note('session idle (server timer: 1 s)', 'client'); await a.sleep(3000); },
     // PostgreSQL and Redis close with FIN (PostgreSQL first sends its FATAL message); the next query
-    // then reaches a closed socket. MariaDB resets the session itself when wait_timeout expires
-    // (the kernel's reason: TCP_STATE, in TCP_CLOSE), and the client's next query never leaves it.
+    // then reaches a closed socket. MariaDB resets the session itself when wait_timeout expires: it
+    // sets SO_LINGER {1,0} and closes (strace shows it; the kernel's reason: TCP_STATE, in
+    // TCP_CLOSE), and the client's next query never leaves it (2006, not 2013).
     expect: { allow: { server: ['reset-after-close', 'no-connection', 'abort'] } },
   },
   {
