@@ -19,7 +19,7 @@
 //   of runLab and from its signal cleanup, and synchronously on process exit as a last resort.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LabError } from '../../errors.js';
@@ -110,7 +110,9 @@ export async function databaseUnavailable(kind: DatabaseKind): Promise<string | 
   if (!present) return `${d.bin} is missing: install ${d.pkg}`;
   if (process.getuid?.() !== 0) return `${kind} runs as its own user (${d.user}) in a cgroup of the lab's: needs root`;
   if (!userIds(d.user)) return `the user ${d.user} is missing: install ${d.pkg}`;
-  if (!cgroup2Root()) return 'needs cgroup v2 (to kill every process of the server at once: cgroup.kill)';
+  const cg = cgroup2Root();
+  if (!cg) return 'needs cgroup v2 (to kill every process of the server at once: cgroup.kill)';
+  try { accessSync(cg, constants.W_OK); } catch { return `the cgroup v2 hierarchy (${cg}) is read-only here: the server's processes could not be killed at once`; }
   return null;
 }
 
