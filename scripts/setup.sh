@@ -13,6 +13,8 @@ declare -A need=(
   [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx
   [/usr/lib/python3/dist-packages/aiohttp]=python3-aiohttp
   [go]=golang-go
+  [psql]=postgresql-client [/usr/lib/postgresql/15/bin/postgres]=postgresql [redis-cli]=redis-tools
+  [redis-server]=redis-server [mariadb]=mariadb-client [/usr/sbin/mariadbd]=mariadb-server
 )
 missing=()
 for probe in "${!need[@]}"; do

@@ -19,6 +19,7 @@ import { LabError } from '../errors.js';
 import { listLabInstances, removeInstance } from './kernel-trace.js';
 import { findExecutable } from './proc.js';
 import { NETNS_PREFIX, processStartTime, run } from './topology.js';
+import { cleanupDatabaseLeftovers } from './servers/databases.js';
 
 export interface CleanupOptions {
   /** Only namespaces starting with this (must start with `rstlab-`); default `rstlab-`. */
@@ -66,6 +67,8 @@ export async function cleanupLeftovers(opts: CleanupOptions = {}): Promise<strin
     if (!opts.force && inst.pid > 0 && processStartTime(inst.pid) !== undefined) { opts.onSkip?.(`tracefs ${inst.name}`, `its lab (pid ${inst.pid}) is still running`); continue; }
     if (removeInstance(inst.dir)) removed.push(`tracefs instance ${inst.name}`);
   }
+  // The database servers' cgroups and folders (servers/databases.ts) of labs that died.
+  if (prefix === NETNS_PREFIX) removed.push(...await cleanupDatabaseLeftovers(opts.force));
   if (findExecutable('ip') === undefined) return removed;
   for (const ns of await listLabNamespaces(prefix)) {
     const owner = await ownerOf(ns);

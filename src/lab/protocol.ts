@@ -7,7 +7,7 @@ import type { AppOutcome } from '../report/outcome.js';
 import type { Software } from '../report/results.js';
 
 /** Client names as they appear in the matrix, results.json and on the command line. */
-export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'go', 'java-httpclient'] as const;
+export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'go', 'java-httpclient', 'psql', 'redis-cli', 'mariadb'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 
 export interface HostPort { host: string; port: number }
@@ -15,8 +15,10 @@ export interface HostPort { host: string; port: number }
 /** What a client driver is asked to do. */
 export interface DriverConfig {
   client: ClientName;
-  /** `tcp`: raw bytes (node-net only); `http`; `https` (HTTP/1.1 over TLS); `h2` (HTTP/2 over TLS, ALPN). */
-  scheme: 'tcp' | 'http' | 'https' | 'h2';
+  /** `tcp`: raw bytes (node-net only); `http`; `https` (HTTP/1.1 over TLS); `h2` (HTTP/2 over TLS, ALPN);
+   *  `postgres`, `redis`, `mysql`: a database session through the real CLI (psql, redis-cli, mariadb:
+   *  drivers/db-driver.py): a first query, `connected`, the pause, then a second query. */
+  scheme: 'tcp' | 'http' | 'https' | 'h2' | 'postgres' | 'redis' | 'mysql';
   /** The origin server. */
   target: HostPort;
   /** Request path (http schemes), e.g. `/` or `/large`. */
@@ -65,6 +67,9 @@ export interface DriverConfig {
     /** Turn the library's transparent retry off where it has a switch (OkHttp's retryOnConnectionFailure). */
     noRetry?: boolean;
   };
+  /** Database schemes: `long`: the second query takes the server 5 s (`select pg_sleep(5)`,
+   *  `BLPOP` on an empty list with a 5 s timeout, `select sleep(5)`); default a quick one. */
+  db?: { second?: 'quick' | 'long' };
   /** Safety net: the driver gives up and reports `timeout-internal` after this long. */
   timeoutMs: number;
 }
@@ -93,7 +98,7 @@ export type DriverEvent =
 export type Outcome = AppOutcome;
 
 /** Server programs the lab runs; each is one child process. */
-export type ServerKind = 'tcp' | 'http' | 'https' | 'h2' | 'proxy';
+export type ServerKind = 'tcp' | 'http' | 'https' | 'h2' | 'proxy' | 'postgres' | 'redis' | 'mariadb';
 
 export interface ServerConfig {
   kind: ServerKind;
@@ -129,10 +134,14 @@ export interface ServerConfig {
   /** http/https kinds: close a keep-alive connection after this long idle (Node's
    *  `server.keepAliveTimeout`); default 0, the lab holds connections as long as it likes. */
   keepAliveTimeoutMs?: number;
+  /** Database kinds (servers/databases.ts): close a session idle this long, by the daemon's own
+   *  timer (PostgreSQL idle_session_timeout; Redis timeout and MariaDB wait_timeout, in seconds). */
+  idleTimeoutMs?: number;
 }
 
 export type ServerEvent =
-  | { event: 'listening'; host: string; port: number }
+  /** `software`: the database kinds say what daemon listens (from its own log). */
+  | { event: 'listening'; host: string; port: number; software?: Software }
   | { event: 'accepted'; peer: string }
   | { event: 'request'; method: string; path: string; peer: string }
   /** `/large`: headers and the first chunk are written; the server now holds. */

@@ -31,6 +31,8 @@ import type { Child } from './proc.js';
 import { REASONS_NOT_CONSTRUCTED } from './scenarios.js';
 import type { Scenario, ScenarioActions } from './scenarios.js';
 import { serverProgramPath } from './servers/index.js';
+import { databaseUnavailable, disposeDatabases, isDatabaseKind, prepareDatabase } from './servers/databases.js';
+import type { DatabaseServer } from './servers/databases.js';
 import { createTopology, SHORT_TCP_TIMERS } from './topology.js';
 import type { Topology } from './topology.js';
 
@@ -114,7 +116,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const pool = trace ? new TracePool(trace) : null;
   if ('unavailable' in traced) progress({ kind: 'setup', message: `no kernel reasons: ${traced.unavailable}` });
   let lost = 0;
-  const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await destroyAll(); });
+  const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await destroyAll(); await disposeDatabases(); });
   try {
     // Lanes: more topologies beside the first (netns only: loopback is the host's one stack), each
     // with its own addresses, so that the kernel's events tell them apart.
@@ -139,6 +141,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     }
     const availability = new Map<ClientName, { ok: true } | { ok: false; why: string }>();
     for (const c of new Set(plan.map((p) => p.client))) availability.set(c, await driverAvailable(c));
+    /** Why a run's server cannot run here (a database server's package missing), or null. */
+    const serverMissing = async (scenario: Scenario, client: ClientName): Promise<string | null> => {
+      const kind = scenario.server(client)?.kind;
+      return kind && isDatabaseKind(kind) ? databaseUnavailable(kind) : null;
+    };
 
     const runs: RunRecord[] = new Array<RunRecord>(plan.length);
     const runAt = async (i: number, topo: Topology): Promise<RunRecord> => {
@@ -156,6 +163,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           : `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
       }
       if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') return { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
+      const missing = await serverMissing(scenario, client);
+      if (missing) return { ...base, reason: missing };
       let run: RunRecord;
       try {
         run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts: hostsOf(topo, scenario.family), capture: captureOk, pool });
@@ -182,6 +191,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   } finally {
     await trace?.stop();
     await destroyAll();
+    await disposeDatabases();
     removeSignalCleanup();
   }
 }
@@ -213,6 +223,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   /** The sysctls a scenario changed, to put back (last changed first). */
   const restores: Array<() => Promise<void>> = [];
   const serverEvents: Array<Record<string, unknown>> = [];
+  /** A database server of the run (servers/databases.ts): its own directory, cgroup and log. */
+  let db: DatabaseServer | null = null;
+  let serverSoftware: RunRecord['software'];
   const file = path.join(env.outDir, 'captures', `${base.id}.pcap`);
   // On loopback the interface is shared with the host: keep only the lab's own addresses.
   const filter = topo.mode === 'loopback' ? `tcp and (host ${env.hosts.server} or host ${env.hosts.proxy})` : undefined;
@@ -225,18 +238,24 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     const serverSpec = scenario.server(client);
     let serverPort: number;
     let server: Child<ServerEvent> | null = null;
+    if (serverSpec && isDatabaseKind(serverSpec.kind)) {
+      db = await prepareDatabase(serverSpec.kind, { host: env.hosts.server, clientHost: env.hosts.client, ...(serverSpec.idleTimeoutMs ? { idleTimeoutMs: serverSpec.idleTimeoutMs } : {}) });
+    }
     if (serverSpec) {
       const cfg: ServerConfig = { ...serverSpec, listen: { host: env.hosts.server, port: 0 }, certFile: env.certs.certFile, keyFile: env.certs.keyFile };
-      const argv = serverSpec.tcp?.noAccept
+      const argv = db ? db.argv : serverSpec.tcp?.noAccept
         ? ['python3', repoFile('src/lab/tools/listen-only.py'), env.hosts.server, String(serverSpec.tcp.backlog ?? 16)]
         : serverSpec.tcp?.actor
           ? ['python3', repoFile('src/lab/tools/actor.py'), 'server', env.hosts.server, JSON.stringify(serverSpec.tcp.actor)]
           : [process.execPath, serverProgramPath(), JSON.stringify(cfg)];
       server = topo.spawn<ServerEvent>('server', argv, { label: `${base.id} server` });
       children.push(server);
+      db?.adopt(server.pid);
       server.on('event', (e: ServerEvent) => { serverEvents.push(e as unknown as Record<string, unknown>); if (e.event !== 'listening') reported('server', describeServerEvent(e)); });
-      const ev = await server.waitFor((e) => e.event === 'listening', 5000);
+      // A database daemon's start takes longer (MariaDB: its InnoDB; the first run: its template).
+      const ev = await server.waitFor((e) => e.event === 'listening', db ? 25_000 : 5000);
       serverPort = ev.event === 'listening' ? ev.port : 0;
+      if (ev.event === 'listening') serverSoftware = ev.software;
     } else {
       serverPort = await unusedPort(topo, env.hosts.server);
     }
@@ -261,6 +280,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       caFile: env.certs.caFile,
       ...(scenario.tcp ? { tcp: scenario.tcp } : {}),
       ...(scenario.reuse ? { reuse: scenario.reuse } : {}),
+      ...(scenario.db ? { db: scenario.db } : {}),
       timeoutMs: scenario.clientTimeoutMs ?? 8000,
     };
     const { argv } = await driverCommand(config);
@@ -281,7 +301,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         const c = who === 'server' ? server : proxy;
         if (!c) throw new Error(`no ${who} to kill`);
         act(`SIGKILL ${who}`, who);
-        c.kill('SIGKILL');
+        // A database server is the wrapper, the daemon and its backends: all of its cgroup at once.
+        if (who === 'server' && db) await db.kill();
+        else c.kill('SIGKILL');
         await c.exited;
       },
       async killClient() { act('SIGKILL client', 'client'); driver.kill('SIGKILL'); await driver.exited; },
@@ -403,6 +425,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         : scenario.clientKilled ? { kind: 'error', error: 'SIGKILL', message: 'the client process was killed by the lab', causes: [] } : null,
       ...(res?.cannotPause ? { cannotPause: true } : {}),
       ...(software ? { software } : {}),
+      ...(db ? { hops: db.hops(serverSoftware) } : {}),
       capture: live ? path.relative(env.outDir, file) : null,
       rsts, fins, connections, ladder, timeline, serverEvents, ...(kernelOnly ? { kernelOnly } : {}), problems,
       durationMs: Date.now() - t0,
@@ -414,6 +437,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');
     await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
     if (live) await live.stop().catch(() => undefined);
+    await db?.dispose();
   }
 }
 

@@ -11,6 +11,7 @@ import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './proto
 import type { Role } from '../report/results.js';
 import { MIDDLEBOX_SCENARIOS } from './scenarios-middlebox.js';
 import { KEEPALIVE_SCENARIOS } from './scenarios-keepalive.js';
+import { DATABASE_SCENARIOS } from './scenarios-databases.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -73,6 +74,8 @@ export interface Scenario {
   /** Two requests through one client object, the second on the pooled connection (protocol.ts). */
   reuse?: DriverConfig['reuse'];
   tcp?: DriverConfig['tcp'];
+  /** Database schemes: what the second query is (DriverConfig.db). */
+  db?: DriverConfig['db'];
   /** The client's own safety timeout (the lab waits a little longer). */
   clientTimeoutMs?: number;
   /** At the pause point, before the client goes on. */
@@ -591,6 +594,7 @@ export const SCENARIOS: Scenario[] = [
   },
   ...MIDDLEBOX_SCENARIOS,
   ...KEEPALIVE_SCENARIOS,
+  ...DATABASE_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */

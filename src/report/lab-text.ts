@@ -17,6 +17,11 @@ export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
   let s: string;
   if (errno(o.code)) s = o.code!;
   else if (o.error === 'curl') s = `curl ${o.code ?? ''}: ${(o.message ?? '').replace(/^curl: \(\d+\)\s*/, '')}`;
+  else if (o.error === 'psql' || o.error === 'redis-cli' || o.error === 'mariadb') {
+    // A database CLI's own text: MariaDB's `ERROR 2013 (HY000) …` line, else the first line.
+    const lines = (o.message ?? '').split('\n');
+    s = (lines.find((l) => /^ERROR \d+ /.test(l)) ?? lines[0] ?? '').replace(/^psql: error: /, '').replace(/ at line \d+:/, ':');
+  }
   else if (o.error === 'TypeError' && o.causes.length) {
     const c = o.causes[0]!;
     s = `${errno(c.code) ?? c.code ?? c.error} (${o.message ?? 'TypeError'})`;

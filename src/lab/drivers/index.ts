@@ -11,6 +11,7 @@
 // once, into a folder keyed by the hash of the source and of the toolchain (`javac -version`,
 // `go version`). `canPause` is about the config's own pause point: after connect, or with
 // `reuse` the idle point between the two requests.
+// database CLIs (psql, redis-cli, mariadb) are driven by db-driver.py.
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -220,6 +221,10 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
     case 'python-httpx':
     case 'python-aiohttp':
       return { argv: [DEBIAN_PYTHON, '-B', driverSource(PY_LIBRARIES[client].driver), json], canPause: true };
+    case 'psql':
+    case 'redis-cli':
+    case 'mariadb':
+      return { argv: ['python3', '-B', driverSource('db-driver.py'), json], canPause: true };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
       if (classDir === null) {
@@ -269,6 +274,14 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       return (await hasCommand('go', ['version'])) ? { ok: true } : { ok: false, why: 'go is missing: install golang-go' };
     case 'java-httpclient':
       return (await hasCommand('java', ['-version'])) ? { ok: true } : { ok: false, why: 'java is missing: install default-jdk-headless' };
+    case 'psql':
+    case 'redis-cli':
+    case 'mariadb': {
+      const pkg = { psql: 'postgresql-client', 'redis-cli': 'redis-tools', mariadb: 'mariadb-client' }[client];
+      if (!(await hasCommand(client, ['--version']))) return { ok: false, why: `${client} is missing: install ${pkg}` };
+      if (!(await hasCommand('ss', ['-V']))) return { ok: false, why: 'ss is missing: install iproute2' };
+      return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
+    }
     default:
       return assertNever(client, 'client');
   }

@@ -571,6 +571,11 @@ async function main(): Promise<void> {
       case 'proxy':
         server = await startProxy();
         break;
+      case 'postgres':
+      case 'redis':
+      case 'mariadb':
+        // The real daemons, not this program: tools/db-server.py (servers/databases.ts).
+        throw new Error(`${config.kind} is run by tools/db-server.py, not by this program`);
       default:
         assertNever(config.kind, 'server kind');
     }
