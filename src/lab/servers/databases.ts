@@ -181,8 +181,9 @@ export async function prepareDatabase(kind: DatabaseKind, opts: { host: string; 
     tpl.catch(() => templates.delete(kind));
   }
   const template = await tpl;
-  serial += 1;
-  const dir = path.join(labRoot(), `run-${kind}-${serial}`);
+  // This run's number, taken once: runs on other lanes take theirs while this one awaits.
+  const n = ++serial;
+  const dir = path.join(labRoot(), `run-${kind}-${n}`);
   mkdirSync(dir, { mode: 0o700 });
   const cp = await exec(['cp', '-a', '--sparse=always', template, path.join(dir, 'data')]);
   if (cp.code !== 0) throw new LabError(`copying the ${kind} template failed: ${cp.stderr.trim()}`);
@@ -191,7 +192,7 @@ export async function prepareDatabase(kind: DatabaseKind, opts: { host: string; 
     writeFileSync(path.join(dir, 'data', 'pg_hba.conf'), `local all all trust\nhost all all ${opts.clientHost}/${opts.clientHost.includes(':') ? 128 : 32} trust\n`);
   }
   chownTree(dir, ids);
-  const cgroup = path.join(cg, `rstlab-db-${process.pid}-${serial}`);
+  const cgroup = path.join(cg, `rstlab-db-${process.pid}-${n}`);
   mkdirSync(cgroup);
   cgroups.add(cgroup);
   const config = { kind, host: opts.host, dir, cgroup: `/${path.relative(cg, cgroup)}`, user: d.user, clientHost: opts.clientHost, ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) };
