@@ -220,6 +220,10 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
     case 'python-httpx':
     case 'python-aiohttp':
       return { argv: [DEBIAN_PYTHON, '-B', driverSource(PY_LIBRARIES[client].driver), json], canPause: true };
+    case 'chromium':
+      return { argv: [process.execPath, path.join(here, 'chromium-driver.js'), json], canPause: false };
+    case 'firefox':
+      return { argv: [process.execPath, path.join(here, 'firefox-driver.js'), json], canPause: false };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
       if (classDir === null) {
@@ -269,6 +273,16 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       return (await hasCommand('go', ['version'])) ? { ok: true } : { ok: false, why: 'go is missing: install golang-go' };
     case 'java-httpclient':
       return (await hasCommand('java', ['-version'])) ? { ok: true } : { ok: false, why: 'java is missing: install default-jdk-headless' };
+    case 'chromium':
+      if (!existsSync('/usr/bin/chromium')) return { ok: false, why: '/usr/bin/chromium is missing: install chromium' };
+      try {
+        await import('playwright-core');
+        return { ok: true };
+      } catch {
+        return { ok: false, why: 'the playwright-core npm package is missing: run npm install' };
+      }
+    case 'firefox':
+      return existsSync('/usr/bin/firefox-esr') ? { ok: true } : { ok: false, why: '/usr/bin/firefox-esr is missing: install firefox-esr' };
     default:
       return assertNever(client, 'client');
   }
