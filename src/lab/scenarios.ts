@@ -97,7 +97,7 @@ const PY_LIBRARIES = ['python-requests', 'python-httpx', 'python-aiohttp'] as co
 /** A scenario's `allClients`: its default clients and the Python libraries. */
 const withPython = (clients: readonly ClientName[]): readonly ClientName[] => [...clients, ...PY_LIBRARIES.filter((c) => !clients.includes(c))];
 /** The browsers (no pause point: only scenarios that run straight through) by what they speak here. */
-const BROWSERS: Record<'http' | 'https' | 'h2', readonly ClientName[]> = { http: ['chromium', 'firefox'], https: ['chromium', 'firefox'], h2: ['chromium'] };
+const BROWSERS: Record<'http' | 'https' | 'h2', readonly ClientName[]> = { http: ['chromium', 'firefox'], https: ['chromium', 'firefox'], h2: ['chromium', 'firefox'] };
 
 /** HTTP/1.1 over TLS for https clients, HTTP/2 for the h2 ones, plain HTTP otherwise. */
 function schemeOf(kind: 'http' | 'https' | 'h2') {

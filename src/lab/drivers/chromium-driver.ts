@@ -18,7 +18,7 @@
 // The browser dies with the driver: right after the result Playwright's exit handler kills it; Chromium
 // also exits when Playwright's pipe closes (so on a SIGKILL of the driver too).
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DriverConfig } from '../protocol.js';
 import { browserOutcome, browserTarget, makeProfile, ORIGIN_PAGE, pageFetch, spkiHashes, type PageResult } from './browser-runtime.js';
@@ -53,6 +53,10 @@ async function main(): Promise<void> {
   const target = browserTarget(cfg);
   const { args, notes } = chromiumArgs(cfg);
   const profile = makeProfile('chromium');
+  // "Preload pages" off: the synthetic origin page would otherwise make Chromium open a second,
+  // speculative connection to the origin besides the fetch's own.
+  mkdirSync(path.join(profile, 'Default'));
+  writeFileSync(path.join(profile, 'Default', 'Preferences'), JSON.stringify({ net: { network_prediction_options: 2 } }));
   const launchTimer = setTimeout(() => {
     process.stderr.write(`chromium did not start within ${LAUNCH_TIMEOUT_MS} ms\n`);
     process.exit(4);
@@ -79,6 +83,12 @@ async function main(): Promise<void> {
     netError = r.failure()?.errorText;
     failed?.();
   });
+  // The protocol the response came over (Playwright's Response does not tell): CDP's own event.
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Network.responseReceived', (e) => {
+    if (fetching && e.response.url === target.url && e.response.protocol) notes.push(`protocol=${e.response.protocol}`);
+  });
+  await cdp.send('Network.enable');
   await page.route(target.originPage, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: ORIGIN_PAGE }));
   await page.goto(target.originPage);
   await page.unrouteAll();

@@ -230,7 +230,9 @@ async function main(): Promise<void> {
       }).catch(() => undefined);
     } else if (fetching && request?.url === target.url) {
       if (method === 'network.responseStarted') {
-        const status = (params.response as { status?: number } | undefined)?.status;
+        const response = params.response as { status?: number; protocol?: string } | undefined;
+        const status = response?.status;
+        if (response?.protocol) notes.push(`protocol=${response.protocol}`);
         emit({ event: 'response-started', ...(status !== undefined ? { status } : {}) });
       } else if (method === 'network.fetchError') {
         netError = String(params.errorText);
