@@ -19,8 +19,9 @@
 // TLS: Firefox reads no CA file and certutil (libnss3-tools) is not installed, so the lab's CA
 // cannot be put into the profile's NSS db: the session asks for `acceptInsecureCerts` (noted as
 // `accept-insecure-certs` on https runs).
-// Exit: right after the result, on any exit path, firefox-esr is SIGKILLed and the profile removed
-// (a graceful browser.close takes seconds and would only delay the result).
+// Exit: firefox-esr is SIGKILLed (a graceful browser.close takes seconds) and waited for before the
+// result; on any other exit path (safety net, signals) it is SIGKILLed on the way out; the profile
+// is removed on every path the driver sees.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
   const notes: string[] = secure ? ['accept-insecure-certs'] : [];
   const profile = makeProfile('firefox');
   writeFileSync(path.join(profile, 'user.js'), firefoxPrefs(cfg));
-  const { wsUrl } = await launch(profile);
+  const { proc, wsUrl } = await launch(profile);
   const bidi = await Bidi.connect(`${wsUrl}/session`);
   const session = await bidi.send('session.new', { capabilities: { alwaysMatch: { acceptInsecureCerts: secure } } });
   const caps = (session.capabilities ?? {}) as { browserVersion?: string };
@@ -262,9 +263,17 @@ async function main(): Promise<void> {
       setTimeout(resolve, 1000).unref();
     });
   }
-  // The result first; the exit hook then SIGKILLs firefox-esr (a graceful browser.close takes
-  // seconds, which would only delay the result) and removes the profile.
-  run.finish(browserOutcome('firefox', result, netError, notes));
+  const outcome = browserOutcome('firefox', result, netError, notes);
+  // SIGKILL rather than browser.close (which takes seconds and would only delay the result), and
+  // wait for the exit so that no zombie is left behind for init to reap.
+  bidi.close();
+  proc.kill('SIGKILL');
+  await new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    setTimeout(resolve, 3000).unref();
+  });
+  run.finish(outcome);
 }
 
 /** A BiDi RemoteValue (objects, strings, numbers, undefined) as plain JSON. */
