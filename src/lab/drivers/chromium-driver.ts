@@ -4,7 +4,8 @@
 // with `software` {family: 'chromium', version: browser.version()}; the safety net (timeoutMs)
 // starts only then. The request is a same-origin fetch() from a page put on the target's origin by
 // request interception (browser-runtime.ts says why not a navigation); `response-started` when the
-// response head arrives; one `result`. Chromium cannot hold at the pause point (`cannotPause`).
+// response head arrives; one `result`. Chromium cannot hold at the pause point (`cannotPause`), and
+// with `reuse` says `cannotReuse` (one request per run: the keep-alive race is not driven here).
 // Outcome: `code`/`message` = the request's errorText from Playwright's `requestfailed` (CDP
 // Network.loadingFailed), e.g. `net::ERR_CONNECTION_RESET`; the page's TypeError and the console
 // line ("Failed to load resource: net::ERR_…") in `notes`.
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
   emit({ event: 'ready', software: { family: 'chromium', version } });
   run = new Run(cfg);
   if (cfg.pause) run.cannotPause = true;
+  // The browser keeps a pool, but this driver makes one request: the keep-alive race is not done here.
+  if (cfg.reuse) run.cannotReuse = true;
   const page = context.pages()[0] ?? (await context.newPage());
   let netError: string | undefined;
   let failed: (() => void) | undefined;

@@ -15,7 +15,7 @@
 // browser-runtime.ts); `response-started` on network.responseStarted of the fetched URL; one
 // `result`. Outcome: `code`/`message` = network.fetchError's errorText for that URL (e.g.
 // `NS_ERROR_NET_RESET`); the page's TypeError in `notes`. Firefox cannot hold at the pause point
-// (`cannotPause`).
+// (`cannotPause`; with `reuse`, `cannotReuse`: one request per run).
 // TLS: Firefox reads no CA file and certutil (libnss3-tools) is not installed, so the lab's CA
 // cannot be put into the profile's NSS db: the session asks for `acceptInsecureCerts` (noted as
 // `accept-insecure-certs` on https runs).
@@ -211,6 +211,8 @@ async function main(): Promise<void> {
   emit({ event: 'ready', software: { family: 'firefox', version: caps.browserVersion ?? 'unknown' } });
   run = new Run(cfg);
   if (cfg.pause) run.cannotPause = true;
+  // The browser keeps a pool, but this driver makes one request: the keep-alive race is not done here.
+  if (cfg.reuse) run.cannotReuse = true;
 
   const tree = await bidi.send('browsingContext.getTree', {});
   const context = ((tree.contexts as Array<{ context: string }> | undefined) ?? [])[0]?.context;
