@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: command or file that proves each one is installed -> package name.
 declare -A need=(
   [tcpdump]=tcpdump [tshark]=tshark [ip]=iproute2 [iptables]=iptables [curl]=curl
-  [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
+  [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium [firefox-esr]=firefox-esr
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
   [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
   [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx

@@ -70,7 +70,7 @@ interface Features {
   classes: Set<string>;
   /** Simple class names, lowercase (`socketexception`). */
   simple: Set<string>;
-  /** Error codes, upper case: errno names, UND_ERR_*, ERR_*, `curl:56`. */
+  /** Error codes, upper case: errno names, UND_ERR_*, ERR_*, NS_ERROR_*, `curl:56`. */
   codes: Set<string>;
   tokens: Set<string>;
 }
@@ -89,7 +89,8 @@ function features(text: string, extraCodes: string[] = []): Features {
   }
   for (const m of t.matchAll(/\b([A-Z][A-Za-z0-9]*(?:Exception|Error))\b/g)) if (m[1] !== 'Error') simple.add(m[1].toLowerCase());
   const codes = new Set<string>(extraCodes.filter(Boolean).map((c) => c.toUpperCase()));
-  for (const m of t.matchAll(/\b(E[A-Z][A-Z0-9]{2,}|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+)\b/g)) codes.add(m[1]);
+  // Chromium's `net::ERR_…` gives ERR_… here; Firefox's NS_ERROR_… is a code of its own.
+  for (const m of t.matchAll(/\b(E[A-Z][A-Z0-9]{2,}|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+|NS_ERROR_[A-Z0-9_]+)\b/g)) codes.add(m[1]);
   for (const e of errnoNames(t)) codes.add(e.name); // names and numbers of every platform (errno.ts)
   // HAProxy's termination state, in its log line (` SD-- `) or a JSON log (`"termination_state":"SD"`),
   // and as a hop report's code: its first two letters (who ended the session, in which phase).

@@ -8,7 +8,8 @@
 //   network from under a live lab; so is one younger than 10 s with no owner yet (being set up).
 //   Loopback-mode runs leave no namespaces; their children die with the lab (PDEATHSIG, proc.ts).
 //   It also removes the lab's tracefs instances (`instances/rstlab-p<pid>-<runId>`,
-//   kernel-trace.ts) whose lab process is gone (any, with `force`), of the lab the prefix names.
+//   kernel-trace.ts) whose lab process is gone (any, with `force`), of the lab the prefix names,
+//   and (without a prefix) the profile folders of browser drivers no longer running.
 // - `installSignalCleanup(fn)` runs `fn` once on SIGINT, SIGTERM, SIGHUP, an uncaught exception or
 //   an unhandled rejection, then exits: 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP), 1 (error).
 //   Further signals during the cleanup are ignored; a cleanup that hangs is cut off after
@@ -16,6 +17,7 @@
 
 import { statSync } from 'node:fs';
 import { LabError } from '../errors.js';
+import { sweepProfiles } from './drivers/browser-runtime.js';
 import { listLabInstances, removeInstance } from './kernel-trace.js';
 import { findExecutable } from './proc.js';
 import { NETNS_PREFIX, processStartTime, run } from './topology.js';
@@ -69,6 +71,8 @@ export async function cleanupLeftovers(opts: CleanupOptions = {}): Promise<strin
   }
   // The database servers' cgroups and folders (servers/databases.ts) of labs that died.
   if (prefix === NETNS_PREFIX) removed.push(...await cleanupDatabaseLeftovers(opts.force));
+  // Browser profiles of SIGKILLed browser drivers (drivers/browser-runtime.ts).
+  if (runId === null) for (const dir of sweepProfiles()) removed.push(`browser profile ${dir}`);
   if (findExecutable('ip') === undefined) return removed;
   for (const ns of await listLabNamespaces(prefix)) {
     const owner = await ownerOf(ns);

@@ -7,7 +7,7 @@ import type { AppOutcome } from '../report/outcome.js';
 import type { Software } from '../report/results.js';
 
 /** Client names as they appear in the matrix, results.json and on the command line. */
-export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'go', 'java-httpclient', 'psql', 'redis-cli', 'mariadb'] as const;
+export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'go', 'java-httpclient', 'chromium', 'firefox', 'psql', 'redis-cli', 'mariadb'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 
 export interface HostPort { host: string; port: number }
@@ -75,7 +75,9 @@ export interface DriverConfig {
 }
 
 export type DriverEvent =
-  /** `software`: what the driver runs (read from the library or tool at start-up), when it can tell. */
+  /** `software`: what the driver runs (read from the library or tool at start-up), when it can tell.
+   *  The driver is up and about to connect: the lab acts only after it (a browser driver sends it
+   *  once its browser has started, which takes seconds). */
   | { event: 'ready'; software?: Software }
   /** Connected (when paused: at the pause point); `local` is the client's own address:port of the connection. */
   | { event: 'connected'; local: string; remote: string }

@@ -359,6 +359,8 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       hosts: env.hosts,
     };
 
+    // A browser takes seconds to start: act only once the driver is up (or gone).
+    await Promise.race([driver.waitFor('ready', 60_000).catch(() => undefined), driver.exited]);
     if (scenario.pause) {
       // The pause point: after connect, or with `reuse` the idle point between the two requests.
       const at = scenario.reuse ? 'idle' : 'connected';

@@ -99,6 +99,8 @@ const H2_CLIENTS = ['node-http2', 'okhttp'] as const satisfies readonly ClientNa
 const PY_LIBRARIES = ['python-requests', 'python-httpx', 'python-aiohttp'] as const satisfies readonly ClientName[];
 /** A scenario's `allClients`: its default clients and the Python libraries. */
 const withPython = (clients: readonly ClientName[]): readonly ClientName[] => [...clients, ...PY_LIBRARIES.filter((c) => !clients.includes(c))];
+/** The browsers (no pause point: only scenarios that run straight through) by what they speak here. */
+const BROWSERS: Record<'http' | 'https' | 'h2', readonly ClientName[]> = { http: ['chromium', 'firefox'], https: ['chromium', 'firefox'], h2: ['chromium', 'firefox'] };
 
 /** HTTP/1.1 over TLS for https clients, HTTP/2 for the h2 ones, plain HTTP otherwise. */
 function schemeOf(kind: 'http' | 'https' | 'h2') {
@@ -149,8 +151,8 @@ export const SCENARIOS: Scenario[] = [
     title: 'Connect to a port with no listener',
     description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).',
     claims: ['C1.1', 'C1.2'],
-    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'python-requests', 'curl', 'go'],
-    allClients: withPython(['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl', 'go', 'java-httpclient']),
+    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'python-requests', 'curl', 'go', 'chromium'],
+    allClients: withPython(['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl', 'go', 'java-httpclient', 'chromium', 'firefox']),
     needs: 'any',
     scheme: (c) => (c === 'node-net' ? 'tcp' : c === 'node-https' ? 'https' : c === 'node-http2' ? 'h2' : 'http'),
     server: () => null,
@@ -212,8 +214,8 @@ export const SCENARIOS: Scenario[] = [
     title: `Server killed mid-response (${kind === 'h2' ? 'HTTP/2' : kind === 'https' ? 'HTTPS' : 'HTTP/1.1'})`,
     description: 'The client downloads a large file; the server writes the headers and the first 256 KiB, then is SIGKILLed.',
     claims: kind === 'http' ? ['C2b.3', 'C2b.4'] : kind === 'https' ? ['C2b.1', 'C2b.4'] : ['C2b.2', 'C2b.4'],
-    clients: kind === 'http' ? [...HTTP_CLIENTS, 'python-requests', 'go'] : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
-    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient'] : [...H2_CLIENTS, 'go', 'java-httpclient'],
+    clients: kind === 'http' ? [...HTTP_CLIENTS, 'python-requests', 'go', 'chromium'] : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient', ...BROWSERS[kind]] : [...H2_CLIENTS, 'go', 'java-httpclient', ...BROWSERS[kind]],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),

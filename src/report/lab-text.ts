@@ -7,7 +7,8 @@ import type { Painter } from './text.js';
 import { plain } from './text.js';
 
 /** A short label of what the application saw, for a matrix cell: the part that tells cases apart
- *  (an errno code, fetch's underlying code, curl's exit code, a Java/Python class name). */
+ *  (an errno code, fetch's underlying code, curl's exit code, a browser's net::ERR_… / NS_ERROR_…,
+ *  a Java/Python class name). */
 export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
   if (!o) return '—';
   if (o.kind === 'ok') return o.status ? `ok ${o.status}` : `ok (${o.bytes ?? 0} B)`;
@@ -16,6 +17,7 @@ export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
   const simple = (o.error ?? '').replace(/^.*\./, '');
   let s: string;
   if (errno(o.code)) s = o.code!;
+  else if ((o.error === 'chromium' || o.error === 'firefox') && o.code) s = o.code;
   else if (o.error === 'curl') s = `curl ${o.code ?? ''}: ${(o.message ?? '').replace(/^curl: \(\d+\)\s*/, '')}`;
   else if (o.error === 'psql' || o.error === 'redis-cli' || o.error === 'mariadb') {
     // A database CLI's own text: MariaDB's `ERROR 2013 (HY000) …` line, else the first line.

@@ -225,6 +225,10 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
     case 'redis-cli':
     case 'mariadb':
       return { argv: ['python3', '-B', driverSource('db-driver.py'), json], canPause: true };
+    case 'chromium':
+      return { argv: [process.execPath, path.join(here, 'chromium-driver.js'), json], canPause: false };
+    case 'firefox':
+      return { argv: [process.execPath, path.join(here, 'firefox-driver.js'), json], canPause: false };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
       if (classDir === null) {
@@ -282,6 +286,16 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       if (!(await hasCommand('ss', ['-V']))) return { ok: false, why: 'ss is missing: install iproute2' };
       return (await hasCommand('python3', ['--version'])) ? { ok: true } : { ok: false, why: 'python3 is missing: install python3' };
     }
+    case 'chromium':
+      if (!existsSync('/usr/bin/chromium')) return { ok: false, why: '/usr/bin/chromium is missing: install chromium' };
+      try {
+        await import('playwright-core');
+        return { ok: true };
+      } catch {
+        return { ok: false, why: 'the playwright-core npm package is missing: run npm install' };
+      }
+    case 'firefox':
+      return existsSync('/usr/bin/firefox-esr') ? { ok: true } : { ok: false, why: '/usr/bin/firefox-esr is missing: install firefox-esr' };
     default:
       return assertNever(client, 'client');
   }
