@@ -1,0 +1,75 @@
+// nginx and HAProxy as reverse proxies in front of the lab's origin (hops.ts): the origin is
+// missing, resets or dies mid-response, or the proxy itself dies. The capture is on the proxy
+// host's link, so both connections are in it: client↔proxy and proxy↔origin; RSTs are checked by
+// the sender's role (`proxy` for both of the proxy's sockets). Each run also keeps what the proxy
+// wrote (RunRecord.hops): nginx's error and access log lines, HAProxy's log line and its
+// termination state.
+
+import type { ReverseProxyKind } from './hops.js';
+import type { ClientName } from './protocol.js';
+import type { Scenario, ScenarioActions } from './scenarios.js';
+
+const CLIENTS = ['node-http', 'curl', 'okhttp'] as const satisfies readonly ClientName[];
+const ALL_CLIENTS = [...CLIENTS, 'node-fetch', 'python'] as const satisfies readonly ClientName[];
+const LARGE = { kind: 'http' as const, largeBytes: 8 << 20, largeFirstChunk: 256 << 10 };
+const NAME: Record<ReverseProxyKind, string> = { nginx: 'nginx', haproxy: 'HAProxy' };
+
+/** Waits until the origin wrote its headers and the first 256 KiB, and a little more. */
+async function midResponse(a: ScenarioActions): Promise<void> {
+  await a.serverEvent('mid-response', 8000);
+  await a.sleep(100);
+}
+
+function forBoth(make: (p: ReverseProxyKind) => Omit<Scenario, 'clients' | 'allClients' | 'needs' | 'scheme' | 'reverseProxy'>): Scenario[] {
+  return (['nginx', 'haproxy'] as const).map((p) => ({
+    ...make(p), clients: CLIENTS, allClients: ALL_CLIENTS, needs: 'netns', scheme: () => 'http', reverseProxy: p,
+  }));
+}
+
+export const REVERSE_PROXY_SCENARIOS: Scenario[] = [
+  ...forBoth((p) => ({
+    id: `${p}-backend-down`,
+    title: `Nothing listens behind ${NAME[p]}`,
+    description: `The client asks ${NAME[p]} for /; its upstream is a port of the origin host where nothing listens: the origin's kernel refuses each connection ${NAME[p]} tries.`,
+    claims: [],
+    server: () => null,
+    pause: false,
+    expect: { allow: { server: ['refused'] }, must: [['server', 'refused']] },
+  })),
+  ...forBoth((p) => ({
+    id: `${p}-upstream-reset`,
+    title: `The origin resets mid-response behind ${NAME[p]}`,
+    description: `The client downloads 8 MiB through ${NAME[p]}; the origin writes the headers and 256 KiB, then closes abortively (SO_LINGER {1,0}): a RST to ${NAME[p]}.`,
+    claims: [],
+    server: () => LARGE,
+    path: '/large',
+    pause: false,
+    async afterGo(a) { await midResponse(a); a.command({ cmd: 'abort' }); a.note('origin: close with SO_LINGER {1,0}', 'server'); },
+    afterResult: (a) => a.sleep(250),
+    expect: { allow: { server: ['abort'], proxy: ['abort', 'reset-after-close', 'no-connection'], client: ['abort', 'reset-after-close', 'no-connection'] }, must: [['server', 'abort']] },
+  })),
+  ...forBoth((p) => ({
+    id: `${p}-upstream-killed`,
+    title: `The origin is killed mid-response behind ${NAME[p]}`,
+    description: `The client downloads 8 MiB through ${NAME[p]}; the origin writes the headers and 256 KiB, then its process is SIGKILLed.`,
+    claims: [],
+    server: () => LARGE,
+    path: '/large',
+    pause: false,
+    async afterGo(a) { await midResponse(a); await a.kill('server'); },
+    afterResult: (a) => a.sleep(250),
+    expect: { allow: { server: ['abort', 'reset-after-close', 'no-connection'], proxy: ['abort', 'reset-after-close', 'no-connection'], client: ['abort', 'reset-after-close', 'no-connection'] }, fin: ['server'] },
+  })),
+  ...forBoth((p) => ({
+    id: `${p}-killed-mid-response`,
+    title: `${NAME[p]} is killed mid-response`,
+    description: `The client downloads 8 MiB through ${NAME[p]}; once the origin has written the headers and 256 KiB, ${p === 'nginx' ? 'every nginx process (master and worker) is' : 'HAProxy is'} SIGKILLed.`,
+    claims: [],
+    server: () => LARGE,
+    path: '/large',
+    pause: false,
+    async afterGo(a) { await midResponse(a); await a.kill('proxy'); },
+    afterResult: (a) => a.sleep(250),
+    expect: { allow: { server: ['abort', 'reset-after-close', 'no-connection'], proxy: ['abort', 'reset-after-close', 'no-connection'], client: ['abort', 'reset-after-close', 'no-connection'] }, fin: ['proxy'] },
+  })),
+];
