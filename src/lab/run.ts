@@ -204,7 +204,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   env.trace?.read(); // what came before this run is not its own
   env.trace?.mark(marks.start);
   // Behind a reverse proxy both connections (client↔proxy, proxy↔origin) cross the proxy's link.
-  const live = env.capture ? await startCapture(topo, scenario.reverseProxy ? 'proxy' : 'client', { file, ...(filter ? { filter } : {}) }) : null;
+  const live = env.capture ? await startCapture(topo, scenario.reverseProxy ? 'proxy' : 'client', { file, ...(filter ? { filter } : {}), ...(scenario.reverseProxy ? { bufferKiB: 32768 } : {}) }) : null;
   const hops: Hop[] = [];
   try {
     // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
