@@ -84,6 +84,15 @@ test('every reverse-proxy and mitmproxy scenario runs as constructed, with the p
       assert.ok(r.rsts.every((x) => x.role === 'server' && x.to.startsWith('192.0.2.')), `${id}: RSTs only towards the proxy`);
       assert.equal(r.outcome?.kind, 'error');
     }
+    // nginx reuses its pooled upstream connection the origin had closed: RST, then a retry the
+    // client never sees; HAProxy gives a new client a connection of its own.
+    const ka = nginx('nginx-upstream-keepalive-closed').lines.join('\n');
+    assert.match(ka, /recv\(\) failed \(104: Connection reset by peer\) while reading response header from upstream/);
+    assert.match(ka, /upstream_status=502, 200 /);
+    assert.equal(runs.get('nginx-upstream-keepalive-closed')!.outcome?.status, 200);
+    assert.equal(runs.get('nginx-upstream-keepalive-closed')!.rsts[0]?.kernel?.reason, 'TCP_ABORT_ON_DATA');
+    assert.equal(runs.get('haproxy-upstream-keepalive-closed')!.outcome?.status, 200);
+    assert.deepEqual(runs.get('haproxy-upstream-keepalive-closed')!.rsts, []);
     for (const id of ['kill-mitmproxy-before-request-http', 'kill-mitmproxy-before-request-https']) {
       const h = hop(id);
       assert.equal(h.software.family, 'mitmproxy');

@@ -279,7 +279,8 @@ export async function startHop(topo: Topology, kind: HopKind, o: StartHopOptions
       }
       // HAProxy writes its line when the stream ends: give a stream that just ended a moment.
       if (kind === 'haproxy' && !killed && !stdout.slice(since).some((l) => haproxyTermination(l))) await hop.line(/\s[A-Za-z-]{4}\s\d+\//, 1000);
-      const lines = stdout.slice(since);
+      // mitmproxy's readiness line is not about the run.
+      const lines = stdout.slice(since).filter((l) => !/^Proxy server listening at /.test(l));
       const code = kind === 'haproxy' ? lines.map(haproxyTermination).filter((c) => c !== undefined).at(-1) : undefined;
       return { role: 'proxy', software, lines, ...(code ? { code } : {}) };
     },

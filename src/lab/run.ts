@@ -335,6 +335,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       proxyLog: (re, timeoutMs = 3000) => (hop ? hop.line(re, timeoutMs) : Promise.resolve(null)),
       note: (text, host) => act(text, host),
       serverPort,
+      proxyPort: hop?.port ?? proxyPort,
       get clientLocal() { return clientLocal; },
       hosts: env.hosts,
     };

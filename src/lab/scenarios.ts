@@ -45,6 +45,8 @@ export interface ScenarioActions {
   note(action: string, host?: 'client' | 'server' | 'proxy'): void;
   /** Address facts of this run. */
   readonly serverPort: number;
+  /** The port of the proxy (the lab's, mitmproxy, or a reverse proxy) when the run has one. */
+  readonly proxyPort: number | null;
   readonly clientLocal: string | null;
   readonly hosts: { client: string; server: string; proxy: string };
 }

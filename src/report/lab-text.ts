@@ -35,9 +35,10 @@ export function renderRunLine(r: RunRecord, index: number, total: number, p: Pai
   return `${mark} [${String(index + 1).padStart(String(total).length)}/${total}] ${r.scenario} × ${r.client}  ${what}${problems}${hops}`;
 }
 
-/** One line for what a hop wrote: its software, its code, and its first line (cut at `max`). */
+/** One line for what a hop wrote: its software, its code, and its first error line (nginx's
+ *  `[error]`…), else its first line (cut at `max`). */
 export function hopLine(h: HopReport, max = 200): string {
-  const first = h.lines[0] ?? '(wrote nothing for this run)';
+  const first = h.lines.find((l) => / \[(error|crit|alert|emerg|warn)\] /.test(l)) ?? h.lines[0] ?? '(wrote nothing for this run)';
   const more = h.lines.length > 1 ? ` (+${h.lines.length - 1} more)` : '';
   const s = `${h.software.family} ${h.software.version}${h.code ? ` ${h.code}` : ''}: ${first}`;
   return `${s.length > max ? `${s.slice(0, max - 1)}…` : s}${more}`;
