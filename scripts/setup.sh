@@ -10,6 +10,7 @@ declare -A need=(
   [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
   [/usr/bin/socat]=socat [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [/usr/sbin/nginx]=nginx-light [/usr/sbin/haproxy]=haproxy [/usr/bin/mitmdump]=mitmproxy
 )
 missing=()
 for probe in "${!need[@]}"; do
