@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/rstlab-fixtures-XXXX)
-node bin/rstlab.js lab --no-color --out "$out" >/dev/null || { echo "the lab had mismatches: see $out/results.json" >&2; exit 1; }
+node bin/rstlab.js lab --no-color --parallel 1 --out "$out" >/dev/null || { echo "the lab had mismatches: see $out/results.json" >&2; exit 1; }
 dst=fixtures/captures
 mkdir -p "$dst"
 # (random-*: disagreements found by `rstlab lab --random`, kept as they were found.)

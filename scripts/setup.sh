@@ -9,7 +9,10 @@ declare -A need=(
   [tcpdump]=tcpdump [tshark]=tshark [ip]=iproute2 [iptables]=iptables [curl]=curl
   [openssl]=openssl [python3]=python3 [javac]=default-jdk-headless [chromium]=chromium
   [/usr/share/java/okhttp.jar]=libokhttp-java [/usr/share/java/okio.jar]=libokio-java
-  [/usr/bin/socat]=socat [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
+  [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx
+  [/usr/lib/python3/dist-packages/aiohttp]=python3-aiohttp
+  [go]=golang-go
   [/usr/sbin/nginx]=nginx-light [/usr/sbin/haproxy]=haproxy [/usr/bin/mitmdump]=mitmproxy
 )
 missing=()

@@ -2,10 +2,16 @@
 // deterministic — lab results in (results.json, the LabResults of src/report/results.ts), catalog
 // out; the same input gives byte-identical JSON. The catalog is never written by hand:
 // scripts/build-catalog.ts regenerates data/error-catalog.json with it (docs/catalog.md).
+// Every error of a client becomes an entry with the client's software family and version
+// (RunRecord.software, else the family of the client's name, shapes.ts familyOfClient); every hop
+// report of a run (RunRecord.hops: nginx's error.log lines, HAProxy's termination state, a database
+// server's log) becomes an entry too, with the hop's software as its family and the run's wire
+// signature, so that a pasted proxy or server log line matches what the lab saw on the wire.
 
 import type { Cause } from '../explain/causes.js';
-import type { LabResults, OutcomeRecord, Role, RunRecord } from '../report/results.js';
+import type { HopReport, LabResults, OutcomeRecord, Role, RunRecord } from '../report/results.js';
 import { normalizeMessage } from './match.js';
+import { familyOfClient, stripFraming } from './shapes.js';
 import { CATALOG_SCHEMA } from './types.js';
 import type { Catalog, CatalogEntry, WireCause, WireEvent, WireSignature } from './types.js';
 
@@ -62,8 +68,27 @@ const entryKey = (client: string, o: OutcomeRecord) => [
   ...o.causes.map((c) => `${c.error}|${c.code ?? ''}|${normalizeMessage(c.message)}`),
 ].join(' <- ');
 
+/** A hop's report, keyed by hop role and software, its code and its lines with framing and what varies removed. */
+const hopKey = (hop: HopReport) => `hop:${hop.role}:${hop.software.family}|${hop.code ?? ''}|${normalizeMessage(stripFraming(hop.lines.join('\n')))}`;
+
 /** Outcomes the lab itself wrote, not the client library: `SIGKILL` (the lab killed the client). */
 const LAB_OUTCOMES = new Set(['SIGKILL']);
+
+function occurrenceOf(res: LabResults, run: RunRecord, source: number): CatalogEntry['occurrences'][number] {
+  const info = res.scenarios.find((s) => s.id === run.scenario);
+  return {
+    scenario: run.scenario,
+    title: info?.title ?? run.scenario,
+    claims: info?.claims ?? [],
+    run: run.id,
+    status: run.status as 'ok' | 'mismatch',
+    source,
+    capture: run.capture,
+    wire: signatureOf(run),
+    ladder: run.ladder,
+    timeline: run.timeline,
+  };
+}
 
 /** Build the catalog from one or more lab results (in order; each result is a source). */
 export function buildCatalog(results: readonly LabResults[]): Catalog {
@@ -80,6 +105,8 @@ export function buildCatalog(results: readonly LabResults[]): Catalog {
         entry = {
           id: key,
           client: run.client,
+          family: familyOfClient(run.client, run.software),
+          version: run.software?.version ?? null,
           error: o.error ?? 'error',
           ...(o.code ? { code: o.code } : {}),
           message: o.message ?? '',
@@ -90,19 +117,34 @@ export function buildCatalog(results: readonly LabResults[]): Catalog {
         };
         entries.set(key, entry);
       }
-      const info = res.scenarios.find((s) => s.id === run.scenario);
-      entry.occurrences.push({
-        scenario: run.scenario,
-        title: info?.title ?? run.scenario,
-        claims: info?.claims ?? [],
-        run: run.id,
-        status: run.status as 'ok' | 'mismatch',
-        source,
-        capture: run.capture,
-        wire: signatureOf(run),
-        ladder: run.ladder,
-        timeline: run.timeline,
-      });
+      entry.occurrences.push(occurrenceOf(res, run, source));
+    }
+    const hopRuns = res.runs.filter((r) => (r.status === 'ok' || r.status === 'mismatch') && r.hops?.length);
+    for (const run of hopRuns) {
+      for (const hop of run.hops ?? []) {
+        if (!hop.lines.length && !hop.code) continue;
+        const key = hopKey(hop);
+        let entry = entries.get(key);
+        if (!entry) {
+          const text = hop.lines.join('\n');
+          entry = {
+            id: key,
+            client: run.client,
+            family: hop.software.family,
+            version: hop.software.version || null,
+            hop: hop.role,
+            error: hop.software.family,
+            ...(hop.code ? { code: hop.code } : {}),
+            message: text,
+            pattern: normalizeMessage(stripFraming(text)),
+            causes: [],
+            outcome: run.outcome ?? { kind: 'ok', causes: [] },
+            occurrences: [],
+          };
+          entries.set(key, entry);
+        }
+        entry.occurrences.push(occurrenceOf(res, run, source));
+      }
     }
   });
   const list = [...entries.values()].sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -38,9 +38,10 @@ test('a bad file is one InputError that names the file and the first problem', (
     [path.join(dir, 'missing.json'), /^cannot read the error catalog .*missing\.json/],
     [file('text.json', 'not json'), /text\.json is not JSON/],
     [file('other.json', { schema: 'rstlab-lab/1', runs: [] }), /other\.json is not an rstlab error catalog \(schema rstlab-catalog\/\d\)/],
+    [file('v2.json', { ...good, schema: 'rstlab-catalog/2' }), /v2\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/2; this one reads rstlab-catalog\/3\)/],
     [file('future.json', { ...good, schema: 'rstlab-catalog/99' }), /future\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/99/],
     [file('broken.json', broken), /broken\.json is not a valid error catalog: entries\[1\]\.occurrences\[0\]\.wire\.summary: missing/],
-    [file('v1.json', { ...good, schema: 'rstlab-catalog/1' }), /v1\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/1; this one reads rstlab-catalog\/2\)/],
+    [file('v1.json', { ...good, schema: 'rstlab-catalog/1' }), /v1\.json is an error catalog of another rstlab version \(schema rstlab-catalog\/1; this one reads rstlab-catalog\/3\)/],
     [file('free.json', freeText), /free\.json is not a valid error catalog: entries\[0\]\.occurrences\[0\]\.timeline\[0\]\.kind: missing/],
     [file('seg.json', badSeg), /seg\.json is not a valid error catalog: entries\[0\]\.occurrences\[0\]\.ladder\[1\]\.flags: not a string/],
   ];

@@ -68,9 +68,10 @@ function catalogProblem(cat: Obj): string | null {
   for (const [i, e] of entries.entries()) {
     const at = `entries[${i}]`;
     if (!isObject(e)) return `${at}: not an object`;
-    const p = fieldProblems(e, at, { id: 'string', client: 'string', error: 'string', code: 'string?', message: 'string', pattern: 'string', causes: 'array', outcome: 'object', occurrences: 'array' })
+    const p = fieldProblems(e, at, { id: 'string', client: 'string', family: 'string', version: 'string|null', hop: 'string?', error: 'string', code: 'string?', message: 'string', pattern: 'string', causes: 'array', outcome: 'object', occurrences: 'array' })
       ?? fieldProblems(e.outcome as Obj, `${at}.outcome`, { kind: 'string', causes: 'array' });
     if (p) return p;
+    if (e.hop !== undefined && !HOSTS.includes(e.hop as string)) return `${at}.hop: not a role (${JSON.stringify(e.hop)})`;
     for (const [k, c] of (e.causes as unknown[]).entries()) {
       if (!isObject(c)) return `${at}.causes[${k}]: not an object`;
       const q = fieldProblems(c, `${at}.causes[${k}]`, { error: 'string', code: 'string?', message: 'string' });

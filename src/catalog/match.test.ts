@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { LAB_FIXTURE } from '../report/testdata/lab-results.js';
 import { buildCatalog } from './build.js';
 import { renderWhyText } from '../report/why-text.js';
-import { matchError, normalizeMessage, rankCauses } from './match.js';
+import { answerWhy, matchError, normalizeMessage, rankCauses } from './match.js';
 
 const catalog = buildCatalog([LAB_FIXTURE]);
 
@@ -102,4 +102,33 @@ test('matches and ranked causes are the input of the why answer (report/why-text
   const out = renderWhyText('socket hang up', matches, causes);
   assert.match(out, /1\. reset-after-close — data arrived after the sender had closed/);
   assert.match(out, /\[lab\] SIGKILL server/);
+});
+
+test('answerWhy: the family and condition of the pasted text; another software\'s observation of that condition, said so', () => {
+  const a = answerWhy(catalog, '2024/11/03 06:09:29 [error] 184#184: *94 upstream prematurely closed connection while reading response header from upstream, client: 192.168.58.11, server: x, request: "GET / HTTP/1.1", upstream: "http://10.244.3.84:5601/", host: "x"');
+  assert.equal(a.family?.family, 'nginx');
+  assert.equal(a.condition?.condition, 'closed-before-response');
+  assert.equal(a.stripped, 'upstream prematurely closed connection while reading response header from upstream');
+  assert.equal(a.sameFamily, false, 'the fixture has no nginx run');
+  assert.ok(a.matches.length && a.matches.every((m) => m.reasons.some((r) => r.startsWith('condition: closed before any response'))), JSON.stringify(a.matches.map((m) => m.reasons)));
+  assert.equal(a.causes[0].cause, 'reset-after-close');
+
+  const node = answerWhy(catalog, 'Error: socket hang up');
+  assert.equal(node.family?.family, 'node');
+  assert.equal(node.sameFamily, true);
+  assert.equal(node.matches[0].entry.pattern, 'socket hang up');
+
+  const win = answerWhy(catalog, 'System.Net.Sockets.SocketException (10054): An existing connection was forcibly closed by the remote host.');
+  assert.equal(win.family?.family, 'dotnet');
+  assert.equal(win.condition?.condition, 'reset');
+  assert.ok(win.synonyms.some((s) => /WSAECONNRESET/.test(s)), 'the Windows wording is a documented synonym');
+});
+
+test('answerWhy: a message match whose condition contradicts the text is dropped; no TCP event is said plainly', () => {
+  const refused = answerWhy(catalog, 'connect() failed (111: Connection refused) while connecting to upstream');
+  assert.ok(refused.causes.length && refused.causes.every((c) => c.cause === 'refused'));
+  const overflow = answerWhy(catalog, 'upstream connect error or disconnect/reset before headers. reset reason: overflow');
+  assert.match(overflow.notTcp?.what ?? '', /circuit breaker/);
+  assert.deepEqual([overflow.matches, overflow.causes], [[], []]);
+  assert.equal(answerWhy(catalog, 'java.lang.OutOfMemoryError: Java heap space').matches.length, 0);
 });

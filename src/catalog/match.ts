@@ -5,10 +5,16 @@
 //   with host names, ports and numbers varying) against every entry, best first.
 // - `rankCauses(matches)`: the matches turned into wire causes, most likely first, each with its
 //   meaning and advice (advice.ts).
+// - `answerWhy(catalog, text)`: the whole answer — the pasted text's family and condition
+//   (shapes.ts), not-a-TCP-event texts said plainly, message matches of the same condition plus the
+//   catalog's other observations of that condition (another software's, said so), ranked causes.
 // The answers fit the input of report/why-text.ts, which renders them.
 
 import { ADVICE, wireCauseInfo } from './advice.js';
-import type { Catalog, CatalogEntry, CauseMatch, Match, WireCause } from './types.js';
+import { errnoNames } from './errno.js';
+import { canonicalFamily, CONDITION_FALLBACKS, CONDITION_TITLES, conditionOf, detectFamily, notTcpEvent, stripFraming, WORDING_SYNONYMS } from './shapes.js';
+import type { Condition } from './shapes.js';
+import type { Catalog, CatalogEntry, CauseMatch, Match, WhyAnswer, WireCause } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation
@@ -37,11 +43,6 @@ export function normalizeMessage(text: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Matching
-
-/** Linux errno numbers as Python and C print them (`[Errno 104]`), for the codes resets produce. */
-const ERRNO: Record<string, string> = {
-  32: 'EPIPE', 101: 'ENETUNREACH', 103: 'ECONNABORTED', 104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH',
-};
 
 /**
  * The same failure worded differently by another platform's stack: the lab runs OkHttp on the JDK,
@@ -89,7 +90,12 @@ function features(text: string, extraCodes: string[] = []): Features {
   for (const m of t.matchAll(/\b([A-Z][A-Za-z0-9]*(?:Exception|Error))\b/g)) if (m[1] !== 'Error') simple.add(m[1].toLowerCase());
   const codes = new Set<string>(extraCodes.filter(Boolean).map((c) => c.toUpperCase()));
   for (const m of t.matchAll(/\b(E[A-Z][A-Z0-9]{2,}|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+)\b/g)) codes.add(m[1]);
-  for (const m of t.matchAll(/\[Errno (\d+)\]|errno[ =:]+(\d+)/gi)) { const name = ERRNO[m[1] ?? m[2]]; if (name) codes.add(name); }
+  for (const e of errnoNames(t)) codes.add(e.name); // names and numbers of every platform (errno.ts)
+  // HAProxy's termination state, in its log line (` SD-- `) or a JSON log (`"termination_state":"SD"`),
+  // and as a hop report's code: its first two letters (who ended the session, in which phase).
+  for (const m of t.matchAll(/(?:^|\s)([CSPLRIDKUcs][RQCHDLT])[-NIDVCU][-NIPRDU](?=\s|$)|termination_state"?\s*[:=]\s*"?([CSPLRIDKUcs][RQCHDLT])\b/gm)) codes.add(`TS:${m[1] ?? m[2]}`);
+  for (const c of extraCodes) { const m = /^([CSPLRIDKUcs][RQCHDLT])(?:[-NIDVCU][-NIPRDU])?$/.exec(c); if (m) codes.add(`TS:${m[1]}`); }
+  for (const s of WORDING_SYNONYMS) if (s.pattern.test(t)) codes.add(s.code);
   for (const m of t.matchAll(/curl: \((\d+)\)/g)) codes.add(`CURL:${m[1]}`);
   const tokens = new Set<string>();
   for (const w of normalizeMessage(t).toLowerCase().split(/[^a-z0-9_]+/)) {
@@ -174,7 +180,8 @@ function scoreOne(q: Features, qNorm: string, it: Indexed, w: (t: string) => num
 export function matchError(catalog: Catalog, text: string, opts: { min?: number } = {}): Match[] {
   const min = opts.min ?? MATCH_MIN_SCORE;
   const { items, weight } = index(catalog);
-  const queries: Array<{ text: string; factor: number; note?: string }> = [{ text, factor: 1 }];
+  const stripped = stripFraming(text);
+  const queries: Array<{ text: string; factor: number; note?: string }> = [{ text: stripped, factor: 1 }];
   for (const s of PLATFORM_SYNONYMS) {
     if (new RegExp(s.pattern, 'i').test(text)) for (const alt of s.alternatives) queries.push({ text: alt, factor: 0.9, note: `synonym: ${s.note}` });
   }
@@ -219,4 +226,72 @@ export function rankCauses(matches: Match[], band = 0.8): CauseMatch[] {
     b.scenarios = [...new Set(b.hits.map((h) => h.occurrence.scenario))];
   }
   return list.sort((a, b) => b.score - a.score || (a.cause < b.cause ? -1 : 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole answer
+
+/** The entry's own words, outermost first, as conditionOf reads them. */
+export function entryText(e: CatalogEntry): string {
+  return [`${e.error}: ${stripFraming(e.message)}`, ...e.causes.map((c) => `${c.error}: ${c.message}`), e.code ?? ''].join('\n');
+}
+
+/** The condition of each entry (its own wording and errno), computed once per catalog. */
+const entryConditions = new WeakMap<Catalog, Map<CatalogEntry, Condition | null>>();
+export function entryCondition(catalog: Catalog, e: CatalogEntry): Condition | null {
+  let m = entryConditions.get(catalog);
+  if (!m) { m = new Map(); entryConditions.set(catalog, m); }
+  if (!m.has(e)) m.set(e, conditionOf(entryText(e))?.condition ?? null);
+  return m.get(e) ?? null;
+}
+
+/** Score of a catalog observation that shares only the condition (no message in common). */
+export const CONDITION_SCORE = 0.55;
+
+/**
+ * The answer of `rstlab why` for one pasted text: its family and condition; when it is no TCP event,
+ * that and nothing else; otherwise the catalog's matches — message matches whose condition agrees
+ * with the text's, plus every observation of that condition (the first of CONDITION_FALLBACKS that
+ * the catalog has), the pasted software's own first — and the causes they rank.
+ */
+export function answerWhy(catalog: Catalog, text: string): WhyAnswer {
+  const stripped = stripFraming(text);
+  const family = detectFamily(text);
+  const notTcp = notTcpEvent(text);
+  const hit = conditionOf(stripped) ?? conditionOf(text);
+  const synonyms = WORDING_SYNONYMS.filter((s) => s.pattern.test(text)).map((s) => `${s.note} (${s.source})`);
+  const condition = hit ? { condition: hit.condition, title: CONDITION_TITLES[hit.condition], because: hit.because } : null;
+  const base = { query: text, stripped, family, condition, notTcp, synonyms };
+  if (notTcp) return { ...base, matches: [], causes: [], matchFamily: null, sameFamily: false };
+
+  const own = (e: CatalogEntry) => family !== null && canonicalFamily(e.family) === family.family;
+  const best = new Map<CatalogEntry, Match>();
+  // An entry matched both by its message and by the condition keeps the better score and both reasons.
+  const offer = (m: Match) => {
+    const p = best.get(m.entry);
+    best.set(m.entry, p ? { entry: m.entry, score: Math.max(p.score, m.score), reasons: [...new Set([...p.reasons, ...m.reasons])] } : m);
+  };
+  const allowed = hit ? CONDITION_FALLBACKS[hit.condition] : null;
+  for (const m of matchError(catalog, text)) {
+    const c = entryCondition(catalog, m.entry);
+    if (allowed && (!c || !allowed.includes(c))) continue; // the text says otherwise
+    offer({ ...m, score: Math.min(1, Math.round((m.score + (own(m.entry) ? 0.05 : 0)) * 1000) / 1000) });
+  }
+  if (hit && allowed) {
+    const group = allowed.find((c) => catalog.entries.some((e) => entryCondition(catalog, e) === c));
+    if (group) {
+      const factor = 0.9 ** allowed.indexOf(group);
+      for (const e of catalog.entries) {
+        if (entryCondition(catalog, e) !== group) continue;
+        const score = Math.round((CONDITION_SCORE * factor + (own(e) ? 0.1 : 0)) * 1000) / 1000;
+        const reasons = [`condition: ${CONDITION_TITLES[group]}${group === hit.condition ? '' : ` (nearest to ${CONDITION_TITLES[hit.condition]})`}, from the text's ${hit.because}`];
+        if (!own(e) && synonyms.length) reasons.push(`synonym: ${synonyms[0]}`);
+        offer({ entry: e, score, reasons });
+      }
+    }
+  }
+  const matches = [...best.values()].sort((a, b) => b.score - a.score || Number(own(b.entry)) - Number(own(a.entry)) || (a.entry.id < b.entry.id ? -1 : 1));
+  const causes = rankCauses(matches);
+  const matchFamily = matches[0]?.entry.family ?? null;
+  return { ...base, matches, causes, matchFamily, sameFamily: matchFamily !== null && family !== null && canonicalFamily(matchFamily) === family.family };
 }

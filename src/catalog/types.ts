@@ -57,9 +57,18 @@ export interface CatalogOccurrence {
 }
 
 export interface CatalogEntry {
-  /** Stable key: client, error name, code and the message's normalised form, then its cause chain's. */
+  /** Stable key: client, error name, code and the message's normalised form, then its cause chain's
+   *  (for a hop's report: `hop:<role>:<family>`, its code and its lines' normalised form). */
   id: string;
+  /** The lab client of the runs (for a hop's entry: the client whose request the hop carried). */
   client: string;
+  /** The software that printed the error, as a person names it: `node`, `okhttp`, `python`,
+   *  `curl`, `go-net-http`, `nginx`, `haproxy`… (RunRecord.software, else the client's name). */
+  family: string;
+  /** Its version as it reported it, or null when the run did not say. */
+  version: string | null;
+  /** Present when the error is a hop's own report (a proxy's error.log line, a server's log), not the client's. */
+  hop?: Role;
   error: string;
   code?: string;
   /** One message as the library printed it (from the first run that reported it). */
@@ -74,7 +83,7 @@ export interface CatalogEntry {
 }
 
 /** The schema id of the catalog file; a file with another id is refused (load.ts). */
-export const CATALOG_SCHEMA = 'rstlab-catalog/2';
+export const CATALOG_SCHEMA = 'rstlab-catalog/3';
 
 export interface Catalog {
   schema: typeof CATALOG_SCHEMA;
@@ -90,7 +99,7 @@ export interface Match {
   entry: CatalogEntry;
   /** 0..1 */
   score: number;
-  /** What matched: `message 97%`, `class java.io.IOException`, `code ECONNRESET`, `synonym: …`. */
+  /** What matched: `message 97%`, `class java.io.IOException`, `code ECONNRESET`, `condition: …`, `synonym: …`. */
   reasons: string[];
 }
 
@@ -111,4 +120,24 @@ export interface CauseMatch {
   scenarios: string[];
   /** What to do about it (advice.ts). */
   advice: Advice;
+}
+
+/** Everything `rstlab why` says about one pasted text (match.ts `answerWhy`). */
+export interface WhyAnswer {
+  query: string;
+  /** The text without its log framing (shapes.ts stripFraming): what was matched. */
+  stripped: string;
+  /** The software that printed the pasted text, from its shape; null when nothing tells. */
+  family: { family: string; shape: string } | null;
+  /** What happened to the connection as the text words it; null when it names nothing known. */
+  condition: { condition: string; title: string; because: string } | null;
+  /** Set when the text is no TCP event at all: what it is instead; matches and causes are then empty. */
+  notTcp: { what: string; instead: string } | null;
+  /** Documented wording synonyms that applied (shapes.ts WORDING_SYNONYMS), as notes. */
+  synonyms: string[];
+  matches: Match[];
+  causes: CauseMatch[];
+  /** The family of the best match, and whether it is the pasted text's own. */
+  matchFamily: string | null;
+  sameFamily: boolean;
 }

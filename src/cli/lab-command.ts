@@ -25,7 +25,7 @@ export function registerLabCommand(program: Command): void {
     .option('--list', 'list the scenarios and clients, then exit')
     .option('--random <n>', 'instead: N randomized runs of real sockets, each RST compared with the kernel\'s own reason (root)')
     .option('--seed <s>', 'with --random: the seed of the plans (the same seed gives the same plans)', '1')
-    .option('--parallel <n>', 'with --random: runs at a time, each on its own port (default 4)')
+    .option('--parallel <n>', 'runs at a time (default 4): each on its own topology; with --random, each on its own port')
     .option('--no-color', 'no colours')
     .action(async (opts: LabCliOptions) => {
       const { runLabCommand } = await import('./lab-run.js');

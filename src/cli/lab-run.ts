@@ -51,7 +51,8 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     writeOut(`\nclients: ${CLIENTS.join(', ')}\n`);
     return 0;
   }
-  if (opts.parallel !== undefined && opts.random === undefined) throw new UsageError('--parallel goes with --random N (the scenarios run one at a time)');
+  const parallel = opts.parallel === undefined ? undefined : Number(opts.parallel);
+  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 16)) throw new UsageError(`--parallel takes a number of runs at a time from 1 to 16, got ${JSON.stringify(opts.parallel)}`);
   if (opts.random !== undefined) return runRandomCommand(opts, p);
   const unknownScenarios = (opts.scenario ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknownScenarios.length) {
@@ -75,6 +76,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
   const tty = process.stdout.isTTY && !opts.json;
   const lab = await runLab({
     outDir, scenarios, clients, mode,
+    ...(parallel !== undefined ? { lanes: parallel } : {}),
     // --all, or clients named on the command line: every client that can show a scenario.
     matrix: opts.all || opts.client?.length ? 'all' : 'default',
     onProgress: (ev) => {
@@ -88,7 +90,7 @@ export async function runLabCommand(opts: LabCliOptions): Promise<number> {
     schema: LAB_SCHEMA,
     startedAt: lab.startedAt,
     durationMs: lab.durationMs,
-    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture, kernelTrace: lab.kernelTrace, reasonsNotConstructed: lab.reasonsNotConstructed },
+    host: { kernel: os.release(), node: process.version, mode: lab.mode, modeReason: lab.modeReason, capture: lab.capture, kernelTrace: lab.kernelTrace, reasonsNotConstructed: lab.reasonsNotConstructed, lanes: lab.lanes },
     scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description, claims: s.claims })),
     clients,
     claims: judgeClaims(lab.runs),
@@ -112,8 +114,7 @@ async function runRandomCommand(opts: LabCliOptions, p: Painter): Promise<number
   const seed = Number(opts.seed ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new UsageError(`--random takes a number of runs from 1 to 100000, got ${JSON.stringify(opts.random)}`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, got ${JSON.stringify(opts.seed)}`);
-  const parallel = Number(opts.parallel ?? '0');
-  if (opts.parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 16)) throw new UsageError(`--parallel takes a number of runs at a time from 1 to 16, got ${JSON.stringify(opts.parallel)}`);
+  const parallel = Number(opts.parallel ?? '0'); // checked by runLabCommand
   if (!(await hasCommand('tcpdump'))) throw new MissingToolError('tcpdump', 'tcpdump', 'the lab captures every run with it');
   if (!(await hasCommand('python3'))) throw new MissingToolError('python3', 'python3', 'the randomized runs drive their sockets with it');
   const { runRandom } = await import('../lab/random.js');

@@ -38,7 +38,7 @@ test('build-catalog writes the catalog from results.json, deterministically, and
   assert.match(r.stdout, /7 errors from 7 runs of 1 result file/);
   const first = readFileSync(catalogFile, 'utf8');
   const cat = JSON.parse(first) as Catalog;
-  assert.equal(cat.schema, 'rstlab-catalog/2');
+  assert.equal(cat.schema, 'rstlab-catalog/3');
   assert.equal(cat.entries.length, 7);
   assert.equal(run([buildScript, resultsFile, '--out', catalogFile]).status, 0);
   assert.equal(readFileSync(catalogFile, 'utf8'), first, 'same input, same bytes');

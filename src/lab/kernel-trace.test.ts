@@ -9,7 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { repoFile } from '../paths.js';
 import { skipOutsideCi } from '../testkit.js';
-import { listLabInstances, parseTraceLine, startKernelTrace, TRACEFS } from './kernel-trace.js';
+import { listLabInstances, parseTraceLine, startKernelTrace, TracePool, TRACEFS } from './kernel-trace.js';
+import type { KernelTraceEvent } from './kernel-trace.js';
 
 test('trace_pipe lines: send and receive events with the kernel\'s reason and state, marks, IPv6; other lines are not events', () => {
   const lines = readFileSync(repoFile('src/lab/testdata/trace-pipe.txt'), 'utf8').split('\n');
@@ -55,4 +56,35 @@ test('the recorder on this kernel: a SYN to a closed port is NO_SOCKET, seen bet
   }
   assert.ok(!listLabInstances().some((i) => i.name === trace.instance), 'the instance is gone');
   await trace.stop(); // twice is fine
+});
+
+test('TracePool: two runs that overlap each get every event between their own marks, whichever ends first', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
+  const trace = await startKernelTrace('pool');
+  assert.ok(!('unavailable' in trace), 'unavailable' in trace ? trace.unavailable : '');
+  if ('unavailable' in trace) return;
+  const closedPort = () => new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  const refuse = (port: number) => new Promise<void>((resolve) => { net.connect(port, '127.0.0.1').on('error', () => resolve()); });
+  const resetsFrom = (events: KernelTraceEvent[], port: number) => events.filter((e) => e.kind === 'send' && e.src === `127.0.0.1:${port}`).length;
+  try {
+    const pool = new TracePool(trace);
+    const [a, b, c] = [await closedPort(), await closedPort(), await closedPort()];
+    pool.begin('A start');
+    await refuse(a);
+    pool.begin('B start');
+    await refuse(b);
+    const ofB = await pool.end('B start', 'B end'); // B ends first: A is still open
+    await refuse(c);
+    const ofA = await pool.end('A start', 'A end');
+    assert.deepEqual([resetsFrom(ofB, a), resetsFrom(ofB, b), resetsFrom(ofB, c)], [0, 1, 0], 'B: only what happened between its marks');
+    assert.deepEqual([resetsFrom(ofA, a), resetsFrom(ofA, b), resetsFrom(ofA, c)], [1, 1, 1], 'A: everything since its start, although B drained first');
+    assert.deepEqual([ofA[0], ofA.at(-1)].map((e) => e?.kind === 'mark' && e.text), ['A start', 'A end']);
+    // A run that failed before its end mark lets go of the events it held.
+    pool.begin('C start');
+    pool.abandon('C start');
+    pool.begin('D start');
+    const ofD = await pool.end('D start', 'D end');
+    assert.equal(ofD.filter((e) => e.kind === 'mark').map((e) => e.kind === 'mark' && e.text).join(','), 'D start,D end');
+  } finally {
+    await trace.stop();
+  }
 });

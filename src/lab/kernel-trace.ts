@@ -18,6 +18,9 @@
 // - `stop()` drains, reads the lost-event counters (`per_cpu/cpu*/stats`: overrun + dropped),
 //   disables the events and removes the instance; it is safe to call twice, and the lab calls it
 //   on every exit path (cleanup.ts also removes instances a crashed lab left).
+// - `TracePool` shares one recorder among runs going on at once (the lab's lanes): each run
+//   `begin`s with its start mark and `end`s with its end mark, getting every event between the two;
+//   one reader drains at a time, and events are kept while a run that began before them is open.
 // Events from every network namespace share the buffer and carry no namespace: the lab tells its
 // hosts apart by address (its addresses exist only inside its namespaces). A send event's pid and
 // comm are whichever task ran: for RSTs sent in softirq context often an unrelated one.
@@ -256,5 +259,47 @@ class Recorder implements KernelTrace {
     removeInstance(this.dir);
     if (this.mounted) await run(['umount', TRACEFS]);
     return { lost };
+  }
+}
+
+/** One recorder shared by runs going on at the same time (see the header). */
+export class TracePool {
+  private readonly pool: KernelTraceEvent[] = [];
+  private readonly open = new Set<string>();
+  private draining: Promise<void> = Promise.resolve();
+
+  constructor(readonly trace: KernelTrace) {}
+
+  /** A run starts: its mark goes into the kernel's buffer, in order with the events. */
+  begin(startMark: string): void {
+    this.open.add(startMark);
+    this.trace.mark(startMark);
+  }
+
+  /** The run is over: every event between its two marks (other runs' included: filter by address). */
+  async end(startMark: string, endMark: string): Promise<KernelTraceEvent[]> {
+    this.draining = this.draining.then(async () => {
+      this.trace.mark(endMark);
+      this.pool.push(...await this.trace.until(endMark));
+    });
+    await this.draining;
+    const i = this.pool.findIndex((e) => e.kind === 'mark' && e.text === startMark);
+    const j = this.pool.findIndex((e) => e.kind === 'mark' && e.text === endMark);
+    const mine = this.pool.slice(i < 0 ? 0 : i, j < 0 ? this.pool.length : j + 1);
+    this.open.delete(startMark);
+    this.prune();
+    return mine;
+  }
+
+  /** A run that will not `end` (it failed before its end mark). */
+  abandon(startMark: string): void {
+    this.open.delete(startMark);
+    this.prune();
+  }
+
+  /** Drop what no open run can still ask for: everything before the oldest open run's start. */
+  private prune(): void {
+    const starts = this.pool.flatMap((e, k) => (e.kind === 'mark' && this.open.has(e.text) ? [k] : []));
+    this.pool.splice(0, starts.length ? Math.min(...starts) : this.pool.length);
   }
 }

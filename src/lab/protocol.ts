@@ -7,7 +7,7 @@ import type { AppOutcome } from '../report/outcome.js';
 import type { Software } from '../report/results.js';
 
 /** Client names as they appear in the matrix, results.json and on the command line. */
-export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python'] as const;
+export const CLIENTS = ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'curl', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'go', 'java-httpclient'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 
 export interface HostPort { host: string; port: number }

@@ -24,8 +24,7 @@ import { allowsKernelReason } from '../report/kernel-table.js';
 import type { WireRst } from '../report/results.js';
 import { startCapture } from './capture.js';
 import { installSignalCleanup } from './cleanup.js';
-import { startKernelTrace } from './kernel-trace.js';
-import type { KernelTraceEvent } from './kernel-trace.js';
+import { startKernelTrace, TracePool } from './kernel-trace.js';
 import { parseEndpoint } from '../wire/addr.js';
 import type { ChildEvent } from './proc.js';
 import type { ActorStep } from './protocol.js';
@@ -136,26 +135,15 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
     const trace = traced;
     const dir = path.join(opts.outDir, 'random');
     await mkdir(dir, { recursive: true });
-    // The kernel's events of every lane, drained in turn (one reader), kept while a run that
-    // started before them is still going.
-    const pool: KernelTraceEvent[] = [];
-    const inFlight = new Set<string>();
-    let draining: Promise<void> = Promise.resolve();
-    const drainTo = (mark: string): Promise<void> => (draining = draining.then(async () => {
-      trace.mark(mark);
-      pool.push(...await trace.until(mark));
-    }));
-    const prune = () => {
-      const starts = pool.flatMap((e, k) => (e.kind === 'mark' && inFlight.has(e.text) ? [k] : []));
-      pool.splice(0, starts.length ? Math.min(...starts) : pool.length);
-    };
+    // The kernel's events of every lane, drained in turn (one reader).
+    const pool = new TracePool(trace);
 
     const one = async (i: number): Promise<RandomRunResult> => {
       const plan = randomPlan(opts.seed, i);
       const file = path.join(dir, `run-${opts.seed}-${i}.pcap`);
       const marks = { start: `rstlab random ${runId} ${i} start`, end: `rstlab random ${runId} ${i} end` };
-      inFlight.add(marks.start);
-      trace.mark(marks.start);
+      pool.begin(marks.start);
+      let ended = false;
       const server = topo.hosts.server;
       const host = plan.ipVersion === 6 ? server.ipv6! : server.ipv4;
       const children: Array<{ kill(s: NodeJS.Signals): void; exitStatus: unknown; exited: Promise<unknown> }> = [];
@@ -192,9 +180,10 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
         await Promise.all(children.map((c) => c.exited.catch(() => undefined)));
         await sleep(200);
         await live.stop();
-        await drainTo(marks.end);
+        const events = await pool.end(marks.start, marks.end);
+        ended = true;
         const mine = (a: string) => parseEndpoint(a).port === port;
-        const sends = kernelSendsBetween(pool, marks.start, marks.end).filter((e) => mine(e.src) || mine(e.dst));
+        const sends = kernelSendsBetween(events, marks.start, marks.end).filter((e) => mine(e.src) || mine(e.dst));
         const ex = await explainCapture(file);
         const hosts = { client: topo.hosts.client.ipv4, server: server.ipv4, proxy: topo.hosts.proxy.ipv4 };
         const rsts = wireRsts(ex, hosts);
@@ -221,8 +210,7 @@ export async function runRandom(opts: RandomOptions): Promise<RandomSummary> {
       } catch (err) {
         return { plan, rsts: [], failed: (err as Error).message };
       } finally {
-        inFlight.delete(marks.start);
-        prune();
+        if (!ended) pool.abandon(marks.start);
         for (const u of undo.splice(0)) await u().catch(() => undefined);
         for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');
         await Promise.all(children.map((c) => c.exited.catch(() => undefined)));

@@ -25,8 +25,8 @@ import { makeLabCertificates } from './certs.js';
 import { installSignalCleanup } from './cleanup.js';
 import { hopAvailable, startHop } from './hops.js';
 import type { Hop, HopKind } from './hops.js';
-import { startKernelTrace } from './kernel-trace.js';
-import type { KernelSend, KernelTrace, KernelTraceEvent } from './kernel-trace.js';
+import { startKernelTrace, TracePool } from './kernel-trace.js';
+import type { KernelSend, KernelTraceEvent } from './kernel-trace.js';
 import { driverAvailable, driverCommand } from './drivers/index.js';
 import type { ClientName, DriverConfig, DriverEvent, ServerConfig, ServerEvent } from './protocol.js';
 import type { Child } from './proc.js';
@@ -43,6 +43,8 @@ export interface LabOptions {
   /** `all`: each scenario with every client that can show it (Scenario.allClients); `default`: its default clients. */
   matrix?: 'default' | 'all';
   mode: 'auto' | 'netns' | 'loopback';
+  /** Runs at a time, each lane on its own topology (netns mode; loopback runs one at a time). Default LAB_LANES. */
+  lanes?: number;
   /** Progress callback for the live view. */
   onProgress?: (p: Progress) => void;
 }
@@ -59,9 +61,15 @@ export interface LabRun {
   kernelTrace: LabResults['host']['kernelTrace'];
   reasonsNotConstructed: Record<string, string>;
   runs: RunRecord[];
+  /** Runs that went on at a time. */
+  lanes: number;
   startedAt: string;
   durationMs: number;
 }
+
+/** Lanes by default: the lab's runs mostly wait on timers and on the processes they killed, so
+ *  four topologies share this machine's cores without changing what any kernel does. */
+export const LAB_LANES = 4;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -97,26 +105,34 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   await mkdir(path.join(opts.outDir, 'captures'), { recursive: true });
 
   progress({ kind: 'setup', message: 'creating the topology' });
-  const topo = await createTopology({
-    runId, mode: opts.mode,
-    // Short timers inside the lab's namespaces only: retransmissions give up after ~3 s (RTO 200 ms × (2^4 − 1)).
-    tcpTimers: { ...SHORT_TCP_TIMERS, 'net.ipv4.tcp_retries2': 3 },
-  });
+  const timers = { ...SHORT_TCP_TIMERS, 'net.ipv4.tcp_retries2': 3 };
+  // Short timers inside the lab's namespaces only: retransmissions give up after ~3 s (RTO 200 ms × (2^4 − 1)).
+  const first = await createTopology({ runId, mode: opts.mode, tcpTimers: timers });
+  const topos: Topology[] = [first];
+  const destroyAll = async () => { for (const t of topos) await t.destroy(); };
   // The kernel's own reasons for the RSTs of every run (one tracefs instance for the lab).
   const traced = await startKernelTrace(runId);
   const trace = 'unavailable' in traced ? null : traced;
+  const pool = trace ? new TracePool(trace) : null;
   if ('unavailable' in traced) progress({ kind: 'setup', message: `no kernel reasons: ${traced.unavailable}` });
   let lost = 0;
-  const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await topo.destroy(); });
+  const removeSignalCleanup = installSignalCleanup(async () => { await trace?.stop(); await destroyAll(); });
   try {
-    const hosts = { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
-    // IPv6 runs (netns only: on loopback every host is ::1).
-    const hosts6 = { client: topo.hosts.client.ipv6 ?? '', server: topo.hosts.server.ipv6 ?? '', proxy: topo.hosts.proxy.ipv6 ?? '' };
+    // Lanes: more topologies beside the first (netns only: loopback is the host's one stack), each
+    // with its own addresses, so that the kernel's events tell them apart.
+    const lanes = first.mode === 'netns' ? Math.max(1, Math.min(opts.lanes ?? LAB_LANES, 32)) : 1;
+    if (lanes > 1) progress({ kind: 'setup', message: `creating ${lanes - 1} more topologies` });
+    for (let k = 1; k < lanes; k++) topos.push(await createTopology({ runId: `${runId}l${k}`, mode: 'netns', tcpTimers: timers, hostOctet: 2 + k }));
+    const hostsOf = (topo: Topology, family?: 6) => family === 6
+      // IPv6 runs (netns only: on loopback every host is ::1).
+      ? { client: topo.hosts.client.ipv6 ?? '', server: topo.hosts.server.ipv6 ?? '', proxy: topo.hosts.proxy.ipv6 ?? '' }
+      : { client: topo.hosts.client.ipv4, server: topo.hosts.server.ipv4, proxy: topo.hosts.proxy.ipv4 };
     let captureOk = true;
     let captureWhy = '';
-    if (topo.mode === 'loopback' && process.getuid?.() !== 0) { captureOk = false; captureWhy = 'capturing needs root (tcpdump)'; }
+    if (first.mode === 'loopback' && process.getuid?.() !== 0) { captureOk = false; captureWhy = 'capturing needs root (tcpdump)'; }
     progress({ kind: 'setup', message: 'making certificates' });
-    const certs = await makeLabCertificates(path.join(opts.outDir, 'certs'), { ips: [hosts.server, hosts.proxy, '127.0.0.1'], dnsNames: ['localhost', 'server.rstlab.test'] });
+    const certIps = [...new Set(topos.flatMap((t) => [t.hosts.server.ipv4, t.hosts.proxy.ipv4])), '127.0.0.1'];
+    const certs = await makeLabCertificates(path.join(opts.outDir, 'certs'), { ips: certIps, dnsNames: ['localhost', 'server.rstlab.test'] });
 
     const plan: Array<{ scenario: Scenario; client: ClientName }> = [];
     for (const scenario of opts.scenarios) {
@@ -126,41 +142,53 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     const availability = new Map<ClientName, { ok: true } | { ok: false; why: string }>();
     for (const c of new Set(plan.map((p) => p.client))) availability.set(c, await driverAvailable(c));
 
-    const runs: RunRecord[] = [];
-    let hopReady: Awaited<ReturnType<typeof hopAvailable>>;
-    for (const [i, { scenario, client }] of plan.entries()) {
+    const runs: RunRecord[] = new Array<RunRecord>(plan.length);
+    const runAt = async (i: number, topo: Topology): Promise<RunRecord> => {
+      const { scenario, client } = plan[i]!;
       progress({ kind: 'run-start', index: i, total: plan.length, scenario: scenario.id, client });
       const base: RunRecord = {
         id: `${scenario.id}--${client}`, scenario: scenario.id, client, status: 'skipped', outcome: null,
         capture: null, rsts: [], fins: [], connections: [], ladder: [], timeline: [], serverEvents: [], problems: [], durationMs: 0,
       };
       const avail = availability.get(client)!;
-      let run: RunRecord;
-      if (!avail.ok) run = { ...base, reason: avail.why };
-      else if (scenario.pause && !(await canPause(client))) run = { ...base, reason: `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
-      else if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') run = { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
-      else if (hopOf(scenario) && !(hopReady = await hopAvailable(hopOf(scenario)!)).ok) run = { ...base, reason: (hopReady as { why: string }).why };
-      else {
-        try {
-          run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts: scenario.family === 6 ? hosts6 : hosts, capture: captureOk, trace });
-        } catch (err) {
-          run = { ...base, status: 'failed', reason: (err as Error).message };
-        }
-        if (!captureOk && run.status !== 'failed') run.problems.push(`no capture: ${captureWhy}`);
+      if (!avail.ok) return { ...base, reason: avail.why };
+      if (scenario.pause && !(await canPause(client, scenario.reuse))) {
+        return { ...base, reason: scenario.reuse
+          ? `${client} cannot hold at the idle point between two requests, so it cannot show this scenario`
+          : `${client} cannot hold at the pause point (the seed's breakpoint), so it cannot show this scenario` };
       }
-      runs.push(run);
-      progress({ kind: 'run-end', index: i, total: plan.length, run });
-    }
+      if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') return { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
+      const hop = hopOf(scenario);
+      if (hop) {
+        const ready = await hopAvailable(hop);
+        if (!ready.ok) return { ...base, reason: ready.why };
+      }
+      let run: RunRecord;
+      try {
+        run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts: hostsOf(topo, scenario.family), capture: captureOk, pool });
+      } catch (err) {
+        run = { ...base, status: 'failed', reason: (err as Error).message };
+      }
+      if (!captureOk && run.status !== 'failed') run.problems.push(`no capture: ${captureWhy}`);
+      return run;
+    };
+    let next = 0;
+    await Promise.all(topos.map(async (topo) => {
+      for (let i = next++; i < plan.length; i = next++) {
+        runs[i] = await runAt(i, topo);
+        progress({ kind: 'run-end', index: i, total: plan.length, run: runs[i]! });
+      }
+    }));
     if (trace) lost = (await trace.stop()).lost;
     return {
-      mode: topo.mode, modeReason: topo.reason, capture: captureOk, runs,
+      mode: first.mode, modeReason: first.reason, capture: captureOk, runs, lanes,
       kernelTrace: trace ? { available: true, lost } : { available: false, why: (traced as { unavailable: string }).unavailable },
       reasonsNotConstructed: REASONS_NOT_CONSTRUCTED,
       startedAt: new Date(started).toISOString(), durationMs: Date.now() - started,
     };
   } finally {
     await trace?.stop();
-    await topo.destroy();
+    await destroyAll();
     removeSignalCleanup();
   }
 }
@@ -170,9 +198,9 @@ function hopOf(s: Scenario): HopKind | undefined {
   return s.reverseProxy ?? (s.viaProxy ? s.forwardProxy : undefined);
 }
 
-/** Whether a client's driver can hold right after connecting (curl cannot). */
-async function canPause(client: ClientName): Promise<boolean> {
-  const probe: DriverConfig = { client, scheme: 'http', target: { host: '127.0.0.1', port: 1 }, path: '/', pause: true, timeoutMs: 1000 };
+/** Whether a client's driver can hold right after connecting (curl cannot), or with `reuse` at the idle point. */
+async function canPause(client: ClientName, reuse?: DriverConfig['reuse']): Promise<boolean> {
+  const probe: DriverConfig = { client, scheme: 'http', target: { host: '127.0.0.1', port: 1 }, path: '/', pause: true, timeoutMs: 1000, ...(reuse ? { reuse } : {}) };
   return (await driverCommand(probe)).canPause;
 }
 
@@ -181,8 +209,8 @@ interface RunEnv {
   certs: { caFile: string; certFile: string; keyFile: string };
   hosts: { client: string; server: string; proxy: string };
   capture: boolean;
-  /** The kernel's reset reasons, when they can be read. */
-  trace: KernelTrace | null;
+  /** The kernel's reset reasons, when they can be read (shared by the lanes). */
+  pool: TracePool | null;
 }
 
 async function runOne(topo: Topology, scenario: Scenario, client: ClientName, base: RunRecord, env: RunEnv): Promise<RunRecord> {
@@ -201,8 +229,8 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   // On loopback the interface is shared with the host: keep only the lab's own addresses.
   const filter = topo.mode === 'loopback' ? `tcp and (host ${env.hosts.server} or host ${env.hosts.proxy})` : undefined;
   const marks = { start: `rstlab ${base.id} start ${t0}`, end: `rstlab ${base.id} end ${t0}` };
-  env.trace?.read(); // what came before this run is not its own
-  env.trace?.mark(marks.start);
+  env.pool?.begin(marks.start);
+  let traceEnded = false;
   // Behind a reverse proxy both connections (client↔proxy, proxy↔origin) cross the proxy's link.
   const live = env.capture ? await startCapture(topo, scenario.reverseProxy ? 'proxy' : 'client', { file, ...(filter ? { filter } : {}), ...(scenario.reverseProxy ? { bufferKiB: 32768 } : {}) }) : null;
   const hops: Hop[] = [];
@@ -258,6 +286,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       pause: scenario.pause,
       caFile: env.certs.caFile,
       ...(scenario.tcp ? { tcp: scenario.tcp } : {}),
+      ...(scenario.reuse ? { reuse: scenario.reuse } : {}),
       timeoutMs: scenario.clientTimeoutMs ?? 8000,
     };
     const { argv } = await driverCommand(config);
@@ -271,6 +300,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       else if (e.event === 'result') result = e;
       else if (e.event === 'connected') { clientLocal = e.local; reported('client', `connected ${e.local}`); }
       else if (e.event === 'response-started') reported('client', `response ${e.status ?? ''}`.trim());
+      else if (e.event === 'idle') reported('client', 'idle (connection back in the pool)');
     });
     const actions: ScenarioActions = {
       async kill(who) {
@@ -308,7 +338,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         if (old.code !== 0) throw new Error(`sysctl ${key}: ${old.stderr.trim()}`);
         const set = await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${value}`]);
         if (set.code !== 0) throw new Error(`sysctl -w ${key}=${value}: ${set.stderr.trim()}`);
-        act(`${host}: ${key} = ${value}`, host);
+        act(`${host}: ${key} = ${value}`, host === 'router' ? undefined : host);
         restores.unshift(async () => { await topo.exec(host, ['sysctl', '-q', '-w', `${key}=${old.stdout.trim()}`]); });
       },
       exec: (host, argv) => topo.exec(host, argv),
@@ -341,9 +371,11 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     };
 
     if (scenario.pause) {
-      const ev = await driver.waitFor((e) => e.event === 'connected' || e.event === 'result', 15000);
-      if (ev.event === 'connected') {
-        clientLocal = ev.local;
+      // The pause point: after connect, or with `reuse` the idle point between the two requests.
+      const at = scenario.reuse ? 'idle' : 'connected';
+      const ev = await driver.waitFor((e) => e.event === at || e.event === 'result', 15000);
+      if (ev.event === at) {
+        if (ev.event === 'connected') clientLocal = ev.local;
         await scenario.atPause?.(actions);
         if ((driver.exitStatus === undefined)) { timeline.push({ ms: now(), who: 'lab', kind: 'release' }); driver.send('go'); }
       }
@@ -361,8 +393,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     await sleep(150);
     const hopReports = await Promise.all(hops.map((h) => h.report()));
     if (live) await live.stop();
-    env.trace?.mark(marks.end);
-    const kernelEvents = env.trace ? kernelSendsBetween(await env.trace.until(marks.end), marks.start, marks.end) : null;
+    // Every lane's events between this run's marks: attachKernel keeps those of this lane's hosts.
+    const kernelEvents = env.pool ? kernelSendsBetween(await env.pool.end(marks.start, marks.end), marks.start, marks.end) : null;
+    traceEnded = true;
 
     // Explain the run's capture.
     let rsts: WireRst[] = [];
@@ -394,7 +427,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         });
       }).sort((a, b) => a.frame - b.frame);
     }
-    const kernelOnly = kernelEvents && live && env.trace ? attachKernel(rsts, seenRsts, kernelEvents, env.trace.wallOffset, env.hosts) : undefined;
+    const kernelOnly = kernelEvents && live && env.pool ? attachKernel(rsts, seenRsts, kernelEvents, env.pool.trace.wallOffset, env.hosts) : undefined;
     const problems = live ? [...checkExpectation(scenario, rsts, fins), ...(kernelEvents ? checkKernel(rsts) : [])] : [];
     if (!res && !scenario.clientKilled) problems.push('the client reported no result');
     return {
@@ -410,6 +443,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       durationMs: Date.now() - t0,
     };
   } finally {
+    if (!traceEnded) env.pool?.abandon(marks.start);
     for (const h of hops) await h.stop().catch(() => undefined);
     for (const r of removers.splice(0)) await r().catch(() => undefined);
     for (const r of restores.splice(0)) await r().catch(() => undefined);

@@ -12,6 +12,8 @@ import { REVERSE_PROXY_SCENARIOS } from './scenarios-reverse-proxy.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
+import { MIDDLEBOX_SCENARIOS } from './scenarios-middlebox.js';
+import { KEEPALIVE_SCENARIOS } from './scenarios-keepalive.js';
 
 /** What a scenario can do while it runs (implemented by run.ts). */
 export interface ScenarioActions {
@@ -34,9 +36,9 @@ export interface ScenarioActions {
   inject(seg: { seq: number; ack?: number; flags?: string; payload?: number }): Promise<void>;
   /** Set a sysctl inside a host's namespace for the rest of the run (restored at its end); netns
    *  mode only — never on the machine's own network stack. */
-  sysctl(host: 'server' | 'client', key: string, value: string): Promise<void>;
+  sysctl(host: 'server' | 'client' | 'router', key: string, value: string): Promise<void>;
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
-  exec(host: 'server' | 'client', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(host: 'server' | 'client' | 'router', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
   /** Wait for a line the real proxy program writes on stdout (hops.ts: mitmproxy's termlog,
    *  HAProxy's log); null after `timeoutMs` or without such a proxy. */
@@ -78,8 +80,11 @@ export interface Scenario {
   family?: 6;
   /** The scenario kills the client process: no result is expected from it (the server's events tell the story). */
   clientKilled?: boolean;
-  /** Hold the client at the seed's breakpoint until `atPause` has run. */
+  /** Hold the client at the seed's breakpoint until `atPause` has run (with `reuse`: at the idle
+   *  point between its two requests). */
   pause: boolean;
+  /** Two requests through one client object, the second on the pooled connection (protocol.ts). */
+  reuse?: DriverConfig['reuse'];
   tcp?: DriverConfig['tcp'];
   /** The client's own safety timeout (the lab waits a little longer). */
   clientTimeoutMs?: number;
@@ -100,6 +105,10 @@ export interface Scenario {
 const HTTP_CLIENTS = ['node-http', 'node-fetch', 'okhttp', 'python', 'curl'] as const satisfies readonly ClientName[];
 const HTTPS_CLIENTS = ['node-https', 'node-fetch', 'okhttp', 'python', 'curl'] as const satisfies readonly ClientName[];
 const H2_CLIENTS = ['node-http2', 'okhttp'] as const satisfies readonly ClientName[];
+/** The Python HTTP libraries (HTTP/1.1 over TCP or TLS), for `rstlab lab --all`. */
+const PY_LIBRARIES = ['python-requests', 'python-httpx', 'python-aiohttp'] as const satisfies readonly ClientName[];
+/** A scenario's `allClients`: its default clients and the Python libraries. */
+const withPython = (clients: readonly ClientName[]): readonly ClientName[] => [...clients, ...PY_LIBRARIES.filter((c) => !clients.includes(c))];
 
 /** HTTP/1.1 over TLS for https clients, HTTP/2 for the h2 ones, plain HTTP otherwise. */
 function schemeOf(kind: 'http' | 'https' | 'h2') {
@@ -150,7 +159,8 @@ export const SCENARIOS: Scenario[] = [
     title: 'Connect to a port with no listener',
     description: 'The client connects to a port of the server host where nothing listens (the seed used port 442).',
     claims: ['C1.1', 'C1.2'],
-    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl'],
+    clients: ['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'python-requests', 'curl', 'go'],
+    allClients: withPython(['node-net', 'node-http', 'node-https', 'node-http2', 'node-fetch', 'okhttp', 'python', 'curl', 'go', 'java-httpclient']),
     needs: 'any',
     scheme: (c) => (c === 'node-net' ? 'tcp' : c === 'node-https' ? 'https' : c === 'node-http2' ? 'h2' : 'http'),
     server: () => null,
@@ -165,6 +175,8 @@ export const SCENARIOS: Scenario[] = [
     description: 'The client is held right after the TCP connection is set up (before the ClientHello for TLS); the server process is SIGKILLed; then the client sends.',
     claims: kind === 'http' ? ['C2.0', 'C2a.5', 'C2a.6'] : kind === 'https' ? ['C2.0', 'C2a.3', 'C2a.6'] : ['C2.0', 'C2a.6'],
     clients: kind === 'http' ? HTTP_CLIENTS : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    // java-httpclient cannot hold at the pause point.
+    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go'] : [...H2_CLIENTS, 'go'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind),
@@ -180,6 +192,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'As the seed: the client uses an HTTP proxy; it is held after connecting (after the CONNECT tunnel for HTTPS); the proxy process is SIGKILLed; then the client sends.',
     claims: kind === 'https' ? ['C2a.1', 'C2a.2', 'C2a.6'] : ['C2a.4', 'C2a.6'],
     clients: kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl'],
+    allClients: [...withPython(kind === 'http' ? ['node-http', 'okhttp', 'python', 'curl'] : ['node-https', 'node-fetch', 'okhttp', 'python', 'curl']), 'go'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind),
@@ -194,6 +207,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'The server listens but has not called accept() yet; the handshake completes in the kernel; the server process is SIGKILLed. Closing a listener resets every connection still queued on it.',
     claims: ['C2.0'],
     clients: ['node-net', 'node-http', 'okhttp'],
+    allClients: withPython(['node-net', 'node-http', 'okhttp']),
     needs: 'any',
     ...rawOrHttp({ noAccept: true }, true),
     pause: true,
@@ -208,7 +222,8 @@ export const SCENARIOS: Scenario[] = [
     title: `Server killed mid-response (${kind === 'h2' ? 'HTTP/2' : kind === 'https' ? 'HTTPS' : 'HTTP/1.1'})`,
     description: 'The client downloads a large file; the server writes the headers and the first 256 KiB, then is SIGKILLed.',
     claims: kind === 'http' ? ['C2b.3', 'C2b.4'] : kind === 'https' ? ['C2b.1', 'C2b.4'] : ['C2b.2', 'C2b.4'],
-    clients: kind === 'http' ? HTTP_CLIENTS : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    clients: kind === 'http' ? [...HTTP_CLIENTS, 'python-requests', 'go'] : kind === 'https' ? HTTPS_CLIENTS : H2_CLIENTS,
+    allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient'] : [...H2_CLIENTS, 'go', 'java-httpclient'],
     needs: 'any',
     scheme: schemeOf(kind),
     server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
@@ -278,6 +293,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'The server\'s socket is destroyed with its RST dropped inside the server host (as after a crash and reboot or a lost NAT entry); then the client sends data.',
     claims: ['C3.1'],
     clients: ['node-net', 'node-http', 'okhttp'],
+    allClients: withPython(['node-net', 'node-http', 'okhttp']),
     needs: 'netns',
     ...rawOrHttp(),
     pause: true,
@@ -330,6 +346,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'The server closes its connection abortively (socket.resetAndDestroy(), i.e. SO_LINGER on with timeout 0) instead of with FIN.',
     claims: ['C5.1'],
     clients: ['node-net', 'node-http', 'okhttp'],
+    allClients: withPython(['node-net', 'node-http', 'okhttp']),
     needs: 'any',
     ...rawOrHttp(undefined, true),
     pause: true,
@@ -342,6 +359,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'The server never reads; the client sends its request; the server process is SIGKILLed with the request in its receive queue: RST instead of FIN.',
     claims: ['Q1', 'C2.0'],
     clients: ['node-net', 'node-http', 'okhttp'],
+    allClients: withPython(['node-net', 'node-http', 'okhttp']),
     needs: 'any',
     ...rawOrHttp({ noRead: true }, true),
     pause: true,
@@ -573,6 +591,7 @@ export const SCENARIOS: Scenario[] = [
     description: 'After the connection is set up the router inserts `REJECT --reject-with tcp-reset` for it; the client sends; the router answers in the server\'s name.',
     claims: ['X1'],
     clients: ['node-net', 'node-http', 'okhttp'],
+    allClients: withPython(['node-net', 'node-http', 'okhttp']),
     needs: 'netns',
     ...rawOrHttp(),
     pause: true,
@@ -583,6 +602,8 @@ export const SCENARIOS: Scenario[] = [
     },
     expect: { allow: { server: ['middlebox'] }, must: [['server', 'middlebox']] },
   },
+  ...MIDDLEBOX_SCENARIOS,
+  ...KEEPALIVE_SCENARIOS,
   ...MITMPROXY_SCENARIOS,
   ...REVERSE_PROXY_SCENARIOS,
 ];
@@ -595,7 +616,7 @@ const IPV6_TWINS = [
 ];
 
 function ipv6Twin(s: Scenario): Scenario {
-  return { ...s, id: `${s.id}-ipv6`, title: `${s.title} (IPv6)`, claims: [], clients: ['node-net'], needs: 'netns', family: 6 };
+  return { ...s, id: `${s.id}-ipv6`, title: `${s.title} (IPv6)`, claims: [], clients: ['node-net'], allClients: ['node-net'], needs: 'netns', family: 6 };
 }
 
 SCENARIOS.push(...IPV6_TWINS.map((id) => ipv6Twin(SCENARIOS.find((s) => s.id === id)!)));

@@ -6,7 +6,8 @@
 //   veth per endpoint (`rstlab-r-client`, `rstlab-r-server`, `rstlab-r-proxy`); each endpoint holds
 //   the peer, named `rstlab-eth0`. Veths are created directly inside the namespaces, so nothing is
 //   ever added to the host's namespace. Addresses: client 198.51.100.2/24 + 2001:db8:1::2/64,
-//   server 203.0.113.2/24 + 2001:db8:2::2/64, proxy 192.0.2.2/24 + 2001:db8:3::2/64; the router is
+//   server 203.0.113.2/24 + 2001:db8:2::2/64, proxy 192.0.2.2/24 + 2001:db8:3::2/64 (`.N` / `::N`
+//   with TopologyOptions.hostOctet N, for labs running several topologies at once); the router is
 //   .1 / ::1 on each link and forwards (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding set in
 //   its namespace only). Endpoints route everything to the router; the router has no other
 //   interface, so nothing leaves. IPv6 addresses are `nodad` (usable at once). Every namespace's
@@ -77,6 +78,10 @@ export interface TopologyOptions {
   mode: 'auto' | 'netns' | 'loopback';
   /** Sysctls for the endpoint namespaces (netns mode); default SHORT_TCP_TIMERS; false: kernel defaults. */
   tcpTimers?: Record<string, string | number> | false;
+  /** netns mode: the endpoints' last address byte (IPv4 `.N`, IPv6 `::N`), 2–254, default 2. Labs
+   *  running several topologies at once give each its own, so that the kernel's events (one trace
+   *  for all of them) name which topology sent each RST. */
+  hostOctet?: number;
 }
 
 /**
@@ -337,20 +342,26 @@ class NetnsTopology extends BaseTopology {
   readonly hosts: Record<HostName, HostInfo>;
   private readonly namespaces: string[];
 
-  private constructor(runId: string, reason: string) {
+  private constructor(runId: string, reason: string, octet: number) {
     super(runId, reason);
     const host = (name: HostName, ipv4: string, ipv6: string): HostInfo => ({ name, netns: netnsName(runId, name), ipv4, ipv6 });
+    const at = (endpoint: EndpointName, n: number) => {
+      const l = LINKS.find((x) => x.endpoint === endpoint)!;
+      return [`${l.v4net}.${n}`, `${l.v6net}::${n.toString(16)}`] as const;
+    };
     this.hosts = {
-      client: host('client', '198.51.100.2', '2001:db8:1::2'),
-      router: host('router', '198.51.100.1', '2001:db8:1::1'),
-      server: host('server', '203.0.113.2', '2001:db8:2::2'),
-      proxy: host('proxy', '192.0.2.2', '2001:db8:3::2'),
+      client: host('client', ...at('client', octet)),
+      router: host('router', ...at('client', 1)),
+      server: host('server', ...at('server', octet)),
+      proxy: host('proxy', ...at('proxy', octet)),
     };
     this.namespaces = HOST_NAMES.map((h) => netnsName(runId, h));
   }
 
   static async create(opts: TopologyOptions, reason: string): Promise<NetnsTopology> {
-    const t = new NetnsTopology(opts.runId, reason);
+    const octet = opts.hostOctet ?? 2;
+    if (!Number.isInteger(octet) || octet < 2 || octet > 254) throw new LabError(`hostOctet ${octet} is not 2–254`);
+    const t = new NetnsTopology(opts.runId, reason, octet);
     const existing = (await must(['ip', 'netns', 'list'], 'listing namespaces')).split('\n').map((l) => l.split(' ')[0]);
     const clash = t.namespaces.find((n) => existing.includes(n));
     if (clash !== undefined) throw new LabError(`namespace ${clash} already exists`, 'choose another run id, or run `rstlab lab --cleanup`');
@@ -385,8 +396,8 @@ class NetnsTopology extends BaseTopology {
       await must(['ip', '-n', router, 'addr', 'add', `${l.v4net}.1/24`, 'dev', rif], step);
       await must(['ip', '-n', router, '-6', 'addr', 'add', `${l.v6net}::1/64`, 'dev', rif, 'nodad'], step);
       await must(['ip', '-n', router, 'link', 'set', rif, 'up'], step);
-      await must(['ip', '-n', ns, 'addr', 'add', `${l.v4net}.2/24`, 'dev', ENDPOINT_IFACE], step);
-      await must(['ip', '-n', ns, '-6', 'addr', 'add', `${l.v6net}::2/64`, 'dev', ENDPOINT_IFACE, 'nodad'], step);
+      await must(['ip', '-n', ns, 'addr', 'add', `${this.hosts[l.endpoint].ipv4}/24`, 'dev', ENDPOINT_IFACE], step);
+      await must(['ip', '-n', ns, '-6', 'addr', 'add', `${this.hosts[l.endpoint].ipv6}/64`, 'dev', ENDPOINT_IFACE, 'nodad'], step);
       await must(['ip', '-n', ns, 'link', 'set', ENDPOINT_IFACE, 'up'], step);
       await must(['ip', '-n', ns, 'route', 'add', 'default', 'via', `${l.v4net}.1`], step);
       await must(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', `${l.v6net}::1`], step);

@@ -20,7 +20,7 @@ export function shortOutcome(o: OutcomeRecord | null, max = 30): string {
   else if (o.error === 'TypeError' && o.causes.length) {
     const c = o.causes[0]!;
     s = `${errno(c.code) ?? c.code ?? c.error} (${o.message ?? 'TypeError'})`;
-  } else if (o.code && !/^\d+$/.test(o.code) && simple === 'Error') s = o.code;
+  } else if (o.code && !/^\d+$/.test(o.code) && (simple === 'Error' || (o.error ?? '').startsWith('*'))) s = o.code; // Go: `*url.Error`, `*errors.errorString` with io.EOF
   else s = `${simple || o.kind}${o.message ? `: ${o.message}` : ''}`;
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

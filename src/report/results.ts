@@ -162,6 +162,8 @@ export interface LabResults {
     kernelTrace: { available: true; lost: number } | { available: false; why: string };
     /** The reasons of `enum sk_rst_reason` no scenario constructs, and why (lab/scenarios.ts). */
     reasonsNotConstructed?: Record<string, string>;
+    /** Runs that went on at a time, each on its own topology (`rstlab lab --parallel`). */
+    lanes?: number;
   };
   scenarios: ScenarioInfo[];
   clients: string[];

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAB_FIXTURE } from './testdata/lab-results.js';
-import { renderWhyNothing, renderWhyText, whyRecord, whySuggestion, wrap } from './why-text.js';
+import { renderWhyNothing, renderWhyNotTcp, renderWhyText, whyRecord, whySuggestion, wrap } from './why-text.js';
 import type { WhyCause, WhyMatch } from './why-text.js';
 
 const run = LAB_FIXTURE.runs.find((r) => r.id === 'kill-server-before-request-http--node-http')!;
@@ -42,4 +42,20 @@ test('the JSON record and the answer when nothing matched', () => {
   assert.match(whySuggestion([]), /errno name \(ECONNRESET\)/);
   assert.equal(renderWhyNothing('q', { entries: [1, 2], sources: [{ runs: 3 }, { runs: 4 }] }, 'try'), 'rstlab why: nothing in the catalog (2 errors from 7 lab runs) matches "q"\n  try\n');
   assert.equal(wrap('  a b c', 4, ' '), '  a\n b c');
+});
+
+test('the pasted text\'s family and condition; a match from another software is said to be one; not-a-TCP-event plainly', () => {
+  const ctx = { family: { family: 'go-net-http', shape: "Go's net.OpError / net/http" }, condition: { condition: 'closed-before-response', title: 'closed before any response', because: 'wording "EOF"' }, notTcp: null, synonyms: ['X is Y (doc)'], matchFamily: 'node', sameFamily: false };
+  const out = renderWhyText('Get http://x/: EOF', matches, causes, undefined, { ladders: false, context: ctx });
+  assert.match(out.replace(/\n +/g, ' '), /Pasted text: Go \(net\/http\) \(Go's net\.OpError \/ net\/http\) — closed before any response, from its wording "EOF"/);
+  assert.match(out.replace(/\n +/g, ' '), /Matched: Node — no lab run of Go \(net\/http\) matches yet; the closest observation is Node's "Error \[ECONNRESET\]: socket hang up" \(same condition: closed before any response\)/);
+  assert.match(out, /synonym \(documented, not observed\): X is Y \(doc\)/);
+  const same = renderWhyText('socket hang up', matches, causes, undefined, { ladders: false, context: { ...ctx, family: { family: 'node', shape: "Node's error" }, sameFamily: true } });
+  assert.match(same, /Matched: Node \(the same software\)/);
+
+  const j = whyRecord('x', matches, causes, ctx);
+  assert.deepEqual(Object.keys(j), ['query', 'family', 'condition', 'notTcp', 'synonyms', 'matchFamily', 'sameFamily', 'matches', 'causes']);
+
+  const not = renderWhyNotTcp('no healthy upstream', { ...ctx, family: { family: 'envoy', shape: "Envoy's local reply" }, condition: null, notTcp: { what: 'Envoy found no healthy host', instead: 'the cluster\'s endpoints' }, synonyms: [], matchFamily: null });
+  assert.match(not, /Pasted text: Envoy \(Envoy's local reply\)\n\nNot a TCP event\.\n  What it is: Envoy found no healthy host\.\n  Look at instead: the cluster's endpoints\./);
 });

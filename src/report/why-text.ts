@@ -10,7 +10,8 @@ import { plain } from './text.js';
 
 /** An error of the catalog that matched the text, with its score 0..1 and what matched. */
 export interface WhyMatch {
-  entry: { id: string; client: string; error: string; code?: string; message: string; pattern: string };
+  /** `family`: the software that printed it (`node`, `okhttp`, `nginx`…), `hop`: set when a proxy's or server's own report. */
+  entry: { id: string; client: string; family?: string; version?: string | null; hop?: string; error: string; code?: string; message: string; pattern: string };
   score: number;
   /** What matched; a reason starting with `synonym: ` marks a platform variant and says which. */
   reasons: string[];
@@ -18,7 +19,7 @@ export interface WhyMatch {
 
 /** One lab run of a matching error: the error's client and first outcome, and the run itself. */
 export interface WhyHit {
-  entry: { client: string; outcome: OutcomeRecord };
+  entry: { client: string; family?: string; hop?: string; outcome: OutcomeRecord };
   occurrence: { run: string; scenario: string; capture: string | null; wire: { summary: string }; ladder: LadderSegment[]; timeline: TimelineEntry[] };
   score: number;
 }
@@ -38,7 +39,59 @@ export interface WhyCause {
   advice: { retry: string; retryWhy: string; change: string[] };
 }
 
+/** What the answer knows of the pasted text itself (the catalog's WhyAnswer fits it as it is). */
+export interface WhyContext {
+  family: { family: string; shape: string } | null;
+  condition: { condition: string; title: string; because: string } | null;
+  notTcp: { what: string; instead: string } | null;
+  synonyms: string[];
+  matchFamily: string | null;
+  sameFamily: boolean;
+}
+
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/** Family names as a person writes them. */
+const FAMILY_NAMES: Record<string, string> = {
+  node: 'Node', okhttp: 'OkHttp', python: 'Python (http.client)', curl: 'curl', 'go-net-http': 'Go (net/http)', nginx: 'nginx', haproxy: 'HAProxy',
+  envoy: 'Envoy', chromium: 'Chromium', firefox: 'Firefox', 'python-requests': 'Python requests', 'python-httpx': 'Python httpx', aiohttp: 'aiohttp',
+  java: 'Java (JDK)', dotnet: '.NET', undici: 'Node (undici)', postgresql: 'PostgreSQL', psql: 'libpq (psql)', redis: 'Redis', mysql: 'MySQL', grpc: 'gRPC', mitmproxy: 'mitmproxy',
+};
+export const familyName = (f: string) => FAMILY_NAMES[f] ?? f;
+
+/** The lines about the pasted text and where the match came from (text answer). */
+function contextLines(ctx: WhyContext, matches: WhyMatch[], width: number, p: Painter): string[] {
+  const out: string[] = [];
+  const fam = ctx.family ? `${familyName(ctx.family.family)} (${ctx.family.shape})` : 'software not recognised';
+  const cond = ctx.condition ? ` — ${ctx.condition.title}, from its ${ctx.condition.because}` : '';
+  out.push(wrap(`${p.bold('Pasted text')}: ${fam}${cond}`, width, '  '));
+  if (!matches.length) return out;
+  const top = matches[0];
+  const from = ctx.matchFamily ? familyName(ctx.matchFamily) : '?';
+  if (ctx.family && !ctx.sameFamily) {
+    const what = `${top.entry.error}${top.entry.code && top.entry.error !== 'curl' ? ` [${top.entry.code}]` : ''}: ${top.entry.pattern}`;
+    const via = ctx.condition ? ` (same condition: ${ctx.condition.title})` : '';
+    out.push(wrap(`${p.bold('Matched')}: ${from} — no lab run of ${familyName(ctx.family.family)} matches yet; the closest observation is ${from}'s ${JSON.stringify(what)}${via}`, width, '  '));
+  } else {
+    out.push(wrap(`${p.bold('Matched')}: ${from}${ctx.sameFamily ? ' (the same software)' : ''}`, width, '  '));
+  }
+  for (const s of ctx.synonyms) out.push(p.dim(wrap(`  synonym (documented, not observed): ${s}`, width, '    ')));
+  return out;
+}
+
+/** The answer when the text is no TCP event: what it is instead and where to look. */
+export function renderWhyNotTcp(text: string, ctx: WhyContext, p: Painter = plain, width = 100): string {
+  const out = [`${p.bold('rstlab why')} ${JSON.stringify(text.length > 200 ? `${text.slice(0, 199)}…` : text)}`, ''];
+  out.push(...contextLines(ctx, [], width, p));
+  out.push('');
+  out.push(p.bold('Not a TCP event.'));
+  if (ctx.notTcp) {
+    out.push(wrap(`  What it is: ${ctx.notTcp.what}.`, width, '    '));
+    out.push(wrap(`  Look at instead: ${ctx.notTcp.instead}.`, width, '    '));
+  }
+  out.push(p.dim('  No lab run applies: the catalog holds what TCP connections did.'));
+  return out.join('\n');
+}
 
 /** Word-wrap `text` to `width` columns; continuation lines get `indent`. */
 export function wrap(text: string, width: number, indent: string): string {
@@ -56,7 +109,8 @@ export function wrap(text: string, width: number, indent: string): string {
 
 function entryLine(m: WhyMatch): string {
   const e = m.entry;
-  return `${e.client.padEnd(11)} ${e.error}${e.code && e.error !== 'curl' ? ` [${e.code}]` : e.code ? ` (${e.code})` : ''}: ${e.pattern}`;
+  const who = e.hop ? `${e.family ?? e.error} (${e.hop})` : e.client;
+  return `${who.padEnd(11)} ${e.error}${e.code && e.error !== 'curl' ? ` [${e.code}]` : e.code ? ` (${e.code})` : ''}: ${e.pattern}`;
 }
 
 /**
@@ -64,16 +118,17 @@ function entryLine(m: WhyMatch): string {
  * advice and (unless `ladders: false`) the best run's ladder. Prose is wrapped at `width` columns
  * (default 100); a ladder is drawn `width` wide and indented by 3.
  */
-export function renderWhyText(text: string, matches: WhyMatch[], causes: WhyCause[], p: Painter = plain, opts: { ladders?: boolean; width?: number } = {}): string {
+export function renderWhyText(text: string, matches: WhyMatch[], causes: WhyCause[], p: Painter = plain, opts: { ladders?: boolean; width?: number; context?: WhyContext } = {}): string {
   const width = opts.width ?? 100;
   const out: string[] = [];
   out.push(`${p.bold('rstlab why')} ${JSON.stringify(text.length > 200 ? `${text.slice(0, 199)}…` : text)}`);
   out.push('');
+  if (opts.context) { out.push(...contextLines(opts.context, matches, width, p)); out.push(''); }
   out.push(p.bold('Matching errors in the lab catalog'));
   for (const m of matches.slice(0, 8)) out.push(`  ${pct(m.score).padStart(4)}  ${entryLine(m)}${m.reasons.some((r) => r.startsWith('synonym')) ? p.dim('  (platform variant)') : ''}`);
   if (matches.length > 8) out.push(p.dim(`        … ${matches.length - 8} more`));
   const synonym = matches.flatMap((m) => m.reasons).find((r) => r.startsWith('synonym: '));
-  if (synonym) out.push(p.dim(`  note: ${synonym.slice('synonym: '.length)}`));
+  if (synonym && !opts.context) out.push(p.dim(`  note: ${synonym.slice('synonym: '.length)}`));
   causes.forEach((c, i) => {
     const advice = c.advice;
     out.push('');
@@ -82,7 +137,7 @@ export function renderWhyText(text: string, matches: WhyMatch[], causes: WhyCaus
     const byScenario = new Map<string, Set<string>>();
     for (const h of c.hits) {
       const set = byScenario.get(h.occurrence.scenario) ?? new Set<string>();
-      set.add(h.entry.client);
+      set.add(h.entry.hop ? `${h.entry.family ?? 'hop'} at the ${h.entry.hop}` : h.entry.client);
       byScenario.set(h.occurrence.scenario, set);
     }
     out.push(wrap(`   ${p.bold('Seen in')}: ${[...byScenario].map(([s, clients]) => `${s} (${[...clients].join(', ')})`).join('; ')}`, width, '     '));
@@ -104,11 +159,12 @@ export function renderWhyText(text: string, matches: WhyMatch[], causes: WhyCaus
   return out.join('\n');
 }
 
-/** The JSON answer (`rstlab why --json`): the matches and the causes with their runs and advice. */
-export function whyRecord(text: string, matches: WhyMatch[], causes: WhyCause[]): Record<string, unknown> {
+/** The JSON answer (`rstlab why --json`): what the pasted text is, the matches and the causes with their runs and advice. */
+export function whyRecord(text: string, matches: WhyMatch[], causes: WhyCause[], ctx?: WhyContext): Record<string, unknown> {
   return {
     query: text,
-    matches: matches.map((m) => ({ id: m.entry.id, client: m.entry.client, error: m.entry.error, code: m.entry.code, message: m.entry.message, score: m.score, reasons: m.reasons })),
+    ...(ctx ? { family: ctx.family, condition: ctx.condition, notTcp: ctx.notTcp, synonyms: ctx.synonyms, matchFamily: ctx.matchFamily, sameFamily: ctx.sameFamily } : {}),
+    matches: matches.map((m) => ({ id: m.entry.id, client: m.entry.client, family: m.entry.family, version: m.entry.version, hop: m.entry.hop, error: m.entry.error, code: m.entry.code, message: m.entry.message, score: m.score, reasons: m.reasons })),
     causes: causes.map((c) => ({
       cause: c.cause, title: c.title, meaning: c.meaning, share: c.share, score: c.score, scenarios: c.scenarios,
       runs: c.hits.map((h) => ({ run: h.occurrence.run, scenario: h.occurrence.scenario, client: h.entry.client, capture: h.occurrence.capture, wire: h.occurrence.wire.summary, score: h.score })),

@@ -5,7 +5,10 @@
 // response-started, exactly one result. The pause point is an EventListener, like the seed's
 // debugger breakpoint: https/h2 block in secureConnectStart (after TCP connect and, through a
 // proxy, after the CONNECT tunnel — before the ClientHello); http blocks in connectEnd (before the
-// request is written). Retries are off so one attempt is observed. The Outcome keeps each
+// request is written). Retries are off so one attempt is observed — except with `reuse`: one
+// OkHttpClient makes a first request, prints `idle` (and waits for `go` when paused; the connect
+// pause is then not held) and makes the second through its own pool, with OkHttp's
+// retryOnConnectionFailure left on unless `noRetry`. The Outcome keeps each
 // exception's class, message (absent/"" when Java's is null) and the whole getCause() chain with
 // suppressed exceptions. No JSON library: a small parser below reads the configuration.
 
@@ -56,6 +59,7 @@ public class OkHttpDriver {
   static final long STARTED = System.nanoTime();
   static volatile long connectedAt = 0;
   static volatile Socket lastSocket;
+  static volatile int connects = 0;
   static final BufferedReader STDIN = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
   // ------------------------------------------------------------------------------------------
@@ -167,11 +171,27 @@ public class OkHttpDriver {
 
   static void hold(boolean pause) {
     if (connectedAt == 0) connectedAt = System.nanoTime();
-    if (!pause) return;
     Socket s = lastSocket;
     String local = s == null ? "?" : fmtAddress(s.getLocalAddress(), s.getLocalPort());
     String remote = s == null ? "?" : fmtAddress(s.getInetAddress(), s.getPort());
     emit("{\"event\":\"connected\",\"local\":" + str(local) + ",\"remote\":" + str(remote) + "}");
+    if (!pause) return;
+    try {
+      for (;;) {
+        String line = STDIN.readLine();
+        if (line == null) {
+          System.err.println("stdin closed while waiting for go");
+          Runtime.getRuntime().halt(3);
+        }
+        if (line.trim().equals("go")) return;
+      }
+    } catch (IOException e) {
+      Runtime.getRuntime().halt(3);
+    }
+  }
+
+  /** The idle point of `reuse`: wait for `go` without printing `connected`. */
+  static void hold0() {
     try {
       for (;;) {
         String line = STDIN.readLine();
@@ -197,7 +217,8 @@ public class OkHttpDriver {
       return record(new Socket() {
         @Override public void connect(SocketAddress endpoint, int timeout) throws IOException {
           super.connect(endpoint, timeout);
-          connectedAt = System.nanoTime();
+          connects++;
+          if (connectedAt == 0) connectedAt = System.nanoTime();
         }
       });
     }
@@ -237,6 +258,9 @@ public class OkHttpDriver {
     String caFile = (String) cfg.get("caFile");
     long timeoutMs = ((Number) cfg.get("timeoutMs")).longValue();
     Map<String, Object> proxy = cfg.get("proxy") == null ? null : asMap(cfg.get("proxy"));
+    Map<String, Object> reuse = cfg.get("reuse") == null ? null : asMap(cfg.get("reuse"));
+    // With reuse the pause is at the idle point, not at connect.
+    final boolean holdAtConnect = pause && reuse == null;
 
     Thread safety = new Thread(() -> {
       try {
@@ -249,21 +273,21 @@ public class OkHttpDriver {
     safety.setDaemon(true);
     safety.start();
 
-    emit("{\"event\":\"ready\"}");
+    emit("{\"event\":\"ready\",\"software\":{\"family\":\"okhttp\",\"version\":" + str(okhttp3.internal.Version.userAgent().replaceFirst("^okhttp/", "")) + "}}");
     final boolean secure = scheme.equals("https") || scheme.equals("h2");
     final List<String> notes = new ArrayList<>();
 
     OkHttpClient.Builder builder = new OkHttpClient.Builder()
-        .retryOnConnectionFailure(false)
+        .retryOnConnectionFailure(reuse != null && !Boolean.TRUE.equals(reuse.get("noRetry")))
         .socketFactory(new RecordingSocketFactory())
         .eventListener(new EventListener() {
           @Override public void secureConnectStart(Call call) {
-            hold(pause);
+            hold(holdAtConnect);
           }
 
           @Override public void connectEnd(Call call, InetSocketAddress address, Proxy p, Protocol protocol) {
             notes.add("protocol=" + protocol);
-            if (!secure) hold(pause);
+            if (!secure) hold(holdAtConnect);
           }
         });
     if (proxy != null) {
@@ -294,11 +318,31 @@ public class OkHttpDriver {
 
     String authority = host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
     String url = (secure ? "https://" : "http://") + authority + path;
-    Request request = new Request.Builder().url(url).get().build();
+    Request.Builder rb = new Request.Builder().url(url);
+    if (reuse != null && "POST".equals(reuse.get("method"))) rb.post(okhttp3.RequestBody.create(okhttp3.MediaType.get("application/x-www-form-urlencoded"), "rstlab=1"));
+    else rb.get();
+    Request request = rb.build();
 
     Integer status = null;
     long bytes = 0;
+    if (reuse != null) {
+      String first = (secure ? "https://" : "http://") + authority + "/";
+      try (Response r1 = client.newCall(new Request.Builder().url(first).get().build()).execute()) {
+        ResponseBody b1 = r1.body();
+        if (b1 != null) b1.source().readAll(okio.Okio.blackhole());
+      } catch (Throwable t) {
+        notes.add("first-request");
+        finish(errorOutcome(t, null, null, notes));
+      }
+      int before = client.connectionPool().connectionCount();
+      emit("{\"event\":\"idle\"}");
+      if (pause) hold0();
+      else if (reuse.get("idleMs") != null) Thread.sleep(((Number) reuse.get("idleMs")).longValue());
+      notes.add("pooled=" + before);
+    }
+    final int connectsBefore = connects;
     try (Response response = client.newCall(request).execute()) {
+      if (reuse != null) notes.add("new-connections=" + (connects - connectsBefore));
       status = response.code();
       emit("{\"event\":\"response-started\",\"status\":" + status + "}");
       ResponseBody body = response.body();
@@ -313,6 +357,7 @@ public class OkHttpDriver {
       }
       finish("{\"kind\":\"ok\",\"status\":" + status + ",\"bytes\":" + bytes + ",\"causes\":[],\"notes\":" + notesJson(notes) + "}");
     } catch (Throwable t) {
+      if (reuse != null && status == null) notes.add("new-connections=" + (connects - connectsBefore));
       finish(errorOutcome(t, status, status == null ? null : bytes, notes));
     }
   }

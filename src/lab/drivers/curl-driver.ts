@@ -4,30 +4,47 @@
 // (with `cannotPause: true` when `pause` was asked for), never `connected`. curl runs with
 // --silent --show-error (--cacert, --proxy; --http1.1 or --http2), its body is counted and
 // discarded; the Outcome maps the exit status and stderr: error 'curl', code = the exit code
-// (e.g. '56'), message = curl's stderr line as printed.
+// (e.g. '56'), message = curl's stderr line as printed. `ready` carries `curl --version`'s first
+// line. With `reuse`, one invocation fetches `/` and then, after `--next`, `path` (curl reuses the
+// connection within one run) — but it cannot wait at the idle point in between: asked to pause
+// there it says `cannotPause` and goes straight on.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { DriverConfig, Outcome } from '../protocol.js';
 import { Run, emit, formatAddress, readConfig } from './runtime.js';
 
 /** The curl argv (without the program name) for a DriverConfig. Exported for tests. */
 export function curlArgs(cfg: DriverConfig): string[] {
   const secure = cfg.scheme === 'https' || cfg.scheme === 'h2';
-  const url = `${secure ? 'https' : 'http'}://${formatAddress(cfg.target.host, cfg.target.port)}${cfg.path}`;
-  const args = ['--silent', '--show-error', '--output', '-', '--write-out', '%{stderr}\n%{http_code} %{size_download}\n'];
-  args.push(cfg.scheme === 'h2' ? '--http2' : '--http1.1');
-  if (cfg.caFile) args.push('--cacert', cfg.caFile);
-  if (cfg.proxy) args.push('--proxy', `http://${formatAddress(cfg.proxy.host, cfg.proxy.port)}`);
+  const origin = `${secure ? 'https' : 'http'}://${formatAddress(cfg.target.host, cfg.target.port)}`;
+  const common = ['--silent', '--show-error', cfg.scheme === 'h2' ? '--http2' : '--http1.1'];
+  if (cfg.caFile) common.push('--cacert', cfg.caFile);
+  if (cfg.proxy) common.push('--proxy', `http://${formatAddress(cfg.proxy.host, cfg.proxy.port)}`);
+  const result = ['--output', '-', '--write-out', '%{stderr}\n%{http_code} %{size_download}\n'];
   // The lab's safety net is ours; curl's own connect timeout default stays as curl has it.
-  args.push('--', url);
-  return args;
+  if (!cfg.reuse) return [...common, ...result, '--', origin + cfg.path];
+  // One invocation, two transfers: the first's body goes to /dev/null; the second's is the result.
+  const post = cfg.reuse.method === 'POST' ? ['--data', 'rstlab=1'] : [];
+  return [...common, '--output', '/dev/null', `${origin}/`, '--next', ...common, ...result, ...post, origin + cfg.path];
 }
 
-function main(): void {
+/** `curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 …`: the version and the whole first line. */
+function curlSoftware(): Promise<{ software?: { family: string; version: string } }> {
+  return new Promise((resolve) => {
+    execFile('curl', ['--version'], { timeout: 5000 }, (err, stdout) => {
+      const line = String(stdout).split('\n')[0]?.trim() ?? '';
+      if (err || !line.startsWith('curl ')) return resolve({});
+      resolve({ software: { family: 'curl', version: line.slice('curl '.length) } });
+    });
+  });
+}
+
+async function main(): Promise<void> {
   const cfg = readConfig();
   const run = new Run(cfg);
   if (cfg.pause) run.cannotPause = true;
-  emit({ event: 'ready' });
+  emit({ event: 'ready', ...(await curlSoftware()) });
   const child = spawn('curl', curlArgs(cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
   let bytes = 0;
   let stderr = '';
@@ -68,4 +85,5 @@ function main(): void {
   });
 }
 
-main();
+// Run as a program, not when a test imports curlArgs.
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();

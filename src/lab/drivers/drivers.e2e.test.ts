@@ -27,6 +27,11 @@ const MATRIX: Array<{ client: ClientName; scheme: Scheme; scenarios: Scenario[] 
   { client: 'okhttp', scheme: 'h2', scenarios: ['get', 'truncated'] },
   { client: 'python', scheme: 'http', scenarios: ALL },
   { client: 'python', scheme: 'https', scenarios: ['pause', 'get', 'closed-while-paused', 'proxy'] },
+  // The Python libraries' refused, reset and truncated cases are in pyclients.e2e.test.ts.
+  ...(['python-requests', 'python-httpx', 'python-aiohttp'] as const).flatMap((client) => [
+    { client, scheme: 'http' as const, scenarios: ['pause', 'get', 'closed-while-paused', 'proxy'] satisfies Scenario[] },
+    { client, scheme: 'https' as const, scenarios: ['pause', 'get', 'closed-while-paused', 'proxy'] satisfies Scenario[] },
+  ]),
   { client: 'curl', scheme: 'http', scenarios: ['pause', 'get', 'refused', 'reset', 'truncated', 'proxy'] },
   { client: 'curl', scheme: 'https', scenarios: ['get', 'proxy'] },
   { client: 'curl', scheme: 'h2', scenarios: ['get', 'truncated'] },
@@ -335,7 +340,7 @@ describe('protocol edges', () => {
   test('driverCommand: which clients can pause; the Java class cache lives under the temp dir', async () => {
     const cfg = (client: ClientName): DriverConfig => config(client, 'http', 1);
     assert.equal((await driverCommand(cfg('curl'))).canPause, false);
-    for (const client of ['node-net', 'node-http', 'node-fetch', 'python'] as const) assert.equal((await driverCommand(cfg(client))).canPause, true);
+    for (const client of ['node-net', 'node-http', 'node-fetch', 'python', 'python-requests', 'python-httpx', 'python-aiohttp'] as const) assert.equal((await driverCommand(cfg(client))).canPause, true);
     if (availability.get('okhttp') === false) {
       const { argv } = await driverCommand(cfg('okhttp'));
       assert.equal(argv.at(-2), 'OkHttpDriver');
@@ -343,7 +348,7 @@ describe('protocol edges', () => {
     }
   });
 
-  for (const client of ['node-http', 'python', 'okhttp'] as const) {
+  for (const client of ['node-http', 'python', 'python-requests', 'python-httpx', 'python-aiohttp', 'okhttp'] as const) {
     test(`${client}: stdin closing while held ends the driver without a result`, { skip: availability.get(client) ?? false }, async (t) => {
       const server = await new RawServer().start();
       t.after(() => server.close());

@@ -7,7 +7,11 @@
 // breakpoint: a FIN from the peer stays unread in the kernel); after `go` the socket is handed to
 // the library (createConnection / tls.connect({ socket }) / undici's `connect`), so the TLS
 // ClientHello or the HTTP request is written only then. Errors are recorded as the library threw
-// them (runtime.ts errorOutcome).
+// them (runtime.ts errorOutcome). With `reuse` (node-http/node-https, node-fetch), one keep-alive
+// http.Agent (keepAlive: true, one socket) or one undici Agent makes a first request to `/`, the
+// driver prints `idle` (waits for `go` when paused; the connect is then not held) and makes the
+// second request through the same pool; notes tell whether the socket was reused and how many
+// new connections the second request opened (a transparent retry opens one).
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -15,7 +19,10 @@ import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { DriverConfig } from '../protocol.js';
+import type { Software } from '../../report/results.js';
 import { Run, emit, errorOutcome, formatAddress, readConfig } from './runtime.js';
 
 /** An error of the driver's own making (the proxy tunnel step), never of a client library. */
@@ -196,7 +203,62 @@ async function runNet(run: Run, cfg: DriverConfig): Promise<void> {
   socket.resume();
 }
 
+/** `reuse` with node:http(s): one keep-alive Agent, two requests. */
+async function runHttp1Reuse(run: Run, cfg: DriverConfig): Promise<void> {
+  const secure = cfg.scheme === 'https';
+  const mod = secure ? https : http;
+  const agent = new mod.Agent({ keepAlive: true, maxSockets: 1 });
+  let connections = 0;
+  const notes: string[] = [];
+  const tlsExtra: https.RequestOptions = {};
+  if (secure) {
+    if (cfg.caFile) tlsExtra.ca = readFileSync(cfg.caFile);
+    if (net.isIP(cfg.target.host) === 0) tlsExtra.servername = cfg.target.host;
+  }
+  const request = (method: string, reqPath: string, final: boolean) => new Promise<void>((resolve) => {
+    const body = method === 'POST' ? 'rstlab=1' : undefined;
+    const req = mod.request({
+      method, host: cfg.target.host, port: cfg.target.port, path: reqPath, agent, ...tlsExtra,
+      ...(body ? { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } } : {}),
+    });
+    req.on('socket', (s: net.Socket) => {
+      if (!s.connecting) return;
+      connections++;
+      s.once('connect', () => {
+        void run.holdIfPaused(formatAddress(s.localAddress, s.localPort), formatAddress(s.remoteAddress, s.remotePort));
+      });
+    });
+    const fail = (err: unknown, extra: { status?: number; bytes?: number } = {}): void => {
+      if (!final) notes.push('first-request');
+      else notes.push(`reused-socket=${String(req.reusedSocket)}`, `new-connections=${connections}`);
+      run.finish(errorOutcome(err, { ...extra, notes }));
+    };
+    req.on('error', (err) => fail(err));
+    req.on('response', (res) => {
+      if (final) emit({ event: 'response-started', status: res.statusCode });
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      res.on('error', (err) => fail(err, { status: res.statusCode, bytes }));
+      res.on('end', () => {
+        if (!final) return resolve();
+        notes.push(`reused-socket=${String(req.reusedSocket)}`, `new-connections=${connections}`);
+        run.finish({ kind: 'ok', status: res.statusCode, bytes, causes: [], notes });
+      });
+    });
+    req.end(body);
+  });
+  await request('GET', '/', false);
+  // The socket goes back to the agent's free list on the response's end, one tick later.
+  await new Promise((r) => setImmediate(r));
+  await run.idle();
+  connections = 0;
+  await request(cfg.reuse?.method ?? 'GET', cfg.path, true);
+}
+
 async function runHttp1(run: Run, cfg: DriverConfig): Promise<void> {
+  if (cfg.reuse) return runHttp1Reuse(run, cfg);
   const raw = await openPath(run, cfg, false);
   const secure = cfg.scheme === 'https';
   const viaProxyPlain = cfg.proxy !== undefined && !secure;
@@ -303,9 +365,11 @@ async function runFetch(run: Run, cfg: DriverConfig): Promise<void> {
   // undici is loaded only here, so the other clients do not pay for it.
   const { Agent, fetch } = await import('undici');
   const secure = cfg.scheme !== 'http';
+  let connections = 0;
   const agent = new Agent({
     allowH2: cfg.scheme === 'h2',
     connect: (_opts: unknown, callback: (err: Error | null, socket: net.Socket | null) => void) => {
+      connections++;
       openPath(run, cfg, true).then(
         (raw) => {
           if (!secure) {
@@ -330,17 +394,54 @@ async function runFetch(run: Run, cfg: DriverConfig): Promise<void> {
   const url = `${scheme}://${formatAddress(cfg.target.host, cfg.target.port)}${cfg.path}`;
   let status: number | undefined;
   let bytes = 0;
+  const notes: string[] = [];
+  const init: Parameters<typeof fetch>[1] = { dispatcher: agent };
+  if (cfg.reuse) {
+    try {
+      const first = await fetch(`${scheme}://${formatAddress(cfg.target.host, cfg.target.port)}/`, { dispatcher: agent });
+      await first.arrayBuffer();
+    } catch (err) {
+      run.finish(errorOutcome(err, { notes: ['first-request'] }));
+      return;
+    }
+    await run.idle();
+    connections = 0;
+    if (cfg.reuse.method === 'POST') Object.assign(init, { method: 'POST', body: 'rstlab=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+  const reuseNotes = (): string[] => (cfg.reuse ? [...notes, `new-connections=${connections}`] : notes);
   try {
-    const res = await fetch(url, { dispatcher: agent });
+    const res = await fetch(url, init);
     status = res.status;
     emit({ event: 'response-started', status });
     if (res.body) {
       for await (const chunk of res.body) bytes += (chunk as Uint8Array).length;
     }
-    run.finish({ kind: 'ok', status, bytes, causes: [] });
+    run.finish({ kind: 'ok', status, bytes, causes: [], ...(cfg.reuse ? { notes: reuseNotes() } : {}) });
   } catch (err) {
-    run.finish(errorOutcome(err, status === undefined ? {} : { status, bytes }));
+    const extra = status === undefined ? {} : { status, bytes };
+    run.finish(errorOutcome(err, cfg.reuse ? { ...extra, notes: reuseNotes() } : extra));
   }
+}
+
+/** Node itself for its core modules; undici (its npm package's version) for node-fetch. */
+function software(cfg: DriverConfig): Software {
+  if (cfg.client !== 'node-fetch') return { family: 'node', version: process.version };
+  try {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('undici');
+    let dir = path.dirname(entry);
+    for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'undici' && pkg.version) return { family: 'undici', version: pkg.version };
+      } catch {
+        // not this folder
+      }
+    }
+  } catch {
+    // undici missing: the run will say so
+  }
+  return { family: 'undici', version: 'unknown' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +449,7 @@ async function runFetch(run: Run, cfg: DriverConfig): Promise<void> {
 async function main(): Promise<void> {
   const cfg = readConfig();
   const run = new Run(cfg);
-  emit({ event: 'ready' });
+  emit({ event: 'ready', software: software(cfg) });
   try {
     switch (cfg.client) {
       case 'node-net':

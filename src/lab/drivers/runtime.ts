@@ -35,6 +35,7 @@ export class Run {
   readonly started = performance.now();
   connectMs: number | undefined;
   cannotPause = false;
+  cannotReuse = false;
   private done = false;
   private stdinLines: string[] = [];
   private stdinEnded = false;
@@ -87,7 +88,20 @@ export class Run {
   async holdIfPaused(local: string, remote: string): Promise<void> {
     this.markConnected();
     emit({ event: 'connected', local, remote });
-    if (!this.config.pause) return;
+    // With `reuse` the pause point is the idle one (idle()), not the connect.
+    if (!this.config.pause || this.config.reuse) return;
+    await this.waitGo();
+  }
+
+  /** `reuse`: the first response is read and its connection is pooled; print `idle`, then wait
+   *  for `go` when paused, else for `idleMs`. */
+  async idle(): Promise<void> {
+    emit({ event: 'idle' });
+    if (this.config.pause) await this.waitGo();
+    else if (this.config.reuse?.idleMs) await new Promise((r) => setTimeout(r, this.config.reuse?.idleMs));
+  }
+
+  private async waitGo(): Promise<void> {
     process.stdin.ref?.();
     for (;;) {
       const line = await this.nextLine();
@@ -111,6 +125,7 @@ export class Run {
     if (this.connectMs !== undefined) timings.connectMs = round(this.connectMs);
     const event: DriverEvent = { event: 'result', outcome, timings };
     if (this.cannotPause) event.cannotPause = true;
+    if (this.cannotReuse) event.cannotReuse = true;
     process.stdout.write(JSON.stringify(event) + '\n', () => process.exit(0));
   }
 }
