@@ -9,7 +9,8 @@
 //   /var/lib/nginx, not /run/nginx.pid; mitmproxy's `confdir` is DIR, not ~/.mitmproxy).
 // - nginx runs as in production, a master and one worker (`daemon off; master_process on`): the
 //   worker holds the connections, so killing "nginx" means killing its process group. error_log (level
-//   info) and access_log (with `$upstream_status`) are files in DIR. The upstream is a keep-alive
+//   info) and access_log (with `$upstream_status`) are files in DIR; the hop's lines are both, less
+//   start-up notices and the routine `closed keepalive connection`. The upstream is a keep-alive
 //   pool (HTTP/1.1, `keepalive 4`), as nginx's documentation sets it up.
 // - HAProxy (`-db`: foreground, one process) logs with `log stdout format raw` and `option httplog`,
 //   HAProxy's default HTTP log format, whose termination state (`SD--`, `SC--`, `CD--`…) is the
@@ -271,8 +272,9 @@ export async function startHop(topo: Topology, kind: HopKind, o: StartHopOptions
     async report(): Promise<HopReport> {
       if (kind === 'nginx') {
         const read = (f: string) => readFile(path.join(o.dir, f), 'utf8').then((t) => t.split('\n').filter(Boolean), () => []);
-        // Start-up notices (`[notice] … start worker processes`) are not about the run.
-        const errors = (await read('error.log')).filter((l) => !/ \[notice\] /.test(l));
+        // Start-up notices (`[notice] … start worker processes`) are not about the run, nor is the
+        // routine end of a client's keep-alive connection (`[info] … closed keepalive connection`).
+        const errors = (await read('error.log')).filter((l) => !/ \[notice\] /.test(l) && !/ \[info\] .* closed keepalive connection$/.test(l));
         const access = await read('access.log');
         const code = access.map(nginxStatus).filter((c) => c !== undefined).at(-1);
         return { role: 'proxy', software, lines: [...errors, ...access], ...(code ? { code } : {}) };
