@@ -15,6 +15,7 @@ declare -A need=(
   [go]=golang-go
   [psql]=postgresql-client [/usr/lib/postgresql/15/bin/postgres]=postgresql [redis-cli]=redis-tools
   [redis-server]=redis-server [mariadb]=mariadb-client [/usr/sbin/mariadbd]=mariadb-server
+  [/usr/sbin/nginx]=nginx-light [/usr/sbin/haproxy]=haproxy [/usr/bin/mitmdump]=mitmproxy
 )
 missing=()
 for probe in "${!need[@]}"; do

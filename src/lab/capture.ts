@@ -1,8 +1,8 @@
 // Live packet capture for the lab with tcpdump.
 //
 // Contract:
-// - `startCapture(topology, host, { file, filter?, snaplen?, iface? })` runs
-//   `tcpdump -i IFACE -n -U --immediate-mode -s SNAPLEN -w FILE [filter]` on `host` (inside its
+// - `startCapture(topology, host, { file, filter?, snaplen?, bufferKiB?, iface? })` runs
+//   `tcpdump -i IFACE -n -U --immediate-mode -s SNAPLEN [-B KiB] -w FILE [filter]` on `host` (inside its
 //   namespace; in loopback mode on `lo`, which needs root or CAP_NET_RAW). As root it adds `-Z root`
 //   so tcpdump keeps writing FILE as root instead of dropping to the `tcpdump` user.
 // - It resolves only once tcpdump has printed `listening on …` (packets from then on are captured);
@@ -23,6 +23,9 @@ export interface CaptureOptions {
   filter?: string;
   /** Bytes per packet to keep (default 262144 = whole packets). */
   snaplen?: number;
+  /** The kernel's capture buffer in KiB (tcpdump -B); default tcpdump's own (2 MiB). A link that
+   *  carries two hops' bursts (a reverse proxy's) needs more, or a starved tcpdump loses packets. */
+  bufferKiB?: number;
   /** Interface override; default `topology.captureInterface(host)`. */
   iface?: string;
   startTimeoutMs?: number;
@@ -51,6 +54,7 @@ export async function startCapture(topology: Topology, host: HostName, opts: Cap
   const snaplen = opts.snaplen ?? 262144;
   if (!Number.isInteger(snaplen) || snaplen < 1) throw new LabError(`capture: invalid snaplen ${snaplen}`);
   const argv = ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-s', String(snaplen)];
+  if (opts.bufferKiB !== undefined) argv.push('-B', String(opts.bufferKiB));
   if (typeof process.getuid === 'function' && process.getuid() === 0) argv.push('-Z', 'root');
   argv.push('-w', opts.file);
   if (opts.filter !== undefined && opts.filter.trim() !== '') argv.push(opts.filter);

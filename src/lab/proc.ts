@@ -4,7 +4,8 @@
 // - `spawnChild` starts `argv` (inside network namespace `netns` via `ip netns exec NS argv…`, which
 //   execs, so `pid` is the program's own pid and `kill('SIGKILL')` hits the real process).
 // - Every stdout line that parses as a JSON object with a string `event` becomes an event; other
-//   stdout lines and all stderr lines are kept in a bounded tail for diagnosis (`stderrTail()`).
+//   stdout lines and all stderr lines are kept in a bounded tail for diagnosis (`stderrTail()`) and
+//   emitted as `stdout` / `stderr` (a real program's own log, e.g. HAProxy's `log stdout`).
 // - `waitFor(what, timeoutMs)` resolves with the first event not yet taken by an earlier `waitFor`
 //   that matches (`what` is an event name or a predicate), looking at events that already arrived
 //   first. It rejects with LabError naming the child's label, the awaited event and the child's
@@ -306,7 +307,10 @@ export class Child<E extends { event: string } = ChildEvent> extends EventEmitte
       parsed = undefined;
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { event?: unknown }).event !== 'string') {
-      if (line.trim() !== '') this.pushTail(`stdout: ${line}`);
+      if (line.trim() !== '') {
+        this.pushTail(`stdout: ${line}`);
+        this.emit('stdout', line);
+      }
       return;
     }
     const ev = parsed as E;

@@ -23,6 +23,8 @@ import { TcpFlag } from '../wire/types.js';
 import { startCapture } from './capture.js';
 import { makeLabCertificates } from './certs.js';
 import { installSignalCleanup } from './cleanup.js';
+import { hopAvailable, startHop } from './hops.js';
+import type { Hop, HopKind } from './hops.js';
 import { startKernelTrace, TracePool } from './kernel-trace.js';
 import type { KernelSend, KernelTraceEvent } from './kernel-trace.js';
 import { driverAvailable, driverCommand } from './drivers/index.js';
@@ -165,6 +167,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       if ((scenario.needs === 'netns' || scenario.family === 6) && topo.mode !== 'netns') return { ...base, reason: 'needs the lab\'s network namespaces (run as root, without --loopback)' };
       const missing = await serverMissing(scenario, client);
       if (missing) return { ...base, reason: missing };
+      const hop = hopOf(scenario);
+      if (hop) {
+        const ready = await hopAvailable(hop);
+        if (!ready.ok) return { ...base, reason: ready.why };
+      }
       let run: RunRecord;
       try {
         run = await runOne(topo, scenario, client, base, { outDir: opts.outDir, certs, hosts: hostsOf(topo, scenario.family), capture: captureOk, pool });
@@ -194,6 +201,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await disposeDatabases();
     removeSignalCleanup();
   }
+}
+
+/** The real proxy program a scenario runs (hops.ts), if any. */
+function hopOf(s: Scenario): HopKind | undefined {
+  return s.reverseProxy ?? (s.viaProxy ? s.forwardProxy : undefined);
 }
 
 /** Whether a client's driver can hold right after connecting (curl cannot), or with `reuse` at the idle point. */
@@ -232,7 +244,9 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
   const marks = { start: `rstlab ${base.id} start ${t0}`, end: `rstlab ${base.id} end ${t0}` };
   env.pool?.begin(marks.start);
   let traceEnded = false;
-  const live = env.capture ? await startCapture(topo, 'client', { file, ...(filter ? { filter } : {}) }) : null;
+  // Behind a reverse proxy both connections (client↔proxy, proxy↔origin) cross the proxy's link.
+  const live = env.capture ? await startCapture(topo, scenario.reverseProxy ? 'proxy' : 'client', { file, ...(filter ? { filter } : {}), ...(scenario.reverseProxy ? { bufferKiB: 32768 } : {}) }) : null;
+  const hops: Hop[] = [];
   try {
     // Servers: the origin (unless nothing must listen) and, through a proxy, the proxy.
     const serverSpec = scenario.server(client);
@@ -261,7 +275,19 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     }
     let proxyPort: number | null = null;
     let proxy: Child<ServerEvent> | null = null;
-    if (scenario.viaProxy) {
+    let hop: Hop | null = null;
+    const kind = hopOf(scenario);
+    if (kind) {
+      act(`start ${kind}`, 'proxy');
+      hop = await startHop(topo, kind, {
+        dir: path.join(env.outDir, 'hops', base.id), host: env.hosts.proxy,
+        ...(scenario.reverseProxy ? { upstream: { host: env.hosts.server, port: serverPort } } : {}),
+        ca: { certFile: env.certs.caFile, keyFile: path.join(path.dirname(env.certs.caFile), 'ca.key') },
+      });
+      hops.push(hop);
+      children.push(hop.child as unknown as Child<ServerEvent>);
+      if (scenario.viaProxy) proxyPort = hop.port;
+    } else if (scenario.viaProxy) {
       const cfg: ServerConfig = { kind: 'proxy', listen: { host: env.hosts.proxy, port: 0 } };
       proxy = topo.spawn<ServerEvent>('proxy', [process.execPath, serverProgramPath(), JSON.stringify(cfg)], { label: `${base.id} proxy` });
       children.push(proxy);
@@ -273,7 +299,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     const config: DriverConfig = {
       client,
       scheme: scenario.scheme(client),
-      target: { host: env.hosts.server, port: serverPort },
+      target: scenario.reverseProxy && hop ? { host: env.hosts.proxy, port: hop.port } : { host: env.hosts.server, port: serverPort },
       path: scenario.path ?? '/',
       ...(proxyPort !== null ? { proxy: { host: env.hosts.proxy, port: proxyPort } } : {}),
       pause: scenario.pause,
@@ -298,6 +324,11 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     });
     const actions: ScenarioActions = {
       async kill(who) {
+        if (who === 'proxy' && hop) {
+          act(`SIGKILL ${hop.kind}${hop.kind === 'nginx' ? ' (master and worker: the process group)' : ''}`, 'proxy');
+          await hop.kill();
+          return;
+        }
         const c = who === 'server' ? server : proxy;
         if (!c) throw new Error(`no ${who} to kill`);
         act(`SIGKILL ${who}`, who);
@@ -353,8 +384,10 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         act(seg.flags ? `forged ${seg.flags} segment seq ${seg.seq}${seg.payload ? `, ${seg.payload} bytes` : ''}` : `forged RST seq ${seg.seq}`, 'server');
       },
       sleep,
+      proxyLog: (re, timeoutMs = 3000) => (hop ? hop.line(re, timeoutMs) : Promise.resolve(null)),
       note: (text, host) => act(text, host),
       serverPort,
+      proxyPort: hop?.port ?? proxyPort,
       get clientLocal() { return clientLocal; },
       hosts: env.hosts,
     };
@@ -382,6 +415,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
     if (res) timeline.push({ ms: now(), who: 'client', kind: 'result' });
     await scenario.afterResult?.(actions);
     await sleep(150);
+    const hopReports = await Promise.all(hops.map((h) => h.report()));
     if (live) await live.stop();
     // Every lane's events between this run's marks: attachKernel keeps those of this lane's hosts.
     const kernelEvents = env.pool ? kernelSendsBetween(await env.pool.end(marks.start, marks.end), marks.start, marks.end) : null;
@@ -427,13 +461,14 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
         : scenario.clientKilled ? { kind: 'error', error: 'SIGKILL', message: 'the client process was killed by the lab', causes: [] } : null,
       ...(res?.cannotPause ? { cannotPause: true } : {}),
       ...(software ? { software } : {}),
-      ...(db ? { hops: db.hops(serverSoftware) } : {}),
+      ...(db || hopReports.length ? { hops: [...(db ? db.hops(serverSoftware) : []), ...hopReports] } : {}),
       capture: live ? path.relative(env.outDir, file) : null,
       rsts, fins, connections, ladder, timeline, serverEvents, ...(kernelOnly ? { kernelOnly } : {}), problems,
       durationMs: Date.now() - t0,
     };
   } finally {
     if (!traceEnded) env.pool?.abandon(marks.start);
+    for (const h of hops) await h.stop().catch(() => undefined);
     for (const r of removers.splice(0)) await r().catch(() => undefined);
     for (const r of restores.splice(0)) await r().catch(() => undefined);
     for (const c of children) if (c.exitStatus === undefined) c.kill('SIGKILL');

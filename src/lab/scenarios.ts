@@ -6,6 +6,9 @@
 
 import type { Cause, LinuxRstReason } from '../explain/index.js';
 import { parseEndpoint } from '../wire/addr.js';
+import type { ReverseProxyKind } from './hops.js';
+import { MITMPROXY_SCENARIOS } from './scenarios-mitmproxy.js';
+import { REVERSE_PROXY_SCENARIOS } from './scenarios-reverse-proxy.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
@@ -38,10 +41,15 @@ export interface ScenarioActions {
   /** Run a command inside a host's namespace (e.g. `ss -K`). */
   exec(host: 'server' | 'client' | 'router', argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sleep(ms: number): Promise<void>;
+  /** Wait for a line the real proxy program writes on stdout (hops.ts: mitmproxy's termlog,
+   *  HAProxy's log); null after `timeoutMs` or without such a proxy. */
+  proxyLog(re: RegExp, timeoutMs?: number): Promise<string | null>;
   /** Record a lab action on the run's timeline (shown on ladders, on `host`'s line; none: the router). */
   note(action: string, host?: 'client' | 'server' | 'proxy'): void;
   /** Address facts of this run. */
   readonly serverPort: number;
+  /** The port of the proxy (the lab's, mitmproxy, or a reverse proxy) when the run has one. */
+  readonly proxyPort: number | null;
   readonly clientLocal: string | null;
   readonly hosts: { client: string; server: string; proxy: string };
 }
@@ -63,6 +71,11 @@ export interface Scenario {
   /** The origin server; null: nothing listens (on a port of the server host run.ts found free). */
   server: (client: ClientName) => (Omit<ServerConfig, 'listen' | 'certFile' | 'keyFile'> | null);
   viaProxy?: boolean;
+  /** With viaProxy: the forward proxy is mitmproxy (mitmdump), not the lab's own (hops.ts). */
+  forwardProxy?: 'mitmproxy';
+  /** A reverse proxy in front of the origin (hops.ts), on the proxy host: the client's target is
+   *  the proxy; the capture is on the proxy host's link, which carries both connections. */
+  reverseProxy?: ReverseProxyKind;
   path?: string;
   /** 6: the run uses the lab's IPv6 addresses (netns only). Default 4. */
   family?: 6;
@@ -597,6 +610,8 @@ export const SCENARIOS: Scenario[] = [
   ...MIDDLEBOX_SCENARIOS,
   ...KEEPALIVE_SCENARIOS,
   ...DATABASE_SCENARIOS,
+  ...MITMPROXY_SCENARIOS,
+  ...REVERSE_PROXY_SCENARIOS,
 ];
 
 /** The scenarios that reach one of the kernel's reasons, run once more over IPv6 (node-net). */

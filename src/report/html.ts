@@ -181,6 +181,12 @@ function causeList(causes: Cause[]): string {
   return `<dl class="causes">${uniq.map((c) => `<dt>${badge('cause', c)} ${esc(CAUSES[c].title)}</dt><dd>${esc(CAUSES[c].meaning)} <span class="mono">${esc(CAUSES[c].kernel)}</span></dd>`).join('')}</dl>`;
 }
 
+/** Where a run was captured: behind a reverse proxy (a hop with the proxy's role and traffic
+ *  between proxy and server) on the proxy's link, else on the client's. */
+function captureHost(r: RunRecord): string {
+  return r.hops?.some((h) => h.role === 'proxy') && r.ladder.some((x) => x.from === 'server' && x.to === 'proxy') ? 'proxy' : 'client';
+}
+
 function runDetails(r: RunRecord): string {
   const chips = r.rsts.slice(0, 4).map((x) => badge('cause', `${x.role} RST: ${x.cause}`)).join(' ');
   const summary = `<summary><span class="client">${esc(r.client)}</span> ${badge(`s-${r.status}`, STATUS_TEXT[r.status])}`
@@ -193,9 +199,13 @@ function runDetails(r: RunRecord): string {
     body.push(`<pre class="${r.outcome?.kind === 'error' ? 'error' : ''}">${esc(outcomeText(r.outcome))}</pre>`);
     if (r.cannotPause) body.push('<p class="small">This client cannot hold at the pause point: it ran straight through.</p>');
     if (r.problems.length) body.push(`<p>${badge('s-mismatch', 'mismatch')} ${esc(r.problems.join('; '))}</p>`);
+    for (const h of r.hops ?? []) {
+      body.push(`<h4>What the ${esc(h.role)} wrote: ${esc(h.software.family)} ${esc(h.software.version)}${h.code ? ` <code data-hop-code>${esc(h.code)}</code>` : ''}</h4>`);
+      body.push(`<pre class="hop" data-hop="${esc(h.software.family)}">${esc(h.lines.length ? h.lines.join('\n') : '(nothing for this run)')}</pre>`);
+    }
     body.push('<h4>On the wire</h4>');
     const model = ladderFromRun(r);
-    body.push(`<figure class="ladder" data-run="${esc(r.id)}">${renderLadderSvg(model)}<figcaption>Captured on the client's host; ${esc(model.origin)}; seq/ack relative. ${r.capture ? `Capture: ${captureLink(r.capture, 'pcap')}` : 'No capture.'}</figcaption></figure>`);
+    body.push(`<figure class="ladder" data-run="${esc(r.id)}">${renderLadderSvg(model)}<figcaption>Captured on the ${esc(captureHost(r))}'s host; ${esc(model.origin)}; seq/ack relative. ${r.capture ? `Capture: ${captureLink(r.capture, 'pcap')}` : 'No capture.'}</figcaption></figure>`);
     if (r.fins.length) body.push(`<p class="small">FIN from ${esc(r.fins.map((f) => `${f.role} (frame ${f.frame})`).join(', '))}</p>`);
     if (r.rsts.length) {
       body.push('<h4>Why each RST was sent</h4>');

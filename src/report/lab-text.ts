@@ -2,7 +2,7 @@
 // matrix and the claim verdicts. Pure: results in, strings out.
 
 import { kernelTable, NO_KERNEL_EVENT } from './kernel-table.js';
-import type { ClaimVerdict, LabResults, OutcomeRecord, RunRecord } from './results.js';
+import type { ClaimVerdict, HopReport, LabResults, OutcomeRecord, RunRecord } from './results.js';
 import type { Painter } from './text.js';
 import { plain } from './text.js';
 
@@ -38,7 +38,17 @@ export function renderRunLine(r: RunRecord, index: number, total: number, p: Pai
     : r.status === 'failed' ? p.red(`failed: ${r.reason ?? ''}`)
       : `${shortOutcome(r.outcome, 60)}${r.rsts.length ? p.dim(`  RST ${r.rsts.map((x) => `${x.role}:${x.cause}@${x.frame}`).slice(0, 3).join(' ')}`) : ''}`;
   const problems = r.status === 'mismatch' ? `\n      ${p.yellow(r.problems.join('; '))}` : '';
-  return `${mark} [${String(index + 1).padStart(String(total).length)}/${total}] ${r.scenario} × ${r.client}  ${what}${problems}`;
+  const hops = (r.hops ?? []).map((h) => `\n      ${p.dim(hopLine(h))}`).join('');
+  return `${mark} [${String(index + 1).padStart(String(total).length)}/${total}] ${r.scenario} × ${r.client}  ${what}${problems}${hops}`;
+}
+
+/** One line for what a hop wrote: its software, its code, and its first error line (nginx's
+ *  `[error]`…), else its first line (cut at `max`). */
+export function hopLine(h: HopReport, max = 200): string {
+  const first = h.lines.find((l) => / \[(error|crit|alert|emerg|warn)\] /.test(l)) ?? h.lines[0] ?? '(wrote nothing for this run)';
+  const more = h.lines.length > 1 ? ` (+${h.lines.length - 1} more)` : '';
+  const s = `${h.software.family} ${h.software.version}${h.code ? ` ${h.code}` : ''}: ${first}`;
+  return `${s.length > max ? `${s.slice(0, max - 1)}…` : s}${more}`;
 }
 
 function pad(s: string, n: number): string {
