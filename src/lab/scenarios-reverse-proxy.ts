@@ -71,6 +71,32 @@ export const REVERSE_PROXY_SCENARIOS: Scenario[] = [
     expect: { allow: {}, fin: ['server', 'proxy'] },
   })),
   ...forBoth((p) => ({
+    id: `${p}-upstream-killed-before-response`,
+    title: `The origin dies before it answers, behind ${NAME[p]}`,
+    description: `${NAME[p]} forwards the client's request; the origin (raw TCP) reads it and never answers; its process is SIGKILLed: its kernel closes the upstream connection with FIN before any response header (the most common cause of a 502 behind a proxy: the backend crashed or was restarted).`,
+    claims: [],
+    server: () => ({ kind: 'tcp' }),
+    pause: false,
+    async afterGo(a) { await a.serverEvent('accepted', 5000); await a.sleep(200); await a.kill('server'); },
+    afterResult: (a) => a.sleep(250),
+    // nginx: `upstream prematurely closed connection while reading response header from upstream`,
+    // 502; HAProxy: termination state SH--, 502. The request had been read: FIN, no RST.
+    expect: { allow: {}, fin: ['server'] },
+  })),
+  ...forBoth((p) => ({
+    id: `${p}-upstream-aborts-before-response`,
+    title: `The origin dies with the request unread, behind ${NAME[p]}`,
+    description: `As ${p}-upstream-killed-before-response, but the origin never reads the request: the process dies with it in its receive queue, and its kernel resets the upstream connection instead of closing it.`,
+    claims: [],
+    server: () => ({ kind: 'tcp', tcp: { noRead: true } }),
+    pause: false,
+    async afterGo(a) { await a.serverEvent('accepted', 5000); await a.sleep(200); await a.kill('server'); },
+    afterResult: (a) => a.sleep(250),
+    // tcp_close with unread data → tcp_send_active_reset (TCP_ABORT_ON_CLOSE). nginx: `recv()
+    // failed (104: Connection reset by peer) while reading response header from upstream`, 502.
+    expect: { allow: { server: ['abort'] }, must: [['server', 'abort']] },
+  })),
+  ...forBoth((p) => ({
     id: `${p}-killed-mid-response`,
     title: `${NAME[p]} is killed mid-response`,
     description: `The client downloads 8 MiB through ${NAME[p]}; once the origin has written the headers and 256 KiB, ${p === 'nginx' ? 'every nginx process (master and worker) is' : 'HAProxy is'} SIGKILLed.`,
