@@ -68,8 +68,15 @@ const entryKey = (client: string, o: OutcomeRecord) => [
   ...o.causes.map((c) => `${c.error}|${c.code ?? ''}|${normalizeMessage(c.message)}`),
 ].join(' <- ');
 
-/** A hop's report, keyed by hop role and software, its code and its lines with framing and what varies removed. */
-const hopKey = (hop: HopReport) => `hop:${hop.role}:${hop.software.family}|${hop.code ?? ''}|${normalizeMessage(stripFraming(hop.lines.join('\n')))}`;
+/** One line of a hop's report, keyed by hop role and software, its code and the line with framing and what varies removed. */
+const hopKey = (hop: HopReport, line: string) => `hop:${hop.role}:${hop.software.family}|${hop.code ?? ''}|${normalizeMessage(stripFraming(line))}`;
+
+/** The lines of a hop's report that a person would paste: each on its own (one entry per line);
+ *  nginx's access-log lines (its status is the report's code) are not error texts. */
+function hopLines(hop: HopReport): string[] {
+  const lines = hop.software.family === 'nginx' ? hop.lines.filter((l) => /\[(?:emerg|alert|crit|error|warn)\]/.test(l)) : hop.lines;
+  return lines.length ? lines : hop.code ? [hop.code] : [];
+}
 
 /** Outcomes the lab itself wrote, not the client library: `SIGKILL` (the lab killed the client). */
 const LAB_OUTCOMES = new Set(['SIGKILL']);
@@ -121,12 +128,10 @@ export function buildCatalog(results: readonly LabResults[]): Catalog {
     }
     const hopRuns = res.runs.filter((r) => (r.status === 'ok' || r.status === 'mismatch') && r.hops?.length);
     for (const run of hopRuns) {
-      for (const hop of run.hops ?? []) {
-        if (!hop.lines.length && !hop.code) continue;
-        const key = hopKey(hop);
+      for (const hop of run.hops ?? []) for (const text of hopLines(hop)) {
+        const key = hopKey(hop, text);
         let entry = entries.get(key);
         if (!entry) {
-          const text = hop.lines.join('\n');
           entry = {
             id: key,
             client: run.client,
@@ -143,7 +148,8 @@ export function buildCatalog(results: readonly LabResults[]): Catalog {
           };
           entries.set(key, entry);
         }
-        entry.occurrences.push(occurrenceOf(res, run, source));
+        // (Two lines of one run that read the same once normalised are one observation.)
+        if (!entry.occurrences.some((o) => o.run === run.id && o.source === source)) entry.occurrences.push(occurrenceOf(res, run, source));
       }
     }
   });

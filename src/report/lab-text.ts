@@ -57,28 +57,39 @@ function pad(s: string, n: number): string {
 }
 
 /** Scenario rows × client columns; each cell the client's error (or ok), `·` where not run. */
-export function renderMatrix(res: LabResults, p: Painter = plain, cellWidth = 20): string {
+/**
+ * The scenario × client matrix, in blocks of as many client columns as fit in `width` characters
+ * (clients in results.json's order, which keeps a family together); each block lists only the
+ * scenarios that ran with one of its clients.
+ */
+export function renderMatrix(res: LabResults, p: Painter = plain, cellWidth = 20, width = 132): string {
   const clients = res.clients.filter((c) => res.runs.some((r) => r.client === c));
   const scenarios = res.scenarios.filter((s) => res.runs.some((r) => r.scenario === s.id));
   const first = Math.max(8, ...scenarios.map((s) => s.id.length)) + 2;
-  const lines = [p.bold(pad('scenario', first) + clients.map((c) => pad(c, cellWidth)).join(''))];
-  for (const s of scenarios) {
-    let line = pad(s.id, first);
-    for (const c of clients) {
-      const r = res.runs.find((x) => x.scenario === s.id && x.client === c);
-      let cell: string;
-      if (!r) cell = p.dim(pad('·', cellWidth));
-      else if (r.status === 'skipped') cell = p.dim(pad('skipped', cellWidth));
-      else if (r.status === 'failed') cell = p.red(pad('lab failed', cellWidth));
-      else {
-        const t = pad(shortOutcome(r.outcome, cellWidth - 2), cellWidth);
-        cell = r.status === 'mismatch' ? p.yellow(t) : r.outcome?.kind === 'ok' ? p.green(t) : t;
+  const perBlock = Math.max(1, Math.floor((width - first) / cellWidth));
+  const blocks: string[] = [];
+  for (let k = 0; k < clients.length; k += perBlock) {
+    const cols = clients.slice(k, k + perBlock);
+    const lines = [p.bold(pad('scenario', first) + cols.map((c) => pad(c, cellWidth)).join(''))];
+    for (const s of scenarios.filter((x) => res.runs.some((r) => r.scenario === x.id && cols.includes(r.client)))) {
+      let line = pad(s.id, first);
+      for (const c of cols) {
+        const r = res.runs.find((x) => x.scenario === s.id && x.client === c);
+        let cell: string;
+        if (!r) cell = p.dim(pad('·', cellWidth));
+        else if (r.status === 'skipped') cell = p.dim(pad('skipped', cellWidth));
+        else if (r.status === 'failed') cell = p.red(pad('lab failed', cellWidth));
+        else {
+          const t = pad(shortOutcome(r.outcome, cellWidth - 2), cellWidth);
+          cell = r.status === 'mismatch' ? p.yellow(t) : r.outcome?.kind === 'ok' ? p.green(t) : t;
+        }
+        line += cell;
       }
-      line += cell;
+      lines.push(line.trimEnd());
     }
-    lines.push(line);
+    blocks.push(lines.join('\n'));
   }
-  return lines.join('\n');
+  return blocks.join('\n\n');
 }
 
 export function renderClaims(claims: ClaimVerdict[], p: Painter = plain): string {
