@@ -55,6 +55,8 @@ export interface ProxyFiles {
   dir: string;
   listen: HostPort;
   upstream: HostPort;
+  /** HAProxy: check the origin this often (`option httpchk GET /`, `check inter N`). */
+  healthCheckMs?: number;
 }
 
 /** nginx.conf for one run: see the module header. */
@@ -112,8 +114,10 @@ frontend rstlab
     bind ${addr(o.listen)}
     default_backend origin
 backend origin
-    server origin ${addr(o.upstream)}
-`;
+${o.healthCheckMs ? `    option httpchk GET /
+    server origin ${addr(o.upstream)} check inter ${o.healthCheckMs}ms
+` : `    server origin ${addr(o.upstream)}
+`}`;
 }
 
 /** mitmdump's command line for one run (the files: mitmproxyFiles). */
@@ -183,6 +187,8 @@ export interface StartHopOptions {
   upstream?: HostPort;
   /** The lab's CA: certificate and key (mitmproxy). */
   ca?: { certFile: string; keyFile: string };
+  /** HAProxy's health checks of the origin, this often (ProxyFiles.healthCheckMs). */
+  healthCheckMs?: number;
 }
 
 /** A port on the proxy host where nothing listens (bind one, note it, release it). */
@@ -219,7 +225,7 @@ export async function startHop(topo: Topology, kind: HopKind, o: StartHopOptions
     argv = mitmproxyArgv({ dir: o.dir, listen, caFile: o.ca.certFile });
   } else {
     if (!o.upstream) throw new LabError(`${kind} needs an upstream`);
-    const files = { dir: o.dir, listen, upstream: o.upstream };
+    const files = { dir: o.dir, listen, upstream: o.upstream, ...(o.healthCheckMs ? { healthCheckMs: o.healthCheckMs } : {}) };
     if (kind === 'nginx') {
       const conf = path.join(o.dir, 'nginx.conf');
       await writeFile(conf, nginxConfig(files));

@@ -282,6 +282,7 @@ async function runOne(topo: Topology, scenario: Scenario, client: ClientName, ba
       hop = await startHop(topo, kind, {
         dir: path.join(env.outDir, 'hops', base.id), host: env.hosts.proxy,
         ...(scenario.reverseProxy ? { upstream: { host: env.hosts.server, port: serverPort } } : {}),
+        ...(scenario.healthCheckMs ? { healthCheckMs: scenario.healthCheckMs } : {}),
         ca: { certFile: env.certs.caFile, keyFile: path.join(path.dirname(env.certs.caFile), 'ca.key') },
       });
       hops.push(hop);

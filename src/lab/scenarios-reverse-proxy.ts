@@ -136,4 +136,22 @@ export const REVERSE_PROXY_SCENARIOS: Scenario[] = [
     // session's first request on a connection of its own: no RST at all.
     expect: p === 'nginx' ? { allow: { server: ['no-connection', 'reset-after-close'] }, must: [['server', 'no-connection']] } : { allow: {} },
   })),
+  {
+    id: 'haproxy-health-check',
+    title: 'HAProxy\'s health checks of the origin',
+    description: 'HAProxy checks its backend every 200 ms (`option httpchk GET /`, `check inter 200ms`) while the client makes one request through it. Each check is an HTTP/1.0 GET; the origin answers and closes (FIN); HAProxy then closes its end with SO_LINGER {1,0}: a RST from the balancer for every check, a steady stream of resets in captures and firewall logs although nothing is wrong (an origin that still had the connection open would see ECONNRESET).',
+    claims: [],
+    clients: ['node-http', 'curl'],
+    allClients: ['node-http', 'curl', 'okhttp', 'python'],
+    needs: 'netns',
+    scheme: () => 'http',
+    reverseProxy: 'haproxy',
+    healthCheckMs: 200,
+    server: () => ({ kind: 'http' }),
+    pause: false,
+    afterResult: (a) => a.sleep(1000),
+    // HAProxy closes a finished check with SO_LINGER {1,0} (no TIME-WAIT on the balancer): a RST
+    // from its socket after the origin's FIN (tcp_disconnect; the kernel logs TCP_STATE) per check.
+    expect: { allow: { proxy: ['abort'] }, must: [['proxy', 'abort']] },
+  },
 ];

@@ -76,6 +76,8 @@ export interface Scenario {
   /** A reverse proxy in front of the origin (hops.ts), on the proxy host: the client's target is
    *  the proxy; the capture is on the proxy host's link, which carries both connections. */
   reverseProxy?: ReverseProxyKind;
+  /** With reverseProxy haproxy: it checks the origin's health this often (hops.ts). */
+  healthCheckMs?: number;
   path?: string;
   /** 6: the run uses the lab's IPv6 addresses (netns only). Default 4. */
   family?: 6;
