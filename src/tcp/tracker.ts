@@ -323,6 +323,7 @@ export class ConnectionTracker {
       kindsHi = sc.high;
     }
     if (syn || rst) this.oddFlags(t, syn, fin, rst, len);
+    if (syn && !rst) this.synProfile(e, tcp, window, ip.ttl);
 
     // Sequence bookkeeping before judging retransmission.
     const segEnd = seqAdd(seq, len + (syn ? 1 : 0) + (fin ? 1 : 0));
@@ -420,6 +421,12 @@ export class ConnectionTracker {
       e.ttlRun++;
       if (tos !== e.tos) e.newTos(tos);
       e.tosRun++;
+      if (ident !== null) {
+        // IP ID behaviour for the sender profile (RFC 6864): zero, or a counter (+1…256).
+        if (ident === 0) e.idZero++;
+        else if (e.lastIdent >= 0 && ((((ident - e.lastIdent) & 0xffff) - 1) >>> 0) < 256) e.idIncr++;
+        if (e.idSeen++ === 0) e.idFirst = ident;
+      }
       e.lastIdent = ident === null ? -1 : ident;
       e.lastSegFrame = frame;
     }
@@ -438,6 +445,14 @@ export class ConnectionTracker {
     }
     if (sc.malformed) t.anomaly('tcp-options-malformed');
     return sc;
+  }
+
+  /** A SYN or SYN-ACK: its option layout, window and TTL, for the sender profile (the last one
+   *  counts: a retried SYN is laid out alike). */
+  private synProfile(e: EndpointTrack, tcp: FrameTcp['tcp'], window: number, ttl: number): void {
+    e.synLayout = tcp instanceof TcpSegment ? tcp.optionLayoutCode() : 0;
+    e.synWindow = window;
+    e.synTtl = ttl;
   }
 
   /** Flag combinations that are anomalies. */

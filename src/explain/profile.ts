@@ -1,0 +1,130 @@
+// Sender profiles: what an endpoint's own packets say about the TCP/IP stack that sent them.
+// Contract: `senderProfile(ep)` is pure, computed once per endpoint when its connection is
+// reported (never per packet), from EndpointStats: the initial TTL and hop count, the option
+// layout, window and window scale of its SYN or SYN-ACK, its IPv4 ID behaviour, and a likely stack
+// family with the facts it rests on. `profileText` is its evidence line. The family is a hint for
+// the verdicts' stack-specific rules (verdict.ts), never a verdict by itself.
+//
+// Sources of the signatures:
+// - Initial TTLs 32/64/128/255 and the "smallest initial TTL ≥ observed" inference: p0f v3
+//   (p0f.fp, "ittl" field; README "TTL"), Nmap's OS detection (nmap-os-db, "T=" / "TG=").
+// - SYN option layouts: p0f v3's fingerprint database p0f.fp, field "olayout" (lcamtuf/p0f, p0f.fp):
+//   Linux 3.x+ `mss,sok,ts,nop,ws`; Windows 7/8/10 `mss,nop,ws,nop,nop,sok`; Windows XP
+//   `mss,nop,nop,sok`; Mac OS X / iOS `mss,nop,ws,nop,nop,ts,sok,eol+1`; FreeBSD
+//   `mss,nop,ws,sok,ts`; OpenBSD `mss,nop,nop,sok,nop,ws,nop,nop,ts`. Windows' own option order is
+//   also documented in Microsoft's "Description of Windows TCP features" (KB 224829: window scale,
+//   SACK, timestamps off by default). A SYN-ACK echoes only what the SYN offered, so a layout is
+//   read together with the TTL: one without the other never names a family.
+// - Network devices (routers, firewalls, load balancers: Cisco IOS, Juniper, F5…) start at TTL
+//   255 (p0f.fp "ittl 255" entries; Cisco IOS Configuration Guide, "ip ttl" default 255).
+// - IPv4 ID: RFC 6864 §4 (IDs of atomic datagrams — DF set — carry no meaning and may be zero,
+//   per-connection or global counters); RFC 7739 §5 (Windows: one global counter; Linux: one
+//   counter per socket/destination, 0 on some stateless replies).
+
+import { optionLayoutText } from '../wire/tcp.js';
+import type { EndpointStats } from '../tcp/index.js';
+import { mode } from '../tcp/index.js';
+
+export type StackFamily = 'linux' | 'windows' | 'macos/bsd' | 'network-device' | 'unknown';
+export type IpIdBehaviour = 'zero' | 'incrementing' | 'random' | 'none';
+
+export interface SenderProfile {
+  /** The TTL (hop limit) its own non-RST packets arrived with most often; null without any. */
+  ttl: number | null;
+  /** Inferred initial TTL and hops from the capture point (null without packets). */
+  initialTtl: number | null;
+  hops: number | null;
+  /** Its SYN or SYN-ACK: options in order (p0f's spelling), window, window scale; null without one. */
+  synOptions: string | null;
+  synWindow: number | null;
+  windowScale: number | null;
+  /** IPv4 ID behaviour over its packets in this connection (RFC 6864); `none` for IPv6 or too few. */
+  ipId: IpIdBehaviour;
+  family: StackFamily;
+  /** The facts the family rests on (empty for `unknown` without any). */
+  basis: string[];
+}
+
+/** The initial TTLs (IPv6 hop limits) stacks start with: 32 (old Windows 9x, some devices), 64
+ *  (Linux, macOS/BSD, Android), 128 (Windows), 255 (network devices, Solaris): a packet seen with
+ *  TTL t left the smallest of them that is ≥ t (the usual inference: p0f, Nmap's OS detection). */
+export const INITIAL_TTLS = [32, 64, 128, 255] as const;
+
+/** A packet's inferred initial TTL and the hops it has come (initial − observed). */
+export function hopDistance(ttl: number): { initial: number; hops: number } {
+  const initial = INITIAL_TTLS.find((i) => ttl <= i) ?? 255;
+  return { initial, hops: initial - ttl };
+}
+
+/** SYN/SYN-ACK option layouts (p0f.fp "olayout", see the header) and the family and initial TTL
+ *  they belong to. Matched on the layout's start, EOL padding ignored. */
+const LAYOUTS: ReadonlyArray<{ layout: string; family: StackFamily; ttl: number; name: string }> = [
+  { layout: 'mss,sok,ts,nop,ws', family: 'linux', ttl: 64, name: 'Linux 3.x+ / Android' },
+  { layout: 'mss,nop,nop,sok,nop,ws', family: 'linux', ttl: 64, name: 'Linux without timestamps' },
+  { layout: 'mss,nop,ws,nop,nop,ts,sok', family: 'macos/bsd', ttl: 64, name: 'macOS / iOS' },
+  { layout: 'mss,nop,ws,sok,ts', family: 'macos/bsd', ttl: 64, name: 'FreeBSD' },
+  { layout: 'mss,nop,nop,sok,nop,ws,nop,nop,ts', family: 'macos/bsd', ttl: 64, name: 'OpenBSD' },
+  { layout: 'mss,nop,ws,nop,nop,sok', family: 'windows', ttl: 128, name: 'Windows 7/8/10/11' },
+  { layout: 'mss,nop,ws,sok,ts', family: 'windows', ttl: 128, name: 'Windows with timestamps' },
+  { layout: 'mss,nop,nop,sok', family: 'windows', ttl: 128, name: 'Windows XP / 2003' },
+];
+
+function ipIdOf(ep: EndpointStats): IpIdBehaviour {
+  if (ep.idSeen < 2) return 'none';
+  if (ep.idZero === ep.idSeen) return 'zero';
+  // Steps between consecutive packets of the endpoint: a counter moves by small positive steps.
+  return ep.idIncr * 4 >= (ep.idSeen - 1) * 3 ? 'incrementing' : 'random';
+}
+
+/** The profile of one endpoint from its own packets in its connection. */
+export function senderProfile(ep: EndpointStats): SenderProfile {
+  const ttl = mode(ep.ttls);
+  const hd = ttl === null ? null : hopDistance(ttl);
+  const synOptions = ep.synWindow >= 0 ? optionLayoutText(ep.synLayout) : null;
+  const ipId = ipIdOf(ep);
+  const basis: string[] = [];
+  let family: StackFamily = 'unknown';
+  const layout = synOptions === null ? '' : synOptions.replace(/(,eol)+$/, '');
+  const match = synOptions === null ? undefined : LAYOUTS.find((l) => layout === l.layout || layout.startsWith(`${l.layout},`));
+  if (match && hd && hd.initial === match.ttl) {
+    family = match.family;
+    basis.push(`SYN layout of ${match.name} (p0f.fp)`, `initial TTL ${hd.initial}`);
+  } else if (hd && hd.initial === 255) {
+    family = 'network-device';
+    basis.push('initial TTL 255 (routers, firewalls, load balancers)');
+  } else if (hd && hd.initial === 128) {
+    family = 'windows';
+    basis.push('initial TTL 128');
+  } else if (hd && hd.initial === 64 && match) {
+    basis.push(`initial TTL 64; SYN options ${synOptions} fit ${match.name}, but a SYN-ACK echoes what the SYN offered`);
+  }
+  if (family === 'windows' && ipId === 'incrementing') basis.push('IPv4 ID a counter (Windows: one global counter, RFC 7739 §5)');
+  return {
+    ttl,
+    initialTtl: hd ? hd.initial : null,
+    hops: hd ? hd.hops : null,
+    synOptions,
+    synWindow: ep.synWindow >= 0 ? ep.synWindow : null,
+    windowScale: ep.sawSyn && /ws/.test(synOptions ?? '') ? ep.windowShift : null,
+    ipId,
+    family,
+    basis,
+  };
+}
+
+/** The profile as one evidence line. */
+export function profileText(who: string, p: SenderProfile): string {
+  const parts: string[] = [];
+  parts.push(p.initialTtl === null ? 'no packets of its own' : `initial TTL ${p.initialTtl}, ${p.hops} hop(s) away`);
+  if (p.synOptions !== null) {
+    parts.push(`SYN options ${p.synOptions || 'none'}, window ${p.synWindow}${p.windowScale !== null ? `, wscale ${p.windowScale}` : ''}`);
+  }
+  if (p.ipId !== 'none') parts.push(`IP ID ${p.ipId}`);
+  const fam = p.family === 'unknown' ? 'stack unknown' : `likely ${p.family} (${p.basis.join('; ')})`;
+  return `sender profile of ${who}: ${fam}; ${parts.join('; ')}`;
+}
+
+/** The profile of an endpoint with no packets of its own (tests, made-up reports). */
+export const NO_PROFILE: SenderProfile = Object.freeze({
+  ttl: null, initialTtl: null, hops: null, synOptions: null, synWindow: null, windowScale: null, ipId: 'none', family: 'unknown', basis: [],
+}) as SenderProfile;
