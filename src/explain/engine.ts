@@ -15,7 +15,6 @@ import { ConnectionTracker, connState } from '../tcp/index.js';
 import type { Connection, ConnState, SegmentSummary } from '../tcp/index.js';
 import { formatEndpoint } from '../wire/addr.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
-import { TcpFlag } from '../wire/types.js';
 import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
 import { senderProfile } from './profile.js';
@@ -138,7 +137,9 @@ export function reportOf(c: Connection, ring?: RstRing): ConnectionReport {
   const profiles = { orig: senderProfile(c.orig), resp: senderProfile(c.resp) };
   const rsts = c.rsts.map((r) => judgeRst(r, c, {
     profile: r.fromOrig ? profiles.orig : profiles.resp,
-    ...(ring ? { sharedCounter: ring.peers(r.fromOrig ? c.orig.addr : c.resp.addr, r.seg.frame, r.seg.ident, r.seg.ttl, r.seg.time) } : {}),
+    // (Only consulted for a sender with no packets of its own in the connection: verdict.ts, 1b.)
+    sharedCounter: ring && (r.fromOrig ? c.orig : c.resp).ttls.size === 0
+      ? ring.peers(r.fromOrig ? c.orig.addr : c.resp.addr, r.seg.frame, r.seg.ident, r.seg.ttl, r.seg.time) : [],
   }));
   return {
     id: c.id,
@@ -175,7 +176,7 @@ export class Explainer {
   /** The largest packet time seen (`summary.lastTime` at the end). */
   private latest = -Infinity;
   /** The latest RSTs, for IPv4 ID counters shared across addresses (RstRing). */
-  private readonly ring = new RstRing();
+  private readonly ring: RstRing;
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
@@ -183,8 +184,10 @@ export class Explainer {
       byCause: Object.fromEntries(CAUSE_CODES.map((c) => [c, 0])) as Record<Cause, number>,
       anomalies: {},
     };
+    const ring = this.ring = new RstRing();
     this.tracker = new ConnectionTracker({
       onConnection: (c) => this.finish(c),
+      onRstIdent: (addr, frame, ident, ttl, time) => ring.add(addr, frame, ident, ttl, time),
       ...(opts.segments === false ? { maxSegments: 0 } : {}),
       ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
       ...(opts.closedLingerSec !== undefined ? { closedLingerSec: opts.closedLingerSec } : {}),
@@ -233,10 +236,6 @@ export class Explainer {
       case 'tcp':
         this.summary.tcpPackets++;
         this.tracker.push(rec.frame, rec, d);
-        if ((d.tcp.flags & TcpFlag.RST) !== 0) {
-          const ident = d.ip.ident;
-          if (ident !== null && ident !== 0) this.ring.add(d.ip.src, rec.frame, ident, d.ip.ttl, time);
-        }
         for (let i = 0; i < d.anomalies.length; i += 1) {
           const a = d.anomalies[i];
           if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);

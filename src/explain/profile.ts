@@ -21,7 +21,7 @@
 //   per-connection or global counters); RFC 7739 §5 (Windows: one global counter; Linux: one
 //   counter per socket/destination, 0 on some stateless replies).
 
-import { optionLayoutText } from '../wire/tcp.js';
+import { OPTION_LAYOUT_NAMES, optionLayoutText } from '../wire/tcp.js';
 import type { EndpointStats } from '../tcp/index.js';
 import { mode } from '../tcp/index.js';
 
@@ -68,6 +68,24 @@ const LAYOUTS: ReadonlyArray<{ layout: string; family: StackFamily; ttl: number;
   { layout: 'mss,nop,ws,sok,ts', family: 'windows', ttl: 128, name: 'Windows with timestamps' },
   { layout: 'mss,nop,nop,sok', family: 'windows', ttl: 128, name: 'Windows XP / 2003' },
 ];
+/** LAYOUTS' layouts as wire/tcp.ts codes and their lengths (in options), matched as numbers. */
+const LAYOUT_CODES: ReadonlyArray<{ code: number; n: number }> = LAYOUTS.map((l) => {
+  const names = l.layout.split(',');
+  return { code: names.reduce((c, name) => c * 16 + OPTION_LAYOUT_NAMES.indexOf(name), 0), n: names.length };
+});
+
+/** The LAYOUTS entry a layout code starts with (trailing EOLs dropped), or undefined. */
+function layoutMatch(code: number): (typeof LAYOUTS)[number] | undefined {
+  let c = code;
+  let n = 0;
+  while (c > 0 && c % 16 === 1) c = Math.floor(c / 16);
+  for (let x = c; x > 0; x = Math.floor(x / 16)) n += 1;
+  for (let i = 0; i < LAYOUT_CODES.length; i += 1) {
+    const l = LAYOUT_CODES[i]!;
+    if (l.n <= n && Math.floor(c / 16 ** (n - l.n)) === l.code) return LAYOUTS[i];
+  }
+  return undefined;
+}
 
 function ipIdOf(ep: EndpointStats): IpIdBehaviour {
   if (ep.idSeen < 2) return 'none';
@@ -76,16 +94,45 @@ function ipIdOf(ep: EndpointStats): IpIdBehaviour {
   return ep.idIncr * 4 >= (ep.idSeen - 1) * 3 ? 'incrementing' : 'random';
 }
 
-/** The profile of one endpoint from its own packets in its connection. */
+/**
+ * The profile of one endpoint from its own packets in its connection. Profiles are shared: the
+ * same inputs give the same (frozen) object, from a bounded cache, since a capture's endpoints
+ * are mostly a few stacks seen many times (once per connection: cheap, not per packet).
+ */
 export function senderProfile(ep: EndpointStats): SenderProfile {
   const ttl = mode(ep.ttls);
+  const ipId = ipIdOf(ep);
+  const shift = ep.synWindow >= 0 ? ep.windowShift : 15;
+  // (ttl 0…255 or 256 for none, window -1…65535, shift 0…15, ipId 0…3: < 2^35, exact as a double.)
+  const key = ((((ttl ?? 256) * 65537 + (ep.synWindow + 1)) * 16 + shift) * 4 + IP_ID_INDEX[ipId]);
+  let byKey = cache.get(ep.synLayout);
+  if (byKey === undefined) {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    byKey = new Map();
+    cache.set(ep.synLayout, byKey);
+  }
+  let p = byKey.get(key);
+  if (p === undefined) {
+    if (byKey.size >= CACHE_MAX) byKey.clear();
+    p = buildProfile(ep, ttl, ipId);
+    Object.freeze(p.basis);
+    Object.freeze(p);
+    byKey.set(key, p);
+  }
+  return p;
+}
+
+const CACHE_MAX = 1024;
+const IP_ID_INDEX: Record<IpIdBehaviour, number> = { zero: 0, incrementing: 1, random: 2, none: 3 };
+/** Profiles by SYN layout code, then by the other inputs (senderProfile's key). */
+const cache = new Map<number, Map<number, SenderProfile>>();
+
+function buildProfile(ep: EndpointStats, ttl: number | null, ipId: IpIdBehaviour): SenderProfile {
   const hd = ttl === null ? null : hopDistance(ttl);
   const synOptions = ep.synWindow >= 0 ? optionLayoutText(ep.synLayout) : null;
-  const ipId = ipIdOf(ep);
   const basis: string[] = [];
   let family: StackFamily = 'unknown';
-  const layout = synOptions === null ? '' : synOptions.replace(/(,eol)+$/, '');
-  const match = synOptions === null ? undefined : LAYOUTS.find((l) => layout === l.layout || layout.startsWith(`${l.layout},`));
+  const match = synOptions === null ? undefined : layoutMatch(ep.synLayout);
   if (match && hd && hd.initial === match.ttl) {
     family = match.family;
     basis.push(`SYN layout of ${match.name} (p0f.fp)`, `initial TTL ${hd.initial}`);
@@ -105,7 +152,7 @@ export function senderProfile(ep: EndpointStats): SenderProfile {
     hops: hd ? hd.hops : null,
     synOptions,
     synWindow: ep.synWindow >= 0 ? ep.synWindow : null,
-    windowScale: ep.sawSyn && /ws/.test(synOptions ?? '') ? ep.windowShift : null,
+    windowScale: synOptions !== null && synOptions.includes('ws') ? ep.windowShift : null,
     ipId,
     family,
     basis,

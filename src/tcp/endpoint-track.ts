@@ -197,6 +197,11 @@ export class EndpointTrack {
     }
   }
 
+  /** Its address as text (dotted quad or the IPv6 text). */
+  addressText(): string {
+    return this.addrS ?? formatIpv4Number(this.addrN);
+  }
+
   /** A TTL other than the current run's: the run goes to the counts, a new one starts. */
   newTtl(ttl: number): void {
     this.flushTtl();

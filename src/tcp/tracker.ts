@@ -61,6 +61,8 @@ import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
 import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
+const ignoreRst = (): void => {};
+
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
 /** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
@@ -141,7 +143,7 @@ export class ConnectionTracker {
   private lastSweep = -Infinity;
 
   constructor(opts: TrackerOptions) {
-    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, ...opts };
+    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, ...opts };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
   }
@@ -416,6 +418,7 @@ export class ConnectionTracker {
 
     if (rst) {
       this.rstSeen(t, e, peer, row);
+      if (ident !== null && ident !== 0) this.opts.onRstIdent(e.addressText(), frame, ident, ttl, time);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
       e.ttlRun++;

@@ -155,6 +155,9 @@ export interface TrackerOptions {
   maxSegments?: number;
   /** Finalize an ended connection after this much capture time without packets (default 5 s). */
   closedLingerSec?: number;
+  /** Hears of every RST with a non-zero IPv4 ID as it passes (RSTs only: nothing per ordinary
+   *  packet): its source address, frame, ID, TTL and time (explain/engine.ts's RstRing). */
+  onRstIdent?: (addr: string, frame: number, ident: number, ttl: number, time: number) => void;
   /** Finalize any connection after this much capture time without packets (default 3600 s). */
   idleTimeoutSec?: number;
 }
