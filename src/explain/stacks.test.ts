@@ -138,3 +138,24 @@ test('nat-shared-counter: RSTs "from" two hosts on one IP ID counter and TTL are
   const apart = rstsOf(explain(mk('75.126.203.78:80', 1200, 0), mk('75.126.130.163:80', 40000, 0.002)));
   for (const r of apart) assert.notEqual(r.cause, 'middlebox');
 });
+
+test('windows-syn-bad-ack-retry: Windows resetting a SYN-ACK that acks another SYN, then retrying its SYN, is connecting, not a lost state', () => {
+  const conv = new Conversation({ client: '10.0.0.5:50000', server: '10.0.0.9:80', clientTtl: 128, clientIsn: 1000, serverIsn: 777000 });
+  conv.syn('c', { options: WINDOWS, window: 64240 });
+  // A SYN-ACK for some other SYN (ack 55555), answered <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.3) …
+  conv.segment('s', TcpFlag.SYN | TcpFlag.ACK, 0, { ackNumber: 55555, options: [{ kind: 'mss', value: 1460 }] });
+  conv.segment('c', TcpFlag.RST, 0, { seqNumber: 55555, ackNumber: 0, window: 0 });
+  // … then Windows' SYN retransmission (same ISN) connects.
+  conv.wait(1).syn('c', { options: WINDOWS, window: 64240, seqNumber: 1000, noAdvance: true });
+  conv.segment('s', TcpFlag.SYN | TcpFlag.ACK, 0, { seqNumber: 777000, ackNumber: 1001, options: [{ kind: 'mss', value: 1460 }] });
+  conv.ack('c', { ackNumber: 777001 });
+  const cs = explain(conv);
+  const rsts = rstsOf(cs);
+  assert.equal(rsts.length, 1);
+  const r = rsts[0]!;
+  assert.equal(r.cause, 'no-connection');
+  assert.match(r.summary, /is connecting \(SYN sent\)/);
+  assert.ok(!r.evidence.some((e) => /state was lost/.test(e)), r.evidence.join('\n'));
+  assert.equal(r.senderProfile.family, 'windows');
+  assert.equal(cs.at(-1)!.connState, 'S1', 'the retried SYN connects');
+});

@@ -66,6 +66,7 @@ type Finding =
   | { kind: 'answers-syn'; syn: SegmentSummary; exact: boolean }
   | { kind: 'forged'; rstTtl: number; endpointTtl: number; tosDiffers: boolean; keptSending: number[] }
   | { kind: 'shared-counter'; peers: SharedCounterPeer[] }
+  | { kind: 'device-diagnostic'; initialTtl: number; hops: number }
   | { kind: 'not-acceptable'; expected: number; inWindow: boolean; challengeAck: SegmentSummary | null }
   | { kind: 'probes-exhausted'; probes: number; retransmissions: number }
   | { kind: 'after-close'; finFrame: number; trigger: SegmentSummary }
@@ -178,6 +179,15 @@ function find(ctx: RstContext, conn: Connection, form: RstForm, hints: RstHints,
   //    sender's own: those, when present, say more (step 1), and the sequence numbers come next.
   if (senderFinal.ttls.size === 0 && hints.sharedCounter && hints.sharedCounter.length > 0) {
     return { kind: 'shared-counter', peers: hints.sharedCounter };
+  }
+
+  // 1c. A RST carrying data from a stack that starts at TTL 255, with no packet of the sender's own
+  //    to compare: a network device's reset with its diagnostic text (RFC 9293 §3.5.3 and RFC 1122
+  //    §4.2.2.12 allow a RST to carry diagnostic data; F5 BIG-IP puts its reset cause there with
+  //    tm.rstcause.pkt, F5 K13223; Linux never sends data in a RST).
+  if (senderFinal.ttls.size === 0 && ctx.payloadLength > 0 && hopDistance(r.ttl).initial === 255) {
+    const hd = hopDistance(r.ttl);
+    return { kind: 'device-diagnostic', initialTtl: hd.initial, hops: hd.hops };
   }
 
   // 2. A RST answering a SYN, from a side that never sent SYN-ACK: no listener (RFC 9293 §3.10.7.1).
@@ -300,6 +310,7 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       return finding.exact ? ['NO_SOCKET'] : [];
     case 'forged':
     case 'shared-counter':
+    case 'device-diagnostic':
     case 'not-acceptable':
     case 'unknown':
       return [];
@@ -440,6 +451,15 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
       evidence.push(`IPv4 ID ${r.ident} continues a counter shared with ${finding.peers.map((p) => `frame ${p.frame} "from" ${p.addr} (id ${p.ident})`).join(', ')}, all at TTL ${r.ttl} (${hopDistance(r.ttl).hops} hop(s) from the capture point): one sender for several source addresses`);
       evidence.push(`no other packet from ${from} is in this connection to compare with`);
       receiverApp = 'ECONNRESET, although the real peer may still think the connection is open';
+      break;
+    case 'device-diagnostic':
+      // RFC 1122 §4.2.2.12: a RST may carry diagnostic text; network devices (F5 BIG-IP's reset
+      // cause, K13223) do, a host's TCP does not.
+      cause = 'middlebox';
+      confidence = 'medium';
+      summary = `reset by a network device in ${from}'s name: the RST carries ${ctx.payloadLength} bytes of diagnostic data and left a stack that starts at TTL ${finding.initialTtl}`;
+      evidence.push(`the RST's TTL ${r.ttl}: initial ${finding.initialTtl} (routers, firewalls, load balancers), ${finding.hops} hop(s) from the capture point; no other packet from ${from} to compare with`);
+      evidence.push('a load balancer or firewall that resets a flow may say why in the RST\'s payload (F5 BIG-IP: tm.rstcause.pkt, K13223); the server behind it may still hold the connection');
       break;
     case 'not-acceptable':
       // RFC 5961 §3.2 / tcp_validate_incoming: not exactly RCV.NXT → challenge ACK or silent drop.
