@@ -17,8 +17,10 @@ import { formatEndpoint } from '../wire/addr.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
 import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
+import { senderProfile } from './profile.js';
+import type { SenderProfile } from './profile.js';
 import { judgeRst } from './verdict.js';
-import type { RstVerdict } from './verdict.js';
+import type { RstVerdict, SharedCounterPeer } from './verdict.js';
 
 export interface ConnectionReport {
   id: number;
@@ -42,6 +44,8 @@ export interface ConnectionReport {
   /** Ended abnormally: a RST, an unanswered SYN, or a half-open close. */
   abnormal: boolean;
   rsts: RstVerdict[];
+  /** What each endpoint's own packets say about its stack (profile.ts). */
+  profiles: { orig: SenderProfile; resp: SenderProfile };
   anomalies: Record<string, number>;
   /** Segment summaries for ladder diagrams (bounded; `segmentsDropped` were left out in the middle). */
   segments: SegmentSummary[];
@@ -86,9 +90,57 @@ const ABNORMAL_STATES = new Set<ConnState>(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0
 /** What `ConnectionReport.abnormal` says, from the conn_state and the number of RSTs. */
 const isAbnormal = (state: ConnState, rsts: number): boolean => rsts > 0 || ABNORMAL_STATES.has(state);
 
-export function reportOf(c: Connection): ConnectionReport {
+/** The capture's latest RSTs (IPv4 with a non-zero ID), a bounded ring the Explainer fills as
+ *  packets pass: where several source addresses share one IPv4 ID counter at one TTL, one box sent
+ *  them (RFC 6864 §5). Only RSTs are recorded: nothing per ordinary packet. */
+export class RstRing {
+  static readonly SIZE = 256;
+  /** Seconds and ID steps within which two RSTs count as one counter's. */
+  static readonly WINDOW_SEC = 10;
+  static readonly MAX_STEP = 64;
+  private readonly addrs: string[] = [];
+  private readonly frames: number[] = [];
+  private readonly idents: number[] = [];
+  private readonly ttls: number[] = [];
+  private readonly times: number[] = [];
+  private next = 0;
+
+  add(addr: string, frame: number, ident: number, ttl: number, time: number): void {
+    const i = this.next++ % RstRing.SIZE;
+    this.addrs[i] = addr;
+    this.frames[i] = frame;
+    this.idents[i] = ident;
+    this.ttls[i] = ttl;
+    this.times[i] = time;
+  }
+
+  /** RSTs from other addresses than `addr` whose IDs and times are one counter's with this one's:
+   *  within WINDOW_SEC, same TTL, the later one's ID 1…MAX_STEP above the earlier one's. */
+  peers(addr: string, frame: number, ident: number | null, ttl: number, time: number): SharedCounterPeer[] {
+    const out: SharedCounterPeer[] = [];
+    if (ident === null || ident === 0) return out;
+    const n = Math.min(this.next, RstRing.SIZE);
+    for (let i = 0; i < n; i += 1) {
+      if (this.addrs[i] === addr || this.ttls[i] !== ttl || this.frames[i] === frame) continue;
+      const dt = this.times[i] - time;
+      if (Math.abs(dt) > RstRing.WINDOW_SEC) continue;
+      const later = this.frames[i] > frame;
+      const step = later ? (this.idents[i] - ident + 0x10000) % 0x10000 : (ident - this.idents[i] + 0x10000) % 0x10000;
+      if (step >= 1 && step <= RstRing.MAX_STEP) out.push({ addr: this.addrs[i], frame: this.frames[i], ident: this.idents[i] });
+    }
+    return out.sort((a, b) => a.frame - b.frame);
+  }
+}
+
+export function reportOf(c: Connection, ring?: RstRing): ConnectionReport {
   const state = connState(c);
-  const rsts = c.rsts.map((r) => judgeRst(r, c));
+  const profiles = { orig: senderProfile(c.orig), resp: senderProfile(c.resp) };
+  const rsts = c.rsts.map((r) => judgeRst(r, c, {
+    profile: r.fromOrig ? profiles.orig : profiles.resp,
+    // (Only consulted for a sender with no packets of its own in the connection: verdict.ts, 1b.)
+    sharedCounter: ring && (r.fromOrig ? c.orig : c.resp).ttls.size === 0
+      ? ring.peers(r.fromOrig ? c.orig.addr : c.resp.addr, r.seg.frame, r.seg.ident, r.seg.ttl, r.seg.time) : [],
+  }));
   return {
     id: c.id,
     orig: formatEndpoint(c.orig.addr, c.orig.port),
@@ -109,6 +161,7 @@ export function reportOf(c: Connection): ConnectionReport {
     zeroWindows: c.orig.zeroWindows + c.resp.zeroWindows,
     abnormal: isAbnormal(state, rsts.length),
     rsts,
+    profiles,
     anomalies: Object.fromEntries(c.anomalies),
     segments: c.segments,
     segmentsDropped: c.segmentsDropped,
@@ -122,6 +175,8 @@ export class Explainer {
   private readonly scratch = new DecodeScratch();
   /** The largest packet time seen (`summary.lastTime` at the end). */
   private latest = -Infinity;
+  /** The latest RSTs, for IPv4 ID counters shared across addresses (RstRing). */
+  private readonly ring: RstRing;
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
@@ -129,8 +184,10 @@ export class Explainer {
       byCause: Object.fromEntries(CAUSE_CODES.map((c) => [c, 0])) as Record<Cause, number>,
       anomalies: {},
     };
+    const ring = this.ring = new RstRing();
     this.tracker = new ConnectionTracker({
       onConnection: (c) => this.finish(c),
+      onRstIdent: (addr, frame, ident, ttl, time) => ring.add(addr, frame, ident, ttl, time),
       ...(opts.segments === false ? { maxSegments: 0 } : {}),
       ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
       ...(opts.closedLingerSec !== undefined ? { closedLingerSec: opts.closedLingerSec } : {}),
@@ -220,7 +277,7 @@ export class Explainer {
   }
 
   private finish(c: Connection): void {
-    const report = reportOf(c);
+    const report = reportOf(c, this.ring);
     this.summary.connections++;
     if (report.abnormal) this.summary.abnormalConnections++;
     for (const r of report.rsts) {

@@ -8,3 +8,5 @@ export type { ConnectionReport, ExplainResult, ExplainSummary, ExplainSink, Expl
 export { ReorderBuffer } from './reorder.js';
 export { RstGroups } from './groups.js';
 export type { RstPattern } from './groups.js';
+export { senderProfile, profileText, hopDistance, NO_PROFILE } from './profile.js';
+export type { SenderProfile, StackFamily, IpIdBehaviour } from './profile.js';

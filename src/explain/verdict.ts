@@ -12,6 +12,22 @@ import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import type { Cause, Confidence, LinuxRstReason } from './causes.js';
+import { hopDistance, profileText, senderProfile } from './profile.js';
+import type { SenderProfile } from './profile.js';
+
+export { hopDistance, INITIAL_TTLS } from './profile.js';
+
+/** Another source address whose RSTs share this RST's IPv4 ID counter (Explainer's RST ring). */
+export interface SharedCounterPeer { addr: string; frame: number; ident: number }
+
+/** What the connection alone does not tell, from the rest of the capture (engine.ts). */
+export interface RstHints {
+  /** The sender's profile (computed from the connection when absent). */
+  profile?: SenderProfile;
+  /** RSTs from other addresses, same TTL, whose IPv4 IDs continue this one's within seconds: one
+   *  box generating resets on behalf of several hosts (RFC 6864 §5: a global ID counter). */
+  sharedCounter?: SharedCounterPeer[];
+}
 
 /** How the RST was built, judged from its fields: Linux's two kinds of reset, from a live socket
  *  (tcp_send_active_reset) or from the segment alone (tcp_v4_send_reset); docs/explain.md, `form`. */
@@ -41,17 +57,21 @@ export interface RstVerdict {
   linuxReasons: LinuxRstReason[];
   /** The reason itself when only one fits, else null. */
   linuxReason: LinuxRstReason | null;
+  /** What the sender's own packets say about its stack (profile.ts). */
+  senderProfile: SenderProfile;
 }
 
 /** What the packets show about one RST, before naming a cause. */
 type Finding =
   | { kind: 'answers-syn'; syn: SegmentSummary; exact: boolean }
   | { kind: 'forged'; rstTtl: number; endpointTtl: number; tosDiffers: boolean; keptSending: number[] }
+  | { kind: 'shared-counter'; peers: SharedCounterPeer[] }
+  | { kind: 'device-diagnostic'; initialTtl: number; hops: number }
   | { kind: 'not-acceptable'; expected: number; inWindow: boolean; challengeAck: SegmentSummary | null }
   | { kind: 'probes-exhausted'; probes: number; retransmissions: number }
   | { kind: 'after-close'; finFrame: number; trigger: SegmentSummary }
   | { kind: 'stateless'; trigger: SegmentSummary | null; exact: boolean }
-  | { kind: 'active'; exact: boolean }
+  | { kind: 'active'; exact: boolean; bare: boolean }
   | { kind: 'unknown' };
 
 /** Flags as tcpdump prints them, in its order: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`, `[R.]`. */
@@ -83,13 +103,21 @@ function isNoSocketReply(rst: SegmentSummary, trigger: SegmentSummary): boolean 
   return hasFlag(rst, TcpFlag.ACK) && rst.seqNumber === 0 && rst.ackNumber === seqAdd(trigger.seqNumber, segLen(trigger));
 }
 
-/** Judge the form from the RST's own fields; returns the form and the signals behind it. */
+/**
+ * Judge the form from the RST's own fields; returns the form and the signals behind it. The order
+ * of evidence (issue 18): the strong signals — sequence-number structure, the ACK flag, the
+ * timestamps option a live socket keeps — decide; the weak ones — window, IPv4 ID — only break a
+ * tie between them (an ID that happens to be the previous +1 in random IDs, or a stack that
+ * leaves its window on its resets, never overrides the sequence numbers).
+ */
 export function rstForm(ctx: RstContext): { form: RstForm; signals: string[] } {
   const r = ctx.seg;
   const t = ctx.trigger;
   const s = ctx.sender;
   let active = 0;
   let stateless = 0;
+  let weakActive = 0;
+  let weakStateless = 0;
   const signals: string[] = [];
   const ack = hasFlag(r, TcpFlag.ACK);
   if (!ack && t && hasFlag(t, TcpFlag.ACK)) {
@@ -100,24 +128,37 @@ export function rstForm(ctx: RstContext): { form: RstForm; signals: string[] } {
     stateless += 3;
     signals.push(`seq 0 and ack = trigger's seq + length: the reply built for a segment without ACK (tcp_v4_send_reset)`);
   }
-  if (r.window === 0) { stateless += 1; signals.push('window 0'); } else { active += 1; signals.push(`window ${r.window}`); }
+  if (r.window === 0) { weakStateless += 1; signals.push('window 0'); } else { weakActive += 1; signals.push(`window ${r.window}`); }
   if (s.usesTimestamps) {
     if (r.optionKinds.includes('timestamps')) { active += 2; signals.push('carries the connection\'s timestamps option'); }
     else { stateless += 1; signals.push('no timestamps although the connection uses them'); }
   }
   if (r.ident !== null) {
-    if (r.ident === 0 && s.lastIdent !== null && s.lastIdent !== 0) { stateless += 1; signals.push('IPv4 ID 0'); }
-    else if (s.lastIdent !== null && r.ident !== 0) {
-      const d = (r.ident - s.lastIdent + 0x10000) % 0x10000;
-      if (d >= 1 && d <= 16) { active += 1; signals.push(`IPv4 ID continues the sender's counter (+${d})`); }
-    }
+    if (r.ident === 0 && s.lastIdent !== null && s.lastIdent !== 0) { weakStateless += 1; signals.push('IPv4 ID 0'); }
+    else if (identContinues(ctx)) { weakActive += 1; signals.push(`IPv4 ID continues the sender's counter (+${identStep(ctx)})`); }
   }
   if (ack && s.nextSeq !== null && r.seqNumber === s.nextSeq) active += 1;
+  if (active === stateless) { active += weakActive; stateless += weakStateless; }
   const form: RstForm = active > stateless ? 'active' : stateless > active ? 'stateless' : 'unknown';
   return { form, signals };
 }
 
-function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
+/** How far the RST's IPv4 ID is past the sender's last one (mod 2^16), or null. */
+function identStep(ctx: RstContext): number | null {
+  const r = ctx.seg;
+  const last = ctx.sender.lastIdent;
+  if (r.ident === null || r.ident === 0 || last === null) return null;
+  return (r.ident - last + 0x10000) % 0x10000;
+}
+
+/** The RST's IPv4 ID continues the sender's counter (+1…16): a weak signal (RFC 6864 §4: IDs of
+ *  atomic datagrams carry no meaning; random IDs continue by chance one time in 4096). */
+function identContinues(ctx: RstContext): boolean {
+  const d = identStep(ctx);
+  return d !== null && d >= 1 && d <= 16;
+}
+
+function find(ctx: RstContext, conn: Connection, form: RstForm, hints: RstHints, profile: SenderProfile): Finding {
   const r = ctx.seg;
   const t = ctx.trigger;
   const s = ctx.sender;
@@ -132,6 +173,23 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
     return { kind: 'forged', rstTtl: r.ttl, endpointTtl, tosDiffers: endpointTos !== null && endpointTos !== r.tos, keptSending: ctx.keptSending };
   }
 
+  // 1b. No packet of the sender's own in this connection, and its ID counter shared with RSTs "from"
+  //    other addresses at the same TTL: one box (a NAT, load balancer or firewall) built them all,
+  //    on those hosts' behalf (RFC 6864 §5: one global counter per box). Only without packets of the
+  //    sender's own: those, when present, say more (step 1), and the sequence numbers come next.
+  if (senderFinal.ttls.size === 0 && hints.sharedCounter && hints.sharedCounter.length > 0) {
+    return { kind: 'shared-counter', peers: hints.sharedCounter };
+  }
+
+  // 1c. A RST carrying data from a stack that starts at TTL 255, with no packet of the sender's own
+  //    to compare: a network device's reset with its diagnostic text (RFC 9293 §3.5.3 and RFC 1122
+  //    §4.2.2.12 allow a RST to carry diagnostic data; F5 BIG-IP puts its reset cause there with
+  //    tm.rstcause.pkt, F5 K13223; Linux never sends data in a RST).
+  if (senderFinal.ttls.size === 0 && ctx.payloadLength > 0 && hopDistance(r.ttl).initial === 255) {
+    const hd = hopDistance(r.ttl);
+    return { kind: 'device-diagnostic', initialTtl: hd.initial, hops: hd.hops };
+  }
+
   // 2. A RST answering a SYN, from a side that never sent SYN-ACK: no listener (RFC 9293 §3.10.7.1).
   if (t && hasFlag(t, TcpFlag.SYN) && !hasFlag(t, TcpFlag.ACK) && (s.state === 'INACTIVE' || s.state === 'RESET')) {
     return { kind: 'answers-syn', syn: t, exact: isNoSocketReply(r, t) };
@@ -141,7 +199,10 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
   //    RCV.NXT resets; in-window → challenge ACK; outside → dropped. RCV.NXT as observed is the
   //    receiver's highest ACK, or the sender's SND.NXT when the receiver has not ACKed it yet.
   if (rcv.lastAck !== null && rcv.state !== 'SYN_SENT') {
-    const candidates = [rcv.lastAck, s.nextSeq].filter((x): x is number => x !== null);
+    // After its FIN also the FIN's own seq: the ACK of a segment the receiver sent before the FIN
+    // reached it. A stateless reply to that segment (BSD/macOS tcp_dropwithreset: seq = SEG.ACK)
+    // is judged against the segment it answers, not the receiver's later ones (issue 18).
+    const candidates = [rcv.lastAck, s.nextSeq, s.finFrame !== null ? s.finSeq : null].filter((x): x is number => x !== null);
     const exact = candidates.some((c) => c === r.seqNumber);
     if (!exact) {
       const wnd = Math.max(rcv.window, 1);
@@ -154,6 +215,18 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
         return { kind: 'not-acceptable', expected: rcv.lastAck, inWindow, challengeAck: inWindow ? challengeAck : null };
       }
     }
+  }
+
+  // 3b. Windows aborts a live connection with a bare RST: no ACK flag, seq at SND.NXT, on an
+  //    abortive closesocket (SO_LINGER {1,0}, the process ending: Microsoft, "Graceful Shutdown,
+  //    Linger Options, and Socket Closure", learn.microsoft.com/windows/win32/winsock; the bare
+  //    form as issue 18's Windows captures show it). The sequence numbers fit both that and a reply
+  //    from no socket (RFC 9293 §3.10.7.1: seq = SEG.ACK = SND.NXT on a live connection), so the
+  //    profile (Windows) and the ID continuing its counter break the tie, and only on a connection
+  //    still open on the sender's side (no FIN, no RST yet).
+  if (!hasFlag(r, TcpFlag.ACK) && profile.family === 'windows' && s.nextSeq !== null && r.seqNumber === s.nextSeq
+    && s.state === 'ESTABLISHED' && s.finFrame === null && ctx.earlierRsts.length === 0 && identContinues(ctx)) {
+    return { kind: 'active', exact: true, bare: true };
   }
 
   // 4. Unanswered keepalive probes / retransmissions, then an active reset (tcp_keepalive_timer;
@@ -173,7 +246,7 @@ function find(ctx: RstContext, conn: Connection, form: RstForm): Finding {
   // 6. Active resets: the sender still had its socket and dropped it.
   if (form === 'active' || hasFlag(r, TcpFlag.ACK)) {
     const exact = s.nextSeq !== null && r.seqNumber === s.nextSeq;
-    return { kind: 'active', exact };
+    return { kind: 'active', exact, bare: false };
   }
   return { kind: 'unknown' };
 }
@@ -236,6 +309,8 @@ function linuxReasonsOf(finding: Finding, ctx: RstContext): LinuxRstReason[] {
       // tcp_v4_rcv / tcp_v6_rcv: no socket for the SYN → tcp_v4_send_reset(NULL, skb).
       return finding.exact ? ['NO_SOCKET'] : [];
     case 'forged':
+    case 'shared-counter':
+    case 'device-diagnostic':
     case 'not-acceptable':
     case 'unknown':
       return [];
@@ -298,17 +373,6 @@ function receiverSees(ctx: RstContext): string {
   return 'ECONNRESET on the next read or write, after any data already buffered (Node: read ECONNRESET / "socket hang up"; Java: java.net.SocketException: Connection reset)';
 }
 
-/** The initial TTLs (IPv6 hop limits) stacks start with: 32 (old Windows 9x, some devices), 64
- *  (Linux, macOS/BSD, Android), 128 (Windows), 255 (network devices, Solaris): a packet seen with
- *  TTL t left the smallest of them that is ≥ t (the usual inference: p0f, Nmap's OS detection). */
-export const INITIAL_TTLS = [32, 64, 128, 255] as const;
-
-/** A packet's inferred initial TTL and the hops it has come (initial − observed). */
-export function hopDistance(ttl: number): { initial: number; hops: number } {
-  const initial = INITIAL_TTLS.find((i) => ttl <= i) ?? 255;
-  return { initial, hops: initial - ttl };
-}
-
 /** Where the RST was built, from hop distances (not raw TTL differences: an endpoint at TTL 116
  *  and a RST at TTL 250 are 12 and 5 hops away, not 134 apart). */
 export function hopEvidence(endpointTtl: number, rstTtl: number): string {
@@ -322,7 +386,7 @@ export function hopEvidence(endpointTtl: number, rstTtl: number): string {
   return `${where} (${starts}; the endpoint's packets came ${e.hops} hop(s), the RST ${r.hops})`;
 }
 
-export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
+export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}): RstVerdict {
   const senderEp = ctx.fromOrig ? conn.orig : conn.resp;
   const receiverEp = ctx.fromOrig ? conn.resp : conn.orig;
   const from = formatEndpoint(senderEp.addr, senderEp.port);
@@ -330,7 +394,8 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
   const r = ctx.seg;
   const t = ctx.trigger;
   const { form, signals } = rstForm(ctx);
-  const finding = find(ctx, conn, form);
+  const profile = hints.profile ?? senderProfile(senderEp);
+  const finding = find(ctx, conn, form, hints, profile);
   const senderIsn = ctx.sender.isn;
   const receiverIsn = ctx.receiver.isn;
 
@@ -376,6 +441,25 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       if (finding.tosDiffers) evidence.push(`TOS ${r.tos} differs from the endpoint's own (${mode(senderEp.toss)}); netfilter's REJECT sets TOS 0`);
       if (finding.keptSending.length) evidence.push(`${from} kept sending after the RST (frames ${finding.keptSending.slice(0, 5).join(', ')}): the real endpoint never reset`);
       receiverApp = 'ECONNRESET, although the real peer still thinks the connection is open';
+      break;
+    case 'shared-counter':
+      // RFC 6864 §5: a source keeps one ID counter; RSTs "from" several hosts on one counter and at
+      // one TTL were built by one box (NAT/LB/firewall state, e.g. conntrack ending a flow).
+      cause = 'middlebox';
+      confidence = finding.peers.length >= 2 ? 'high' : 'medium';
+      summary = `generated on the path for ${from}: its IPv4 ID counter is shared with RSTs "from" ${[...new Set(finding.peers.map((p) => p.addr))].join(', ')} (a NAT or load balancer resetting on their behalf)`;
+      evidence.push(`IPv4 ID ${r.ident} continues a counter shared with ${finding.peers.map((p) => `frame ${p.frame} "from" ${p.addr} (id ${p.ident})`).join(', ')}, all at TTL ${r.ttl} (${hopDistance(r.ttl).hops} hop(s) from the capture point): one sender for several source addresses`);
+      evidence.push(`no other packet from ${from} is in this connection to compare with`);
+      receiverApp = 'ECONNRESET, although the real peer may still think the connection is open';
+      break;
+    case 'device-diagnostic':
+      // RFC 1122 §4.2.2.12: a RST may carry diagnostic text; network devices (F5 BIG-IP's reset
+      // cause, K13223) do, a host's TCP does not.
+      cause = 'middlebox';
+      confidence = 'medium';
+      summary = `reset by a network device in ${from}'s name: the RST carries ${ctx.payloadLength} bytes of diagnostic data and left a stack that starts at TTL ${finding.initialTtl}`;
+      evidence.push(`the RST's TTL ${r.ttl}: initial ${finding.initialTtl} (routers, firewalls, load balancers), ${finding.hops} hop(s) from the capture point; no other packet from ${from} to compare with`);
+      evidence.push('a load balancer or firewall that resets a flow may say why in the RST\'s payload (F5 BIG-IP: tm.rstcause.pkt, K13223); the server behind it may still hold the connection');
       break;
     case 'not-acceptable':
       // RFC 5961 §3.2 / tcp_validate_incoming: not exactly RCV.NXT → challenge ACK or silent drop.
@@ -435,7 +519,8 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       summary = ctx.sender.finFrame !== null
         ? `${from} aborted after its FIN (frame ${ctx.sender.finFrame}): closed with unread data after a half-close, or its orphaned socket was killed`
         : `${from} aborted the connection without FIN`;
-      if (finding.exact) evidence.push('seq = the sender\'s SND.NXT with ACK: sent by a live socket (tcp_send_active_reset)');
+      if (finding.bare) evidence.push('seq = the sender\'s SND.NXT without ACK, IPv4 ID continuing its counter, from a Windows stack on a connection it had not closed: Windows\' abortive close (closesocket with SO_LINGER {1,0}, or the process ending) sends a bare RST');
+      else if (finding.exact) evidence.push('seq = the sender\'s SND.NXT with ACK: sent by a live socket (tcp_send_active_reset)');
       if (t && t.payloadLength > 0 && (ctx.sender.lastSeg === null || ctx.sender.lastSeg.frame < t.frame || ctx.sender.lastSeg.payloadLength === 0)) {
         evidence.push(`${to}'s ${t.payloadLength} bytes in frame ${t.frame} were never answered: likely still unread when ${from} closed — Linux resets instead of FIN then (__tcp_close: data_was_unread)`);
       } else {
@@ -451,6 +536,7 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
       return assertNever(finding, 'RST finding');
   }
   evidence.push(`form: ${form}${signals.length ? ` (${signals.join('; ')})` : ''}`);
+  evidence.push(profileText(from, profile));
   const linuxReasons = linuxReasonsOf(finding, ctx);
 
   return {
@@ -469,5 +555,6 @@ export function judgeRst(ctx: RstContext, conn: Connection): RstVerdict {
     app: senderApp ? { receiver: receiverApp, sender: senderApp } : { receiver: receiverApp },
     linuxReasons,
     linuxReason: linuxReasons.length === 1 ? linuxReasons[0]! : null,
+    senderProfile: profile,
   };
 }

@@ -2,7 +2,7 @@
 // passed in, so tests compare plain text). One block per connection, one sub-block per RST, then a
 // summary line; also the newline-delimited JSON records of `rstlab explain --json`.
 
-import type { ConnectionReport, ExplainSummary, RstPattern, RstVerdict } from '../explain/index.js';
+import type { ConnectionReport, ExplainSummary, RstPattern, RstVerdict, SenderProfile } from '../explain/index.js';
 
 export interface Painter {
   bold(s: string): string;
@@ -107,6 +107,15 @@ export function connectionRecord(c: ConnectionReport): Record<string, unknown> {
     orig_bytes: c.origBytes, resp_bytes: c.respBytes, retransmissions: c.retransmissions,
     keepalives: c.keepalives, zero_windows: c.zeroWindows, rsts: c.rsts.length, abnormal: c.abnormal,
     anomalies: c.anomalies,
+    orig_profile: profileRecord(c.profiles.orig), resp_profile: profileRecord(c.profiles.resp),
+  };
+}
+
+/** A sender profile (explain/profile.ts) in the records' spelling. */
+export function profileRecord(p: SenderProfile): Record<string, unknown> {
+  return {
+    family: p.family, basis: p.basis, ttl: p.ttl, initial_ttl: p.initialTtl, hops: p.hops,
+    syn_options: p.synOptions, syn_window: p.synWindow, window_scale: p.windowScale, ip_id: p.ipId,
   };
 }
 
@@ -116,7 +125,7 @@ export function rstRecord(r: RstVerdict): Record<string, unknown> {
     type: 'rst', frame: r.frame, ts: r.time, connection: r.connection, from: r.from, to: r.to,
     sender: r.sender, cause: r.cause, confidence: r.confidence, form: r.form, summary: r.summary,
     evidence: r.evidence, trigger: r.trigger, app: r.app,
-    linux_reason: r.linuxReason, linux_reasons: r.linuxReasons,
+    linux_reason: r.linuxReason, linux_reasons: r.linuxReasons, sender_profile: profileRecord(r.senderProfile),
   };
 }
 

@@ -57,6 +57,13 @@ export class EndpointTrack {
   tos = -1;
   tosRun = 0;
   lastIdent = -1;
+  synLayout = 0;
+  synWindow = -1;
+  synTtl = -1;
+  idSeen = 0;
+  idZero = 0;
+  idIncr = 0;
+  idFirst = -1;
   probesSinceHeard = 0;
   retransSinceHeard = 0;
   lastSegFrame = -1;
@@ -120,6 +127,13 @@ export class EndpointTrack {
     this.tos = -1;
     this.tosRun = 0;
     this.lastIdent = -1;
+    this.synLayout = 0;
+    this.synWindow = -1;
+    this.synTtl = -1;
+    this.idSeen = 0;
+    this.idZero = 0;
+    this.idIncr = 0;
+    this.idFirst = -1;
     this.probesSinceHeard = 0;
     this.retransSinceHeard = 0;
     this.lastSegFrame = -1;
@@ -168,6 +182,9 @@ export class EndpointTrack {
     this.tos0N = src.tos0N;
     this.tosMore = src.tosMore === null ? null : src.tosMore.slice();
     this.lastIdent = src.lastIdent;
+    this.synLayout = src.synLayout;
+    this.synWindow = src.synWindow;
+    this.synTtl = src.synTtl;
     this.probesSinceHeard = src.probesSinceHeard;
     this.retransSinceHeard = src.retransSinceHeard;
     this.lastSegFrame = src.lastSegFrame;
@@ -178,6 +195,11 @@ export class EndpointTrack {
       if (swapped) dstStore[to + F_BITS] ^= FROM_ORIG_BIT;
       this.lastRow = this.spillRow;
     }
+  }
+
+  /** Its address as text (dotted quad or the IPv6 text). */
+  addressText(): string {
+    return this.addrS ?? formatIpv4Number(this.addrN);
   }
 
   /** A TTL other than the current run's: the run goes to the counts, a new one starts. */
@@ -239,6 +261,13 @@ export class EndpointTrack {
     out[o + A_KEEPALIVES] = this.keepalives;
     out[o + A_ZERO_WINDOWS] = this.zeroWindows;
     out[o + A_LAST_IDENT] = this.lastIdent;
+    out[o + A_SYN_LAYOUT] = this.synLayout;
+    out[o + A_SYN_WINDOW] = this.synWindow;
+    out[o + A_SYN_TTL] = this.synTtl;
+    out[o + A_ID_SEEN] = this.idSeen;
+    out[o + A_ID_ZERO] = this.idZero;
+    out[o + A_ID_INCR] = this.idIncr;
+    out[o + A_ID_FIRST] = this.idFirst;
     out[o + A_PROBES] = this.probesSinceHeard;
     out[o + A_RETRANS_SINCE] = this.retransSinceHeard;
     out[o + A_LAST_SEG_FRAME] = this.lastSegFrame;
@@ -328,8 +357,15 @@ const A_RETRANS_SINCE = 17;
 const A_LAST_SEG_FRAME = 18;
 const A_LAST_TIME = 19;
 const A_HAS_LAST_SEG = 20;
+const A_SYN_LAYOUT = 21;
+const A_SYN_WINDOW = 22;
+const A_SYN_TTL = 23;
+const A_ID_SEEN = 24;
+const A_ID_ZERO = 25;
+const A_ID_INCR = 26;
+const A_ID_FIRST = 27;
 /** Its last segment's row (STRIDE numbers, segment-store's fields), when A_HAS_LAST_SEG is 1. */
-const A_LAST_SEG = 21;
+const A_LAST_SEG = 28;
 /** How many numbers writeAtRst writes. */
 export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
 
@@ -356,6 +392,13 @@ export function readAtRst(src: readonly number[], o: number): EndpointAtRst {
     keepalives: src[o + A_KEEPALIVES],
     zeroWindows: src[o + A_ZERO_WINDOWS],
     lastIdent: orNull(src[o + A_LAST_IDENT]),
+    synLayout: src[o + A_SYN_LAYOUT],
+    synWindow: src[o + A_SYN_WINDOW],
+    synTtl: src[o + A_SYN_TTL],
+    idSeen: src[o + A_ID_SEEN],
+    idZero: src[o + A_ID_ZERO],
+    idIncr: src[o + A_ID_INCR],
+    idFirst: src[o + A_ID_FIRST],
     probesSinceHeard: src[o + A_PROBES],
     retransSinceHeard: src[o + A_RETRANS_SINCE],
     lastSegFrame: orNull(src[o + A_LAST_SEG_FRAME]),

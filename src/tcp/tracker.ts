@@ -61,6 +61,8 @@ import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
 import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
+const ignoreRst = (): void => {};
+
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
 /** Default `closedLingerSec`: how long an ended connection waits for stragglers. */
@@ -141,7 +143,7 @@ export class ConnectionTracker {
   private lastSweep = -Infinity;
 
   constructor(opts: TrackerOptions) {
-    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, ...opts };
+    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, ...opts };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
   }
@@ -323,6 +325,7 @@ export class ConnectionTracker {
       kindsHi = sc.high;
     }
     if (syn || rst) this.oddFlags(t, syn, fin, rst, len);
+    if (syn && !rst) this.synProfile(e, tcp, window, ip.ttl);
 
     // Sequence bookkeeping before judging retransmission.
     const segEnd = seqAdd(seq, len + (syn ? 1 : 0) + (fin ? 1 : 0));
@@ -415,11 +418,18 @@ export class ConnectionTracker {
 
     if (rst) {
       this.rstSeen(t, e, peer, row);
+      if (ident !== null && ident !== 0) this.opts.onRstIdent(e.addressText(), frame, ident, ttl, time);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
       e.ttlRun++;
       if (tos !== e.tos) e.newTos(tos);
       e.tosRun++;
+      if (ident !== null) {
+        // IP ID behaviour for the sender profile (RFC 6864): zero, or a counter (+1…256).
+        if (ident === 0) e.idZero++;
+        else if (e.lastIdent >= 0 && ((((ident - e.lastIdent) & 0xffff) - 1) >>> 0) < 256) e.idIncr++;
+        if (e.idSeen++ === 0) e.idFirst = ident;
+      }
       e.lastIdent = ident === null ? -1 : ident;
       e.lastSegFrame = frame;
     }
@@ -438,6 +448,14 @@ export class ConnectionTracker {
     }
     if (sc.malformed) t.anomaly('tcp-options-malformed');
     return sc;
+  }
+
+  /** A SYN or SYN-ACK: its option layout, window and TTL, for the sender profile (the last one
+   *  counts: a retried SYN is laid out alike). */
+  private synProfile(e: EndpointTrack, tcp: FrameTcp['tcp'], window: number, ttl: number): void {
+    e.synLayout = tcp instanceof TcpSegment ? tcp.optionLayoutCode() : 0;
+    e.synWindow = window;
+    e.synTtl = ttl;
   }
 
   /** Flag combinations that are anomalies. */

@@ -70,6 +70,19 @@ export interface EndpointStats {
   /** TOS values of its non-RST packets: value → count. */
   toss: Map<number, number>;
   lastIdent: number | null;
+  /** What its SYN (or SYN-ACK) showed, for its sender profile (explain/profile.ts): the options'
+   *  order as wire/tcp.ts `tcpOptionLayout` codes it (0: none), the window it announced (unscaled,
+   *  -1: no SYN seen) and its TTL. */
+  synLayout: number;
+  synWindow: number;
+  synTtl: number;
+  /** Its IPv4 IDs (non-RST packets): how many, how many 0, how many 1…256 above the one before
+   *  (a counter), and the first (-1: none). RFC 6864 §4–5: IDs of atomic datagrams may be zero,
+   *  per-connection or global counters. */
+  idSeen: number;
+  idZero: number;
+  idIncr: number;
+  idFirst: number;
   /** Probes (keepalives) and retransmissions sent since the peer was last heard from. */
   probesSinceHeard: number;
   retransSinceHeard: number;
@@ -142,6 +155,9 @@ export interface TrackerOptions {
   maxSegments?: number;
   /** Finalize an ended connection after this much capture time without packets (default 5 s). */
   closedLingerSec?: number;
+  /** Hears of every RST with a non-zero IPv4 ID as it passes (RSTs only: nothing per ordinary
+   *  packet): its source address, frame, ID, TTL and time (explain/engine.ts's RstRing). */
+  onRstIdent?: (addr: string, frame: number, ident: number, ttl: number, time: number) => void;
   /** Finalize any connection after this much capture time without packets (default 3600 s). */
   idleTimeoutSec?: number;
 }

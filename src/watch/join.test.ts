@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConnectionReport, RstVerdict } from '../explain/index.js';
+import { NO_PROFILE } from '../explain/profile.js';
 import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
 import { KERNEL_HOLD_SEC, PACKET_HOLD_SEC, WatchJoiner } from './join.js';
 import type { JoinOptions, WatchRecord } from './join.js';
@@ -15,7 +16,7 @@ function verdict(from: string, to: string, time: number, over: Partial<RstVerdic
   return {
     frame: 5, time, connection: 1, from, to, sender: 'resp', cause: 'abort', confidence: 'high', form: 'active',
     summary: `${from} aborted`, evidence: [], trigger: 4, app: { receiver: 'ECONNRESET' },
-    linuxReasons: ['TCP_ABORT_ON_CLOSE', 'TCP_STATE'], linuxReason: null, ...over,
+    linuxReasons: ['TCP_ABORT_ON_CLOSE', 'TCP_STATE'], linuxReason: null, senderProfile: NO_PROFILE, ...over,
   };
 }
 
@@ -23,7 +24,7 @@ function conn(start: number): ConnectionReport {
   return {
     id: 1, orig: PEER, resp: SERVER, ipVersion: 4, firstFrame: 1, lastFrame: 5, start, duration: 1, history: 'ShADr', connState: 'RSTR',
     origPackets: 3, respPackets: 2, origBytes: 10, respBytes: 0, retransmissions: 0, keepalives: 0, zeroWindows: 0, abnormal: true,
-    rsts: [], anomalies: {}, segments: [], segmentsDropped: 0,
+    rsts: [], profiles: { orig: NO_PROFILE, resp: NO_PROFILE }, anomalies: {}, segments: [], segmentsDropped: 0,
   };
 }
 

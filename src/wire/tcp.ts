@@ -110,6 +110,11 @@ export class TcpSegment implements TcpSegmentView {
     scanTcpOptionKinds(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd, out);
   }
 
+  /** The order of the options as captured, NOP and EOL included, as one number (`tcpOptionLayout`). */
+  optionLayoutCode(): number {
+    return tcpOptionLayout(this.bytes, this.offset + TCP_MIN_HEADER_LEN, this.offset + this.headerLength, this.optionsEnd);
+  }
+
   /**
    * Allocation-free scan of the option lengths: false when some option has an impossible length
    * (what `options()` would report as `malformed`).
@@ -188,6 +193,51 @@ export function decodeTcpOptions(b: Uint8Array, start: number, hdrEnd: number, c
     }
   }
   return out;
+}
+
+/** Names of the layout codes, p0f's (p0f.fp "olayout": eol, nop, mss, ws, sok, sack, ts, ?n). */
+export const OPTION_LAYOUT_NAMES: readonly string[] = ['', 'eol', 'nop', 'mss', 'ws', 'sok', 'sack', 'ts', '?'];
+/** At most this many options go into a layout code (16^13 < 2^53). */
+const LAYOUT_MAX = 13;
+
+/**
+ * The options' order in [start, hdrEnd) as captured — NOPs and EOL included, as stacks lay them
+ * out (the SYN "olayout" of p0f's fingerprints) — as one number without allocating: each option a
+ * base-16 digit (1 + its index in OPTION_LAYOUT_NAMES − 1), first option most significant; 0 for
+ * none. Stops at EOL (counted), at a cut or impossible length, or after LAYOUT_MAX options.
+ */
+export function tcpOptionLayout(b: Uint8Array, start: number, hdrEnd: number, capEnd: number): number {
+  let code = 0;
+  const end = Math.min(hdrEnd, capEnd);
+  for (let o = start, n = 0; o < end && n < LAYOUT_MAX; n += 1) {
+    const kind = b[o];
+    let c: number;
+    switch (kind) {
+      case TcpOptionKind.EOL: c = 1; break;
+      case TcpOptionKind.NOP: c = 2; break;
+      case TcpOptionKind.MSS: c = 3; break;
+      case TcpOptionKind.WINDOW_SCALE: c = 4; break;
+      case TcpOptionKind.SACK_PERMITTED: c = 5; break;
+      case TcpOptionKind.SACK: c = 6; break;
+      case TcpOptionKind.TIMESTAMPS: c = 7; break;
+      default: c = 8;
+    }
+    code = code * 16 + c;
+    if (c === 1) break;
+    if (c === 2) { o += 1; continue; }
+    if (o + 1 >= end) break;
+    const len = b[o + 1];
+    if (len < 2) break;
+    o += len;
+  }
+  return code;
+}
+
+/** A layout code as text: `mss,nop,ws,nop,nop,sok` (p0f's spelling). */
+export function optionLayoutText(code: number): string {
+  const names: string[] = [];
+  for (let c = code; c > 0; c = Math.floor(c / 16)) names.push(OPTION_LAYOUT_NAMES[c % 16] ?? '?');
+  return names.reverse().join(',');
 }
 
 /** `decodeTcpOptions` without the objects: false when it would report `malformed`. */
