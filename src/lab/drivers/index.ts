@@ -3,13 +3,15 @@
 // client can hold at the pause point; `driverAvailable(client)` says whether the tools it needs are
 // installed, and if not which Debian package to install. Driver programs are found relative to this
 // module (compiled siblings) or, for the Java and Python sources that tsc does not copy, in the
-// repository's src/lab/drivers/ (repoRoot() of src/paths.ts). The OkHttp driver is compiled once
-// with javac into a cache folder under os.tmpdir() keyed by a hash of its source and of the jars
-// (`java File.java` would compile it again on every start); without javac it runs that way. The
-// java.net.http driver (JavaHttpClientDriver.java) and the Go driver (go-driver.go, `go build`
-// with GOCACHE/GOPATH inside the build folder, no modules, no network) are built the same way:
-// once, into a folder keyed by the hash of the source and of the toolchain (`javac -version`,
-// `go version`). `canPause` is about the config's own pause point: after connect, or with
+// repository's src/lab/drivers/ (repoRoot() of src/paths.ts). The two Java drivers (OkHttp,
+// OkHttpDriver.java; java.net.http, JavaHttpClientDriver.java) are each compiled with javac,
+// together with the protocol code they share (DriverProtocol.java), once into a cache folder under
+// os.tmpdir() keyed by a hash of every source compiled, of `javac -version` and (OkHttp) of the
+// jars. They need javac: the single-file launcher (`java File.java`) cannot take a second source
+// file, so without javac driverAvailable says to install default-jdk-headless. The Go driver
+// (go-driver.go, `go build` with GOCACHE/GOPATH inside the build folder, no modules, no network)
+// is built the same way: once, into a folder keyed by the hash of the source and of `go version`.
+// `canPause` is about the config's own pause point: after connect, or with
 // `reuse` the idle point between the two requests.
 // database CLIs (psql, redis-cli, mariadb) are driven by db-driver.py.
 
@@ -59,52 +61,6 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: n
 async function hasCommand(cmd: string, args: string[]): Promise<boolean> {
   const r = await run(cmd, args, 15_000);
   return r.spawnError === undefined;
-}
-
-let okhttpClassDir: Promise<string | null> | undefined;
-
-/**
- * Compile OkHttpDriver.java once into os.tmpdir()/rstlab-okhttp-<hash>/ and return that folder,
- * or null when javac is missing (the caller then uses the single-file source launcher).
- */
-export function prepareOkHttpClasses(): Promise<string | null> {
-  okhttpClassDir ??= (async () => {
-    const source = driverSource('OkHttpDriver.java');
-    const hash = createHash('sha256').update(readFileSync(source));
-    for (const jar of OKHTTP_JARS) {
-      const st = statSync(jar);
-      hash.update(`${jar}:${st.size}:${st.mtimeMs}`);
-    }
-    const uid = process.getuid?.() ?? 0;
-    const dir = path.join(os.tmpdir(), `rstlab-okhttp-${uid}-${hash.digest('hex').slice(0, 16)}`);
-    if (existsSync(path.join(dir, 'OkHttpDriver.class'))) {
-      const st = statSync(dir);
-      // Do not run classes someone else could have planted in a shared /tmp.
-      if (st.uid === uid && (st.mode & 0o022) === 0) return dir;
-      throw new LabError(`${dir} is not owned by this user or is writable by others; remove it`);
-    }
-    const work = mkdtempSync(path.join(os.tmpdir(), 'rstlab-okhttp-build-'));
-    const r = await run('javac', ['-nowarn', '-cp', OKHTTP_JARS.join(':'), '-d', work, source]);
-    if (r.spawnError) {
-      rmSync(work, { recursive: true, force: true });
-      return null;
-    }
-    if (r.code !== 0) {
-      rmSync(work, { recursive: true, force: true });
-      throw new LabError(`javac failed on ${source}: ${r.stderr.trim()}`);
-    }
-    try {
-      renameSync(work, dir);
-    } catch {
-      // Another process won the race; its folder has the same content.
-      rmSync(work, { recursive: true, force: true });
-    }
-    return dir;
-  })();
-  okhttpClassDir.catch(() => {
-    okhttpClassDir = undefined;
-  });
-  return okhttpClassDir;
 }
 
 /**
@@ -170,25 +126,57 @@ export function prepareGoBinary(): Promise<string | null> {
   return goBinaryDir;
 }
 
+/** The sources javac compiles for a Java driver: its own file and the protocol code it shares. */
+function javaSources(driverFile: string): string[] {
+  return [driverSource(driverFile), driverSource('DriverProtocol.java')];
+}
+
+/**
+ * javac a Java driver (`main`, e.g. OkHttpDriver) with DriverProtocol.java once, against the jars
+ * of `classpath`, into os.tmpdir()/rstlab-<name>-<uid>-<hash>/; null when javac is missing. The
+ * hash covers every source compiled, javac's version and each jar's size and mtime.
+ */
+async function prepareJavaClasses(name: string, main: string, classpath: readonly string[]): Promise<string | null> {
+  const sources = javaSources(`${main}.java`);
+  const version = await run('javac', ['-version'], 15_000);
+  if (version.spawnError) return null;
+  const hashOf = sources.map((source) => readFileSync(source, 'utf8'));
+  hashOf.push(version.stdout + version.stderr);
+  for (const jar of classpath) {
+    const st = statSync(jar);
+    hashOf.push(`${jar}:${st.size}:${st.mtimeMs}`);
+  }
+  return buildOnce(name, hashOf, `${main}.class`, async (work) => {
+    const cp = classpath.length > 0 ? ['-cp', classpath.join(':')] : [];
+    const r = await run('javac', ['-nowarn', ...cp, '-d', work, ...sources]);
+    if (r.spawnError) return 'missing';
+    if (r.code !== 0) throw new LabError(`javac failed on ${sources.join(' ')}: ${r.stderr.trim()}`);
+  });
+}
+
+let okhttpClassDir: Promise<string | null> | undefined;
+
+/** javac OkHttpDriver.java (+ DriverProtocol.java) once into os.tmpdir()/rstlab-okhttp-<uid>-<hash>/; null when javac is missing. */
+export function prepareOkHttpClasses(): Promise<string | null> {
+  okhttpClassDir ??= prepareJavaClasses('okhttp', 'OkHttpDriver', OKHTTP_JARS);
+  okhttpClassDir.catch(() => {
+    okhttpClassDir = undefined;
+  });
+  return okhttpClassDir;
+}
+
 let javaHttpClientDir: Promise<string | null> | undefined;
 
-/** javac JavaHttpClientDriver.java once; null when javac is missing. */
+/** javac JavaHttpClientDriver.java (+ DriverProtocol.java) once; null when javac is missing. */
 export function prepareJavaHttpClientClasses(): Promise<string | null> {
-  javaHttpClientDir ??= (async () => {
-    const source = driverSource('JavaHttpClientDriver.java');
-    const version = await run('javac', ['-version'], 15_000);
-    if (version.spawnError) return null;
-    return buildOnce('java-httpclient', [readFileSync(source, 'utf8'), version.stdout + version.stderr], 'JavaHttpClientDriver.class', async (work) => {
-      const r = await run('javac', ['-nowarn', '-d', work, source]);
-      if (r.spawnError) return 'missing';
-      if (r.code !== 0) throw new LabError(`javac failed on ${source}: ${r.stderr.trim()}`);
-    });
-  })();
+  javaHttpClientDir ??= prepareJavaClasses('java-httpclient', 'JavaHttpClientDriver', []);
   javaHttpClientDir.catch(() => {
     javaHttpClientDir = undefined;
   });
   return javaHttpClientDir;
 }
+
+const JAVAC_MISSING = 'javac is missing: install default-jdk-headless';
 
 /** The argv that runs the driver for `config` (argv[0] is the program), and whether it can pause. */
 export async function driverCommand(config: DriverConfig): Promise<{ argv: string[]; canPause: boolean }> {
@@ -212,7 +200,7 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
       // HttpClient has no hook at connect; it can hold at the idle point between two requests.
       const canPause = config.reuse !== undefined;
       const dir = await prepareJavaHttpClientClasses();
-      if (dir === null) return { argv: ['java', driverSource('JavaHttpClientDriver.java'), json], canPause };
+      if (dir === null) throw new LabError(JAVAC_MISSING);
       return { argv: ['java', ...JVM_FAST_START, '-cp', dir, 'JavaHttpClientDriver', json], canPause };
     }
     case 'python':
@@ -231,9 +219,7 @@ export async function driverCommand(config: DriverConfig): Promise<{ argv: strin
       return { argv: [process.execPath, path.join(here, 'firefox-driver.js'), json], canPause: false };
     case 'okhttp': {
       const classDir = await prepareOkHttpClasses();
-      if (classDir === null) {
-        return { argv: ['java', '-cp', OKHTTP_JARS.join(':'), driverSource('OkHttpDriver.java'), json], canPause: true };
-      }
+      if (classDir === null) throw new LabError(JAVAC_MISSING);
       return { argv: ['java', ...JVM_FAST_START, '-cp', [...OKHTTP_JARS, classDir].join(':'), 'OkHttpDriver', json], canPause: true };
     }
     default:
@@ -258,6 +244,7 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
       }
     case 'okhttp': {
       if (!(await hasCommand('java', ['-version']))) return { ok: false, why: 'java is missing: install default-jdk-headless' };
+      if (!(await hasCommand('javac', ['-version']))) return { ok: false, why: JAVAC_MISSING };
       const missing = OKHTTP_JARS.filter((jar) => !existsSync(jar));
       if (missing.length > 0) return { ok: false, why: `${missing.join(', ')} missing: install libokhttp-java libokio-java` };
       return { ok: true };
@@ -277,7 +264,8 @@ export async function driverAvailable(client: ClientName): Promise<{ ok: true } 
     case 'go':
       return (await hasCommand('go', ['version'])) ? { ok: true } : { ok: false, why: 'go is missing: install golang-go' };
     case 'java-httpclient':
-      return (await hasCommand('java', ['-version'])) ? { ok: true } : { ok: false, why: 'java is missing: install default-jdk-headless' };
+      if (!(await hasCommand('java', ['-version']))) return { ok: false, why: 'java is missing: install default-jdk-headless' };
+      return (await hasCommand('javac', ['-version'])) ? { ok: true } : { ok: false, why: JAVAC_MISSING };
     case 'psql':
     case 'redis-cli':
     case 'mariadb': {
