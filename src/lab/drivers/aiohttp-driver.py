@@ -21,7 +21,7 @@ import socket
 import ssl
 import sys
 
-from pydriver_common import POST_BODY, Pauser, authority, body_notes, emit, error_outcome, finish, reuse_method, start, wait_go
+from pydriver_common import Pauser, authority, emit, error_outcome, finish, finish_error, finish_ok, second_request, start, wait_go
 
 import aiohttp
 from aiohttp.client_exceptions import ClientConnectorError
@@ -75,24 +75,18 @@ async def main():
     proxy = "http://%s" % authority(cfg["proxy"]) if cfg.get("proxy") else None
     base = "%s://%s" % (scheme, authority(cfg["target"]))
 
-    method, body = "GET", None
+    method, body = second_request(cfg)
     if cfg.get("reuse") is not None:
-        method = reuse_method(cfg)
-        body = POST_BODY if method == "POST" else None
         try:
             async with session.get(base + "/", proxy=proxy) as first:
                 await first.read()
         except BaseException as e:  # noqa: BLE001
             finish(error_outcome(e, lift_code=True, notes=["first-request"]))
-        before = pauser.connects
         pauser.idle_event()
         if pauser.pause:
             await loop.run_in_executor(None, wait_go)
         else:
             await asyncio.sleep(pauser.idle_seconds())
-
-    def second_notes():
-        return {"notes": pauser.second_request_notes(before)} if cfg.get("reuse") is not None else {}
 
     status = None
     nbytes = 0
@@ -103,11 +97,9 @@ async def main():
             emit({"event": "response-started", "status": status})
             async for chunk in resp.content.iter_any():
                 nbytes += len(chunk)
-        notes = body_notes(declared, nbytes) + second_notes().get("notes", [])
-        finish({"kind": "ok", "status": status, "bytes": nbytes, "causes": [], **({"notes": notes} if notes else {})})
+        finish_ok(pauser, status, nbytes, declared)
     except BaseException as e:  # noqa: BLE001 — every exception is data here
-        extra = {} if status is None else {"status": status, "bytes": nbytes}
-        finish(error_outcome(e, lift_code=True, **extra, **second_notes()))
+        finish_error(pauser, e, status, nbytes)
 
 
 if __name__ == "__main__":

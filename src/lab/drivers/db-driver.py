@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The database client driver: the real command-line clients psql, redis-cli and mariadb, driven
 through their stdin and stdout, run as `python3 db-driver.py '<DriverConfig JSON>'`. Speaks the
-JSON-lines protocol of protocol.ts:
+JSON-lines protocol of protocol.ts (emit, finish, the safety net and wait_go are pydriver_common.py's):
 
 - ready, with software {family: the CLI's name, version: what its --version prints};
 - the CLI is started against config.target and given a first query (`select 1;` / `PING`); once
@@ -23,33 +23,17 @@ import sys
 import threading
 import time
 
-STARTED = time.monotonic()
-_lock = threading.Lock()
-_finished = False
-_connected_at = None
+from pydriver_common import STARTED, arm_timeout, emit, finish, mark_connected, on_exit, wait_go
+
 _proc = None
 
 
-def emit(obj):
-    with _lock:
-        sys.stdout.write(json.dumps(obj, ensure_ascii=True) + "\n")
-        sys.stdout.flush()
-
-
-def finish(outcome):
-    global _finished
-    with _lock:
-        if _finished:
-            return
-        _finished = True
-        timings = {"totalMs": round((time.monotonic() - STARTED) * 1000, 1)}
-        if _connected_at is not None:
-            timings["connectMs"] = round((_connected_at - STARTED) * 1000, 1)
-        sys.stdout.write(json.dumps({"event": "result", "outcome": outcome, "timings": timings}, ensure_ascii=True) + "\n")
-        sys.stdout.flush()
+def _kill_cli():
     if _proc is not None and _proc.poll() is None:
         _proc.kill()
-    os._exit(0)
+
+
+on_exit(_kill_cli)
 
 
 LONG = {"psql": "select pg_sleep(5);", "redis-cli": "BLPOP rstlab:empty 5", "mariadb": "select sleep(5);"}
@@ -117,14 +101,11 @@ def outcome_of(client, code, out, err):
 
 
 def main():
-    global _proc, _connected_at
+    global _proc
     cfg = json.loads(sys.argv[-1])
     client = cfg["client"]
     build, first, answer, second, version_re = CLIS[client]
-    timer = threading.Timer(cfg["timeoutMs"] / 1000.0, lambda: finish(
-        {"kind": "timeout-internal", "message": "no outcome within %d ms" % cfg["timeoutMs"], "causes": []}))
-    timer.daemon = True
-    timer.start()
+    arm_timeout(cfg)
     v = subprocess.run([build("h", 1)[0], "--version"], capture_output=True, text=True, timeout=10)
     m = version_re.search(v.stdout)
     emit({"event": "ready", "software": {"family": client, "version": m.group(1) if m else v.stdout.strip()}})
@@ -167,22 +148,14 @@ def main():
     answered = wait_until(lambda: answer.search(out.text()) or err.data or _proc.poll() is not None, cfg["timeoutMs"] / 1000.0)
     if not answered or not answer.search(out.text()):
         end_session()
-    _connected_at = time.monotonic()
+    mark_connected()
     local, remote = local_of(_proc.pid, target)
     if local is None:
         local, remote = "", "%s:%d" % (target["host"], target["port"])
     emit({"event": "connected", "local": local, "remote": remote})
     before = len(out.data)
     if cfg.get("pause"):
-        while True:
-            line = sys.stdin.readline()
-            if line == "":
-                sys.stderr.write("stdin closed while waiting for go\n")
-                sys.stderr.flush()
-                _proc.kill()
-                os._exit(3)
-            if line.strip() == "go":
-                break
+        wait_go()
     # The second query's output only.
     with cond:
         out.data = out.data[before:]

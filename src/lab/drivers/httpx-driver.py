@@ -16,7 +16,7 @@ httpcore and socket exceptions beneath it; its code is the first errno name of t
 import json
 import sys
 
-from pydriver_common import POST_BODY, Pauser, authority, body_notes, emit, error_outcome, finish, reuse_method, start
+from pydriver_common import Pauser, authority, emit, error_outcome, finish, finish_error, finish_ok, second_request, start
 
 import httpcore.backends.sync
 import httpx
@@ -54,19 +54,13 @@ def main():
     client = httpx.Client(transport=transport, trust_env=False)
     base = "%s://%s" % (scheme, authority(cfg["target"]))
 
-    method, body = "GET", None
+    method, body = second_request(cfg)
     if cfg.get("reuse") is not None:
-        method = reuse_method(cfg)
-        body = POST_BODY if method == "POST" else None
         try:
             client.get(base + "/").read()
         except BaseException as e:  # noqa: BLE001
             finish(error_outcome(e, lift_code=True, notes=["first-request"]))
-        before = pauser.connects
         pauser.idle()
-
-    def second_notes():
-        return {"notes": pauser.second_request_notes(before)} if cfg.get("reuse") is not None else {}
 
     status = None
     nbytes = 0
@@ -77,11 +71,9 @@ def main():
             emit({"event": "response-started", "status": status})
             for chunk in resp.iter_bytes():
                 nbytes += len(chunk)
-        notes = body_notes(declared, nbytes) + second_notes().get("notes", [])
-        finish({"kind": "ok", "status": status, "bytes": nbytes, "causes": [], **({"notes": notes} if notes else {})})
+        finish_ok(pauser, status, nbytes, declared)
     except BaseException as e:  # noqa: BLE001 — every exception is data here
-        extra = {} if status is None else {"status": status, "bytes": nbytes}
-        finish(error_outcome(e, lift_code=True, **extra, **second_notes()))
+        finish_error(pauser, e, status, nbytes)
 
 
 if __name__ == "__main__":

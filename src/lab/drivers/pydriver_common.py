@@ -1,6 +1,7 @@
 """What the lab's Python client drivers share (python-driver.py, requests-driver.py,
-httpx-driver.py, aiohttp-driver.py): the JSON-lines side of protocol.ts (emit, exactly one
-`result` via finish(), the timeoutMs safety net), the pause point (hold: `connected`, then wait
+httpx-driver.py, aiohttp-driver.py; db-driver.py uses the protocol part): the JSON-lines side of
+protocol.ts (emit, exactly one `result` via finish(), the timeoutMs safety net; on_exit for what
+must end with the driver), the pause point (hold: `connected`, then wait
 for the line `go` on stdin; stdin closing first exits with status 3), the reuse option's idle
 point, and the Outcome of an exception: its qualified class, str(e), an errno name (OSError) or
 the OpenSSL reason (ssl.SSLError) as code, and the whole __cause__ / __context__ chain as causes.
@@ -20,6 +21,18 @@ STARTED = time.monotonic()
 _lock = threading.Lock()
 _finished = False
 _connected_at = None
+_exit_hooks = []
+
+
+def on_exit(fn):
+    """Runs fn() just before the driver exits through finish() or wait_go()."""
+    _exit_hooks.append(fn)
+
+
+def _exit(status):
+    for fn in _exit_hooks:
+        fn()
+    os._exit(status)
 
 
 def emit(obj):
@@ -42,15 +55,20 @@ def finish(outcome, **flags):
         result.update(flags)
         sys.stdout.write(json.dumps(result, ensure_ascii=True) + "\n")
         sys.stdout.flush()
-    os._exit(0)
+    _exit(0)
 
 
-def start(cfg, software=None):
-    """Arms the timeoutMs safety net and reports `ready` (with the library's own version)."""
+def arm_timeout(cfg):
+    """The timeoutMs safety net: a timeout-internal result when nothing else has finished."""
     timer = threading.Timer(cfg["timeoutMs"] / 1000.0, lambda: finish(
         {"kind": "timeout-internal", "message": "no outcome within %d ms" % cfg["timeoutMs"], "causes": []}))
     timer.daemon = True
     timer.start()
+
+
+def start(cfg, software=None):
+    """Arms the timeoutMs safety net and reports `ready` (with the library's own version)."""
+    arm_timeout(cfg)
     emit({"event": "ready", "software": software} if software else {"event": "ready"})
 
 
@@ -125,7 +143,7 @@ def wait_go():
         if line == "":
             sys.stderr.write("stdin closed while waiting for go\n")
             sys.stderr.flush()
-            os._exit(3)
+            _exit(3)
         if line.strip() == "go":
             return
 
@@ -155,6 +173,7 @@ class Pauser:
         self.pause = bool(cfg.get("pause"))
         self.reuse = cfg.get("reuse")
         self.connects = 0
+        self.before = 0
 
     def connected(self, sock):
         """Counts and reports a new connection; True when the driver must now wait for `go`."""
@@ -175,6 +194,8 @@ class Pauser:
             wait_go()
 
     def idle_event(self):
+        """Reports `idle` and notes the connections made so far (for reuse_notes)."""
+        self.before = self.connects
         emit({"event": "idle"})
 
     def idle_seconds(self):
@@ -191,6 +212,10 @@ class Pauser:
     def second_request_notes(self, connects_before):
         return ["new-connection" if self.connects > connects_before else "reused-connection"]
 
+    def reuse_notes(self):
+        """With `reuse`: whether the second request made a new connection since idle; else none."""
+        return self.second_request_notes(self.before) if self.reuse is not None else []
+
 
 def body_notes(declared, nbytes):
     """`content-length=N` when the body read differs from the declared length (a library that does
@@ -204,6 +229,28 @@ def body_notes(declared, nbytes):
 
 def reuse_method(cfg):
     return (cfg.get("reuse") or {}).get("method") or "GET"
+
+
+def second_request(cfg):
+    """The measured request's method and body: GET, or with `reuse` its method (POST: POST_BODY)."""
+    if cfg.get("reuse") is None:
+        return "GET", None
+    method = reuse_method(cfg)
+    return method, (POST_BODY if method == "POST" else None)
+
+
+def finish_ok(pauser, status, nbytes, declared):
+    """The measured request's ok Outcome (body_notes, then the reuse notes)."""
+    notes = body_notes(declared, nbytes) + pauser.reuse_notes()
+    finish({"kind": "ok", "status": status, "bytes": nbytes, "causes": [], **({"notes": notes} if notes else {})})
+
+
+def finish_error(pauser, e, status, nbytes):
+    """The measured request's error Outcome: status and bytes once the response had started."""
+    extra = {} if status is None else {"status": status, "bytes": nbytes}
+    if pauser.reuse is not None:
+        extra["notes"] = pauser.reuse_notes()
+    finish(error_outcome(e, lift_code=True, **extra))
 
 
 # The second request's body when reuse.method is POST (small; not retried by most libraries).

@@ -16,7 +16,7 @@ socket exceptions beneath it; its code is the first errno name of that chain.
 import json
 import sys
 
-from pydriver_common import POST_BODY, Pauser, authority, body_notes, emit, error_outcome, finish, reuse_method, start
+from pydriver_common import Pauser, authority, emit, error_outcome, finish, finish_error, finish_ok, second_request, start
 
 import requests
 import requests.adapters
@@ -32,27 +32,23 @@ def main():
         finish({"kind": "error", "error": "rstlab.Unsupported", "message": "requests does not speak %s" % scheme, "causes": []})
     pauser = Pauser(cfg)
 
-    class HeldHTTPConnection(urllib3.connection.HTTPConnection):
-        def _new_conn(self):
-            conn = super()._new_conn()
-            if not self._tunnel_host:
-                pauser.hold(conn)
-            return conn
+    def held(connection_cls):
+        """urllib3's connection class with the pause point: after the TCP connect, or the tunnel."""
+        class Held(connection_cls):
+            def _new_conn(self):
+                conn = super()._new_conn()
+                if not self._tunnel_host:
+                    pauser.hold(conn)
+                return conn
 
-        def _tunnel(self):
-            super()._tunnel()
-            pauser.hold(self.sock)
+            def _tunnel(self):
+                super()._tunnel()
+                pauser.hold(self.sock)
 
-    class HeldHTTPSConnection(urllib3.connection.HTTPSConnection):
-        def _new_conn(self):
-            conn = super()._new_conn()
-            if not self._tunnel_host:
-                pauser.hold(conn)
-            return conn
+        return Held
 
-        def _tunnel(self):
-            super()._tunnel()
-            pauser.hold(self.sock)
+    HeldHTTPConnection = held(urllib3.connection.HTTPConnection)
+    HeldHTTPSConnection = held(urllib3.connection.HTTPSConnection)
 
     class HeldHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
         ConnectionCls = HeldHTTPConnection
@@ -88,19 +84,13 @@ def main():
     base = "%s://%s" % (scheme, authority(cfg["target"]))
 
     notes = None
-    method, body = "GET", None
+    method, body = second_request(cfg)
     if cfg.get("reuse") is not None:
-        method = reuse_method(cfg)
-        body = POST_BODY if method == "POST" else None
         try:
             session.get(base + "/", verify=verify).content
         except BaseException as e:  # noqa: BLE001
             finish(error_outcome(e, lift_code=True, notes=["first-request"]))
-        before = pauser.connects
         pauser.idle()
-
-    def second_notes():
-        return {"notes": pauser.second_request_notes(before)} if cfg.get("reuse") is not None else {}
 
     status = None
     nbytes = 0
@@ -113,11 +103,9 @@ def main():
         # Content-Length (enforce_content_length=False): a body cut by a FIN ends as if complete.
         for chunk in resp.iter_content(64 * 1024):
             nbytes += len(chunk)
-        notes = body_notes(declared, nbytes) + second_notes().get("notes", [])
-        finish({"kind": "ok", "status": status, "bytes": nbytes, "causes": [], **({"notes": notes} if notes else {})})
+        finish_ok(pauser, status, nbytes, declared)
     except BaseException as e:  # noqa: BLE001 — every exception is data here
-        extra = {} if status is None else {"status": status, "bytes": nbytes}
-        finish(error_outcome(e, lift_code=True, **extra, **second_notes()))
+        finish_error(pauser, e, status, nbytes)
 
 
 if __name__ == "__main__":
