@@ -8,13 +8,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type net from 'node:net';
-import { lines } from '../lines.js';
-import type { ClientName, DriverConfig, DriverEvent, Outcome } from '../protocol.js';
+import type { ClientName, DriverConfig, DriverEvent } from '../protocol.js';
 import { driverAvailable, driverCommand } from './index.js';
-import { HOST, LARGE_SENT, RawServer, TinyProxy, deadPort, runDriver, sleep, startOrigins, type Origins } from './testbed.js';
+import { HOST, LARGE_SENT, RawServer, TinyProxy, deadPort, runDriver, runDriverHeldAt, sleep, startOrigins, type DriverRun, type Origins } from './testbed.js';
 
 let origins: Origins;
 let raw: RawServer;
@@ -172,22 +170,8 @@ async function keepAliveServer(): Promise<{ server: http.Server; port: number; c
 }
 
 /** Run a driver with `reuse`; at `idle`, `atIdle` runs and then `go` is written (when paused). */
-async function runReuse(config: DriverConfig, atIdle?: () => Promise<void>): Promise<{ events: DriverEvent[]; outcome: Outcome }> {
-  const { argv } = await driverCommand(config);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => {});
-  const events: DriverEvent[] = [];
-  const killer = setTimeout(() => child.kill('SIGKILL'), config.timeoutMs + 5000);
-  lines(child.stdout, (line) => {
-    if (line.trim() === '') return;
-    const ev = JSON.parse(line) as DriverEvent;
-    events.push(ev);
-    if (ev.event === 'idle' && config.pause) void (atIdle?.() ?? Promise.resolve()).finally(() => child.stdin.write('go\n'));
-  }, () => {});
-  await new Promise((r) => child.on('close', r));
-  clearTimeout(killer);
-  const result = events.find((e): e is Extract<DriverEvent, { event: 'result' }> => e.event === 'result');
-  return { events, outcome: result?.outcome ?? { kind: 'error', error: 'no result', causes: [] } };
+function runReuse(config: DriverConfig, atIdle?: () => Promise<void>): Promise<DriverRun> {
+  return runDriverHeldAt(config, 'idle', atIdle && (() => atIdle()));
 }
 
 const REUSERS: ClientName[] = ['node-http', 'node-fetch', 'okhttp', 'go', 'java-httpclient', 'curl'];

@@ -9,46 +9,17 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ClientName, DriverConfig, DriverEvent, Outcome } from '../protocol.js';
 import { startServer, type ServerProcess } from '../servers/index.js';
-import { lines } from '../lines.js';
-import { driverAvailable, driverCommand } from './index.js';
-import { HOST, deadPort, sleep, startOrigins, type Origins } from './testbed.js';
+import { driverAvailable } from './index.js';
+import { HOST, deadPort, runDriverHeldAt, sleep, startOrigins, type DriverRun, type Origins } from './testbed.js';
 
 const PY_CLIENTS = ['python', 'python-requests', 'python-httpx', 'python-aiohttp'] as const satisfies readonly ClientName[];
 type PyClient = (typeof PY_CLIENTS)[number];
 
-interface Run { events: DriverEvent[]; outcome: Outcome; exitCode: number | null; stderr: string }
-
 /** Runs a driver; at `connected` (with pause, without reuse) or `idle` (with pause), `hook` runs, then `go`. */
-async function drive(config: DriverConfig, hook?: (ev: DriverEvent) => Promise<void>): Promise<Run> {
-  const { argv } = await driverCommand(config);
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const events: DriverEvent[] = [];
-  let stderr = '';
-  let hookError: unknown;
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => (stderr += s));
-  child.stdin.on('error', () => {});
-  const killer = setTimeout(() => child.kill('SIGKILL'), config.timeoutMs + 5000);
-  const holdAt = config.reuse ? 'idle' : 'connected';
-  lines(child.stdout, (line) => {
-    if (line.trim() === '') return;
-    const ev = JSON.parse(line) as DriverEvent;
-    events.push(ev);
-    if (ev.event === holdAt && config.pause) {
-      void Promise.resolve()
-        .then(() => hook?.(ev))
-        .catch((err: unknown) => (hookError ??= err))
-        .finally(() => child.stdin.write('go\n'));
-    }
-  }, () => {});
-  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  clearTimeout(killer);
-  if (hookError !== undefined) throw hookError;
-  const result = events.find((e): e is Extract<DriverEvent, { event: 'result' }> => e.event === 'result');
-  return { events, outcome: result?.outcome ?? { kind: 'error', error: 'no result', message: stderr, causes: [] }, exitCode, stderr };
+function drive(config: DriverConfig, hook?: (ev: DriverEvent) => Promise<void>): Promise<DriverRun> {
+  return runDriverHeldAt(config, config.reuse ? 'idle' : 'connected', hook);
 }
 
 function cfg(client: PyClient, port: number, extra: Partial<DriverConfig> = {}): DriverConfig {

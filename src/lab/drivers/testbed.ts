@@ -227,7 +227,18 @@ export interface DriverRun {
  * Run one driver to its end. At `connected`, `onConnected` runs (the test acts on the servers),
  * then `go` is written. The child is killed if it outlives timeoutMs by 5 s.
  */
-export async function runDriver(config: DriverConfig, onConnected?: (ev: Extract<DriverEvent, { event: 'connected' }>) => Promise<void> | void): Promise<DriverRun> {
+export function runDriver(config: DriverConfig, onConnected?: (ev: Extract<DriverEvent, { event: 'connected' }>) => Promise<void> | void): Promise<DriverRun> {
+  return runDriverHeldAt(config, 'connected', onConnected);
+}
+
+/**
+ * runDriver with the hold at `holdAt`: `connected` (the pause point) or `idle` (the idle point of
+ * `reuse`). With config.pause, at that event `hook` runs, then `go` is written (also when the hook
+ * fails; its error is thrown once the child has ended).
+ */
+export async function runDriverHeldAt<E extends 'connected' | 'idle'>(
+  config: DriverConfig, holdAt: E, hook?: (ev: Extract<DriverEvent, { event: E }>) => Promise<void> | void,
+): Promise<DriverRun> {
   const { argv } = await driverCommand(config);
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: DriverEvent[] = [];
@@ -241,10 +252,10 @@ export async function runDriver(config: DriverConfig, onConnected?: (ev: Extract
     if (line.trim() === '') return;
     const ev = JSON.parse(line) as DriverEvent;
     events.push(ev);
-    if (ev.event === 'connected' && config.pause) {
+    if (ev.event === holdAt && config.pause) {
       // `go` is sent even when the hook fails, so the child never waits for nothing.
       void Promise.resolve()
-        .then(() => onConnected?.(ev))
+        .then(() => hook?.(ev as Extract<DriverEvent, { event: E }>))
         .catch((err: unknown) => (hookError ??= err))
         .finally(() => child.stdin.write('go\n'));
     }
