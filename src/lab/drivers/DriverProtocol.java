@@ -202,6 +202,33 @@ final class DriverProtocol {
     return tmf;
   }
 
+  /** The DriverConfig (protocol.ts) fields the Java drivers read, from its JSON text. */
+  static final class Config {
+    final String scheme;
+    final String host;
+    final int port;
+    final String path;
+    final boolean pause;
+    final String caFile;
+    final long timeoutMs;
+    final Map<String, Object> proxy;
+    final Map<String, Object> reuse;
+
+    Config(String json) {
+      Map<String, Object> cfg = asMap(new Json(json).parse());
+      scheme = (String) cfg.get("scheme");
+      Map<String, Object> target = asMap(cfg.get("target"));
+      host = (String) target.get("host");
+      port = ((Number) target.get("port")).intValue();
+      path = cfg.get("path") == null ? "/" : (String) cfg.get("path");
+      pause = Boolean.TRUE.equals(cfg.get("pause"));
+      caFile = (String) cfg.get("caFile");
+      timeoutMs = ((Number) cfg.get("timeoutMs")).longValue();
+      proxy = cfg.get("proxy") == null ? null : asMap(cfg.get("proxy"));
+      reuse = cfg.get("reuse") == null ? null : asMap(cfg.get("reuse"));
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // A minimal JSON parser (RFC 8259): objects → LinkedHashMap, arrays → ArrayList, numbers → Double,
   // strings, booleans, null. Strict enough to reject malformed input with a position.

@@ -22,7 +22,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -44,58 +43,48 @@ public class JavaHttpClientDriver {
       System.err.println("usage: JavaHttpClientDriver '<DriverConfig JSON>'");
       System.exit(2);
     }
-    Map<String, Object> cfg = DriverProtocol.asMap(new DriverProtocol.Json(args[args.length - 1]).parse());
-    final String scheme = (String) cfg.get("scheme");
-    Map<String, Object> target = DriverProtocol.asMap(cfg.get("target"));
-    String host = (String) target.get("host");
-    int port = ((Number) target.get("port")).intValue();
-    String path = cfg.get("path") == null ? "/" : (String) cfg.get("path");
-    final boolean pause = Boolean.TRUE.equals(cfg.get("pause"));
-    String caFile = (String) cfg.get("caFile");
-    long timeoutMs = ((Number) cfg.get("timeoutMs")).longValue();
-    Map<String, Object> proxy = cfg.get("proxy") == null ? null : DriverProtocol.asMap(cfg.get("proxy"));
-    Map<String, Object> reuse = cfg.get("reuse") == null ? null : DriverProtocol.asMap(cfg.get("reuse"));
+    final DriverProtocol.Config cfg = new DriverProtocol.Config(args[args.length - 1]);
 
-    DriverProtocol.startTimeout(timeoutMs);
+    DriverProtocol.startTimeout(cfg.timeoutMs);
 
     DriverProtocol.emit("{\"event\":\"ready\",\"software\":{\"family\":\"java-httpclient\",\"version\":" + DriverProtocol.str(System.getProperty("java.version")) + "}}");
-    final boolean secure = scheme.equals("https") || scheme.equals("h2");
+    final boolean secure = cfg.scheme.equals("https") || cfg.scheme.equals("h2");
     final List<String> notes = new ArrayList<>();
 
     HttpClient.Builder builder = HttpClient.newBuilder()
-        .version(scheme.equals("h2") ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
+        .version(cfg.scheme.equals("h2") ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
         .followRedirects(HttpClient.Redirect.NEVER);
-    if (proxy != null) {
-      String ph = (String) proxy.get("host");
-      int pp = ((Number) proxy.get("port")).intValue();
+    if (cfg.proxy != null) {
+      String ph = (String) cfg.proxy.get("host");
+      int pp = ((Number) cfg.proxy.get("port")).intValue();
       builder.proxy(ProxySelector.of(new InetSocketAddress(InetAddress.getByName(ph), pp)));
     }
-    if (secure && caFile != null) {
-      TrustManagerFactory tmf = DriverProtocol.trustCa(caFile);
+    if (secure && cfg.caFile != null) {
+      TrustManagerFactory tmf = DriverProtocol.trustCa(cfg.caFile);
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
       builder.sslContext(ctx);
     }
     HttpClient client = builder.build();
 
-    String authority = host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
+    String authority = cfg.host.contains(":") ? "[" + cfg.host + "]:" + cfg.port : cfg.host + ":" + cfg.port;
     String base = (secure ? "https://" : "http://") + authority;
     Integer status = null;
     long bytes = 0;
     try {
-      if (reuse != null) {
+      if (cfg.reuse != null) {
         // Request 1, read to the end: its connection goes back to the client's pool.
         HttpResponse<InputStream> first = client.send(HttpRequest.newBuilder(URI.create(base + "/")).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = first.body()) {
           drain(in);
         }
         DriverProtocol.emit("{\"event\":\"idle\"}");
-        if (pause) DriverProtocol.waitGo();
-        else if (reuse.get("idleMs") != null) Thread.sleep(((Number) reuse.get("idleMs")).longValue());
-        if (Boolean.TRUE.equals(reuse.get("noRetry"))) notes.add("no-retry-switch");
+        if (cfg.pause) DriverProtocol.waitGo();
+        else if (cfg.reuse.get("idleMs") != null) Thread.sleep(((Number) cfg.reuse.get("idleMs")).longValue());
+        if (Boolean.TRUE.equals(cfg.reuse.get("noRetry"))) notes.add("no-retry-switch");
       }
-      HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + path));
-      if (reuse != null && "POST".equals(reuse.get("method"))) rb.POST(HttpRequest.BodyPublishers.ofString("rstlab=1"));
+      HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + cfg.path));
+      if (cfg.reuse != null && "POST".equals(cfg.reuse.get("method"))) rb.POST(HttpRequest.BodyPublishers.ofString("rstlab=1"));
       else rb.GET();
       HttpResponse<InputStream> response = client.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
       status = response.statusCode();
@@ -106,9 +95,9 @@ public class JavaHttpClientDriver {
         int n;
         while ((n = in.read(buf)) != -1) bytes += n;
       }
-      DriverProtocol.finish(DriverProtocol.okOutcome(status, bytes, notes), pause && reuse == null);
+      DriverProtocol.finish(DriverProtocol.okOutcome(status, bytes, notes), cfg.pause && cfg.reuse == null);
     } catch (Throwable t) {
-      DriverProtocol.finish(DriverProtocol.errorOutcome(t, status, status == null ? null : bytes, notes), pause && reuse == null);
+      DriverProtocol.finish(DriverProtocol.errorOutcome(t, status, status == null ? null : bytes, notes), cfg.pause && cfg.reuse == null);
     }
   }
 }

@@ -24,7 +24,6 @@ import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -108,29 +107,19 @@ public class OkHttpDriver {
       System.err.println("usage: OkHttpDriver '<DriverConfig JSON>'");
       System.exit(2);
     }
-    Map<String, Object> cfg = DriverProtocol.asMap(new DriverProtocol.Json(args[args.length - 1]).parse());
-    final String scheme = (String) cfg.get("scheme");
-    Map<String, Object> target = DriverProtocol.asMap(cfg.get("target"));
-    String host = (String) target.get("host");
-    int port = ((Number) target.get("port")).intValue();
-    String path = cfg.get("path") == null ? "/" : (String) cfg.get("path");
-    final boolean pause = Boolean.TRUE.equals(cfg.get("pause"));
-    String caFile = (String) cfg.get("caFile");
-    long timeoutMs = ((Number) cfg.get("timeoutMs")).longValue();
-    Map<String, Object> proxy = cfg.get("proxy") == null ? null : DriverProtocol.asMap(cfg.get("proxy"));
-    Map<String, Object> reuse = cfg.get("reuse") == null ? null : DriverProtocol.asMap(cfg.get("reuse"));
+    final DriverProtocol.Config cfg = new DriverProtocol.Config(args[args.length - 1]);
     // With reuse the pause is at the idle point, not at connect.
-    final boolean holdAtConnect = pause && reuse == null;
+    final boolean holdAtConnect = cfg.pause && cfg.reuse == null;
 
     DriverProtocol.CODE_OF = OkHttpDriver::codeOf;
-    DriverProtocol.startTimeout(timeoutMs);
+    DriverProtocol.startTimeout(cfg.timeoutMs);
 
     DriverProtocol.emit("{\"event\":\"ready\",\"software\":{\"family\":\"okhttp\",\"version\":" + DriverProtocol.str(okhttp3.internal.Version.userAgent().replaceFirst("^okhttp/", "")) + "}}");
-    final boolean secure = scheme.equals("https") || scheme.equals("h2");
+    final boolean secure = cfg.scheme.equals("https") || cfg.scheme.equals("h2");
     final List<String> notes = new ArrayList<>();
 
     OkHttpClient.Builder builder = new OkHttpClient.Builder()
-        .retryOnConnectionFailure(reuse != null && !Boolean.TRUE.equals(reuse.get("noRetry")))
+        .retryOnConnectionFailure(cfg.reuse != null && !Boolean.TRUE.equals(cfg.reuse.get("noRetry")))
         .socketFactory(new RecordingSocketFactory())
         .eventListener(new EventListener() {
           @Override public void secureConnectStart(Call call) {
@@ -142,33 +131,33 @@ public class OkHttpDriver {
             if (!secure) hold(holdAtConnect);
           }
         });
-    if (proxy != null) {
-      String ph = (String) proxy.get("host");
-      int pp = ((Number) proxy.get("port")).intValue();
+    if (cfg.proxy != null) {
+      String ph = (String) cfg.proxy.get("host");
+      int pp = ((Number) cfg.proxy.get("port")).intValue();
       builder.proxy(new Proxy(Proxy.Type.HTTP, new InetSocketAddress(InetAddress.getByName(ph), pp)));
     }
-    if (secure && caFile != null) {
-      TrustManagerFactory tmf = DriverProtocol.trustCa(caFile);
+    if (secure && cfg.caFile != null) {
+      TrustManagerFactory tmf = DriverProtocol.trustCa(cfg.caFile);
       X509TrustManager tm = null;
       for (TrustManager t : tmf.getTrustManagers()) if (t instanceof X509TrustManager) tm = (X509TrustManager) t;
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, new TrustManager[] {tm}, null);
       builder.sslSocketFactory(ctx.getSocketFactory(), tm);
     }
-    if (scheme.equals("h2")) builder.protocols(Arrays.asList(Protocol.HTTP_2, Protocol.HTTP_1_1));
+    if (cfg.scheme.equals("h2")) builder.protocols(Arrays.asList(Protocol.HTTP_2, Protocol.HTTP_1_1));
     else builder.protocols(Arrays.asList(Protocol.HTTP_1_1));
     OkHttpClient client = builder.build();
 
-    String authority = host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
-    String url = (secure ? "https://" : "http://") + authority + path;
+    String authority = cfg.host.contains(":") ? "[" + cfg.host + "]:" + cfg.port : cfg.host + ":" + cfg.port;
+    String url = (secure ? "https://" : "http://") + authority + cfg.path;
     Request.Builder rb = new Request.Builder().url(url);
-    if (reuse != null && "POST".equals(reuse.get("method"))) rb.post(okhttp3.RequestBody.create(okhttp3.MediaType.get("application/x-www-form-urlencoded"), "rstlab=1"));
+    if (cfg.reuse != null && "POST".equals(cfg.reuse.get("method"))) rb.post(okhttp3.RequestBody.create(okhttp3.MediaType.get("application/x-www-form-urlencoded"), "rstlab=1"));
     else rb.get();
     Request request = rb.build();
 
     Integer status = null;
     long bytes = 0;
-    if (reuse != null) {
+    if (cfg.reuse != null) {
       String first = (secure ? "https://" : "http://") + authority + "/";
       try (Response r1 = client.newCall(new Request.Builder().url(first).get().build()).execute()) {
         ResponseBody b1 = r1.body();
@@ -179,13 +168,13 @@ public class OkHttpDriver {
       }
       int before = client.connectionPool().connectionCount();
       DriverProtocol.emit("{\"event\":\"idle\"}");
-      if (pause) DriverProtocol.waitGo();
-      else if (reuse.get("idleMs") != null) Thread.sleep(((Number) reuse.get("idleMs")).longValue());
+      if (cfg.pause) DriverProtocol.waitGo();
+      else if (cfg.reuse.get("idleMs") != null) Thread.sleep(((Number) cfg.reuse.get("idleMs")).longValue());
       notes.add("pooled=" + before);
     }
     final int connectsBefore = connects;
     try (Response response = client.newCall(request).execute()) {
-      if (reuse != null) notes.add("new-connections=" + (connects - connectsBefore));
+      if (cfg.reuse != null) notes.add("new-connections=" + (connects - connectsBefore));
       status = response.code();
       DriverProtocol.emit("{\"event\":\"response-started\",\"status\":" + status + "}");
       ResponseBody body = response.body();
@@ -200,7 +189,7 @@ public class OkHttpDriver {
       }
       DriverProtocol.finish(DriverProtocol.okOutcome(status, bytes, notes));
     } catch (Throwable t) {
-      if (reuse != null && status == null) notes.add("new-connections=" + (connects - connectsBefore));
+      if (cfg.reuse != null && status == null) notes.add("new-connections=" + (connects - connectsBefore));
       DriverProtocol.finish(DriverProtocol.errorOutcome(t, status, status == null ? null : bytes, notes));
     }
   }
