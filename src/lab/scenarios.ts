@@ -245,6 +245,29 @@ export const SCENARIOS: Scenario[] = [
     // Killed with an empty receive queue → FIN; whatever the client sends afterwards hits the orphan.
     expect: { allow: { server: ['reset-after-close', 'no-connection', 'abort'] } },
   })),
+  ...(['http', 'https'] as const).map((kind): Scenario => ({
+    id: `server-aborts-mid-response-${kind}`,
+    title: `Server resets mid-response (${kind === 'https' ? 'HTTPS' : 'HTTP/1.1'})`,
+    description: 'The client downloads a large file; the server writes the headers and the first 256 KiB, then closes the connection abortively (SO_LINGER {1,0}, as a server does that gives up on a slow client or whose connection handler crashes): a RST in the middle of the body, where a killed server sends a FIN.',
+    claims: [],
+    clients: kind === 'http' ? ['node-http', 'okhttp', 'curl', 'go', 'chromium'] : ['node-https', 'okhttp'],
+    allClients: [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient', ...BROWSERS[kind]],
+    needs: 'any',
+    scheme: schemeOf(kind),
+    server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
+    path: '/large',
+    pause: false,
+    async afterGo(a) {
+      await a.serverEvent('mid-response', 8000);
+      await a.sleep(100);
+      a.command({ cmd: 'abort' });
+      a.note('server: close with SO_LINGER {1,0}', 'server');
+    },
+    afterResult: settle,
+    // tcp_close with SO_LINGER {1,0} → tcp_disconnect → RST at SND.NXT (abort). What the client
+    // sends afterwards (a TLS close_notify, a FIN) finds no socket: a stateless RST (no-connection).
+    expect: { allow: { server: ['abort', 'no-connection'] }, must: [['server', 'abort']] },
+  })),
   // --- C2c: the client closes while the server is still sending -----------------------------------
   {
     id: 'client-closes-early',

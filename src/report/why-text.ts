@@ -107,10 +107,18 @@ export function wrap(text: string, width: number, indent: string): string {
   return lines.join('\n');
 }
 
-function entryLine(m: WhyMatch): string {
+/** Who reported an entry: the lab's client, or a hop's software and role. */
+function whoOf(m: WhyMatch): string {
   const e = m.entry;
-  const who = e.hop ? `${e.family ?? e.error} (${e.hop})` : e.client;
-  return `${who.padEnd(11)} ${e.error}${e.code && e.error !== 'curl' ? ` [${e.code}]` : e.code ? ` (${e.code})` : ''}: ${e.pattern}`;
+  return e.hop ? `${e.family ?? e.error} (${e.hop})` : e.client;
+}
+
+/** One matching entry; `whoWidth`: the column its reporter is padded to. A message that is only
+ *  its code (a browser's `net::ERR_…`) is not written twice. */
+function entryLine(m: WhyMatch, whoWidth: number): string {
+  const e = m.entry;
+  const code = e.code && e.error !== 'curl' ? ` [${e.code}]` : e.code ? ` (${e.code})` : '';
+  return `${whoOf(m).padEnd(whoWidth)} ${e.error}${code}${e.code && e.pattern === e.code ? '' : `: ${e.pattern}`}`;
 }
 
 /**
@@ -125,7 +133,9 @@ export function renderWhyText(text: string, matches: WhyMatch[], causes: WhyCaus
   out.push('');
   if (opts.context) { out.push(...contextLines(opts.context, matches, width, p)); out.push(''); }
   out.push(p.bold('Matching errors in the lab catalog'));
-  for (const m of matches.slice(0, 8)) out.push(`  ${pct(m.score).padStart(4)}  ${entryLine(m)}${m.reasons.some((r) => r.startsWith('synonym')) ? p.dim('  (platform variant)') : ''}`);
+  const shown = matches.slice(0, 8);
+  const whoWidth = Math.max(11, ...shown.map((m) => whoOf(m).length));
+  for (const m of shown) out.push(`  ${pct(m.score).padStart(4)}  ${entryLine(m, whoWidth)}${m.reasons.some((r) => r.startsWith('synonym')) ? p.dim('  (platform variant)') : ''}`);
   if (matches.length > 8) out.push(p.dim(`        … ${matches.length - 8} more`));
   const synonym = matches.flatMap((m) => m.reasons).find((r) => r.startsWith('synonym: '));
   if (synonym && !opts.context) out.push(p.dim(`  note: ${synonym.slice('synonym: '.length)}`));
