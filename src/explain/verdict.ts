@@ -71,7 +71,8 @@ type Finding =
   | { kind: 'probes-exhausted'; probes: number; retransmissions: number }
   | { kind: 'after-close'; finFrame: number; trigger: SegmentSummary }
   | { kind: 'stateless'; trigger: SegmentSummary | null; exact: boolean }
-  | { kind: 'active'; exact: boolean; bare: boolean }
+  /** `gap`: bytes between the last data the capture shows from the sender and the RST's seq. */
+  | { kind: 'active'; exact: boolean; bare: boolean; gap?: number }
   | { kind: 'unknown' };
 
 /** Flags as tcpdump prints them, in its order: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`, `[R.]`. */
@@ -211,6 +212,16 @@ function find(ctx: RstContext, conn: Connection, form: RstForm, hints: RstHints,
         && !hasFlag(x, TcpFlag.SYN) && hasFlag(x, TcpFlag.ACK)) ?? null;
       // A stateless reply to a segment whose ACK the receiver later moved past is still exact for
       // that segment: accept seq = trigger's ACK.
+      // 3a. A live socket's own reset at an SND.NXT the capture never saw: RST+ACK in the active
+      //     form (the connection's timestamps; a blind RST carries none), in the window and past
+      //     every byte the capture shows from the sender, which the receiver never acknowledged —
+      //     data lost on the path or by the capture before the sender aborted (tcp_send_active_reset
+      //     uses SND.NXT). Not the attacker's blind RST RFC 5961 is about: the kernel logged such a
+      //     RST as TCP_STATE in the lab, under load, with 26 KB missing before it.
+      const gap = s.nextSeq !== null ? seqDiff(r.seqNumber, s.nextSeq) : 0;
+      if (inWindow && form === 'active' && hasFlag(r, TcpFlag.ACK) && gap > 0) {
+        return { kind: 'active', exact: false, bare: false, gap };
+      }
       if (!(t && hasFlag(t, TcpFlag.ACK) && isNoSocketReply(r, t))) {
         return { kind: 'not-acceptable', expected: rcv.lastAck, inWindow, challengeAck: inWindow ? challengeAck : null };
       }
@@ -521,6 +532,11 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
         : `${from} aborted the connection without FIN`;
       if (finding.bare) evidence.push('seq = the sender\'s SND.NXT without ACK, IPv4 ID continuing its counter, from a Windows stack on a connection it had not closed: Windows\' abortive close (closesocket with SO_LINGER {1,0}, or the process ending) sends a bare RST');
       else if (finding.exact) evidence.push('seq = the sender\'s SND.NXT with ACK: sent by a live socket (tcp_send_active_reset)');
+      if (finding.gap) {
+        evidence.push(`seq is ${finding.gap} bytes past the last data the capture shows from ${from}, none of it acknowledged by ${to}: that data was lost on the path or by the capture, and the RST carries the live socket's timestamps (a blind RST would not)`);
+        // RFC 5961 §3.2: not at RCV.NXT → a challenge ACK; the sender, its socket gone, answers that with a RST at its ACK.
+        receiverApp = `its kernel answers with a challenge ACK (the RST is not at RCV.NXT: RFC 5961); the sender, its socket gone, resets again at that ACK: then ${receiverApp}`;
+      }
       if (t && t.payloadLength > 0 && (ctx.sender.lastSeg === null || ctx.sender.lastSeg.frame < t.frame || ctx.sender.lastSeg.payloadLength === 0)) {
         evidence.push(`${to}'s ${t.payloadLength} bytes in frame ${t.frame} were never answered: likely still unread when ${from} closed — Linux resets instead of FIN then (__tcp_close: data_was_unread)`);
       } else {
