@@ -7,18 +7,13 @@
 
 import type { ReverseProxyKind } from './hops.js';
 import type { ClientName } from './protocol.js';
-import type { Scenario, ScenarioActions } from './scenarios.js';
+import type { Scenario } from './scenarios.js';
+import { LARGE_RESPONSE, midResponse } from './scenario-steps.js';
 
 const CLIENTS = ['node-http', 'curl', 'okhttp'] as const satisfies readonly ClientName[];
 const ALL_CLIENTS = [...CLIENTS, 'node-fetch', 'python'] as const satisfies readonly ClientName[];
-const LARGE = { kind: 'http' as const, largeBytes: 8 << 20, largeFirstChunk: 256 << 10 };
+const LARGE = { kind: 'http' as const, ...LARGE_RESPONSE };
 const NAME: Record<ReverseProxyKind, string> = { nginx: 'nginx', haproxy: 'HAProxy' };
-
-/** Waits until the origin wrote its headers and the first 256 KiB, and a little more. */
-async function midResponse(a: ScenarioActions): Promise<void> {
-  await a.serverEvent('mid-response', 8000);
-  await a.sleep(100);
-}
 
 function forBoth(make: (p: ReverseProxyKind) => Omit<Scenario, 'allClients' | 'needs' | 'scheme' | 'reverseProxy' | 'clients'> & { clients?: Scenario['clients'] }): Scenario[] {
   return (['nginx', 'haproxy'] as const).map((p) => {

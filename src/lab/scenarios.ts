@@ -12,6 +12,7 @@ import { REVERSE_PROXY_SCENARIOS } from './scenarios-reverse-proxy.js';
 import type { ClientName, DriverConfig, ServerConfig, ServerKind } from './protocol.js';
 
 import type { Role } from '../report/results.js';
+import { LARGE_RESPONSE, midResponse } from './scenario-steps.js';
 import { MIDDLEBOX_SCENARIOS } from './scenarios-middlebox.js';
 import { KEEPALIVE_SCENARIOS } from './scenarios-keepalive.js';
 import { DATABASE_SCENARIOS } from './scenarios-databases.js';
@@ -233,12 +234,11 @@ export const SCENARIOS: Scenario[] = [
     allClients: kind !== 'h2' ? [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient', ...BROWSERS[kind]] : [...H2_CLIENTS, 'go', 'java-httpclient', ...BROWSERS[kind]],
     needs: 'any',
     scheme: schemeOf(kind),
-    server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
+    server: serverKind(kind, LARGE_RESPONSE),
     path: '/large',
     pause: false,
     async afterGo(a) {
-      await a.serverEvent('mid-response', 8000);
-      await a.sleep(100);
+      await midResponse(a);
       await a.kill('server');
     },
     afterResult: settle,
@@ -254,12 +254,11 @@ export const SCENARIOS: Scenario[] = [
     allClients: [...withPython(kind === 'http' ? HTTP_CLIENTS : HTTPS_CLIENTS), 'go', 'java-httpclient', ...BROWSERS[kind]],
     needs: 'any',
     scheme: schemeOf(kind),
-    server: serverKind(kind, { largeBytes: 8 << 20, largeFirstChunk: 256 << 10 }),
+    server: serverKind(kind, LARGE_RESPONSE),
     path: '/large',
     pause: false,
     async afterGo(a) {
-      await a.serverEvent('mid-response', 8000);
-      await a.sleep(100);
+      await midResponse(a);
       a.command({ cmd: 'abort' });
       a.note('server: close with SO_LINGER {1,0}', 'server');
     },
