@@ -24,7 +24,7 @@ import { connectionRecord, plain, renderConnectionText, renderPatternsText, rend
 import type { Painter } from '../report/text.js';
 import { outputBacklog, writeOut, writeOutGathered } from './output.js';
 
-export interface ExplainOptions { json?: boolean; format?: string; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string }
+export interface ExplainOptions { json?: boolean; format?: string; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string; verifyChecksums?: boolean }
 
 /** What `--format` takes; text is the default, `--json` is short for json. */
 export const OUTPUT_FORMATS = ['text', 'json', 'zeek'] as const;
@@ -170,6 +170,7 @@ export async function runExplain(source: string, opts: ExplainOptions): Promise<
     // report for them; a conn.log lists every connection, so --format zeek needs them built.
     normal: Boolean(opts.all || zeek),
     ...(live ? { closedLingerSec: LIVE_LINGER_SEC } : {}),
+    verifyChecksums: opts.verifyChecksums === true,
   });
   let failure: CaptureFormatError | null = null;
   let capture;

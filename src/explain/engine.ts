@@ -6,6 +6,11 @@
 // - Live input: `advance(now)` moves time on without a packet, so an ended connection is judged
 //   `closedLingerSec` after its last packet even on a quiet link (explain on a pipe, watch).
 // - Nothing about the capture's content throws: undecodable frames become counted anomalies.
+// - Checksums are not verified unless `verifyChecksums` (as `zeek -C` against plain `zeek`): a
+//   capture taken on a sending host shows its outgoing packets with offloaded, unfilled checksums.
+//   Verified, an IPv4 header with a bad checksum drops the packet (`bad-ip-checksum`, no
+//   connection); a TCP segment with a bad one is counted (`bad-tcp-checksum`) and gives only its
+//   connection's `C`/`c` history letter, as in Zeek. A segment not wholly captured is not verified.
 // - `explainCapture(source)` is the convenience for tests, the lab and the proxy: it reads a whole
 //   capture (path, '-' or stream) and returns every connection, every RST verdict and the summary.
 
@@ -14,7 +19,9 @@ import type { CaptureAnomaly, CaptureSummary, PacketRecord } from '../capture/ty
 import { ConnectionTracker, connState } from '../tcp/index.js';
 import type { Connection, ConnState, SegmentSummary } from '../tcp/index.js';
 import { formatEndpoint } from '../wire/addr.js';
+import { verifyTcpChecksum } from '../wire/checksum.js';
 import { DecodeScratch, decodeFrameAt } from '../wire/decode.js';
+import { Ipv4Packet } from '../wire/ipv4.js';
 import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
 import { senderProfile } from './profile.js';
@@ -84,6 +91,12 @@ export interface ExplainerOptions {
   /** Capture time an ended connection waits for more packets before it is judged (default 5 s;
    *  live input uses less, with `advance`). */
   closedLingerSec?: number;
+  /** Verify IPv4 header and TCP checksums, dropping packets that fail as Zeek without -C does
+   *  (default false: as `zeek -C`). */
+  verifyChecksums?: boolean;
+  /** Ports taken for likely servers when a connection's originator is decided at its first
+   *  segment (TrackerOptions.likelyServerPorts; default Zeek's default scripts'). */
+  likelyServerPorts?: ReadonlySet<number>;
 }
 
 const ABNORMAL_STATES = new Set<ConnState>(['S0', 'REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR']);
@@ -191,8 +204,12 @@ export class Explainer {
       ...(opts.segments === false ? { maxSegments: 0 } : {}),
       ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
       ...(opts.closedLingerSec !== undefined ? { closedLingerSec: opts.closedLingerSec } : {}),
+      ...(opts.likelyServerPorts !== undefined ? { likelyServerPorts: opts.likelyServerPorts } : {}),
     });
+    this.verify = opts.verifyChecksums === true;
   }
+
+  private readonly verify: boolean;
 
   /** Live input: judge what has waited out its linger by `now` (seconds since the epoch, the
    *  packets' clock), with no packet needed to move time on. */
@@ -233,14 +250,24 @@ export class Explainer {
       ? decodeFrameAt(rec.linkType, bytes, rec.dataOffset as number, rec.dataLength as number, rec.origLen, this.scratch)
       : decodeFrameAt(rec.linkType, rec.data, 0, rec.data.length, rec.origLen, this.scratch);
     switch (d.kind) {
-      case 'tcp':
+      case 'tcp': {
+        let bad = false;
+        if (this.verify) {
+          if (d.ip instanceof Ipv4Packet && !d.ip.verifyChecksum()) {
+            this.anomaly('bad-ip-checksum', rec.frame, `frame ${rec.frame}`);
+            return;
+          }
+          bad = verifyTcpChecksum(d) === false;
+          if (bad) this.anomaly('bad-tcp-checksum', rec.frame, `frame ${rec.frame}`);
+        }
         this.summary.tcpPackets++;
-        this.tracker.push(rec.frame, rec, d);
+        this.tracker.push(rec.frame, rec, d, bad);
         for (let i = 0; i < d.anomalies.length; i += 1) {
           const a = d.anomalies[i];
           if (a !== 'tunnelled') this.anomaly(a, rec.frame, `frame ${rec.frame}`);
         }
         return;
+      }
       case 'malformed':
         this.anomaly(d.anomaly, rec.frame, d.detail);
         return;
@@ -295,9 +322,9 @@ export interface ExplainResult {
 }
 
 /** Read a whole capture and explain it. `source`: a path, '-' for stdin, or a readable stream. */
-export async function explainCapture(source: string | NodeJS.ReadableStream): Promise<ExplainResult> {
+export async function explainCapture(source: string | NodeJS.ReadableStream, opts: ExplainerOptions = {}): Promise<ExplainResult> {
   const connections: ConnectionReport[] = [];
-  const explainer = new Explainer({ onConnection: (c) => connections.push(c) });
+  const explainer = new Explainer({ onConnection: (c) => connections.push(c) }, opts);
   const capture = await readCapture(source, { packet: explainer.packet, anomaly: explainer.captureAnomaly });
   const summary = explainer.end(capture);
   connections.sort((a, b) => a.firstFrame - b.firstFrame);

@@ -6,6 +6,8 @@
 //   (Zeek flips a connection it saw mid-stream, history `^`); among several, the closest start time
 //   (when the baseline kept it) and packet counts; a baseline without endpoints (`printline:N`,
 //   a `cut` without them) concerns a one-connection trace.
+// - Zeek's command line is followed: a test run without -C verifies checksums (explain's
+//   `verifyChecksums`), and one whose `zeek -b` script loads no analyzer has no likely server ports.
 // - Every difference that remains is a line of zeek-baselines.expected.txt, each with the reason
 //   it is not fixed (`why:`), and the file's first lines hold the agreement figures. A Zeek row
 //   without an rstlab connection is such a difference (`unmatched`). The test fails when a
@@ -24,7 +26,7 @@ import { parseEndpoint, parseIpv4, parseIpv6 } from '../wire/addr.js';
 import { explainCapture } from './engine.js';
 import type { ConnectionReport } from './engine.js';
 
-interface Pair { trace: string; baseline: string; baseline_kind: string; note: string }
+interface Pair { trace: string; baseline: string; baseline_kind: string; note: string; zeek_command: string[] }
 /** One TCP row of a Zeek baseline: what it says of a connection. */
 interface ZeekRow {
   /** [orig_h, orig_p, resp_h, resp_p], or null when the baseline does not say. */
@@ -90,6 +92,15 @@ function zeekRows(text: string, kind: string): ZeekRow[] {
   throw new Error(`unknown baseline kind ${kind}`);
 }
 
+/**
+ * Traces whose test ran `zeek -b` with a script that loads no protocol analyzer, so that Zeek had
+ * no likely server ports (register_for_ports is what fills them) and kept a first SYN-ACK's sender
+ * as the originator: core/checksums_ignore_nets.test loads only base/protocols/conn, and
+ * core/connection_flipped.zeek loads nothing (zeek/zeek, testing/btest). The other `-b` tests load
+ * the analyzers of their protocols, whose ports rstlab's default set includes.
+ */
+const NO_LIKELY_SERVER_PORTS = new Set(['chksums__localhost-bad-chksum.pcap', 'tcp__handshake-reorder.pcap']);
+
 interface Match { zeek: ZeekRow; ours: ConnectionReport | null; flipped: boolean }
 
 /** Every Zeek row with the rstlab connection it describes (null: none is left). */
@@ -146,7 +157,10 @@ async function compareAll(): Promise<{ figures: Figures; diffs: string[] }> {
   for (const p of manifest.pairs) {
     const trace = path.basename(p.trace);
     const rows = zeekRows(readFileSync(path.join(corpus, p.baseline), 'utf8'), p.baseline_kind);
-    const res = await explainCapture(path.join(corpus, p.trace));
+    // Zeek run without -C verifies checksums and ignores what fails them; rstlab then does too.
+    const verifyChecksums = !p.zeek_command.some((c) => /\s-[A-Za-z]*C/.test(c));
+    const bare = NO_LIKELY_SERVER_PORTS.has(trace);
+    const res = await explainCapture(path.join(corpus, p.trace), { verifyChecksums, ...(bare ? { likelyServerPorts: new Set<number>() } : {}) });
     const matches = matchRows(rows, res.connections);
     matches.forEach((m, i) => {
       figures.rows++;

@@ -90,6 +90,8 @@ export class EndpointTrack {
   zFinSeq = -1;
   zRxmt = 0;
   zWin0 = 0;
+  /** Segments with a bad checksum (only counted with checksum verification: Zeek's chk_cnt). */
+  zChk = 0;
   zGap = 0;
   zReassem = 1;
   zAheadLo = 0;
@@ -149,6 +151,7 @@ export class EndpointTrack {
     this.zFinSeq = -1;
     this.zRxmt = 0;
     this.zWin0 = 0;
+    this.zChk = 0;
     this.zGap = 0;
     this.zReassem = 1;
     this.zAheadLo = 0;

@@ -59,7 +59,7 @@ import type { Store } from './segment-store.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
-import { flipsAtStart, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
+import { flipsAtStart, LIKELY_SERVER_PORTS, zeekChecksumError, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
 const ignoreRst = (): void => {};
 
@@ -143,7 +143,10 @@ export class ConnectionTracker {
   private lastSweep = -Infinity;
 
   constructor(opts: TrackerOptions) {
-    this.opts = { maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, ...opts };
+    this.opts = {
+      maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst,
+      likelyServerPorts: LIKELY_SERVER_PORTS, ...opts,
+    };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
   }
@@ -155,8 +158,10 @@ export class ConnectionTracker {
 
   /** One segment (frame number `frame`), its capture time read from `at` (time = at.tsSec +
    *  at.tsNsec / 1e9), a record the caller reuses, such as the capture reader's PacketRecord:
-   *  nothing is allocated for it. */
-  push(frame: number, at: SegmentTime, decoded: FrameTcp): void {
+   *  nothing is allocated for it. `badChecksum`: the caller verified its checksum and found it
+   *  wrong — the segment finds or opens its connection as any other (Zeek's session lookup and
+   *  IsReuse come before its TCP analysis) and adds only the scaled `C`/`c` letter. */
+  push(frame: number, at: SegmentTime, decoded: FrameTcp, badChecksum = false): void {
     const time = at.tsSec + at.tsNsec / 1e9;
     const { ip, tcp } = decoded;
     const flags = tcp.flags;
@@ -227,7 +232,8 @@ export class ConnectionTracker {
       else this.byKey.set(skey, t);
     }
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
-    this.update(t, fromOrig, frame, at, decoded, flags);
+    if (badChecksum) zeekChecksumError(t, fromOrig ? t.orig : t.resp, fromOrig);
+    else this.update(t, fromOrig, frame, at, decoded, flags);
 
     const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
     if (now - this.lastSweep > SWEEP_SEC || this.lastSweep > now) this.sweep(now);
@@ -258,7 +264,7 @@ export class ConnectionTracker {
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
     // Midstream: the sender of the first packet seen, unless Zeek turns the connection around at
     // once (TCPAnalyzer::WantConnection: it comes from a likely server port; history `^`).
-    const flip = flipsAtStart(isSyn, isAck, sport, dport);
+    const flip = flipsAtStart(isSyn, isAck, sport, dport, this.opts.likelyServerPorts);
     if (!(isSyn && isAck) && !flip) {
       t.orig.reset(srcN, src, sport);
       t.resp.reset(dstN, dst, dport);

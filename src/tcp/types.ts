@@ -160,4 +160,8 @@ export interface TrackerOptions {
   onRstIdent?: (addr: string, frame: number, ident: number, ttl: number, time: number) => void;
   /** Finalize any connection after this much capture time without packets (default 3600 s). */
   idleTimeoutSec?: number;
+  /** The ports Zeek takes for likely servers when it decides a connection's originator at its
+   *  first segment (default: those of Zeek's default scripts, zeek-conn.ts LIKELY_SERVER_PORTS;
+   *  `zeek -b` registers only what its script loads). */
+  likelyServerPorts?: ReadonlySet<number>;
 }

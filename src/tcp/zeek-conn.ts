@@ -21,8 +21,13 @@
 // - Reassembly is followed as one contiguous edge per direction plus one block beyond it, enough
 //   for Zeek's Gap() calls (an ACK beyond data never seen while both sides are established or
 //   closing cleanly); Zeek keeps every block.
-// - Checksums are not verified: rstlab reads a capture as `zeek -C` does (a capture taken on a
-//   sending host carries offloaded, "bad" checksums on every outgoing packet), so no `C`/`c`.
+// - Checksums: by default rstlab reads a capture as `zeek -C` does (a capture taken on a sending
+//   host carries offloaded, "bad" checksums on every outgoing packet), so no `C`/`c`. With
+//   checksum verification (explain --verify-checksums, as `zeek` without -C) a segment whose
+//   checksum is wrong reaches only `zeekChecksumError`: TCPSessionAdapter::ValidateChecksum's
+//   Weird and TCP_Endpoint::ChecksumError (the scaled `C`/`c`), nothing else of the segment.
+// - Likely server ports are those of Zeek's default scripts unless the tracker is given others
+//   (`zeek -b` registers none but what its script loads).
 
 import { seqAdd, seqDiff } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
@@ -71,7 +76,7 @@ const HIST_MULTI_FLAG = 0x40;
  * analyzers' register_for_ports); rstlab runs no analyzers, so it takes the ones of Zeek's
  * default analyzers. `zeek -b` loads fewer (and so flips fewer connections).
  */
-const LIKELY_SERVER_PORTS = new Set([
+export const LIKELY_SERVER_PORTS: ReadonlySet<number> = new Set([
   21, 22, 23, 25, 53, 80, 81, 88, 110, 111, 135, 137, 139, 143, 179, 389, 443, 445, 464, 465, 502, 514, 563, 585, 587, 614,
   631, 636, 989, 990, 992, 993, 994, 995, 1080, 1194, 1433, 1723, 1812, 2049, 3128, 3268, 3306, 3389, 5060, 5222, 5223,
   5269, 5432, 5671, 5672, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8443, 8888, 9200, 11211, 20000, 27017,
@@ -79,10 +84,11 @@ const LIKELY_SERVER_PORTS = new Set([
 
 /** TCPAnalyzer::WantConnection: does Zeek turn a connection around at its first segment? (Only
  *  one that starts without a SYN, or with a SYN-ACK, from a likely server port.) */
-export function flipsAtStart(syn: boolean, ack: boolean, srcPort: number, dstPort: number): boolean {
+export function flipsAtStart(syn: boolean, ack: boolean, srcPort: number, dstPort: number,
+  likely: ReadonlySet<number> = LIKELY_SERVER_PORTS): boolean {
   if (syn && !ack) return false;
-  if (!LIKELY_SERVER_PORTS.has(srcPort)) return false;
-  if (LIKELY_SERVER_PORTS.has(dstPort)) return !syn && srcPort < dstPort;
+  if (!likely.has(srcPort)) return false;
+  if (likely.has(dstPort)) return !syn && srcPort < dstPort;
   return true;
 }
 
@@ -245,6 +251,11 @@ function zeroWindow(c: ZeekConn, e: EndpointTrack, fromOrig: boolean): void {
 }
 function gap(c: ZeekConn, e: EndpointTrack, fromOrig: boolean): void {
   if (scaled(++e.zGap)) addHistory(c, zIsOrig(c, fromOrig), 'G');
+}
+
+/** TCP_Endpoint::ChecksumError: a segment with a bad checksum (Zeek without -C), the scaled `C`. */
+export function zeekChecksumError(c: ZeekConn, e: EndpointTrack, fromOrig: boolean): void {
+  if (scaled(++e.zChk)) addHistory(c, zIsOrig(c, fromOrig), 'C');
 }
 
 /** TCP_Reassembler's is_clean, for established_or_cleanly_closing. */

@@ -197,6 +197,28 @@ test('tunnels: IP-in-IP, 6in4, 4in6, 6in6, GRE (plain, key+seq+checksum, TEB, PP
   assert.equal(deep.kind === 'malformed' && deep.anomaly, 'too-many-encapsulations');
 });
 
+test('Teredo (RFC 4380): IPv6 in UDP on any port, after the authentication and origin indicators; anything else is plain UDP', () => {
+  const udp = (sport: number, dport: number, payload: Uint8Array) => cat([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, payload.length + 8, 0, 0], payload);
+  const origin = [0, 0, 0xf3, 0x4d, 0xb5, 0x45, 0xfe, 0xd9];
+  const auth = [0, 1, 2, 1, 0xaa, 0xbb, 0xcc, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+  const cases: Array<[string, Uint8Array]> = [
+    ['plain, server port', udp(3544, 51000, raw6)],
+    ['relay on another port (as in Zeek\'s Teredo trace)', udp(3797, 32900, raw6)],
+    ['origin indication', udp(3544, 3797, cat(origin, raw6))],
+    ['authentication then origin', udp(3544, 3797, cat(auth, origin, raw6))],
+  ];
+  for (const [name, dgram] of cases) {
+    const frame = ether(0x0800, ipv4Wrap(17, dgram));
+    const f = expectSegment(decodeFrame(1, frame, frame.length), 6, name, ['tunnelled']);
+    assert.equal(verifyTcpChecksum(f), true, name);
+  }
+  // An IPv6-looking payload whose length does not end at the datagram's end, and a short one: UDP.
+  const longer = ether(0x0800, ipv4Wrap(17, udp(3544, 3797, cat(raw6, [0, 0]))));
+  assert.deepEqual(decodeFrame(1, longer, longer.length), { kind: 'not-tcp', what: 'udp' });
+  const dns = ether(0x0800, ipv4Wrap(17, udp(53, 3544, Uint8Array.of(0x60, 1, 2, 3))));
+  assert.deepEqual(decodeFrame(1, dns, dns.length), { kind: 'not-tcp', what: 'udp' });
+});
+
 test('IPv4: options, fragments, AH, bad lengths, TSO length 0', () => {
   // Header with 8 option bytes (NOP ×3, EOL…).
   const opt = new Uint8Array(raw4.length + 8);

@@ -1,7 +1,8 @@
 // decodeFrame: one captured frame → its innermost TCP segment, or data saying why there is none.
 // Link (Ethernet with 802.1Q/802.1ad/QinQ tags, LLC/SNAP, MPLS, PPPoE; BSD NULL/LOOP; raw IP;
 // Linux SLL/SLL2; PPP; Cisco HDLC) → IPv4 / IPv6 (extension headers, AH) → TCP, through IP-in-IP,
-// IPv6-in-IPv4/IPv6, GRE, and VXLAN/Geneve on their UDP ports — the tunnels tcpdump follows.
+// IPv6-in-IPv4/IPv6, GRE, and VXLAN/Geneve on their UDP ports — the tunnels tcpdump follows — and
+// Teredo (IPv6 in UDP, found as Wireshark's and Zeek's heuristics find it).
 // Never throws on any input: every read is preceded by a bounds check; encapsulation depth is
 // bounded (MAX_DEPTH), so it always ends.
 //
@@ -43,7 +44,7 @@ const A_HDR_CUT = 64;
 export const FRAME_ANOMALIES = [
   'ip-fragment',                // first fragment of several: the segment is decoded, the rest is elsewhere
   'snaplen-cut',                // the IP packet is longer than what was captured (snap length)
-  'tunnelled',                  // inside an outer packet: IP-in-IP, 6in4, GRE, VXLAN or Geneve
+  'tunnelled',                  // inside an outer packet: IP-in-IP, 6in4, GRE, VXLAN, Geneve or Teredo
   'tcp-options-malformed',      // an option with an impossible length (see TcpSegment.options())
   'tcp-header-exceeds-segment', // data offset points past the end of the IP payload
   'ip-length-guessed',          // IPv4 total length 0 (TSO) or IPv6 payload length 0 without jumbo option
@@ -494,10 +495,11 @@ function decodeUpper(
 }
 
 /** Well-known UDP ports of the tunnels tcpdump follows by default. */
-export const UdpTunnelPort = { VXLAN: 4789, GENEVE: 6081 } as const;
+export const UdpTunnelPort = { VXLAN: 4789, GENEVE: 6081, TEREDO: 3544 } as const;
 const NOT_TCP_UDP = NOT_TCP_PROTO[IpProtocol.UDP];
 
-/** UDP: plain UDP is not TCP, but VXLAN (RFC 7348) and Geneve (RFC 8926) carry frames, as tcpdump decodes them. */
+/** UDP: plain UDP is not TCP, but VXLAN (RFC 7348) and Geneve (RFC 8926) carry frames, as tcpdump
+ *  decodes them, and Teredo (RFC 4380) carries IPv6, as Wireshark and Zeek decode it. */
 function decodeUdp(data: Uint8Array, o: number, capEnd: number, ipEnd: number, flags: number, depth: number): FrameDecode {
   if (capEnd - o < 8) return NOT_TCP_UDP;
   const sport = readU16(data, o);
@@ -514,7 +516,21 @@ function decodeUdp(data: Uint8Array, o: number, capEnd: number, ipEnd: number, f
     if (capEnd - u < hl) return cut('link', 'geneve-truncated', 'Geneve options', hl, capEnd - u);
     return decodeEtherType(readU16(data, u + 2), data, u + hl, capEnd, ipEnd, flags | A_TUNNEL, depth + 1);
   }
-  return NOT_TCP_UDP;
+  return decodeTeredo(data, u, capEnd, Math.min(o + readU16(data, o + 4), ipEnd), flags, depth);
+}
+
+/** Teredo (RFC 4380 §5.1.1): an IPv6 packet in UDP, after an optional authentication indicator
+ *  (0x0001, ID and value lengths, the client ID, the value, an 8-byte nonce, a confirmation byte)
+ *  and an optional origin indication (0x0000, 8 bytes). Relays use any port (the server 3544), so,
+ *  as Zeek's and Wireshark's heuristics do, any UDP datagram is Teredo when what follows the
+ *  indicators is an IPv6 header whose payload length ends exactly where the datagram ends; anything
+ *  else is plain UDP, never a decode error. */
+function decodeTeredo(data: Uint8Array, u: number, capEnd: number, udpEnd: number, flags: number, depth: number): FrameDecode {
+  let o = u;
+  if (capEnd - o >= 4 && data[o] === 0 && data[o + 1] === 1) o += 4 + data[o + 2] + data[o + 3] + 9;
+  if (capEnd - o >= 8 && data[o] === 0 && data[o + 1] === 0) o += 8;
+  if (capEnd - o < 40 || data[o] >> 4 !== 6 || o + 40 + readU16(data, o + 4) !== udpEnd) return NOT_TCP_UDP;
+  return decodeIpv6(data, o, capEnd, udpEnd, flags | A_TUNNEL, depth + 1);
 }
 
 /** GRE (RFC 2784/2890, and the PPTP version 1 of RFC 2637). */
