@@ -182,7 +182,7 @@ test('text and HTML reports of a port scan: the first RSTs of the pattern are li
   const r = rstlab(['explain', file]);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual([...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1])), Array.from({ length: 10 }, (_, i) => i + 1));
-  assert.match(r.stdout, /patterns \(the first 10 RSTs of each are listed above; --group 0 lists them all\)\n {2}590 more refused RSTs to 192\.0\.2\.66, from 3 hosts on 590 ports — a port scan\n {4}frames 21–1,200; e\.g\. #11, #12, #13/);
+  assert.match(r.stdout, /patterns \(the first 10 of each are listed above; --group 0 lists them all\)\n {2}590 more refused RSTs to 192\.0\.2\.66, from 3 hosts on 590 ports — a port scan\n {4}frames 21–1,200; e\.g\. #11, #12, #13/);
   assert.match(r.stdout, /summary: 1,200 packets .* 600 connections, 600 RSTs — refused 600/);
   const all = rstlab(['explain', '--group', '0', file]);
   assert.equal([...all.stdout.matchAll(/^#\d+ /gm)].length, N);
@@ -202,4 +202,34 @@ test('text and HTML reports of a port scan: the first RSTs of the pattern are li
   const bad = rstlab(['explain', '--group', 'many', file]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^rstlab: --group takes a whole number \(0 or more\), got "many"\n/);
+});
+
+test('a scan of a host that rate-limits its RSTs: the unanswered SYNs grouped as the refused ones are, and the limit in the text, JSON and HTML summaries', () => {
+  // 192.0.2.10 answers at most 200 SYNs a second (FreeBSD's icmplim) while the scan changes speed.
+  const w = new PcapWriter({ linkType: 1 });
+  const records: Uint8Array[] = [w.header()];
+  let port = 1;
+  [300, 500, 400, 650, 350].forEach((n, second) => {
+    for (let i = 0; i < n; i++) {
+      const c = new Conversation({ client: '198.51.100.7:40000', server: `192.0.2.10:${port++}`, start: 1_700_000_000 + second + (i + 0.5) / n });
+      c.syn('c');
+      if (i < 200) c.segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: c.sndNxt('c') });
+      records.push(...c.frames.map((f) => w.record(f.tsSec, f.tsNsec, f.data)));
+    }
+  });
+  const file = path.join(dir, 'rate-limited.pcap');
+  writeFileSync(file, Buffer.concat(records));
+  const r = rstlab(['explain', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal([...r.stdout.matchAll(/^#\d+ /gm)].length, 20, 'the first 10 refused and the first 10 unanswered');
+  assert.match(r.stdout, /\n {2}1,190 more unanswered SYNs from 198\.51\.100\.7 to 1 host, on 1,190 ports — a port scan \(ports filtered, hosts absent, or RSTs rate-limited\)\n/);
+  assert.match(r.stdout, /\n {2}990 more refused RSTs to 198\.51\.100\.7, from 1 host on 990 ports — a port scan\n/);
+  assert.match(r.stdout, /\nrate-limited RSTs: 192\.0\.2\.10 answered SYNs to closed ports with 200 RSTs a second in each of 5 seconds while the SYNs it got went from 300 to 650 a second, and left 1,200 unanswered/);
+  const summary = JSON.parse(rstlab(['explain', '--json', file]).stdout.trim().split('\n').at(-1)!);
+  assert.deepEqual(summary.rate_limited, [{ host: '192.0.2.10', per_second: 200, seconds: 5, answered: 1000, unanswered: 1200, syns_min: 300, syns_max: 650 }]);
+  const page = path.join(dir, 'rate-limited.html');
+  assert.equal(rstlab(['explain', '--html', page, file]).status, 0);
+  const html = readFileSync(page, 'utf8');
+  assert.match(html, /<p class="rate-limited"><strong>Rate-limited RSTs<\/strong>: 192\.0\.2\.10 answered/);
+  assert.match(html, /<tr data-pattern-cause="unanswered" data-pattern-role="sender">/);
 });

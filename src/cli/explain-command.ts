@@ -19,7 +19,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--all', 'include connections that ended normally')
     .option('--ladder', 'draw a ladder diagram of the packets under each connection')
     .option('--html <file>', 'also write a self-contained HTML report (ladders and explanations) to FILE')
-    .option('--group <n>', 'text: list the first N RSTs of each pattern (same cause and host), count the rest; 0 lists every one', '10')
+    .option('--group <n>', 'text: list the first N of each pattern (RSTs of one cause and host, SYNs unanswered by or from one host), count the rest; 0 lists every one', '10')
     .option('--verify-checksums', 'ignore packets with a bad IPv4 or TCP checksum, as zeek without -C (history C/c); off by default: a capture taken on a sending host shows its outgoing packets with offloaded checksums')
     .option('--no-color', 'no colours in text output')
     .action(async (capture: string, opts: ExplainOptions) => {

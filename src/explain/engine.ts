@@ -26,6 +26,8 @@ import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
 import { senderProfile } from './profile.js';
 import type { SenderProfile } from './profile.js';
+import { RstRateLimits } from './rate-limit.js';
+import type { RateLimitFinding } from './rate-limit.js';
 import { judgeRst } from './verdict.js';
 import type { RstVerdict, SharedCounterPeer } from './verdict.js';
 
@@ -74,6 +76,9 @@ export interface ExplainSummary {
   byCause: Record<Cause, number>;
   /** Capture- and decode-level anomalies by code. */
   anomalies: Record<string, AnomalyCount>;
+  /** Hosts whose RSTs to closed ports were rate-limited (explain/rate-limit.ts); set by `end()`
+   *  when there are any. */
+  rateLimited?: RateLimitFinding[];
   capture?: CaptureSummary;
 }
 
@@ -190,6 +195,8 @@ export class Explainer {
   private latest = -Infinity;
   /** The latest RSTs, for IPv4 ID counters shared across addresses (RstRing). */
   private readonly ring: RstRing;
+  /** Refused and unanswered SYNs per host and second, for rate-limited RSTs. */
+  private readonly rates = new RstRateLimits();
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
@@ -299,6 +306,8 @@ export class Explainer {
   end(capture?: CaptureSummary): ExplainSummary {
     this.tracker.flush();
     if (this.summary.packets > 0) this.summary.lastTime = this.latest;
+    const limited = this.rates.findings();
+    if (limited.length) this.summary.rateLimited = limited;
     if (capture) this.summary.capture = capture;
     return this.summary;
   }
@@ -311,6 +320,7 @@ export class Explainer {
       this.summary.rsts++;
       this.summary.byCause[r.cause]++;
     }
+    if (report.abnormal) this.rates.add(report);
     this.sink.onConnection?.(report);
   }
 }

@@ -4,7 +4,10 @@
 // - admit(report) decides, for connection reports in the order they are written, whether a report
 //   is listed (true) or counted in a pattern (false). A report is keyed by its first RST: cause +
 //   the RST's sender host, and cause + its receiver host. Once `listed` reports of a key have been
-//   listed, later ones of that key are counted in its pattern. Reports without a RST are listed.
+//   listed, later ones of that key are counted in its pattern. An attempt left unanswered (S0,
+//   nothing from the responder: a filtered port, a dead host, a rate-limited RST) is grouped the
+//   same way as `unanswered`, by the SYN's sender and by its receiver. Other reports without a RST
+//   are listed.
 // - patterns() returns every pattern that counted a report, most counted first: the cause, the
 //   shared host and its role, how many were counted, the distinct hosts on the other side, the
 //   distinct responder ports, the first and last frame, and the first few connection ids.
@@ -15,9 +18,12 @@ import type { Cause } from './causes.js';
 import type { ConnectionReport } from './engine.js';
 import { parseEndpoint } from '../wire/addr.js';
 
+/** What a pattern counts: RSTs of one cause, or SYNs that got no answer at all. */
+export type PatternKind = Cause | 'unanswered';
+
 export interface RstPattern {
-  cause: Cause;
-  /** The host every counted RST shares, and whether it sent them or received them. */
+  cause: PatternKind;
+  /** The host every counted RST (for `unanswered`: SYN) shares, and whether it sent them or received them. */
   host: string;
   role: 'sender' | 'receiver';
   /** Reports counted in the pattern (not listed). */
@@ -47,22 +53,37 @@ export class RstGroups {
   constructor(private readonly listed: number) {}
 
   admit(c: ConnectionReport): boolean {
+    if (this.listed <= 0) return true;
     const r = c.rsts[0];
-    if (this.listed <= 0 || r === undefined) return true;
-    const from = parseEndpoint(r.from).addr;
-    const to = parseEndpoint(r.to).addr;
-    const a = this.key(`${r.cause} from ${from}`);
-    const b = this.key(`${r.cause} to ${to}`);
+    let cause: PatternKind;
+    let from: string;
+    let to: string;
+    if (r !== undefined) {
+      cause = r.cause;
+      from = parseEndpoint(r.from).addr;
+      to = parseEndpoint(r.to).addr;
+    } else if (c.connState === 'S0' && c.respPackets === 0) {
+      cause = 'unanswered';
+      from = parseEndpoint(c.orig).addr;
+      to = parseEndpoint(c.resp).addr;
+    } else {
+      return true;
+    }
+    const a = this.key(`${cause} from ${from}`);
+    const b = this.key(`${cause} to ${to}`);
     if ((a === null || a.listed < this.listed) && (b === null || b.listed < this.listed)) {
       if (a) a.listed++;
       if (b) b.listed++;
       return true;
     }
-    // Counted in the pattern of the key that is full (the receiver's when both are: a scan, a
-    // client reset by many servers).
-    const full = b !== null && b.listed >= this.listed ? b : a!;
+    // Counted in the pattern of the key that is full; when both are, the receiver's for RSTs (a
+    // scanner refused by many ports, a client reset by many servers), the sender's for unanswered
+    // SYNs (the scanner again).
+    const aFull = a !== null && a.listed >= this.listed;
+    const bFull = b !== null && b.listed >= this.listed;
+    const full = bFull && !(cause === 'unanswered' && aFull) ? b : a!;
     const role = full === b ? 'receiver' : 'sender';
-    const p = full.pattern ??= this.newPattern(r.cause, role === 'receiver' ? to : from, role, c.firstFrame);
+    const p = full.pattern ??= this.newPattern(cause, role === 'receiver' ? to : from, role, c.firstFrame);
     p.count++;
     p.lastFrame = c.lastFrame;
     if (p.examples.length < EXAMPLES) p.examples.push(c.id);
@@ -89,7 +110,7 @@ export class RstGroups {
     return v;
   }
 
-  private newPattern(cause: Cause, host: string, role: 'sender' | 'receiver', frame: number): Pattern {
+  private newPattern(cause: PatternKind, host: string, role: 'sender' | 'receiver', frame: number): Pattern {
     const p: Pattern = {
       cause, host, role, count: 0, peers: 0, ports: 0, capped: false, firstFrame: frame, lastFrame: frame,
       examples: [], peerSet: new Set(), portSet: new Set(),

@@ -273,6 +273,14 @@ function handshakeAckRefused(ctx: RstContext): boolean {
     && hasFlag(t, TcpFlag.ACK) && ctx.sender.isn !== null && t.ackNumber === seqAdd(ctx.sender.isn, 1);
 }
 
+/** Before its FIN the sender had acknowledged data from the peer (the peer's ISN seen: beyond
+ *  its SYN), which the closing application may not have read. */
+function peerDataBeforeFin(ctx: RstContext): boolean {
+  const s = ctx.sender;
+  const p = ctx.receiver;
+  return s.finFrame !== null && s.lastAck !== null && p.isn !== null && p.sawSyn && seqDiff(s.lastAck, p.isn) > 1;
+}
+
 /** The sender was sending data until just before the RST (its last segment carried data, under a
  *  second earlier): rather than lost state, an application that closed with data still unsent. */
 function closedWhileSending(ctx: RstContext): boolean {
@@ -503,6 +511,14 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
       trigger = finding.trigger.frame;
       summary = `${from} had closed (FIN in frame ${finding.finFrame}); the ${finding.trigger.payloadLength > 0 ? `${finding.trigger.payloadLength} bytes` : 'FIN'} in frame ${finding.trigger.frame} reached a closed socket`;
       evidence.push(`${from} sent FIN in frame ${finding.finFrame}, before the data in frame ${finding.trigger.frame}`);
+      // BSD/macOS close a socket with unread data by a FIN, discarding the data (soclose →
+      // sbflush, then tcp_usrclosed), and reset only what arrives afterwards (tcp_input: data for a
+      // socket with no file, "rcvafterclose"); Linux resets at once (__tcp_close, data_was_unread).
+      // RFC 2525 §2.17 ("Failure to RST on close with data pending") describes the difference.
+      if (profile.family === 'macos/bsd' && peerDataBeforeFin(ctx)) {
+        evidence.push(`${to} had sent data that ${from} acknowledged before its FIN: if its application closed without reading it, BSD/macOS discard it and send FIN (RFC 2525 §2.17, "Failure to RST on close with data pending"), where Linux would have reset at the close; the RST came only for what arrived after`);
+        receiverApp = `EOF first (the FIN), as for a graceful close, although data it sent may never have been read; then ${receiverApp}`;
+      }
       break;
     case 'stateless':
       // tcp_v4_rcv → no socket → tcp_v4_send_reset(NULL, skb): <SEQ=SEG.ACK><CTL=RST>.

@@ -11,7 +11,7 @@ import { ladderFromConnection, ladderFromRun } from './ladder.js';
 import { shortOutcome } from './lab-text.js';
 import type { ClaimEvidence, ClaimVerdict, LabResults, OutcomeRecord, RunRecord, Verdict } from './results.js';
 import { escapeXml, renderLadderSvg } from './svg.js';
-import { describePattern, linuxReasonText } from './text.js';
+import { describePattern, describeRateLimit, linuxReasonText } from './text.js';
 import { kernelTable, NO_KERNEL_EVENT } from './kernel-table.js';
 
 const esc = escapeXml;
@@ -332,9 +332,10 @@ export function renderExplainHtml(result: ExplainResult, title: string, opts: Ex
 <section id="causes"><h2>Resets by cause</h2>
 ${causeRows ? `<table><thead><tr><th>cause</th><th>RSTs</th><th>what it means</th><th></th></tr></thead><tbody>${causeRows}</tbody></table>` : '<p>No RST in this capture.</p>'}
 ${anomalies.length ? `<p class="small">Anomalies: ${anomalies.map(([k, a]) => `${esc(k)} ×${a.count} (first: frame ${a.firstFrame ?? '-'})`).join(', ')}</p>` : ''}
+${(s.rateLimited ?? []).map((x) => `<p class="rate-limited"><strong>Rate-limited RSTs</strong>: ${esc(describeRateLimit(x))}</p>`).join('\n')}
 </section>
 ${patterns.length ? `<section id="patterns"><h2>Patterns</h2>
-<p class="small">RSTs that share a cause and a host: the first ${opts.listed ?? 0} of each are listed below, the rest counted here (<code>--group 0</code> lists them all).</p>
+<p class="small">RSTs that share a cause and a host, and SYNs left unanswered that share a host: the first ${opts.listed ?? 0} of each are listed below, the rest counted here (<code>--group 0</code> lists them all).</p>
 <table><thead><tr><th>cause</th><th>counted</th><th>where</th></tr></thead><tbody>${patternRows}</tbody></table>
 </section>
 ` : ''}<section id="connections"><h2>Connections that ended abnormally</h2>

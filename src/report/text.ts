@@ -2,7 +2,7 @@
 // passed in, so tests compare plain text). One block per connection, one sub-block per RST, then a
 // summary line; also the newline-delimited JSON records of `rstlab explain --json`.
 
-import type { ConnectionReport, ExplainSummary, RstPattern, RstVerdict, SenderProfile } from '../explain/index.js';
+import type { ConnectionReport, ExplainSummary, RateLimitFinding, RstPattern, RstVerdict, SenderProfile } from '../explain/index.js';
 
 export interface Painter {
   bold(s: string): string;
@@ -63,7 +63,7 @@ export function renderRstText(r: RstVerdict, first: number | null, p: Painter = 
  */
 export function renderPatternsText(patterns: readonly RstPattern[], listed: number, p: Painter = plain): string {
   if (!patterns.length) return '';
-  const lines = [p.bold(`patterns (the first ${num(listed)} RSTs of each are listed above; --group 0 lists them all)`)];
+  const lines = [p.bold(`patterns (the first ${num(listed)} of each are listed above; --group 0 lists them all)`)];
   for (const x of patterns) {
     const d = describePattern(x);
     lines.push(`  ${p.yellow(d.what)}${d.scan ? ` — ${d.scan}` : ''}`);
@@ -78,10 +78,14 @@ export function describePattern(x: RstPattern): { what: string; scan: string | n
   const atLeast = x.capped ? 'at least ' : '';
   const hosts = `${atLeast}${num(x.peers)} host${x.peers === 1 ? '' : 's'}`;
   const ports = `${atLeast}${num(x.ports)} port${x.ports === 1 ? '' : 's'}`;
+  const counted = x.cause === 'unanswered' ? 'unanswered SYNs' : `${x.cause} RSTs`;
   const what = x.role === 'receiver'
-    ? `${num(x.count)} more ${x.cause} RSTs to ${x.host}, from ${hosts} on ${ports}`
-    : `${num(x.count)} more ${x.cause} RSTs from ${x.host} to ${hosts}, on ${ports}`;
-  const scan = x.cause === 'refused' && x.role === 'receiver' && x.ports >= 100 ? 'a port scan' : null;
+    ? `${num(x.count)} more ${counted} to ${x.host}, from ${hosts} on ${ports}`
+    : `${num(x.count)} more ${counted} from ${x.host} to ${hosts}, on ${ports}`;
+  // A scan: the scanner receives the refusals, and sends the SYNs nobody answered.
+  const scan = x.ports < 100 ? null
+    : x.cause === 'refused' && x.role === 'receiver' ? 'a port scan'
+      : x.cause === 'unanswered' && x.role === 'sender' ? 'a port scan (ports filtered, hosts absent, or RSTs rate-limited)' : null;
   return { what, scan, where: `frames ${num(x.firstFrame)}–${num(x.lastFrame)}; e.g. ${x.examples.map((id) => `#${id}`).join(', ')}` };
 }
 
@@ -95,7 +99,16 @@ export function renderSummaryText(s: ExplainSummary, p: Painter = plain): string
   if (anomalies.length) {
     line += `\n${p.dim('anomalies')}: ${anomalies.map(([k, a]) => `${k} ×${a.count} (first: frame ${a.firstFrame ?? '-'})`).join(', ')}`;
   }
+  for (const x of s.rateLimited ?? []) line += `\n${p.yellow('rate-limited RSTs')}: ${describeRateLimit(x)}`;
   return line;
+}
+
+/** A rate-limited host in words (text and HTML summaries). */
+export function describeRateLimit(x: RateLimitFinding): string {
+  return `${x.host} answered SYNs to closed ports with ${num(x.perSecond)} RSTs a second in each of ${num(x.seconds)} seconds`
+    + ` while the SYNs it got went from ${num(x.synsMin)} to ${num(x.synsMax)} a second, and left ${num(x.unanswered)} unanswered:`
+    + ' its stack limits its RSTs (FreeBSD/macOS net.inet.icmp.icmplim, 200/250 a second by default; Linux does not),'
+    + ' so those ports are closed, not necessarily filtered';
 }
 
 /** `{"type":"connection",…}` as in `rstlab explain --json` (Zeek conn.log names where they exist). */
@@ -133,6 +146,11 @@ export function summaryRecord(s: ExplainSummary): Record<string, unknown> {
   return {
     type: 'summary', packets: s.packets, tcp_packets: s.tcpPackets, connections: s.connections,
     abnormal_connections: s.abnormalConnections, rsts: s.rsts, by_cause: s.byCause, anomalies: s.anomalies,
+    ...(s.rateLimited ? {
+      rate_limited: s.rateLimited.map((x) => ({
+        host: x.host, per_second: x.perSecond, seconds: x.seconds, answered: x.answered, unanswered: x.unanswered, syns_min: x.synsMin, syns_max: x.synsMax,
+      })),
+    } : {}),
     format: s.capture?.format, gzip: s.capture?.gzip,
   };
 }
