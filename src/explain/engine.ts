@@ -26,6 +26,7 @@ import { CAUSE_CODES } from './causes.js';
 import type { Cause } from './causes.js';
 import { senderProfile } from './profile.js';
 import type { SenderProfile } from './profile.js';
+import { HostIdCounters } from './host-ids.js';
 import { RstRateLimits } from './rate-limit.js';
 import type { RateLimitFinding } from './rate-limit.js';
 import { judgeRst } from './verdict.js';
@@ -150,11 +151,14 @@ export class RstRing {
   }
 }
 
-export function reportOf(c: Connection, ring?: RstRing): ConnectionReport {
+export function reportOf(c: Connection, ring?: RstRing, hosts?: HostIdCounters): ConnectionReport {
   const state = connState(c);
-  const profiles = { orig: senderProfile(c.orig), resp: senderProfile(c.resp) };
+  const origCounter = hosts?.counter(c.orig.addr) ?? null;
+  const respCounter = hosts?.counter(c.resp.addr) ?? null;
+  const profiles = { orig: senderProfile(c.orig, origCounter?.global === true), resp: senderProfile(c.resp, respCounter?.global === true) };
   const rsts = c.rsts.map((r) => judgeRst(r, c, {
     profile: r.fromOrig ? profiles.orig : profiles.resp,
+    hostCounter: r.fromOrig ? origCounter : respCounter,
     // (Only consulted for a sender with no packets of its own in the connection: verdict.ts, 1b.)
     sharedCounter: ring && (r.fromOrig ? c.orig : c.resp).ttls.size === 0
       ? ring.peers(r.fromOrig ? c.orig.addr : c.resp.addr, r.seg.frame, r.seg.ident, r.seg.ttl, r.seg.time) : [],
@@ -197,6 +201,8 @@ export class Explainer {
   private readonly ring: RstRing;
   /** Refused and unanswered SYNs per host and second, for rate-limited RSTs. */
   private readonly rates = new RstRateLimits();
+  /** IPv4 ID counters across each host's connections (a global counter). */
+  private readonly hosts = new HostIdCounters();
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
@@ -313,7 +319,8 @@ export class Explainer {
   }
 
   private finish(c: Connection): void {
-    const report = reportOf(c, this.ring);
+    this.hosts.observe(c);
+    const report = reportOf(c, this.ring, this.hosts);
     this.summary.connections++;
     if (report.abnormal) this.summary.abnormalConnections++;
     for (const r of report.rsts) {

@@ -19,14 +19,17 @@
 //   255 (p0f.fp "ittl 255" entries; Cisco IOS Configuration Guide, "ip ttl" default 255).
 // - IPv4 ID: RFC 6864 §4 (IDs of atomic datagrams — DF set — carry no meaning and may be zero,
 //   per-connection or global counters); RFC 7739 §5 (Windows: one global counter; Linux: one
-//   counter per socket/destination, 0 on some stateless replies).
+//   counter per socket/destination, 0 on some stateless replies). One counter across a host's
+//   connections is told from several connections (host-ids.ts), and passed in as `globalCounter`.
 
 import { OPTION_LAYOUT_NAMES, optionLayoutText } from '../wire/tcp.js';
 import type { EndpointStats } from '../tcp/index.js';
 import { mode } from '../tcp/index.js';
 
 export type StackFamily = 'linux' | 'windows' | 'macos/bsd' | 'network-device' | 'unknown';
-export type IpIdBehaviour = 'zero' | 'incrementing' | 'random' | 'none';
+/** `global`: one counter across the host's connections (HostIdCounters, host-ids.ts), which a
+ *  single connection cannot show; `incrementing`: a counter within the connection. */
+export type IpIdBehaviour = 'zero' | 'incrementing' | 'random' | 'global' | 'none';
 
 export interface SenderProfile {
   /** The TTL (hop limit) its own non-RST packets arrived with most often; null without any. */
@@ -99,12 +102,13 @@ function ipIdOf(ep: EndpointStats): IpIdBehaviour {
  * same inputs give the same (frozen) object, from a bounded cache, since a capture's endpoints
  * are mostly a few stacks seen many times (once per connection: cheap, not per packet).
  */
-export function senderProfile(ep: EndpointStats): SenderProfile {
+export function senderProfile(ep: EndpointStats, globalCounter = false): SenderProfile {
   const ttl = mode(ep.ttls);
-  const ipId = ipIdOf(ep);
+  const own = ipIdOf(ep);
+  const ipId = globalCounter && own !== 'zero' ? 'global' : own;
   const shift = ep.synWindow >= 0 ? ep.windowShift : 15;
-  // (ttl 0…255 or 256 for none, window -1…65535, shift 0…15, ipId 0…3: < 2^35, exact as a double.)
-  const key = ((((ttl ?? 256) * 65537 + (ep.synWindow + 1)) * 16 + shift) * 4 + IP_ID_INDEX[ipId]);
+  // (ttl 0…255 or 256 for none, window -1…65535, shift 0…15, ipId 0…4: < 2^36, exact as a double.)
+  const key = ((((ttl ?? 256) * 65537 + (ep.synWindow + 1)) * 16 + shift) * 8 + IP_ID_INDEX[ipId]);
   let byKey = cache.get(ep.synLayout);
   if (byKey === undefined) {
     if (cache.size >= CACHE_MAX) cache.clear();
@@ -123,7 +127,7 @@ export function senderProfile(ep: EndpointStats): SenderProfile {
 }
 
 const CACHE_MAX = 1024;
-const IP_ID_INDEX: Record<IpIdBehaviour, number> = { zero: 0, incrementing: 1, random: 2, none: 3 };
+const IP_ID_INDEX: Record<IpIdBehaviour, number> = { zero: 0, incrementing: 1, random: 2, none: 3, global: 4 };
 /** Profiles by SYN layout code, then by the other inputs (senderProfile's key). */
 const cache = new Map<number, Map<number, SenderProfile>>();
 
@@ -146,6 +150,7 @@ function buildProfile(ep: EndpointStats, ttl: number | null, ipId: IpIdBehaviour
     basis.push(`initial TTL 64; SYN options ${synOptions} fit ${match.name}, but a SYN-ACK echoes what the SYN offered`);
   }
   if (family === 'windows' && ipId === 'incrementing') basis.push('IPv4 ID a counter (Windows: one global counter, RFC 7739 §5)');
+  if (family === 'windows' && ipId === 'global') basis.push('IPv4 ID one counter across its connections (Windows\' global counter, RFC 7739 §5)');
   return {
     ttl,
     initialTtl: hd ? hd.initial : null,
@@ -166,7 +171,7 @@ export function profileText(who: string, p: SenderProfile): string {
   if (p.synOptions !== null) {
     parts.push(`SYN options ${p.synOptions || 'none'}, window ${p.synWindow}${p.windowScale !== null ? `, wscale ${p.windowScale}` : ''}`);
   }
-  if (p.ipId !== 'none') parts.push(`IP ID ${p.ipId}`);
+  if (p.ipId !== 'none') parts.push(p.ipId === 'global' ? 'IP ID one counter across its connections' : `IP ID ${p.ipId}`);
   const fam = p.family === 'unknown' ? 'stack unknown' : `likely ${p.family} (${p.basis.join('; ')})`;
   return `sender profile of ${who}: ${fam}; ${parts.join('; ')}`;
 }

@@ -182,3 +182,37 @@ test('bsd-fin-with-unread-data: macOS closing after the peer\'s data sends FIN, 
   assert.equal(l!.cause, 'reset-after-close');
   assert.ok(!l!.evidence.some((e) => /RFC 2525/.test(e)));
 });
+
+test('global-ip-id-counter: a Windows server whose IDs run on across its connections is profiled so, and a RST it sends with no packet of its own in its connection is placed on that counter', () => {
+  // Four requests to one Windows server within a second; its IDs come from one counter (RFC 7739 §5).
+  let id = 21000;
+  const next = () => (id += 3);
+  const convs: Conversation[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const conv = new Conversation({ client: `192.168.1.105:${50100 + i}`, server: S, serverTtl: 128, start: 1_700_000_000 + i * 0.2 });
+    conv.syn('c', { options: LINUX, ident: 7000 + i * 4099 }).synAck('s', { options: WINDOWS, ident: next() }).ack('c').data('c', 81).data('s', 283, { ident: next() }).ack('c')
+      .fin('c').fin('s', { ident: next() }).ack('c');
+    convs.push(conv);
+  }
+  // Then data on a connection the capture never saw open, and the server's reset: no packet of its own there.
+  const stray = new Conversation({ client: '192.168.1.105:50200', server: S, serverTtl: 128, start: 1_700_000_001 });
+  stray.data('c', 40, { ackNumber: 88000 });
+  stray.segment('s', TcpFlag.RST, 0, { seqNumber: 88000, ackNumber: 0, window: 0, ident: id + 5 });
+  const reports = explain(...convs, stray);
+  const normal = reports.filter((c) => c.rsts.length === 0);
+  // Told once three pairs of its connections agree (reports stream: the earlier ones were written before).
+  assert.deepEqual(normal.map((c) => c.profiles.resp.ipId), ['incrementing', 'incrementing', 'incrementing', 'global']);
+  assert.match(normal[3]!.profiles.resp.basis.join('; '), /one counter across its connections \(Windows' global counter, RFC 7739 §5\)/);
+  const [r] = rstsOf(reports);
+  assert.equal(r!.cause, 'no-connection', r!.evidence.join('\n'));
+  assert.ok(r!.evidence.some((e) => /^its IPv4 ID \d+ continues the one counter 192\.168\.1\.108 uses across its connections/.test(e)), r!.evidence.join('\n'));
+  // Random first IDs (Linux: a random start per socket): no global counter, no such line.
+  const linux: Conversation[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const conv = new Conversation({ client: `192.168.1.105:${50300 + i}`, server: S, start: 1_700_000_010 + i * 0.2 });
+    const base = [3000, 41000, 17000, 59000][i]!;
+    conv.syn('c', { options: LINUX }).synAck('s', { options: LINUX, ident: base }).ack('c').data('c', 81).data('s', 283, { ident: base + 1 }).ack('c');
+    linux.push(conv);
+  }
+  assert.ok(explain(...linux).every((c) => c.profiles.resp.ipId !== 'global'));
+});

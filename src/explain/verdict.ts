@@ -14,6 +14,8 @@ import { TcpFlag } from '../wire/types.js';
 import type { Cause, Confidence, LinuxRstReason } from './causes.js';
 import { hopDistance, profileText, senderProfile } from './profile.js';
 import type { SenderProfile } from './profile.js';
+import { idFollows } from './host-ids.js';
+import type { HostCounter } from './host-ids.js';
 
 export { hopDistance, INITIAL_TTLS } from './profile.js';
 
@@ -27,6 +29,9 @@ export interface RstHints {
   /** RSTs from other addresses, same TTL, whose IPv4 IDs continue this one's within seconds: one
    *  box generating resets on behalf of several hosts (RFC 6864 §5: a global ID counter). */
   sharedCounter?: SharedCounterPeer[];
+  /** The sender host's IPv4 ID counter across its connections (host-ids.ts), consulted only for a
+   *  RST whose sender has no packet of its own in the connection. */
+  hostCounter?: HostCounter | null;
 }
 
 /** How the RST was built, judged from its fields: Linux's two kinds of reset, from a live socket
@@ -424,6 +429,16 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
   ];
   const noContext = ctx.sender.packets === 0 && t === null;
   if (noContext) evidence.push('no earlier packet of this connection is in the capture: the verdict rests on the RST\'s fields alone');
+  // RFC 6864 §5 / RFC 7739 §5: a host with one ID counter across its connections stamps its own
+  // RSTs from it too, so a RST with nothing else of its sender to compare is placed by it (a hint,
+  // never the verdict: the sequence numbers decide).
+  const hc = hints.hostCounter;
+  if (hc && hc.global && r.ident !== null && r.ident !== 0 && (ctx.fromOrig ? conn.orig : conn.resp).ttls.size === 0) {
+    const near = Math.abs(r.time - hc.lastTime) <= 10;
+    evidence.push(near && idFollows(hc.lastIdent, r.ident)
+      ? `its IPv4 ID ${r.ident} continues the one counter ${from.replace(/:\d+$/, '')} uses across its connections (id ${hc.lastIdent} ${(r.time - hc.lastTime).toFixed(3)} s before): its own stack built it, not a box on the path`
+      : `its IPv4 ID ${r.ident} does not continue the one counter ${from.replace(/:\d+$/, '')} uses across its connections (id ${hc.lastIdent}${near ? '' : ' over 10 s away'}): another stack may have built it`);
+  }
   if (t) {
     evidence.push(`it follows frame ${t.frame} from ${to}: ${flagString(t.flags)} seq ${seqRelative(t.seqNumber, receiverIsn)} ack ${seqRelative(t.ackNumber, senderIsn)} len ${t.payloadLength}, ${((r.time - t.time) * 1000).toFixed(3)} ms earlier`);
   }
