@@ -203,6 +203,8 @@ export class Explainer {
   private readonly rates = new RstRateLimits();
   /** IPv4 ID counters across each host's connections (a global counter). */
   private readonly hosts = new HostIdCounters();
+  /** Checksums verified (ExplainerOptions.verifyChecksums). */
+  private readonly verify: boolean;
 
   constructor(private readonly sink: ExplainSink = {}, opts: ExplainerOptions = {}) {
     this.summary = {
@@ -214,6 +216,7 @@ export class Explainer {
     this.tracker = new ConnectionTracker({
       onConnection: (c) => this.finish(c),
       onRstIdent: (addr, frame, ident, ttl, time) => ring.add(addr, frame, ident, ttl, time),
+      onIdents: this.hosts.observe,
       ...(opts.segments === false ? { maxSegments: 0 } : {}),
       ...(opts.normal === false ? { keep: isAbnormal, onSkipped: () => { this.summary.connections++; } } : {}),
       ...(opts.closedLingerSec !== undefined ? { closedLingerSec: opts.closedLingerSec } : {}),
@@ -221,8 +224,6 @@ export class Explainer {
     });
     this.verify = opts.verifyChecksums === true;
   }
-
-  private readonly verify: boolean;
 
   /** Live input: judge what has waited out its linger by `now` (seconds since the epoch, the
    *  packets' clock), with no packet needed to move time on. */
@@ -319,7 +320,6 @@ export class Explainer {
   }
 
   private finish(c: Connection): void {
-    this.hosts.observe(c);
     const report = reportOf(c, this.ring, this.hosts);
     this.summary.connections++;
     if (report.abnormal) this.summary.abnormalConnections++;

@@ -8,7 +8,7 @@ import { Conversation } from '../tcp/index.js';
 import type { BuildTcpOption } from '../wire/build.js';
 import { TcpFlag } from '../wire/types.js';
 import { Explainer } from './engine.js';
-import type { ConnectionReport } from './engine.js';
+import type { ConnectionReport, ExplainerOptions } from './engine.js';
 import { hopDistance } from './profile.js';
 
 const C = '192.168.1.105:50041';
@@ -21,8 +21,12 @@ const MACOS: BuildTcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'nop' }, 
 const DEVICE: BuildTcpOption[] = [{ kind: 'mss', value: 536 }];
 
 function explain(...convs: Conversation[]): ConnectionReport[] {
+  return explainWith({}, ...convs);
+}
+
+function explainWith(opts: ExplainerOptions, ...convs: Conversation[]): ConnectionReport[] {
   const out: ConnectionReport[] = [];
-  const ex = new Explainer({ onConnection: (c) => out.push(c) });
+  const ex = new Explainer({ onConnection: (c) => out.push(c) }, opts);
   // All conversations' frames in time order, as one capture.
   const frames = convs.flatMap((conv) => conv.frames.map((f) => ({ f, linkType: conv.linkType })))
     .sort((a, b) => a.f.tsSec - b.f.tsSec || a.f.tsNsec - b.f.tsNsec);
@@ -206,6 +210,9 @@ test('global-ip-id-counter: a Windows server whose IDs run on across its connect
   const [r] = rstsOf(reports);
   assert.equal(r!.cause, 'no-connection', r!.evidence.join('\n'));
   assert.ok(r!.evidence.some((e) => /^its IPv4 ID \d+ continues the one counter 192\.168\.1\.108 uses across its connections/.test(e)), r!.evidence.join('\n'));
+  // The same when the connections that ended normally are only counted (rstlab explain without --all).
+  const [t] = rstsOf(explainWith({ normal: false }, ...convs, stray));
+  assert.deepEqual(t!.evidence, r!.evidence);
   // Random first IDs (Linux: a random start per socket): no global counter, no such line.
   const linux: Conversation[] = [];
   for (let i = 0; i < 4; i += 1) {

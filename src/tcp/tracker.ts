@@ -62,6 +62,7 @@ import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOption
 import { flipsAtStart, LIKELY_SERVER_PORTS, zeekChecksumError, zeekConnState, zeekIsReuse, zeekRemoved, zeekSegment } from './zeek-conn.js';
 
 const ignoreRst = (): void => {};
+const ignoreIdents = (): void => {};
 
 /** Capture time between two sweeps. */
 const SWEEP_SEC = 1;
@@ -144,7 +145,7 @@ export class ConnectionTracker {
 
   constructor(opts: TrackerOptions) {
     this.opts = {
-      maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst,
+      maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, onIdents: ignoreIdents,
       likelyServerPorts: LIKELY_SERVER_PORTS, ...opts,
     };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
@@ -558,7 +559,13 @@ export class ConnectionTracker {
     if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
     else this.byKey.delete(t.skey);
     this.live.delete(t);
-    const { keep } = this.opts;
+    const { keep, onIdents } = this.opts;
+    if (onIdents !== ignoreIdents && t.ipVersion === 4) {
+      const o = t.orig;
+      const r = t.resp;
+      if (o.idFirst > 0 && o.idZero < o.idSeen && o.lastIdent >= 0) onIdents(o.addrN, o.idFirst, t.start, o.lastIdent, o.lastTime);
+      if (r.idFirst > 0 && r.idZero < r.idSeen && r.lastIdent >= 0) onIdents(r.addrN, r.idFirst, t.start, r.lastIdent, r.lastTime);
+    }
     const state = zeekConnState(t);
     if (keep !== keepAll) {
       if (!keep(state, t.rsts.count)) {

@@ -158,6 +158,10 @@ export interface TrackerOptions {
   /** Hears of every RST with a non-zero IPv4 ID as it passes (RSTs only: nothing per ordinary
    *  packet): its source address, frame, ID, TTL and time (explain/engine.ts's RstRing). */
   onRstIdent?: (addr: string, frame: number, ident: number, ttl: number, time: number) => void;
+  /** Hears of every finalized IPv4 connection's endpoints with non-zero IDs (kept or not, before
+   *  `onConnection`): the address as a number, the first ID and the connection's start, the last
+   *  ID and the endpoint's last packet time (explain/host-ids.ts: one counter across connections). */
+  onIdents?: (addr: number, firstIdent: number, start: number, lastIdent: number, lastTime: number) => void;
   /** Finalize any connection after this much capture time without packets (default 3600 s). */
   idleTimeoutSec?: number;
   /** The ports Zeek takes for likely servers when it decides a connection's originator at its
