@@ -151,14 +151,44 @@ export class RstRing {
   }
 }
 
-export function reportOf(c: Connection, ring?: RstRing, hosts?: HostIdCounters): ConnectionReport {
+/** Context across connections that the engine keeps for reportOf: IPv4 ID counters per host, and
+ *  the latest refused attempts by ports (a client retrying a refused connect). */
+export interface ReportContext { hosts: HostIdCounters; refused: RefusedAttempts }
+
+/**
+ * Refused attempts by their ports, the latest MAX kept: a SYN with the same ports and ISN within
+ * WINDOW_SEC of a refused one is the same connect() retried (Windows: Microsoft KB 175523).
+ */
+export class RefusedAttempts {
+  static readonly MAX = 4096;
+  static readonly WINDOW_SEC = 10;
+  private readonly byPorts = new Map<string, { isn: number; synFrame: number; time: number; attempt: number }>();
+
+  /** A refused connection's attempt, and the attempt it repeats (null: a first one). */
+  see(key: string, isn: number, synFrame: number, time: number): { synFrame: number; time: number; attempt: number } | null {
+    const before = this.byPorts.get(key);
+    const retry = before !== undefined && before.isn === isn && time - before.time <= RefusedAttempts.WINDOW_SEC ? before : null;
+    this.byPorts.delete(key);
+    if (this.byPorts.size >= RefusedAttempts.MAX) this.byPorts.delete(this.byPorts.keys().next().value as string);
+    this.byPorts.set(key, { isn, synFrame, time, attempt: retry ? retry.attempt + 1 : 1 });
+    return retry;
+  }
+}
+
+export function reportOf(c: Connection, ring?: RstRing, ctx?: ReportContext): ConnectionReport {
   const state = connState(c);
-  const origCounter = hosts?.counter(c.orig.addr) ?? null;
-  const respCounter = hosts?.counter(c.resp.addr) ?? null;
+  const origCounter = ctx?.hosts.counter(c.orig.addr) ?? null;
+  const respCounter = ctx?.hosts.counter(c.resp.addr) ?? null;
   const profiles = { orig: senderProfile(c.orig, origCounter?.global === true), resp: senderProfile(c.resp, respCounter?.global === true) };
+  // A refused attempt (the responder's RST answers the originator's SYN, nothing else), for retries.
+  const first = c.rsts[0];
+  const refusedBefore = ctx && first && !first.fromOrig && c.orig.sawSyn && c.orig.isn !== null && c.resp.packets === c.resp.rstFrames.length
+    ? ctx.refused.see(`${c.orig.addr} ${c.orig.port} ${c.resp.addr} ${c.resp.port}`, c.orig.isn, c.firstFrame, c.start) : null;
   const rsts = c.rsts.map((r) => judgeRst(r, c, {
     profile: r.fromOrig ? profiles.orig : profiles.resp,
+    receiverProfile: r.fromOrig ? profiles.resp : profiles.orig,
     hostCounter: r.fromOrig ? origCounter : respCounter,
+    refusedBefore: r === first ? refusedBefore : null,
     // (Only consulted for a sender with no packets of its own in the connection: verdict.ts, 1b.)
     sharedCounter: ring && (r.fromOrig ? c.orig : c.resp).ttls.size === 0
       ? ring.peers(r.fromOrig ? c.orig.addr : c.resp.addr, r.seg.frame, r.seg.ident, r.seg.ttl, r.seg.time) : [],
@@ -201,8 +231,9 @@ export class Explainer {
   private readonly ring: RstRing;
   /** Refused and unanswered SYNs per host and second, for rate-limited RSTs. */
   private readonly rates = new RstRateLimits();
-  /** IPv4 ID counters across each host's connections (a global counter). */
+  /** IPv4 ID counters across each host's connections (a global counter), refused attempts. */
   private readonly hosts = new HostIdCounters();
+  private readonly context: ReportContext = { hosts: this.hosts, refused: new RefusedAttempts() };
   /** Checksums verified (ExplainerOptions.verifyChecksums). */
   private readonly verify: boolean;
 
@@ -320,7 +351,7 @@ export class Explainer {
   }
 
   private finish(c: Connection): void {
-    const report = reportOf(c, this.ring, this.hosts);
+    const report = reportOf(c, this.ring, this.context);
     this.summary.connections++;
     if (report.abnormal) this.summary.abnormalConnections++;
     for (const r of report.rsts) {

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { Conversation } from '../tcp/index.js';
 import type { BuildTcpOption } from '../wire/build.js';
 import { TcpFlag } from '../wire/types.js';
-import { Explainer } from './engine.js';
+import path from 'node:path';
+import { sharedCorpus } from '../paths.js';
+import { skipOutsideCi } from '../testkit.js';
+import { Explainer, explainCapture } from './engine.js';
 import type { ConnectionReport, ExplainerOptions } from './engine.js';
 import { hopDistance } from './profile.js';
 
@@ -36,6 +39,7 @@ function explainWith(opts: ExplainerOptions, ...convs: Conversation[]): Connecti
 }
 
 const rstsOf = (cs: ConnectionReport[]) => cs.flatMap((c) => c.rsts);
+const zeekCorpus = sharedCorpus('zeek-traces');
 
 /** Handshake with the given SYN layouts and TTLs, a request and a response. */
 function live(client: BuildTcpOption[], clientTtl: number, server: BuildTcpOption[] = client, serverTtl = clientTtl): Conversation {
@@ -222,4 +226,21 @@ test('global-ip-id-counter: a Windows server whose IDs run on across its connect
     linux.push(conv);
   }
   assert.ok(explain(...linux).every((c) => c.profiles.resp.ipId !== 'global'));
+});
+
+test('windows-refused-retry: Winsock retries a connect refused by a RST (Zeek\'s pop3 trace: three SYNs with one ISN, 0.55 s apart, each refused), and connect() fails only at the last', { skip: skipOutsideCi(zeekCorpus ? false : 'the Zeek trace corpus is not there (../shared/corpus/zeek-traces)') }, async () => {
+  const res = await explainCapture(path.join(zeekCorpus!, 'traces', 'pop3__pop3.pcap'));
+  const refused = res.connections.filter((c) => c.connState === 'REJ');
+  assert.equal(refused.length, 6);
+  const rsts = refused.map((c) => c.rsts[0]!);
+  assert.deepEqual(rsts.map((r) => r.cause), Array(6).fill('refused'));
+  assert.deepEqual(rsts.map((r) => (/attempt (\d)/.exec(r.evidence.find((e) => e.startsWith('the SYN repeats')) ?? '') ?? [])[1] ?? '1'), ['1', '2', '3', '1', '2', '3']);
+  assert.ok(rsts.every((r) => r.evidence.some((e) => /is a Windows stack: Winsock sends the SYN again .* \(Microsoft KB 175523/.test(e))));
+  assert.match(rsts[0]!.app.receiver, /^connect\(\) does not fail at this RST \(attempt 1 of Windows' default 3\)/);
+  assert.match(rsts[2]!.app.receiver, /^connect\(\) fails at this RST, attempt 3 .*WSAECONNREFUSED \(10061\)/);
+  // A Linux client refused once: no retry, ECONNREFUSED at once.
+  const lin = new Conversation({ client: C, server: S });
+  lin.syn('c', { options: LINUX }).segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 0, ackNumber: lin.sndNxt('c') });
+  const [l] = rstsOf(explain(lin));
+  assert.match(l!.app.receiver, /^connect\(\) fails: ECONNREFUSED/);
 });

@@ -12,7 +12,7 @@ import { formatEndpoint } from '../wire/addr.js';
 import { seqAdd, seqDiff, seqInRange, seqRelative } from '../wire/seq.js';
 import { TcpFlag } from '../wire/types.js';
 import type { Cause, Confidence, LinuxRstReason } from './causes.js';
-import { hopDistance, profileText, senderProfile } from './profile.js';
+import { hopDistance, NO_PROFILE, profileText, senderProfile } from './profile.js';
 import type { SenderProfile } from './profile.js';
 import { idFollows } from './host-ids.js';
 import type { HostCounter } from './host-ids.js';
@@ -32,6 +32,11 @@ export interface RstHints {
   /** The sender host's IPv4 ID counter across its connections (host-ids.ts), consulted only for a
    *  RST whose sender has no packet of its own in the connection. */
   hostCounter?: HostCounter | null;
+  /** The RST's receiver's profile (the connecting client's, for a refused SYN). */
+  receiverProfile?: SenderProfile;
+  /** This connection's SYN repeats one refused on the same ports with the same ISN, its SYN in
+   *  `synFrame` at `time`; `attempt`: how many attempts were refused before this one. */
+  refusedBefore?: { synFrame: number; time: number; attempt: number } | null;
 }
 
 /** How the RST was built, judged from its fields: Linux's two kinds of reset, from a live socket
@@ -465,6 +470,21 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
         : `the RST does not have the exact form Linux gives a closed port (seq 0, ack = ISN+${segLen(finding.syn)}): another stack or a firewall`);
       evidence.push('a firewall REJECT --reject-with tcp-reset looks the same from here');
       receiverApp = 'connect() fails: ECONNREFUSED (Node: connect ECONNREFUSED; Java/OkHttp: java.net.ConnectException: Failed to connect / Connection refused)';
+      if (hints.refusedBefore) {
+        const b = hints.refusedBefore;
+        evidence.push(`the SYN repeats, with the same ISN and ports, the one refused in frame ${b.synFrame} ${((finding.syn.time - b.time) * 1000).toFixed(0)} ms before: the client's stack retried a refused connect (attempt ${b.attempt + 1})`);
+      }
+      // Winsock retries a connect refused by a RST (TcpMaxConnectRetransmissions, without backing
+      // off: Microsoft KB 175523, "Winsock TCP Connection Performance to Unused Ports"); connect()
+      // fails only after the last, about 1-2 s later. Linux fails at the first RST.
+      if ((hints.receiverProfile ?? NO_PROFILE).family === 'windows') {
+        const attempt = hints.refusedBefore ? hints.refusedBefore.attempt + 1 : 1;
+        evidence.push(`${to} is a Windows stack: Winsock sends the SYN again after a RST from a closed port, at its base timeout without backing off, and fails connect() only after the last attempt (Microsoft KB 175523; three by default)`);
+        const error = 'WSAECONNREFUSED (10061), "No connection could be made because the target machine actively refused it"';
+        receiverApp = attempt < 3
+          ? `connect() does not fail at this RST (attempt ${attempt} of Windows' default 3): the SYN is sent again about 0.5 s later; after the last refusal it fails with ${error}`
+          : `connect() fails at this RST, attempt ${attempt} (the last of Windows' default 3, about 1 s after the first): ${error}`;
+      }
       break;
     case 'forged':
       // nf_send_reset (net/ipv4/netfilter/nf_reject_ipv4.c) builds a fresh IP header at its own hop.
