@@ -77,13 +77,17 @@ const LAYOUT_CODES: ReadonlyArray<{ code: number; n: number }> = LAYOUTS.map((l)
   return { code: names.reduce((c, name) => c * 16 + OPTION_LAYOUT_NAMES.indexOf(name), 0), n: names.length };
 });
 
-/** The LAYOUTS entry a layout code starts with (trailing EOLs dropped), or undefined. */
+/** LAYOUTS' indices, longest layout first: a layout that extends another is the better match
+ *  (OpenBSD's `mss,nop,nop,sok,nop,ws,nop,nop,ts` starts with Linux's without timestamps). */
+const BY_LENGTH: readonly number[] = LAYOUT_CODES.map((_, i) => i).sort((a, b) => LAYOUT_CODES[b]!.n - LAYOUT_CODES[a]!.n);
+
+/** The longest LAYOUTS entry a layout code starts with (trailing EOLs dropped), or undefined. */
 function layoutMatch(code: number): (typeof LAYOUTS)[number] | undefined {
   let c = code;
   let n = 0;
   while (c > 0 && c % 16 === 1) c = Math.floor(c / 16);
   for (let x = c; x > 0; x = Math.floor(x / 16)) n += 1;
-  for (let i = 0; i < LAYOUT_CODES.length; i += 1) {
+  for (const i of BY_LENGTH) {
     const l = LAYOUT_CODES[i]!;
     if (l.n <= n && Math.floor(c / 16 ** (n - l.n)) === l.code) return LAYOUTS[i];
   }

@@ -22,6 +22,7 @@ const WINDOWS: BuildTcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'nop' }
 const LINUX: BuildTcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'sack-permitted' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }, { kind: 'nop' }, { kind: 'window-scale', shift: 7 }];
 const MACOS: BuildTcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'nop' }, { kind: 'window-scale', shift: 6 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }, { kind: 'sack-permitted' }, { kind: 'eol' }, { kind: 'eol' }];
 const DEVICE: BuildTcpOption[] = [{ kind: 'mss', value: 536 }];
+const OPENBSD: BuildTcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sack-permitted' }, { kind: 'nop' }, { kind: 'window-scale', shift: 0 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }];
 
 function explain(...convs: Conversation[]): ConnectionReport[] {
   return explainWith({}, ...convs);
@@ -54,6 +55,8 @@ test('profile: Windows, Linux, macOS and a network device from their SYNs and TT
     [LINUX, 64, 'linux', 'mss,sok,ts,nop,ws'],
     [MACOS, 64, 'macos/bsd', 'mss,nop,ws,nop,nop,ts,sok,eol'],
     [DEVICE, 255, 'network-device', 'mss'],
+    // OpenBSD's layout starts with Linux's without timestamps: the longer one names it.
+    [OPENBSD, 64, 'macos/bsd', 'mss,nop,nop,sok,nop,ws,nop,nop,ts'],
   ];
   for (const [opts, ttl, family, layout] of cases) {
     const conv = live(opts, ttl);
@@ -64,6 +67,7 @@ test('profile: Windows, Linux, macOS and a network device from their SYNs and TT
     assert.equal(r!.senderProfile.initialTtl, hopDistance(ttl).initial);
     assert.equal(r!.senderProfile.ipId, 'incrementing');
     assert.ok(r!.evidence.some((e) => e.startsWith(`sender profile of ${C}: likely ${family}`)), r!.evidence.join('\n'));
+    if (opts === OPENBSD) assert.ok(r!.senderProfile.basis.some((b) => b.includes('OpenBSD')), r!.senderProfile.basis.join('; '));
   }
   // A layout alone never names a family: Linux's SYN-ACK to an XP SYN is laid out like XP's SYN.
   const conv = live([{ kind: 'mss', value: 1460 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sack-permitted' }], 50);
@@ -92,19 +96,34 @@ test('windows-bare-rst-abort: a Windows stack aborting a live connection with a 
 });
 
 test('device-fin-then-data: a TTL-255 stack that sent FIN and then got data resets after close, whatever its IP IDs do', () => {
-  const conv = new Conversation({ client: C, server: S, serverTtl: 255 });
-  conv.syn('c', { options: DEVICE }).synAck('s', { options: DEVICE }).ack('c').data('c', 20).data('s', 100).fin('s').ack('c');
-  // Data after the FIN, answered <SEQ=SEG.ACK><CTL=RST> with the window left open and the IP ID
-  // its counter's next (a weak signal pointing at a live socket) …
-  conv.data('c', 30).segment('s', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('s'), ackNumber: 0, window: 4128 });
-  // … and the same two frames later with another ID.
-  conv.data('c', 30).segment('s', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('s'), ackNumber: 0, window: 4128, ident: 77 });
-  const rsts = rstsOf(explain(conv));
+  // Data after the FIN, answered <SEQ=SEG.ACK><CTL=RST> with the window left open: once with the
+  // IP ID its counter's next (a weak signal pointing at a live socket), once with another ID.
+  const convs = [undefined, 77].map((ident, i) => {
+    const conv = new Conversation({ client: `192.168.1.105:${50041 + i}`, server: S, serverTtl: 255 });
+    conv.syn('c', { options: DEVICE }).synAck('s', { options: DEVICE }).ack('c').data('c', 20).data('s', 100).fin('s').ack('c');
+    conv.data('c', 30).segment('s', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('s'), ackNumber: 0, window: 4128, ...(ident === undefined ? {} : { ident }) });
+    return conv;
+  });
+  const rsts = rstsOf(explain(...convs));
   assert.equal(rsts.length, 2);
   for (const r of rsts) {
     assert.equal(r.cause, 'reset-after-close', r.evidence.join('\n'));
     assert.equal(r.senderProfile.family, 'network-device');
   }
+});
+
+test('after its own reset-after-close RST the sender has no connection: data or a FIN that follows meets none', () => {
+  // BSD tcp_input "rcvafterclose" drops the TCB (tcp_close) before dropwithreset; Linux tcp_reset →
+  // tcp_done. So the RSTs for what keeps arriving are no-connection (RFC 9293 §3.10.7.1), the
+  // OpenBSD, macOS and TTL-255 captures in fixtures/non-linux show it.
+  const conv = new Conversation({ client: C, server: S });
+  conv.syn('c', { options: MACOS, window: 65535 }).synAck('s', { options: LINUX }).ack('c').data('c', 24).fin('c').ack('s');
+  conv.data('s', 24).segment('c', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('c'), ackNumber: 0, window: 0 });
+  conv.data('s', 100).segment('c', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('c'), ackNumber: 0, window: 0 });
+  conv.fin('s').segment('c', TcpFlag.RST, 0, { seqNumber: conv.sndNxt('c'), ackNumber: 0, window: 0 });
+  const rsts = rstsOf(explain(conv));
+  assert.deepEqual(rsts.map((r) => r.cause), ['reset-after-close', 'no-connection', 'no-connection'], rsts.map((r) => r.summary).join('\n'));
+  assert.ok(rsts[1]!.evidence.some((e) => e.includes('had already reset this connection')));
 });
 
 test('order of evidence: an IP ID that happens to be the previous +1 never overrides the sequence numbers', () => {

@@ -256,9 +256,12 @@ function find(ctx: RstContext, conn: Connection, form: RstForm, hints: RstHints,
     return { kind: 'probes-exhausted', probes: s.probesSinceHeard, retransmissions: s.retransSinceHeard };
   }
 
-  // 5. Stateless resets: after our FIN (RFC 1122 must-reset) or with no socket at all.
+  // 5. Stateless resets: after our FIN (RFC 1122 must-reset) or with no socket at all. Only the
+  //    first RST after the FIN answers the closed socket: sending it dropped the connection (BSD
+  //    tcp_input "rcvafterclose": tcp_close, then dropwithreset; Linux tcp_reset → tcp_done), so
+  //    whatever arrives after it — data or a FIN — meets no connection (RFC 9293 §3.10.7.1).
   if (form === 'stateless') {
-    if (s.finFrame !== null && t && (t.payloadLength > 0 || hasFlag(t, TcpFlag.FIN)) && t.frame > s.finFrame) {
+    if (s.finFrame !== null && s.state !== 'RESET' && t && (t.payloadLength > 0 || hasFlag(t, TcpFlag.FIN)) && t.frame > s.finFrame) {
       return { kind: 'after-close', finFrame: s.finFrame, trigger: t };
     }
     return { kind: 'stateless', trigger: t, exact: t !== null && hasFlag(t, TcpFlag.ACK) && isNoSocketReply(r, t) };
