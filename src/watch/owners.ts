@@ -9,6 +9,9 @@
 //   looks up the exact connection, else a listener on the local port (a reset answered by the
 //   listening socket, or for a connection still in its accept queue). No per-event scan: a lookup
 //   that misses asks for one refresh, rate-limited.
+// - `tcpOpens(snmp)` reads ActiveOpens + PassiveOpens from /proc/net/snmp text: while that sum
+//   stands still no TCP connection has been opened, so there is no new socket for `ss` to name
+//   (watch/run.ts reads `ss` again only when it moves, or when a lookup misses). Pure.
 
 import { formatEndpoint, parseEndpoint } from '../wire/addr.js';
 
@@ -80,7 +83,26 @@ export class SocketOwners {
   owner(local: string, remote: string): { owner: Owner; via: 'socket' | 'listener' } | null {
     const c = this.byConn.get(`${local} ${remote}`);
     if (c) return { owner: c.owner, via: 'socket' };
-    const l = this.byListenPort.get(parseEndpoint(local).port);
+    if (this.byListenPort.size === 0) return null;
+    const l = this.byListenPort.get(Number(local.slice(local.lastIndexOf(':') + 1)));
     return l ? { owner: l.owner, via: 'listener' } : null;
   }
+
+  /** Whether the connection itself (not only a listener on its port) has a known owner. */
+  knows(local: string, remote: string): boolean {
+    return this.byConn.has(`${local} ${remote}`);
+  }
+}
+
+/** ActiveOpens + PassiveOpens of the `Tcp:` lines of /proc/net/snmp, or null if they are not there. */
+export function tcpOpens(snmp: string): number | null {
+  const lines = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));
+  if (lines.length < 2) return null;
+  const names = lines[0]!.trim().split(/\s+/);
+  const values = lines[1]!.trim().split(/\s+/);
+  const a = names.indexOf('ActiveOpens');
+  const p = names.indexOf('PassiveOpens');
+  if (a < 0 || p < 0) return null;
+  const n = Number(values[a]) + Number(values[p]);
+  return Number.isFinite(n) ? n : null;
 }
