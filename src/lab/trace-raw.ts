@@ -174,6 +174,25 @@ function ip4(b: Buffer, o: number): string {
   return s;
 }
 
+/** `addr:port` / `[addr]:port` strings, one per address and port: the same string each time an
+ *  endpoint recurs, so that what reads the events (maps keyed by endpoint) hashes it once. */
+const endpointCache = new Map<string, Map<number, string>>();
+let endpointCount = 0;
+function endpoint(addr: string, port: number): string {
+  let ports = endpointCache.get(addr);
+  if (ports === undefined) {
+    if (endpointCache.size > 4096) { endpointCache.clear(); endpointCount = 0; }
+    endpointCache.set(addr, ports = new Map());
+  }
+  let s = ports.get(port);
+  if (s === undefined) {
+    if (++endpointCount > 1 << 17) { endpointCache.clear(); endpointCount = 0; endpointCache.set(addr, ports = new Map()); }
+    s = formatEndpoint(addr, port);
+    ports.set(port, s);
+  }
+  return s;
+}
+
 const ip6Cache = new Map<string, string>();
 
 /** Sixteen bytes as %pI6c prints them (lib/vsprintf.c ip6_compressed_string): the longest run of
@@ -280,8 +299,8 @@ export class RawDecoder {
   private sockaddr(b: Buffer, o: number): string | null {
     const family = b.readUInt16LE(o);
     const port = b.readUInt16BE(o + 2);
-    if (family === this.afInet) return `${ip4(b, o + 4)}:${port}`;
-    if (family === this.afInet6) return formatEndpoint(formatIp6(b, o + 8), port);
+    if (family === this.afInet) return endpoint(ip4(b, o + 4), port);
+    if (family === this.afInet6) return endpoint(formatIp6(b, o + 8), port);
     return null;
   }
 
@@ -366,7 +385,7 @@ export class RawDecoder {
     const remote = v6 ? formatIp6(b, d + r.daddr6) : ip4(b, d + r.daddr);
     return {
       kind: 'receive', ts, cpu, pid, comm: name, inIrq,
-      local: formatEndpoint(local, b.readUInt16LE(d + r.sport)), remote: formatEndpoint(remote, b.readUInt16LE(d + r.dport)),
+      local: endpoint(local, b.readUInt16LE(d + r.sport)), remote: endpoint(remote, b.readUInt16LE(d + r.dport)),
       cookie: b.readUInt32LE(d + r.cookie) + b.readUInt32LE(d + r.cookie + 4) * 0x100000000,
     };
   }

@@ -46,7 +46,8 @@ export function parseSs(text: string): SsSocket[] {
 interface Known { owner: Owner; seen: number }
 
 export class SocketOwners {
-  private readonly byConn = new Map<string, Known>();
+  /** local endpoint → peer endpoint → owner (two lookups of strings the caller has, no key built). */
+  private readonly byConn = new Map<string, Map<string, Known>>();
   private readonly byListenPort = new Map<number, Known>();
   private lastRefresh = -Infinity;
   private refreshing: Promise<void> | null = null;
@@ -71,17 +72,22 @@ export class SocketOwners {
     for (const s of sockets) {
       if (!s.owner) continue;
       if (s.state === 'LISTEN') this.byListenPort.set(parseEndpoint(s.local).port, { owner: s.owner, seen: now });
-      else this.byConn.set(`${s.local} ${s.peer}`, { owner: s.owner, seen: now });
+      else {
+        let peers = this.byConn.get(s.local);
+        if (!peers) this.byConn.set(s.local, peers = new Map());
+        peers.set(s.peer, { owner: s.owner, seen: now });
+      }
     }
     const keep = this.opts.keepSec ?? 30;
-    for (const m of [this.byConn, this.byListenPort] as Array<Map<unknown, Known>>) {
+    for (const m of [this.byListenPort, ...this.byConn.values()] as Array<Map<unknown, Known>>) {
       for (const [k, v] of m) if (now - v.seen > keep) m.delete(k);
     }
+    for (const [k, peers] of this.byConn) if (peers.size === 0) this.byConn.delete(k);
   }
 
   /** The owner of the connection `local` ↔ `remote`, or of a listener on `local`'s port. */
   owner(local: string, remote: string): { owner: Owner; via: 'socket' | 'listener' } | null {
-    const c = this.byConn.get(`${local} ${remote}`);
+    const c = this.byConn.get(local)?.get(remote);
     if (c) return { owner: c.owner, via: 'socket' };
     if (this.byListenPort.size === 0) return null;
     const l = this.byListenPort.get(Number(local.slice(local.lastIndexOf(':') + 1)));
@@ -90,7 +96,7 @@ export class SocketOwners {
 
   /** Whether the connection itself (not only a listener on its port) has a known owner. */
   knows(local: string, remote: string): boolean {
-    return this.byConn.has(`${local} ${remote}`);
+    return this.byConn.get(local)?.has(remote) ?? false;
   }
 }
 

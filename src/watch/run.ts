@@ -86,7 +86,17 @@ export interface WatchSummary {
 /** An endpoint's address and port as explain writes it (`1.2.3.4:80`, `[::1]:80`), without
  *  parseEndpoint's objects and regex: this runs for every kernel event. */
 const addrOf = (ep: string) => (ep.charCodeAt(0) === 91 ? ep.slice(1, ep.lastIndexOf(':') - 1) : ep.slice(0, ep.lastIndexOf(':')));
-const portOf = (ep: string) => Number(ep.slice(ep.lastIndexOf(':') + 1));
+function portOf(ep: string): number {
+  let n = 0;
+  let m = 1;
+  for (let i = ep.length - 1; i >= 0; i--) {
+    const c = ep.charCodeAt(i);
+    if (c === 58) return n;
+    n += (c - 48) * m;
+    m *= 10;
+  }
+  return Number.NaN;
+}
 
 /** ActiveOpens + PassiveOpens of the watched namespace (see the header); null when they cannot
  *  be read (then ss is read every time). For --netns: /proc/<pid>/net/snmp of a process in that
@@ -166,12 +176,22 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     (opts.ports.length === 0 || opts.ports.includes(a.port) || opts.ports.includes(b.port))
     && (opts.hosts.length === 0 || opts.hosts.includes(a.addr) || opts.hosts.includes(b.addr));
   /** The same on two endpoints' text, for kernel events: one end local, both filters. */
+  /** Endpoint → whether its address is local (the raw reader gives the same string for the same
+   *  endpoint: one hash each). */
+  const localEnds = new Map<string, boolean>();
+  const isLocalEnd = (ep: string) => {
+    let v = localEnds.get(ep);
+    if (v === undefined) {
+      v = local.has(addrOf(ep));
+      if (localEnds.size > 1 << 16) localEnds.clear();
+      localEnds.set(ep, v);
+    }
+    return v;
+  };
   const wantedEvent = (x: string, y: string) => {
-    const ax = addrOf(x);
-    const ay = addrOf(y);
-    if (!local.has(ax) && !local.has(ay)) return false;
     if (opts.ports.length && !opts.ports.includes(portOf(x)) && !opts.ports.includes(portOf(y))) return false;
-    return opts.hosts.length === 0 || opts.hosts.includes(ax) || opts.hosts.includes(ay);
+    if (!isLocalEnd(x) && !isLocalEnd(y)) return false;
+    return opts.hosts.length === 0 || opts.hosts.includes(addrOf(x)) || opts.hosts.includes(addrOf(y));
   };
   const summary: WatchSummary = {
     records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, packetsDropped: 0, durationSec: 0,
@@ -244,7 +264,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       if (!wantedEvent(l, r)) continue;
       // A socket's reset whose owner ss has not shown: it may be gone soon, read ss now.
       if (!unknownOwner && (e.kind === 'receive' || e.state !== 'UNKNOWN') && !owners.knows(l, r)) unknownOwner = true;
-      joiner.kernel(e, e.ts + trace.wallOffset, now);
+      // To the microsecond, as the kernel's time stamp is (and the JSON record writes it).
+      joiner.kernel(e, Math.round((e.ts + trace.wallOffset) * 1e6) / 1e6, now);
     }
     if (unknownOwner) void owners.refresh();
   };

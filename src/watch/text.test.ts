@@ -34,6 +34,9 @@ test('watchJson: the same JSON as stringify, for kernel-only, joined, received a
     { ...kernelOnly, sender: 'unknown', kernel: null, accepted: true, agrees: false, process: { pid: 2, comm: '<...>', via: 'listener' } },
     { ...kernelOnly, sender: 'remote', time: 0, connection: { orig: 'a', resp: 'b', history: '', connState: 'S0', ageSec: Number.NaN } },
   ];
+  // Times: whole microseconds (as watch rounds the kernel's) take the short path; all print as String() does.
+  for (const time of [1764820000.000001, 1764820000.1, 1764820000, 1764820000.12345, 0.000001, 12.5, 1764820000.1234567, 5e9, -1]) records.push({ ...kernelOnly, time });
+  for (let i = 0; i < 2000; i++) records.push({ ...kernelOnly, time: Math.round((1764820000 + Math.random() * 1e6) * 1e6) / 1e6 });
   for (const r of records) {
     assert.equal(watchJson(r), reference(r));
     assert.deepEqual(JSON.parse(watchJson(r)), JSON.parse(reference(r)));
