@@ -76,6 +76,9 @@ export interface JoinOptions {
 interface PendingSend { e: KernelSend; time: number; at: number }
 interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
 
+/** The records without the explainer's view share one (frozen) empty list. */
+const NO_REASONS = Object.freeze([]) as unknown as string[];
+
 const addrOf = (endpoint: string): string => parseEndpoint(endpoint).addr;
 
 export class WatchJoiner {
@@ -91,7 +94,7 @@ export class WatchJoiner {
       if (this.awaitsOwner(e)) {
         if (e.kind === 'send') this.sends.push({ e, time, at: now });
         else this.receives.push({ e, time, at: now });
-      } else if (e.kind === 'send') this.emitSend({ e, time, at: now });
+      } else if (e.kind === 'send') this.emitSend(e, time);
       else this.emitReceive(e, time);
       return;
     }
@@ -156,7 +159,7 @@ export class WatchJoiner {
     });
     if (this.sends.length) this.sends = this.sends.filter((s) => {
       if (now - s.at < hold) return true;
-      this.emitSend(s);
+      this.emitSend(s.e, s.time);
       return false;
     });
     if (this.receives.length) this.receives = this.receives.filter((x) => {
@@ -197,18 +200,18 @@ export class WatchJoiner {
     });
   }
 
-  private emitSend(s: PendingSend): void {
+  private emitSend(e: KernelSend, time: number): void {
     this.opts.emit({
-      type: 'rst', time: s.time, from: s.e.src, to: s.e.dst, sender: 'this-kernel', kernel: { reason: s.e.reason, state: s.e.state },
-      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
-      connection: null, process: this.processOf(s.e.src, s.e.dst, s.e),
+      type: 'rst', time, from: e.src, to: e.dst, sender: 'this-kernel', kernel: { reason: e.reason, state: e.state },
+      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
+      connection: null, process: this.processOf(e.src, e.dst, e),
     });
   }
 
   private emitReceive(e: KernelReceive, time: number): void {
     this.opts.emit({
       type: 'rst', time, from: e.remote, to: e.local, sender: 'unknown', kernel: null,
-      accepted: true, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
+      accepted: true, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
       connection: null, process: this.processOf(e.local, e.remote, null),
     });
   }
