@@ -42,8 +42,8 @@ export interface EventFormat {
   id: number;
   fields: Map<string, Field>;
   /** `__print_symbolic(REC->field, { value, "name" }…)` of the print fmt: value → name per field.
-   *  Values that are names (enum constants the kernel did not turn into numbers) are kept as
-   *  such in `names` (name → name) for the caller to resolve. */
+   *  Values that are names (enum constants the kernel did not turn into numbers) are kept in
+   *  `symbolNames` (constant → name) for the decoder to resolve. */
   symbols: Map<string, Map<number, string>>;
   symbolNames: Map<string, Map<string, string>>;
   /** `REC->field ? … : "TEXT"`: what 0 prints as. */
