@@ -258,10 +258,10 @@ function openRaw(dir: string): Source | null {
       if (!m || !existsSync(path.join(perCpu, c, 'trace_pipe_raw'))) continue;
       cpus.push({ cpu: Number(m[1]), fd: openSync(path.join(perCpu, c, 'trace_pipe_raw'), constants.O_RDONLY | constants.O_NONBLOCK) });
     }
-  } catch (err) {
+  } catch {
+    // A CPU's pipe that cannot be opened (gone, offline): the text pipe, which has them all.
     for (const c of cpus) closeSync(c.fd);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    return null;
   }
   if (cpus.length === 0) return null;
   cpus.sort((a, b) => a.cpu - b.cpu);
