@@ -8,7 +8,7 @@ import { WatchMetrics } from '../watch/metrics.js';
 import { runWatch } from '../watch/run.js';
 import type { WatchOptions } from '../watch/run.js';
 import { renderWatchRecord, renderWatchSummary, watchJson, watchSummaryJson } from '../watch/text.js';
-import { writeOut } from './output.js';
+import { writeOut, writeOutGathered } from './output.js';
 
 export async function runWatchCommand(
   opts: Omit<WatchOptions, 'onRecord' | 'onNote' | 'signal' | 'metrics'>,
@@ -35,7 +35,7 @@ export async function runWatchCommand(
       onReady: (s) => process.stderr.write(`rstlab watch: watching ${opts.netns ? `namespace ${opts.netns}` : 'this host'}: ${[s.kernel ? 'the kernel\'s resets' : '', s.capture ? `packets on ${opts.iface ?? 'any'}` : ''].filter(Boolean).join(', ')}; Ctrl-C to stop\n`),
       signal: stop.signal,
       ...(metrics ? { metrics } : {}),
-      onRecord: (r) => writeOut(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),
+      onRecord: (r) => writeOutGathered(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),
       onNote: (line) => process.stderr.write(`rstlab watch: ${line}\n`),
     });
     writeOut(out.json ? `${watchSummaryJson(summary)}\n` : `${renderWatchSummary(summary, p)}\n`);

@@ -58,6 +58,37 @@ test('the recorder on this kernel: a SYN to a closed port is NO_SOCKET, seen bet
   await trace.stop(); // twice is fine
 });
 
+test('raw and text side by side: two instances see the same resets as the same events (the raw one reads trace_pipe_raw on this kernel)', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
+  const raw = await startKernelTrace('cmp-raw');
+  const text = await startKernelTrace('cmp-text', { text: true });
+  try {
+    assert.ok(!('unavailable' in raw) && !('unavailable' in text));
+    if ('unavailable' in raw || 'unavailable' in text) return;
+    assert.deepEqual([raw.mode, text.mode], ['raw', 'text']);
+    const ports: number[] = [];
+    for (const host of ['127.0.0.1', '::1']) {
+      for (let i = 0; i < 3; i++) {
+        const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, host, () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+        ports.push(port);
+        await new Promise<void>((resolve) => { net.connect(port, host).on('error', () => resolve()); });
+      }
+    }
+    for (const t of [raw, text]) t.mark('cmp end');
+    const [a, b] = await Promise.all([raw.until('cmp end'), text.until('cmp end')]);
+    const mine = (events: KernelTraceEvent[]) => events.filter((e) => e.kind !== 'mark' && ports.some((p) => (e.kind === 'send' ? e.src : e.remote).endsWith(`:${p}`)));
+    const [ra, tb] = [mine(a), mine(b)];
+    assert.equal(ra.length, 12, JSON.stringify(a)); // a send and a receive event per refused connect
+    // comm: the raw reader names a pid the kernel's saved_cmdlines lacks from /proc (text: <...>);
+    // ts: each instance's buffer stamps the event when it writes it there, a few µs apart.
+    const same = (e: KernelTraceEvent) => ({ ...e, comm: '', ts: 0 });
+    assert.deepEqual(ra.map(same), tb.map(same));
+    ra.forEach((e, i) => assert.ok(Math.abs(e.ts - tb[i]!.ts) < 100e-6, `${e.ts} ${tb[i]!.ts}`));
+    ra.forEach((e, i) => { const t = tb[i]!; if (e.kind !== 'mark' && t.kind !== 'mark' && t.comm !== '<...>') assert.equal(e.comm, t.comm); });
+  } finally {
+    for (const t of [raw, text]) if (!('unavailable' in t)) await t.stop();
+  }
+});
+
 test('TracePool: two runs that overlap each get every event between their own marks, whichever ends first', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
   const trace = await startKernelTrace('pool');
   assert.ok(!('unavailable' in trace), 'unavailable' in trace ? trace.unavailable : '');

@@ -6,10 +6,19 @@
 //   receive, or a `trace_marker` mark), or null for anything else. Pure; addresses are formatted as
 //   explain formats them (`10.0.0.1:80`, `[fd00::1]:80`), so events and RSTs compare as strings.
 // - `startKernelTrace(name)` makes `instances/<name>` (never the global buffer), gives it a buffer
-//   of BUFFER_KB per CPU, enables the two events there and opens its `trace_pipe` without blocking;
-//   where that cannot be done (no root, no tracefs, a kernel without the `reason` field) it returns
-//   `{ unavailable: why }` in one line and changes nothing. tracefs is mounted at TRACEFS only when
-//   it is not mounted anywhere, and unmounted again by stop().
+//   of BUFFER_KB per CPU, enables the two events there and opens, without blocking, each CPU's
+//   `per_cpu/cpuN/trace_pipe_raw`, decoded by trace-raw.ts into the same events parseTraceLine
+//   gives (`mode: 'raw'`: the kernel formats no text, nothing parses it). Where raw pages cannot be
+//   read (no trace_pipe_raw, a format the decoder does not know, a big-endian host, or `{ text:
+//   true }`) it reads `trace_pipe` text as before (`mode: 'text'`). Where neither can be done (no
+//   root, no tracefs, a kernel without the `reason` field) it returns `{ unavailable: why }` in one
+//   line and changes nothing. tracefs is mounted at TRACEFS only when it is not mounted anywhere,
+//   and unmounted again by stop().
+// - comm in raw mode: a raw event has only its pid. It is named from the kernel's saved_cmdlines
+//   (what trace_pipe prints), else /proc/<pid>/comm, else `<...>` (as trace_pipe prints an unknown
+//   pid), remembered for a couple of seconds. A short-lived task that is gone before its event is
+//   read and that saved_cmdlines does not list stays `<...>`, as in the text; one whose pid was
+//   reused, or that exec'd another program, in that time may be named after the newer one.
 // - The instance's trace clock is `mono` (CLOCK_MONOTONIC); `wallOffset` turns its times into
 //   wall-clock seconds, to match events with captured packets (to a few milliseconds).
 // - `mark(text)` writes a mark into the instance's own buffer, in order with the events: the lab
@@ -26,9 +35,12 @@
 // comm are whichever task ran: for RSTs sent in softirq context often an unrelated one.
 
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import path from 'node:path';
 import { formatEndpoint } from '../wire/addr.js';
 import { run } from './topology.js';
+import { FormatError, mergeByTime, parseFormats } from './trace-raw.js';
+import type { RawDecoder } from './trace-raw.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
 /** Instances the lab makes are named `rstlab-p<pid>-<suffix>` (cleanup.ts finds their owner). */
@@ -123,6 +135,8 @@ export interface KernelTrace {
   readonly instance: string;
   /** Add to an event's `ts` for wall-clock seconds (as pcap timestamps are). */
   readonly wallOffset: number;
+  /** `raw`: the binary ring buffer (trace-raw.ts); `text`: trace_pipe, where raw cannot be read. */
+  readonly mode: 'raw' | 'text';
   mark(text: string): void;
   read(): KernelTraceEvent[];
   until(markText: string, timeoutMs?: number): Promise<KernelTraceEvent[]>;
@@ -142,7 +156,12 @@ function unavailableWhy(root: string): string | null {
   return null;
 }
 
-export async function startKernelTrace(suffix: string): Promise<KernelTrace | { unavailable: string }> {
+export interface TraceOptions {
+  /** Read `trace_pipe` text even where `trace_pipe_raw` can be read (tests, comparisons). */
+  text?: boolean;
+}
+
+export async function startKernelTrace(suffix: string, opts: TraceOptions = {}): Promise<KernelTrace | { unavailable: string }> {
   let mounted = false;
   if (process.platform === 'linux' && process.getuid?.() === 0 && !existsSync(path.join(TRACEFS, 'events'))) {
     const r = await run(['mount', '-t', 'tracefs', 'nodev', TRACEFS]);
@@ -162,12 +181,165 @@ export async function startKernelTrace(suffix: string): Promise<KernelTrace | { 
     writeFileSync(path.join(dir, 'trace_clock'), 'mono');
     const wallOffset = Date.now() / 1000 - Number(process.hrtime.bigint()) / 1e9;
     for (const e of EVENTS) writeFileSync(path.join(dir, 'events', 'tcp', e, 'enable'), '1');
-    const fd = openSync(path.join(dir, 'trace_pipe'), constants.O_RDONLY | constants.O_NONBLOCK);
-    return new Recorder(name, dir, fd, mounted, wallOffset);
+    const source = (opts.text ? null : openRaw(dir)) ?? openText(dir);
+    return new Recorder(name, dir, source, mounted, wallOffset);
   } catch (err) {
     removeInstance(dir);
     if (mounted) await run(['umount', TRACEFS]);
     return { unavailable: `cannot set up the tracefs instance ${name}: ${(err as Error).message}` };
+  }
+}
+
+/** Where the recorder's events come from: the binary ring buffer, or the text pipe. */
+interface Source {
+  readonly mode: 'raw' | 'text';
+  read(): KernelTraceEvent[];
+  close(): void;
+}
+
+const isEagain = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EAGAIN';
+
+function openText(dir: string): Source {
+  const fd = openSync(path.join(dir, 'trace_pipe'), constants.O_RDONLY | constants.O_NONBLOCK);
+  const chunk = Buffer.alloc(1 << 16);
+  let partial = '';
+  return {
+    mode: 'text',
+    read() {
+      const out: KernelTraceEvent[] = [];
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, chunk, 0, chunk.length, null);
+        } catch (err) {
+          if (isEagain(err)) break;
+          throw err;
+        }
+        if (n <= 0) break;
+        const text = partial + chunk.toString('utf8', 0, n);
+        const lines = text.split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) {
+          const e = parseTraceLine(l);
+          if (e) out.push(e);
+        }
+      }
+      return out;
+    },
+    close() { closeSync(fd); },
+  };
+}
+
+/** Pages read per CPU in one read() at most: more than its whole buffer (BUFFER_KB). */
+const MAX_PAGES = (BUFFER_KB * 1024) / 4096 + 64;
+
+/** The binary reader (trace-raw.ts), one non-blocking fd per CPU; null where it cannot be used
+ *  (then openText is): no trace_pipe_raw, a format this decoder does not read, a big-endian host. */
+function openRaw(dir: string): Source | null {
+  const perCpu = path.join(dir, 'per_cpu');
+  let decoder: RawDecoder;
+  try {
+    if (endianness() !== 'LE') return null;
+    const ev = (p: string) => readFileSync(existsSync(path.join(dir, 'events', p)) ? path.join(dir, 'events', p) : path.join(TRACEFS, 'events', p), 'utf8');
+    const subbuf = path.join(dir, 'buffer_subbuf_size_kb');
+    decoder = parseFormats({
+      headerPage: ev('header_page'), headerEvent: ev('header_event'),
+      ...(existsSync(subbuf) ? { subbufBytes: Number(readFileSync(subbuf, 'utf8').trim()) * 1024 } : {}),
+      send: ev('tcp/tcp_send_reset/format'), receive: ev('tcp/tcp_receive_reset/format'), print: ev('ftrace/print/format'),
+    });
+  } catch (err) {
+    if (err instanceof FormatError || (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const cpus: Array<{ cpu: number; fd: number }> = [];
+  try {
+    for (const c of readdirSync(perCpu)) {
+      const m = /^cpu(\d+)$/.exec(c);
+      if (!m || !existsSync(path.join(perCpu, c, 'trace_pipe_raw'))) continue;
+      cpus.push({ cpu: Number(m[1]), fd: openSync(path.join(perCpu, c, 'trace_pipe_raw'), constants.O_RDONLY | constants.O_NONBLOCK) });
+    }
+  } catch {
+    // A CPU's pipe that cannot be opened (gone, offline): the text pipe, which has them all.
+    for (const c of cpus) closeSync(c.fd);
+    return null;
+  }
+  if (cpus.length === 0) return null;
+  cpus.sort((a, b) => a.cpu - b.cpu);
+  const page = Buffer.alloc(decoder.pageSize);
+  const names = new CommNames();
+  const comm = (pid: number) => names.get(pid);
+  return {
+    mode: 'raw',
+    read() {
+      const per: Array<{ events: KernelTraceEvent[]; ns: number[] }> = [];
+      names.tick();
+      for (const c of cpus) {
+        const events: KernelTraceEvent[] = [];
+        const ns: number[] = [];
+        for (let k = 0; k < MAX_PAGES; k++) {
+          let n: number;
+          try {
+            n = readSync(c.fd, page, 0, page.length, null);
+          } catch (err) {
+            if (isEagain(err)) break;
+            throw err;
+          }
+          if (n <= 0) break;
+          decoder.page(page, n, c.cpu, comm, events, ns);
+        }
+        per.push({ events, ns });
+      }
+      return mergeByTime(per);
+    },
+    close() { for (const c of cpus) closeSync(c.fd); },
+  };
+}
+
+/** comm for a pid of a raw event (which carries only the pid): the kernel's saved_cmdlines (what
+ *  trace_pipe prints, recorded when the task last switched out), else /proc/<pid>/comm, else
+ *  `<...>` as trace_pipe prints an unknown pid. Remembered for COMM_KEEP_MS (a pid may be reused
+ *  or exec another program); saved_cmdlines is read again at most every CMDLINES_EVERY_MS. */
+const COMM_KEEP_MS = 2000;
+const CMDLINES_EVERY_MS = 250;
+class CommNames {
+  private readonly known = new Map<number, { comm: string; at: number }>();
+  private saved = new Map<number, string>();
+  private savedAt = -Infinity;
+  private now = Date.now();
+
+  /** Once per read(): the clock for this batch, and forget what is old. */
+  tick(): void {
+    this.now = Date.now();
+    if (this.known.size > 4096) this.known.clear();
+  }
+
+  get(pid: number): string {
+    const k = this.known.get(pid);
+    if (k && this.now - k.at < COMM_KEEP_MS) return k.comm;
+    let comm = this.fromSaved(pid);
+    if (comm === undefined) {
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+      } catch {
+        comm = '<...>';
+      }
+    }
+    this.known.set(pid, { comm, at: this.now });
+    return comm;
+  }
+
+  private fromSaved(pid: number): string | undefined {
+    if (!this.saved.has(pid) && this.now - this.savedAt >= CMDLINES_EVERY_MS) {
+      this.savedAt = this.now;
+      this.saved = new Map();
+      try {
+        for (const line of readFileSync(path.join(TRACEFS, 'saved_cmdlines'), 'utf8').split('\n')) {
+          const sp = line.indexOf(' ');
+          if (sp > 0) this.saved.set(Number(line.slice(0, sp)), line.slice(sp + 1));
+        }
+      } catch { /* not there: /proc names them */ }
+    }
+    return this.saved.get(pid);
   }
 }
 
@@ -193,37 +365,18 @@ export function listLabInstances(): Array<{ name: string; dir: string; pid: numb
 }
 
 class Recorder implements KernelTrace {
-  private readonly chunk = Buffer.alloc(1 << 16);
-  private partial = '';
   private stopped = false;
 
-  constructor(readonly instance: string, private readonly dir: string, private fd: number, private readonly mounted: boolean, readonly wallOffset: number) {}
+  constructor(readonly instance: string, private readonly dir: string, private readonly source: Source, private readonly mounted: boolean, readonly wallOffset: number) {}
+
+  get mode(): 'raw' | 'text' { return this.source.mode; }
 
   mark(text: string): void {
     if (!this.stopped) writeFileSync(path.join(this.dir, 'trace_marker'), text);
   }
 
   read(): KernelTraceEvent[] {
-    const out: KernelTraceEvent[] = [];
-    if (this.stopped) return out;
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(this.fd, this.chunk, 0, this.chunk.length, null);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-        throw err;
-      }
-      if (n <= 0) break;
-      const text = this.partial + this.chunk.toString('utf8', 0, n);
-      const lines = text.split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const l of lines) {
-        const e = parseTraceLine(l);
-        if (e) out.push(e);
-      }
-    }
-    return out;
+    return this.stopped ? [] : this.source.read();
   }
 
   async until(markText: string, timeoutMs = 2000): Promise<KernelTraceEvent[]> {
@@ -254,8 +407,7 @@ class Recorder implements KernelTrace {
     this.read();
     const lost = this.lost();
     this.stopped = true;
-    try { closeSync(this.fd); } catch { /* closed */ }
-    this.fd = -1;
+    try { this.source.close(); } catch { /* closed */ }
     removeInstance(this.dir);
     if (this.mounted) await run(['umount', TRACEFS]);
     return { lost };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ConnectionReport, RstVerdict } from '../explain/index.js';
 import { NO_PROFILE } from '../explain/profile.js';
 import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
-import { KERNEL_HOLD_SEC, PACKET_HOLD_SEC, WatchJoiner } from './join.js';
+import { KERNEL_HOLD_SEC, OWNER_HOLD_SEC, PACKET_HOLD_SEC, WatchJoiner } from './join.js';
 import type { JoinOptions, WatchRecord } from './join.js';
 
 const LOCAL = '10.0.0.1';
@@ -110,4 +110,21 @@ test('without the kernel: each packet RST at once, its sender unknown or remote'
   j.packet(verdict(SERVER, PEER, 1), conn(0), 1.2);
   j.packet(verdict(PEER, SERVER, 2), conn(0), 2.2);
   assert.deepEqual(out.map((r) => [r.sender, r.accepted]), [['unknown', null], ['remote', null]]);
+});
+
+test('without packets: a kernel event at once; one whose socket owner is not known yet, in softirq, waits OWNER_HOLD_SEC for it', () => {
+  let known = false;
+  const { j, out } = joiner({ packetsWatched: false, owner: (l, r) => (known && l === SERVER && r === PEER ? { owner: { pid: 7, comm: 'node' }, via: 'socket' } : null) });
+  j.kernel(send(SERVER, PEER, 'NO_SOCKET', { state: 'UNKNOWN', inIrq: true }), 1, 1); // no socket: nobody to wait for
+  j.kernel(send(SERVER, PEER, 'TCP_ABORT_ON_CLOSE'), 1, 1); // process context: the closer is named
+  assert.deepEqual(out.map((r) => [r.kernel?.reason, r.process?.via ?? null]), [['NO_SOCKET', null], ['TCP_ABORT_ON_CLOSE', 'event']]);
+  j.kernel(send(SERVER, PEER, 'TCP_KEEPALIVE_TIMEOUT', { inIrq: true, pid: 0, comm: '<idle>' }), 2, 2);
+  j.kernel(receive(SERVER, PEER), 2, 2);
+  j.tick(2 + OWNER_HOLD_SEC / 2);
+  assert.equal(out.length, 2, 'both wait for the owner');
+  known = true;
+  j.tick(2 + OWNER_HOLD_SEC + 0.01);
+  assert.deepEqual(out.slice(2).map((r) => [r.sender, r.kernel?.reason ?? null, r.process?.comm]), [['this-kernel', 'TCP_KEEPALIVE_TIMEOUT', 'node'], ['unknown', null, 'node']]);
+  j.kernel(send(SERVER, PEER, 'TCP_KEEPALIVE_TIMEOUT', { inIrq: true, pid: 0, comm: '<idle>' }), 3, 3); // known now: at once
+  assert.equal(out.length, 5);
 });

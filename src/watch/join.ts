@@ -9,6 +9,9 @@
 //   KERNEL_HOLD_SEC for its packet (the engine judges a RST LIVE_LINGER_SEC after the connection's
 //   last packet); unmatched, each is emitted alone. A receive event marks the packet RST it
 //   accepted (`accepted: true`), or is emitted alone when no packet showed it.
+// - Packets not watched (`packetsWatched: false`): no packet can come, so a kernel event is
+//   emitted at once — unless it has a socket whose owner is not known yet and no process context
+//   names it; that one waits OWNER_HOLD_SEC for the next reading of the owners.
 // - `sender` says who sent it as far as this host can tell: `this-kernel` (a send event),
 //   `not-this-kernel` (a packet from one of this host's addresses that its TCP did not send: a
 //   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
@@ -31,6 +34,8 @@ export const MATCH_SEC = 0.25;
 export const PACKET_HOLD_SEC = 0.3;
 /** How long a send event waits for its packet RST (judged after the live linger). */
 export const KERNEL_HOLD_SEC = 0.8;
+/** Without packets: how long a kernel event whose socket owner is unknown waits for it. */
+export const OWNER_HOLD_SEC = 0.3;
 
 export interface WatchRecord {
   type: 'rst';
@@ -64,10 +69,15 @@ export interface JoinOptions {
   owner?: (local: string, remote: string) => { owner: Owner; via: 'socket' | 'listener' } | null;
   /** The kernel side is watched (receive events can mark records accepted). */
   kernelWatched: boolean;
+  /** The packet side is watched (default true): kernel events wait for their packet. */
+  packetsWatched?: boolean;
 }
 
 interface PendingSend { e: KernelSend; time: number; at: number }
 interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
+
+/** The records without the explainer's view share one (frozen) empty list. */
+const NO_REASONS = Object.freeze([]) as unknown as string[];
 
 const addrOf = (endpoint: string): string => parseEndpoint(endpoint).addr;
 
@@ -80,6 +90,14 @@ export class WatchJoiner {
   constructor(private readonly opts: JoinOptions) {}
 
   kernel(e: KernelSend | KernelReceive, time: number, now = time): void {
+    if (this.opts.packetsWatched === false) {
+      if (this.awaitsOwner(e)) {
+        if (e.kind === 'send') this.sends.push({ e, time, at: now });
+        else this.receives.push({ e, time, at: now });
+      } else if (e.kind === 'send') this.emitSend(e, time);
+      else this.emitReceive(e, time);
+      return;
+    }
     if (e.kind === 'send') {
       const p = this.packets.find((x) => x.send === null && x.v.from === e.src && x.v.to === e.dst && Math.abs(x.v.time - time) <= MATCH_SEC);
       if (p) { p.send = { e, time, at: now }; this.settle(p); } else this.sends.push({ e, time, at: now });
@@ -88,6 +106,17 @@ export class WatchJoiner {
     // A local socket (`local`) accepted a RST from `remote`.
     const p = this.packets.find((x) => !x.accepted && x.v.from === e.remote && x.v.to === e.local && Math.abs(x.v.time - time) <= MATCH_SEC);
     if (p) { p.accepted = true; this.settle(p); } else this.receives.push({ e, time, at: now });
+  }
+
+  /** A socket's event whose owner may still be learnt: not known yet, and no process context. */
+  private awaitsOwner(e: KernelSend | KernelReceive): boolean {
+    if (!this.opts.owner) return false;
+    if (e.kind === 'send') {
+      if (e.state === 'UNKNOWN') return false; // no socket (NO_SOCKET…): nobody owns it
+      if (!e.inIrq && e.pid > 0 && e.comm !== '<...>') return false;
+      return this.opts.owner(e.src, e.dst)?.via !== 'socket';
+    }
+    return this.opts.owner(e.local, e.remote)?.via !== 'socket';
   }
 
   /** Emit a held packet RST once nothing more can come for it. */
@@ -122,18 +151,19 @@ export class WatchJoiner {
 
   /** Emit what has waited long enough at `now` (seconds). */
   tick(now: number): void {
-    this.packets = this.packets.filter((p) => {
+    const hold = this.opts.packetsWatched === false ? OWNER_HOLD_SEC : KERNEL_HOLD_SEC;
+    if (this.packets.length) this.packets = this.packets.filter((p) => {
       if (now - p.at < PACKET_HOLD_SEC) return true;
       this.emitPacket(p);
       return false;
     });
-    this.sends = this.sends.filter((s) => {
-      if (now - s.at < KERNEL_HOLD_SEC) return true;
-      this.emitSend(s);
+    if (this.sends.length) this.sends = this.sends.filter((s) => {
+      if (now - s.at < hold) return true;
+      this.emitSend(s.e, s.time);
       return false;
     });
-    this.receives = this.receives.filter((x) => {
-      if (now - x.at < KERNEL_HOLD_SEC) return true;
+    if (this.receives.length) this.receives = this.receives.filter((x) => {
+      if (now - x.at < hold) return true;
       this.emitReceive(x.e, x.time);
       return false;
     });
@@ -170,18 +200,18 @@ export class WatchJoiner {
     });
   }
 
-  private emitSend(s: PendingSend): void {
+  private emitSend(e: KernelSend, time: number): void {
     this.opts.emit({
-      type: 'rst', time: s.time, from: s.e.src, to: s.e.dst, sender: 'this-kernel', kernel: { reason: s.e.reason, state: s.e.state },
-      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
-      connection: null, process: this.processOf(s.e.src, s.e.dst, s.e),
+      type: 'rst', time, from: e.src, to: e.dst, sender: 'this-kernel', kernel: { reason: e.reason, state: e.state },
+      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
+      connection: null, process: this.processOf(e.src, e.dst, e),
     });
   }
 
   private emitReceive(e: KernelReceive, time: number): void {
     this.opts.emit({
       type: 'rst', time, from: e.remote, to: e.local, sender: 'unknown', kernel: null,
-      accepted: true, cause: null, confidence: null, summary: null, linuxReasons: [], linuxReason: null, agrees: null, app: null,
+      accepted: true, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
       connection: null, process: this.processOf(e.local, e.remote, null),
     });
   }

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSs, SocketOwners } from './owners.js';
+import { parseSs, SocketOwners, tcpOpens } from './owners.js';
 
 const SS = [
   'LISTEN    0      511          0.0.0.0:8080        0.0.0.0:*     users:(("nginx",pid=812,fd=6),("nginx",pid=811,fd=6))',
@@ -37,4 +37,22 @@ test('owner(): the connection, else the listener on the local port; kept for kee
   assert.equal(owners.owner('10.0.0.1:5432', '10.0.0.9:41000')?.owner.comm, 'postgres', 'gone 10 s: still named');
   await owners.refresh(1_040_000);
   assert.equal(owners.owner('10.0.0.1:5432', '10.0.0.9:41000'), null, 'gone 40 s: forgotten');
+});
+
+test('tcpOpens: ActiveOpens + PassiveOpens of /proc/net/snmp; null without them', () => {
+  const snmp = [
+    'Ip: Forwarding DefaultTTL', 'Ip: 1 64',
+    'Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs',
+    'Tcp: 1 200 120000 -1 4711 42 3 9 2 100000', 'Udp: InDatagrams', 'Udp: 5',
+  ].join('\n');
+  assert.equal(tcpOpens(snmp), 4753);
+  assert.equal(tcpOpens('Ip: Forwarding\nIp: 1\n'), null);
+  assert.equal(tcpOpens('Tcp: RtoAlgorithm\nTcp: 1\n'), null);
+});
+
+test('knows(): only the connection itself, not a listener on its port', async () => {
+  const owners = new SocketOwners(async () => SS, { minIntervalMs: 0 });
+  await owners.refresh(1_000_000);
+  assert.equal(owners.knows('10.0.0.1:8080', '192.0.2.7:50000'), true);
+  assert.equal(owners.knows('10.0.0.1:8080', '192.0.2.99:1'), false);
 });

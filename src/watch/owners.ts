@@ -9,6 +9,9 @@
 //   looks up the exact connection, else a listener on the local port (a reset answered by the
 //   listening socket, or for a connection still in its accept queue). No per-event scan: a lookup
 //   that misses asks for one refresh, rate-limited.
+// - `tcpOpens(snmp)` reads ActiveOpens + PassiveOpens from /proc/net/snmp text: while that sum
+//   stands still no TCP connection has been opened, so there is no new socket for `ss` to name
+//   (watch/run.ts reads `ss` again only when it moves, or when a lookup misses). Pure.
 
 import { formatEndpoint, parseEndpoint } from '../wire/addr.js';
 
@@ -43,7 +46,8 @@ export function parseSs(text: string): SsSocket[] {
 interface Known { owner: Owner; seen: number }
 
 export class SocketOwners {
-  private readonly byConn = new Map<string, Known>();
+  /** local endpoint → peer endpoint → owner (two lookups of strings the caller has, no key built). */
+  private readonly byConn = new Map<string, Map<string, Known>>();
   private readonly byListenPort = new Map<number, Known>();
   private lastRefresh = -Infinity;
   private refreshing: Promise<void> | null = null;
@@ -68,19 +72,43 @@ export class SocketOwners {
     for (const s of sockets) {
       if (!s.owner) continue;
       if (s.state === 'LISTEN') this.byListenPort.set(parseEndpoint(s.local).port, { owner: s.owner, seen: now });
-      else this.byConn.set(`${s.local} ${s.peer}`, { owner: s.owner, seen: now });
+      else {
+        let peers = this.byConn.get(s.local);
+        if (!peers) this.byConn.set(s.local, peers = new Map());
+        peers.set(s.peer, { owner: s.owner, seen: now });
+      }
     }
     const keep = this.opts.keepSec ?? 30;
-    for (const m of [this.byConn, this.byListenPort] as Array<Map<unknown, Known>>) {
+    for (const m of [this.byListenPort, ...this.byConn.values()] as Array<Map<unknown, Known>>) {
       for (const [k, v] of m) if (now - v.seen > keep) m.delete(k);
     }
+    for (const [k, peers] of this.byConn) if (peers.size === 0) this.byConn.delete(k);
   }
 
   /** The owner of the connection `local` ↔ `remote`, or of a listener on `local`'s port. */
   owner(local: string, remote: string): { owner: Owner; via: 'socket' | 'listener' } | null {
-    const c = this.byConn.get(`${local} ${remote}`);
+    const c = this.byConn.get(local)?.get(remote);
     if (c) return { owner: c.owner, via: 'socket' };
-    const l = this.byListenPort.get(parseEndpoint(local).port);
+    if (this.byListenPort.size === 0) return null;
+    const l = this.byListenPort.get(Number(local.slice(local.lastIndexOf(':') + 1)));
     return l ? { owner: l.owner, via: 'listener' } : null;
   }
+
+  /** Whether the connection itself (not only a listener on its port) has a known owner. */
+  knows(local: string, remote: string): boolean {
+    return this.byConn.get(local)?.has(remote) ?? false;
+  }
+}
+
+/** ActiveOpens + PassiveOpens of the `Tcp:` lines of /proc/net/snmp, or null if they are not there. */
+export function tcpOpens(snmp: string): number | null {
+  const lines = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));
+  if (lines.length < 2) return null;
+  const names = lines[0]!.trim().split(/\s+/);
+  const values = lines[1]!.trim().split(/\s+/);
+  const a = names.indexOf('ActiveOpens');
+  const p = names.indexOf('PassiveOpens');
+  if (a < 0 || p < 0) return null;
+  const n = Number(values[a]) + Number(values[p]);
+  return Number.isFinite(n) ? n : null;
 }

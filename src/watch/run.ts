@@ -11,12 +11,19 @@
 //   an address of the watched host or namespace (`ip -j addr`); `ports` / `hosts` filter both
 //   sources (tcpdump's filter, and the events' addresses); `pid` / `comm` keep the records whose
 //   local process matches.
-// - Socket owners come from `ss -tanpH` in the watched namespace (watch/owners.ts), read every
-//   OWNERS_REFRESH_MS and when a kernel event arrives (rate-limited), never per event.
+// - Socket owners come from `ss -tanpH` in the watched namespace (watch/owners.ts), never per
+//   event: read at the start; then, checked every OWNERS_REFRESH_MS, read again when the
+//   namespace's TCP open counters moved (/proc/net/snmp, of a process inside it for --netns: a new
+//   connection exists that ss has not named; where they cannot be read, every time), and when a
+//   kernel event of a socket came whose owner is not known (rate-limited). A flood of resets
+//   without sockets (SYNs to closed ports) costs no `ss` at all.
+// - Without packets (`capture` off or unavailable) kernel events are emitted as they are read
+//   (watch/join.ts), in writes gathered by the caller.
 // - It runs until `signal` aborts, `durationSec` passes or tcpdump ends; then it judges what is
 //   held, emits the rest and resolves with the summary. Every child (tcpdump, ss) dies with it.
 
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, RstlabError } from '../errors.js';
@@ -27,9 +34,9 @@ import { findExecutable } from '../lab/proc.js';
 import { run } from '../lab/topology.js';
 import { parseEndpoint } from '../wire/addr.js';
 import { WatchJoiner } from './join.js';
-import type { WatchRecord } from './join.js';
+import type { JoinOptions, WatchRecord } from './join.js';
 import type { WatchMetrics } from './metrics.js';
-import { SocketOwners } from './owners.js';
+import { SocketOwners, tcpOpens } from './owners.js';
 
 /** An ended connection is judged this long after its last packet (wall clock). */
 export const WATCH_LINGER_SEC = 0.2;
@@ -76,6 +83,55 @@ export interface WatchSummary {
   durationSec: number;
 }
 
+/** An endpoint's address and port as explain writes it (`1.2.3.4:80`, `[::1]:80`), without
+ *  parseEndpoint's objects and regex: this runs for every kernel event. */
+const addrOf = (ep: string) => (ep.charCodeAt(0) === 91 ? ep.slice(1, ep.lastIndexOf(':') - 1) : ep.slice(0, ep.lastIndexOf(':')));
+function portOf(ep: string): number {
+  let n = 0;
+  let m = 1;
+  for (let i = ep.length - 1; i >= 0; i--) {
+    const c = ep.charCodeAt(i);
+    if (c === 58) return n;
+    n += (c - 48) * m;
+    m *= 10;
+  }
+  return Number.NaN;
+}
+
+/** ActiveOpens + PassiveOpens of the watched namespace (see the header); null when they cannot
+ *  be read (then ss is read every time). For --netns: /proc/<pid>/net/snmp of a process in that
+ *  namespace (found by its ns/net inode, looked for again at most once a second); with no
+ *  process there the count is 0: no process, no socket owner for ss to name. */
+function opensCounter(netns: string | undefined): () => number | null {
+  if (!netns) {
+    return () => { try { return tcpOpens(readFileSync('/proc/net/snmp', 'utf8')); } catch { return null; } };
+  }
+  let ino: string;
+  try { ino = `net:[${statSync(`/run/netns/${netns}`).ino}]`; } catch { return () => null; }
+  let pid: string | null = null;
+  let looked = -Infinity;
+  const find = () => {
+    looked = Date.now();
+    for (const p of readdirSync('/proc')) {
+      if (p.charCodeAt(0) < 48 || p.charCodeAt(0) > 57) continue;
+      try { if (readlinkSync(`/proc/${p}/ns/net`) === ino) return p; } catch { /* gone */ }
+    }
+    return null;
+  };
+  return () => {
+    for (let k = 0; k < 2; k++) {
+      if (pid === null && Date.now() - looked >= 1000) pid = find();
+      if (pid === null) return 0;
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/net`) === ino) return tcpOpens(readFileSync(`/proc/${pid}/net/snmp`, 'utf8'));
+      } catch { /* that process is gone */ }
+      pid = null;
+      looked = -Infinity;
+    }
+    return 0;
+  };
+}
+
 const inNetns = (netns: string | undefined, argv: string[]) => (netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv);
 
 /** The watched host's (or namespace's) own addresses, as explain formats them. */
@@ -119,6 +175,24 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const wanted = (a: { addr: string; port: number }, b: { addr: string; port: number }) =>
     (opts.ports.length === 0 || opts.ports.includes(a.port) || opts.ports.includes(b.port))
     && (opts.hosts.length === 0 || opts.hosts.includes(a.addr) || opts.hosts.includes(b.addr));
+  /** The same on two endpoints' text, for kernel events: one end local, both filters. */
+  /** Endpoint → whether its address is local (the raw reader gives the same string for the same
+   *  endpoint: one hash each). */
+  const localEnds = new Map<string, boolean>();
+  const isLocalEnd = (ep: string) => {
+    let v = localEnds.get(ep);
+    if (v === undefined) {
+      v = local.has(addrOf(ep));
+      if (localEnds.size > 1 << 16) localEnds.clear();
+      localEnds.set(ep, v);
+    }
+    return v;
+  };
+  const wantedEvent = (x: string, y: string) => {
+    if (opts.ports.length && !opts.ports.includes(portOf(x)) && !opts.ports.includes(portOf(y))) return false;
+    if (!isLocalEnd(x) && !isLocalEnd(y)) return false;
+    return opts.hosts.length === 0 || opts.hosts.includes(addrOf(x)) || opts.hosts.includes(addrOf(y));
+  };
   const summary: WatchSummary = {
     records: 0, bySender: { 'this-kernel': 0, 'not-this-kernel': 0, remote: 0, unknown: 0 }, byKernelReason: {}, byCause: {}, lost: null, packets: 0, packetsDropped: 0, durationSec: 0,
   };
@@ -126,9 +200,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     const r = await run(inNetns(opts.netns, ['ss', '-tanpH']), { timeoutMs: 5000 });
     return r.code === 0 ? r.stdout : '';
   });
-  const joiner = new WatchJoiner({
+  const joinOptions: JoinOptions = {
     isLocal,
     kernelWatched: opts.kernel,
+    packetsWatched: opts.capture,
     owner: (l, r) => owners.owner(l, r),
     emit: (r) => {
       if (opts.pid !== undefined && r.process?.pid !== opts.pid) return;
@@ -140,7 +215,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       opts.metrics?.observe(r, isLocal);
       opts.onRecord(r);
     },
-  });
+  };
+  const joiner = new WatchJoiner(joinOptions);
   await owners.refresh();
 
   let trace: KernelTrace | null = null;
@@ -169,6 +245,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   if (!trace && !tcpdump) {
     throw new WatchError('nothing to watch: neither the kernel\'s reasons nor packets can be read here', 'run as root (tracefs and tcpdump need it)');
   }
+  joinOptions.packetsWatched = tcpdump !== null;
   opts.onReady?.({ kernel: trace !== null, capture: tcpdump !== null });
 
   const stop = new AbortController();
@@ -179,17 +256,18 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
 
   const drainKernel = () => {
     if (!trace) return;
-    let fresh = false;
+    const now = Date.now() / 1000;
+    let unknownOwner = false;
     for (const e of trace.read()) {
       if (e.kind === 'mark') continue;
-      const [a, b] = (e.kind === 'send' ? [e.src, e.dst] : [e.local, e.remote]).map(parseEndpoint) as [{ addr: string; port: number }, { addr: string; port: number }];
-      if (!isLocal(a.addr) && !isLocal(b.addr)) continue;
-      if (!wanted(a, b)) continue;
-      joiner.kernel(e, e.ts + trace.wallOffset, Date.now() / 1000);
-      fresh = true;
+      const [l, r] = e.kind === 'send' ? [e.src, e.dst] : [e.local, e.remote];
+      if (!wantedEvent(l, r)) continue;
+      // A socket's reset whose owner ss has not shown: it may be gone soon, read ss now.
+      if (!unknownOwner && (e.kind === 'receive' || e.state !== 'UNKNOWN') && !owners.knows(l, r)) unknownOwner = true;
+      // To the microsecond, as the kernel's time stamp is (and the JSON record writes it).
+      joiner.kernel(e, Math.round((e.ts + trace.wallOffset) * 1e6) / 1e6, now);
     }
-    // A socket that reset may be gone by now; one that is about to is still listed.
-    if (fresh) void owners.refresh();
+    if (unknownOwner) void owners.refresh();
   };
 
   const explainer = new Explainer({
@@ -198,12 +276,23 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     },
   }, { segments: false, normal: false, closedLingerSec: WATCH_LINGER_SEC });
   let lastOwners = Date.now();
+  const opens = opensCounter(opts.netns);
+  let lastOpens = opens();
+  /** Read ss again until this time: the counters moved (twice: a connection counted as opened
+   *  may be accepted by its process only a moment later). */
+  let ownersDirtyUntil = 0;
   const ticker = setInterval(() => {
     const now = Date.now();
     drainKernel();
     explainer.advance(now / 1000);
     joiner.tick(now / 1000);
-    if (now - lastOwners >= OWNERS_REFRESH_MS) { lastOwners = now; void owners.refresh(now); }
+    if (now - lastOwners >= OWNERS_REFRESH_MS) {
+      lastOwners = now;
+      const n = opens();
+      if (n === null || n !== lastOpens) ownersDirtyUntil = now + 2 * OWNERS_REFRESH_MS;
+      lastOpens = n;
+      if (now < ownersDirtyUntil) void owners.refresh(now);
+    }
     if (trace) opts.metrics?.lost(trace.lost());
   }, TICK_MS);
 
@@ -218,7 +307,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
         if (!(err instanceof CaptureFormatError)) throw err;
         opts.onNote(`the capture ended early: ${err.message}`);
       }
-      if (!stop.signal.aborted && opts.kernel && trace) opts.onNote('tcpdump ended; watching the kernel only');
+      if (!stop.signal.aborted && opts.kernel && trace) {
+        opts.onNote('tcpdump ended; watching the kernel only');
+        joinOptions.packetsWatched = false;
+      }
       if (!trace) stop.abort();
     }
     if (!stop.signal.aborted) await new Promise<void>((res) => stop.signal.addEventListener('abort', () => res(), { once: true }));
