@@ -246,9 +246,15 @@ export class EndpointTrack {
     return readAtRst(scratch, 0);
   }
 
-  /** The endpoint just before a RST, as AT_RST_SIZE numbers at `out[o]` (read back by readAtRst). */
-  writeAtRst(out: number[], o: number, st: Store): void {
-    out[o + A_STATE] = ENDPOINT_STATES.indexOf(this.state);
+  /** Its state as the number writeAtRst stores. */
+  stateCode(): number {
+    return ENDPOINT_STATES.indexOf(this.state);
+  }
+
+  /** The endpoint just before a RST, as AT_RST_SIZE numbers at `out[o]` (read back by readAtRst);
+   *  `state` (a stateCode()) and `lastRow` in place of its own (its RST changed them since). */
+  writeAtRst(out: number[], o: number, st: Store, state = this.stateCode(), lastRow = this.lastRow): void {
+    out[o + A_STATE] = state;
     out[o + A_ISN] = this.isn;
     out[o + A_SAW_SYN] = this.sawSyn ? 1 : 0;
     out[o + A_NEXT_SEQ] = this.nextSeq;
@@ -275,8 +281,8 @@ export class EndpointTrack {
     out[o + A_RETRANS_SINCE] = this.retransSinceHeard;
     out[o + A_LAST_SEG_FRAME] = this.lastSegFrame;
     out[o + A_LAST_TIME] = this.lastTime;
-    out[o + A_HAS_LAST_SEG] = this.lastRow >= 0 ? 1 : 0;
-    if (this.lastRow >= 0) copyRow(st, this.lastRow * STRIDE, out, o + A_LAST_SEG);
+    out[o + A_HAS_LAST_SEG] = lastRow >= 0 ? 1 : 0;
+    if (lastRow >= 0) copyRow(st, lastRow * STRIDE, out, o + A_LAST_SEG);
   }
 
   private flushTtl(): void {

@@ -298,6 +298,8 @@ export class ConnectionTracker {
   // that. What is rare (handshake, FIN, RST, retransmissions, a list row after the first ones,
   // a TTL change) is in the methods after it.
   private update(t: Track, fromOrig: boolean, frame: number, at: SegmentTime, decoded: FrameTcp, flags: number): void {
+    // A RST before this segment whose endpoint snapshots were not taken yet: now, before any change.
+    if (t.rsts.pendRow >= 0) t.rsts.settle(t.store, t.orig, t.resp);
     const time = at.tsSec + at.tsNsec / 1e9;
     const { ip, tcp } = decoded;
     const e = fromOrig ? t.orig : t.resp;
@@ -424,7 +426,7 @@ export class ConnectionTracker {
     if (t.rsts.count > 0) t.rsts.follow(st, row, fromOrig, rst);
 
     if (rst) {
-      this.rstSeen(t, e, peer, row);
+      this.rstSeen(t, e, row);
       if (ident !== null && ident !== 0) this.opts.onRstIdent(e.addressText(), frame, ident, ttl, time);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
@@ -528,9 +530,10 @@ export class ConnectionTracker {
     return row;
   }
 
-  /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer. */
-  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, row: number): void {
-    t.rsts.record(t.store, row, e, peer);
+  /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer (taken
+   *  when the next segment comes, or from the endpoints as they are when it is finalized). */
+  private rstSeen(t: Track, e: EndpointTrack, row: number): void {
+    t.rsts.record(row, e);
     e.state = 'RESET';
     t.ended = true;
   }
@@ -576,7 +579,7 @@ export class ConnectionTracker {
     }
     const max = this.maxSegments;
     const n = t.listed;
-    const rsts = t.rsts.contexts();
+    const rsts = t.rsts.contexts(t.store, t.orig, t.resp);
     // Zeek never turned a connection that began with a SYN-ACK around (no A or D came): its
     // originator is the SYN-ACK's sender, as its history and conn_state say; the report follows.
     const swap = t.flipPending;
