@@ -60,6 +60,11 @@ export class RstLog {
   private pendState = 0;
   private pendLastRow = -1;
 
+  /** The row a pending RST's sender snapshot reads (its last segment before the RST); -1: none. */
+  get pendingLastRow(): number {
+    return this.pendRow >= 0 ? this.pendLastRow : -1;
+  }
+
   reset(): void {
     this.len = 0;
     this.count = 0;

@@ -56,6 +56,7 @@ import {
   STRIDE,
 } from './segment-store.js';
 import type { Store } from './segment-store.js';
+import { CompactSlab } from './compact-slab.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
@@ -80,20 +81,23 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
  */
 const TRACK_POOL_MIN = 16384;
 
+/** The body of a track that has none (packed or pooled): never written (a packed track is unpacked
+ *  before anything reads or changes it). */
+const VACANT = new EndpointTrack();
+const VACANT_STORE: Store = [];
+
 // --- history and conn_state ----------------------------------------------------------------
 // Zeek's, letter for letter: zeek-conn.ts follows Zeek's TCP state machine beside rstlab's own
 // endpoint states (which the explainer reads), and writes the history (docs/explain.md, "history").
 
 /** The live state of one connection (reused for another connection once finalized). */
 class Track {
-  readonly orig = new EndpointTrack();
-  readonly resp = new EndpointTrack();
-
-  /** `rows`: the store's first size (INITIAL_ROWS; with no segment list, the endpoints' 4 rows). */
-  constructor(rows: number) {
-    this.resp.spillRow = 1;
-    this.store = newStore(rows);
-  }
+  /** Its endpoints and store (its body): VACANT ones while it is packed (`slot` ≥ 0) or pooled. */
+  orig: EndpointTrack = VACANT;
+  resp: EndpointTrack = VACANT;
+  store: Store = VACANT_STORE;
+  /** Its slot in the CompactSlab while it is packed (-1: it holds its body). */
+  slot = -1;
 
   id = 0;
   ipVersion: 4 | 6 = 4;
@@ -113,7 +117,6 @@ class Track {
   zPartial = false;
   timerAt = -1;
   closeTimer = false;
-  store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
   /** Lookup key: the canonical IPv4 4-tuple (ka, kb, kp), or a string key (skey !== null). */
@@ -133,7 +136,15 @@ export class ConnectionTracker {
   private readonly byKey = new Map<string, Track>();
   /** Every tracked connection, in the order it was opened (sweeps and ties in flush follow it). */
   private readonly live = new Set<Track>();
+  /** Finalized tracks, without their bodies, which are pooled apart: a packed connection gives its
+   *  body back long before its track. */
   private readonly pool: Track[] = [];
+  private readonly bodyEnds: EndpointTrack[] = [];
+  private readonly bodyStores: Store[] = [];
+  /** Packed connections (compact-slab.ts): with no segment list, a connection that ended. */
+  private readonly slab = new CompactSlab();
+  private readonly packEnded: boolean;
+  private readonly packAlways: boolean;
   private readonly opts: Required<TrackerOptions>;
   private readonly maxSegments: number;
   private readonly head: number;
@@ -145,11 +156,18 @@ export class ConnectionTracker {
 
   constructor(opts: TrackerOptions) {
     this.opts = {
-      maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, onIdents: ignoreIdents,
+      maxSegments: 64, compact: 'ended', closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, onIdents: ignoreIdents,
       likelyServerPorts: LIKELY_SERVER_PORTS, ...opts,
     };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
+    this.packEnded = this.maxSegments === 0 && this.opts.compact !== 'never';
+    this.packAlways = this.maxSegments === 0 && this.opts.compact === 'always';
+  }
+
+  /** Connections held packed (ended, waiting out their linger; see compact-slab.ts). */
+  get packed(): number {
+    return this.slab.used;
   }
 
   /** Connections currently held in memory. */
@@ -197,6 +215,7 @@ export class ConnectionTracker {
       skey = a < z ? `${a}|${z}` : `${z}|${a}`;
       t = this.byKey.get(skey);
     }
+    if (t !== undefined && t.slot >= 0) this.unpack(t);
 
     // An ended connection past its linger is over even if no sweep has run since.
     if (t !== undefined && t.ended && time - t.end > this.opts.closedLingerSec) {
@@ -235,6 +254,7 @@ export class ConnectionTracker {
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
     if (badChecksum) zeekChecksumError(t, fromOrig ? t.orig : t.resp, fromOrig);
     else this.update(t, fromOrig, frame, at, decoded, flags);
+    if (this.packAlways || (this.packEnded && t.ended)) this.pack(t);
 
     const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
     if (now - this.lastSweep > SWEEP_SEC || this.lastSweep > now) this.sweep(now);
@@ -261,7 +281,8 @@ export class ConnectionTracker {
   /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
   private open(frame: number, time: number, ipVersion: 4 | 6, isSyn: boolean, isAck: boolean,
     srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
-    const t = this.pool.pop() ?? new Track(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
+    const t = this.pool.pop() ?? new Track();
+    this.attach(t);
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
     // Midstream: the sender of the first packet seen, unless Zeek turns the connection around at
     // once (TCPAnalyzer::WantConnection: it comes from a likely server port; history `^`).
@@ -557,8 +578,48 @@ export class ConnectionTracker {
     }
   }
 
+  /** Give a track without one a body: pooled endpoints and store, or new ones. */
+  private attach(t: Track): void {
+    t.orig = this.bodyEnds.pop() ?? new EndpointTrack();
+    t.resp = this.bodyEnds.pop() ?? new EndpointTrack();
+    t.orig.spillRow = 0;
+    t.resp.spillRow = 1;
+    t.store = this.bodyStores.pop() ?? newStore(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
+  }
+
+  /** Its body back to the pool (up to as many bodies as tracks are live, at least TRACK_POOL_MIN). */
+  private detach(t: Track): void {
+    if (this.bodyStores.length < TRACK_POOL_MIN || this.bodyStores.length < this.live.size - this.slab.used) {
+      this.bodyEnds.push(t.orig, t.resp);
+      this.bodyStores.push(t.store);
+    }
+    t.orig = VACANT;
+    t.resp = VACANT;
+    t.store = VACANT_STORE;
+  }
+
+  /** Hold the connection as numbers in a slot of the slab, its body pooled; unless it does not fit. */
+  private pack(t: Track): void {
+    const slot = this.slab.alloc();
+    if (!this.slab.pack(slot, t.orig, t.resp, t.store, t.rsts.pendingLastRow)) {
+      this.slab.release(slot);
+      return;
+    }
+    this.detach(t);
+    t.slot = slot;
+  }
+
+  /** A packed connection as it was, in a body. */
+  private unpack(t: Track): void {
+    this.attach(t);
+    this.slab.unpack(t.slot, t.orig, t.resp, t.store);
+    this.slab.release(t.slot);
+    t.slot = -1;
+  }
+
   /** Build the public Connection, hand it over, and recycle the track. */
   private finalize(t: Track): void {
+    if (t.slot >= 0) this.unpack(t);
     if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
     else this.byKey.delete(t.skey);
     this.live.delete(t);
@@ -611,6 +672,7 @@ export class ConnectionTracker {
   private recycle(t: Track): void {
     t.rsts.reset();
     t.anomalies = null;
+    this.detach(t);
     if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
   }
 }
