@@ -97,6 +97,10 @@ test('EndpointTrack.pack/unpack: every field but spillRow comes back', () => {
     else if (typeof v === 'string') (e as unknown as Record<string, string>)[k] = 'ESTABLISHED';
     else assert.fail(`field ${k} of a kind pack() does not know: ${typeof v}`);
   }
+  // (Fields that share a word hold small values; an address and a sequence number the top bit set.)
+  Object.assign(e, { windowShift: 14, lastRow: 3, ttl0: 64, ttl: 255, tos0: 0, tos: -1, synTtl: 128, addrN: 0xc0000201 });
+  e.state = 'SYN_SENT';
+  e.zPrev = 'RESET';
   e.isn = 0xffffffff;
   e.bytes = 2 ** 40;
   const f = new Float64Array(PACK_F64);
@@ -110,6 +114,9 @@ test('EndpointTrack.pack/unpack: every field but spillRow comes back', () => {
   e.packets = 2 ** 31;
   assert.equal(e.pack(f, 0, i, 0), false);
   e.packets = 7;
+  e.ttl = 256;
+  assert.equal(e.pack(f, 0, i, 0), false);
+  e.ttl = 64;
   e.addrS = '2001:db8::1';
   assert.equal(e.pack(f, 0, i, 0), false);
 });

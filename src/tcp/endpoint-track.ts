@@ -211,119 +211,118 @@ export class EndpointTrack {
    */
   pack(f: Float64Array, fo: number, i: Int32Array, io: number): boolean {
     if (this.addrS !== null || this.ttlMore !== null || this.tosMore !== null) return false;
-    f[fo + 0] = this.addrN;
-    f[fo + 1] = this.isn;
-    f[fo + 2] = this.nextSeq;
-    f[fo + 3] = this.lastAck;
-    f[fo + 4] = this.finSeq;
-    f[fo + 5] = this.bytes;
-    f[fo + 6] = this.lastTime;
+    // Small fields share a word: the flags, states, window shift and last row; TTLs and TOS values + 1.
+    if (this.windowShift < 0 || this.windowShift > 15 || this.lastRow < -1 || this.lastRow > 14) return false;
+    if (!isByte(this.ttl0) || !isByte(this.ttl) || !isByte(this.tos0) || !isByte(this.tos) || !isByte(this.synTtl)) return false;
+    f[fo + 0] = this.isn;
+    f[fo + 1] = this.nextSeq;
+    f[fo + 2] = this.lastAck;
+    f[fo + 3] = this.finSeq;
+    f[fo + 4] = this.bytes;
+    f[fo + 5] = this.lastTime;
     if (!putInt32(i, io + 0, this.port)) return false;
-    i[io + 1] = ENDPOINT_STATES.indexOf(this.state);
-    i[io + 2] = this.sawSyn ? 1 : 0;
-    if (!putInt32(i, io + 3, this.window)) return false;
-    if (!putInt32(i, io + 4, this.windowShift)) return false;
-    i[io + 5] = this.usesTimestamps ? 1 : 0;
-    if (!putInt32(i, io + 6, this.finFrame)) return false;
-    if (!putInt32(i, io + 7, this.packets)) return false;
-    if (!putInt32(i, io + 8, this.retransmissions)) return false;
-    if (!putInt32(i, io + 9, this.keepalives)) return false;
-    if (!putInt32(i, io + 10, this.zeroWindows)) return false;
-    if (!putInt32(i, io + 11, this.ttl0)) return false;
-    if (!putInt32(i, io + 12, this.ttl0N)) return false;
-    if (!putInt32(i, io + 13, this.tos0)) return false;
-    if (!putInt32(i, io + 14, this.tos0N)) return false;
-    if (!putInt32(i, io + 15, this.ttl)) return false;
-    if (!putInt32(i, io + 16, this.ttlRun)) return false;
-    if (!putInt32(i, io + 17, this.tos)) return false;
-    if (!putInt32(i, io + 18, this.tosRun)) return false;
-    if (!putInt32(i, io + 19, this.lastIdent)) return false;
-    if (!putInt32(i, io + 20, this.synLayout)) return false;
-    if (!putInt32(i, io + 21, this.synWindow)) return false;
-    if (!putInt32(i, io + 22, this.synTtl)) return false;
-    if (!putInt32(i, io + 23, this.idSeen)) return false;
-    if (!putInt32(i, io + 24, this.idZero)) return false;
-    if (!putInt32(i, io + 25, this.idIncr)) return false;
-    if (!putInt32(i, io + 26, this.idFirst)) return false;
-    if (!putInt32(i, io + 27, this.probesSinceHeard)) return false;
-    if (!putInt32(i, io + 28, this.retransSinceHeard)) return false;
-    if (!putInt32(i, io + 29, this.lastSegFrame)) return false;
-    if (!putInt32(i, io + 30, this.lastRow)) return false;
-    i[io + 31] = ENDPOINT_STATES.indexOf(this.zState);
-    i[io + 32] = ENDPOINT_STATES.indexOf(this.zPrev);
-    if (!putInt32(i, io + 33, this.zStart)) return false;
-    if (!putInt32(i, io + 34, this.zLast)) return false;
-    if (!putInt32(i, io + 35, this.zHistSyn)) return false;
-    if (!putInt32(i, io + 36, this.zHistFin)) return false;
-    if (!putInt32(i, io + 37, this.zHistRst)) return false;
-    if (!putInt32(i, io + 38, this.zFinSeq)) return false;
-    if (!putInt32(i, io + 39, this.zRxmt)) return false;
-    if (!putInt32(i, io + 40, this.zWin0)) return false;
-    if (!putInt32(i, io + 41, this.zGap)) return false;
-    if (!putInt32(i, io + 42, this.zReassem)) return false;
-    if (!putInt32(i, io + 43, this.zAheadLo)) return false;
-    if (!putInt32(i, io + 44, this.zAheadHi)) return false;
-    i[io + 45] = this.zDidClose ? 1 : 0;
-    return true;
+    if (!putInt32(i, io + 1, this.window)) return false;
+    if (!putInt32(i, io + 2, this.finFrame)) return false;
+    if (!putInt32(i, io + 3, this.packets)) return false;
+    if (!putInt32(i, io + 4, this.retransmissions)) return false;
+    if (!putInt32(i, io + 5, this.keepalives)) return false;
+    if (!putInt32(i, io + 6, this.zeroWindows)) return false;
+    if (!putInt32(i, io + 7, this.ttl0N)) return false;
+    if (!putInt32(i, io + 8, this.tos0N)) return false;
+    if (!putInt32(i, io + 9, this.ttlRun)) return false;
+    if (!putInt32(i, io + 10, this.tosRun)) return false;
+    if (!putInt32(i, io + 11, this.lastIdent)) return false;
+    if (!putInt32(i, io + 12, this.synLayout)) return false;
+    if (!putInt32(i, io + 13, this.synWindow)) return false;
+    if (!putInt32(i, io + 14, this.idSeen)) return false;
+    if (!putInt32(i, io + 15, this.idZero)) return false;
+    if (!putInt32(i, io + 16, this.idIncr)) return false;
+    if (!putInt32(i, io + 17, this.idFirst)) return false;
+    if (!putInt32(i, io + 18, this.probesSinceHeard)) return false;
+    if (!putInt32(i, io + 19, this.retransSinceHeard)) return false;
+    if (!putInt32(i, io + 20, this.lastSegFrame)) return false;
+    if (!putInt32(i, io + 21, this.zStart)) return false;
+    if (!putInt32(i, io + 22, this.zLast)) return false;
+    if (!putInt32(i, io + 23, this.zHistSyn)) return false;
+    if (!putInt32(i, io + 24, this.zHistFin)) return false;
+    if (!putInt32(i, io + 25, this.zHistRst)) return false;
+    if (!putInt32(i, io + 26, this.zFinSeq)) return false;
+    if (!putInt32(i, io + 27, this.zRxmt)) return false;
+    if (!putInt32(i, io + 28, this.zWin0)) return false;
+    if (!putInt32(i, io + 29, this.zGap)) return false;
+    if (!putInt32(i, io + 30, this.zReassem)) return false;
+    if (!putInt32(i, io + 31, this.zAheadLo)) return false;
+    if (!putInt32(i, io + 32, this.zAheadHi)) return false;
+    i[io + 33] = (this.sawSyn ? 1 : 0) | (this.usesTimestamps ? 2 : 0) | (this.zDidClose ? 4 : 0)
+      | (ENDPOINT_STATES.indexOf(this.state) << 3) | (ENDPOINT_STATES.indexOf(this.zState) << 6)
+      | (ENDPOINT_STATES.indexOf(this.zPrev) << 9) | (this.windowShift << 12) | ((this.lastRow + 1) << 16);
+    i[io + 34] = (this.ttl0 + 1) | ((this.ttl + 1) << 9) | ((this.tos0 + 1) << 18);
+    i[io + 35] = (this.tos + 1) | ((this.synTtl + 1) << 9);
+    // (An IPv4 address as int32, read back with >>> 0.)
+    i[io + 36] = this.addrN;
+    return i[io + 36] >>> 0 === this.addrN;
   }
 
   unpack(f: Float64Array, fo: number, i: Int32Array, io: number): void {
     this.addrS = null;
     this.ttlMore = null;
     this.tosMore = null;
-    this.addrN = f[fo + 0];
-    this.isn = f[fo + 1];
-    this.nextSeq = f[fo + 2];
-    this.lastAck = f[fo + 3];
-    this.finSeq = f[fo + 4];
-    this.bytes = f[fo + 5];
-    this.lastTime = f[fo + 6];
+    this.isn = f[fo + 0];
+    this.nextSeq = f[fo + 1];
+    this.lastAck = f[fo + 2];
+    this.finSeq = f[fo + 3];
+    this.bytes = f[fo + 4];
+    this.lastTime = f[fo + 5];
     this.port = i[io + 0];
-    this.state = ENDPOINT_STATES[i[io + 1]]!;
-    this.sawSyn = i[io + 2] === 1;
-    this.window = i[io + 3];
-    this.windowShift = i[io + 4];
-    this.usesTimestamps = i[io + 5] === 1;
-    this.finFrame = i[io + 6];
-    this.packets = i[io + 7];
-    this.retransmissions = i[io + 8];
-    this.keepalives = i[io + 9];
-    this.zeroWindows = i[io + 10];
-    this.ttl0 = i[io + 11];
-    this.ttl0N = i[io + 12];
-    this.tos0 = i[io + 13];
-    this.tos0N = i[io + 14];
-    this.ttl = i[io + 15];
-    this.ttlRun = i[io + 16];
-    this.tos = i[io + 17];
-    this.tosRun = i[io + 18];
-    this.lastIdent = i[io + 19];
-    this.synLayout = i[io + 20];
-    this.synWindow = i[io + 21];
-    this.synTtl = i[io + 22];
-    this.idSeen = i[io + 23];
-    this.idZero = i[io + 24];
-    this.idIncr = i[io + 25];
-    this.idFirst = i[io + 26];
-    this.probesSinceHeard = i[io + 27];
-    this.retransSinceHeard = i[io + 28];
-    this.lastSegFrame = i[io + 29];
-    this.lastRow = i[io + 30];
-    this.zState = ENDPOINT_STATES[i[io + 31]]!;
-    this.zPrev = ENDPOINT_STATES[i[io + 32]]!;
-    this.zStart = i[io + 33];
-    this.zLast = i[io + 34];
-    this.zHistSyn = i[io + 35];
-    this.zHistFin = i[io + 36];
-    this.zHistRst = i[io + 37];
-    this.zFinSeq = i[io + 38];
-    this.zRxmt = i[io + 39];
-    this.zWin0 = i[io + 40];
-    this.zGap = i[io + 41];
-    this.zReassem = i[io + 42];
-    this.zAheadLo = i[io + 43];
-    this.zAheadHi = i[io + 44];
-    this.zDidClose = i[io + 45] === 1;
+    this.window = i[io + 1];
+    this.finFrame = i[io + 2];
+    this.packets = i[io + 3];
+    this.retransmissions = i[io + 4];
+    this.keepalives = i[io + 5];
+    this.zeroWindows = i[io + 6];
+    this.ttl0N = i[io + 7];
+    this.tos0N = i[io + 8];
+    this.ttlRun = i[io + 9];
+    this.tosRun = i[io + 10];
+    this.lastIdent = i[io + 11];
+    this.synLayout = i[io + 12];
+    this.synWindow = i[io + 13];
+    this.idSeen = i[io + 14];
+    this.idZero = i[io + 15];
+    this.idIncr = i[io + 16];
+    this.idFirst = i[io + 17];
+    this.probesSinceHeard = i[io + 18];
+    this.retransSinceHeard = i[io + 19];
+    this.lastSegFrame = i[io + 20];
+    this.zStart = i[io + 21];
+    this.zLast = i[io + 22];
+    this.zHistSyn = i[io + 23];
+    this.zHistFin = i[io + 24];
+    this.zHistRst = i[io + 25];
+    this.zFinSeq = i[io + 26];
+    this.zRxmt = i[io + 27];
+    this.zWin0 = i[io + 28];
+    this.zGap = i[io + 29];
+    this.zReassem = i[io + 30];
+    this.zAheadLo = i[io + 31];
+    this.zAheadHi = i[io + 32];
+    const a = i[io + 33];
+    this.sawSyn = (a & 1) !== 0;
+    this.usesTimestamps = (a & 2) !== 0;
+    this.zDidClose = (a & 4) !== 0;
+    this.state = ENDPOINT_STATES[(a >>> 3) & 7]!;
+    this.zState = ENDPOINT_STATES[(a >>> 6) & 7]!;
+    this.zPrev = ENDPOINT_STATES[(a >>> 9) & 7]!;
+    this.windowShift = (a >>> 12) & 15;
+    this.lastRow = ((a >>> 16) & 15) - 1;
+    const t = i[io + 34];
+    this.ttl0 = (t & 511) - 1;
+    this.ttl = ((t >>> 9) & 511) - 1;
+    this.tos0 = ((t >>> 18) & 511) - 1;
+    const u = i[io + 35];
+    this.tos = (u & 511) - 1;
+    this.synTtl = ((u >>> 9) & 511) - 1;
+    this.addrN = i[io + 36] >>> 0;
   }
 
   /** Its address as text (dotted quad or the IPv6 text). */
@@ -502,8 +501,8 @@ const A_ID_FIRST = 27;
 /** Its last segment's row (STRIDE numbers, segment-store's fields), when A_HAS_LAST_SEG is 1. */
 const A_LAST_SEG = 28;
 /** How many doubles and int32 pack() writes. */
-export const PACK_F64 = 7;
-export const PACK_I32 = 46;
+export const PACK_F64 = 6;
+export const PACK_I32 = 37;
 /** How many numbers writeAtRst writes. */
 export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
 
@@ -546,6 +545,9 @@ export function readAtRst(src: readonly number[], o: number): EndpointAtRst {
 }
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
+
+/** -1 (none yet) or a byte: a TTL or TOS value. */
+const isByte = (v: number): boolean => v >= -1 && v <= 255 && (v | 0) === v;
 
 /** Store `v` at `i[k]`; whether it is held exactly (an integer in int32 range). */
 export function putInt32(i: Int32Array, k: number, v: number): boolean {

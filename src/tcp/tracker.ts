@@ -119,11 +119,6 @@ class Track {
   closeTimer = false;
   /** Segments offered to the bounded list so far. */
   listed = 0;
-  /** Lookup key: the canonical IPv4 4-tuple (ka, kb, kp), or a string key (skey !== null). */
-  ka = 0;
-  kb = 0;
-  kp = 0;
-  skey: string | null = null;
 
   anomaly(code: string): void {
     const m = (this.anomalies ??= new Map());
@@ -244,10 +239,6 @@ export class ConnectionTracker {
         t.resp.inheritFrom(same ? removed.resp : removed.orig, removed.store, t.store, !same);
         this.finalize(removed);
       }
-      t.ka = ka;
-      t.kb = kb;
-      t.kp = kp;
-      t.skey = skey;
       if (skey === null) this.v4.add(ka, kb, kp, t);
       else this.byKey.set(skey, t);
     }
@@ -617,11 +608,29 @@ export class ConnectionTracker {
     t.slot = -1;
   }
 
+  /** Out of the lookup table, under the key push() found it by (made again from its endpoints'
+   *  addresses and ports: the key is the same from either side). */
+  private unlist(t: Track): void {
+    const o = t.orig;
+    const r = t.resp;
+    let found: boolean;
+    if (o.addrS === null) {
+      const a = o.addrN;
+      const b = r.addrN;
+      if (a < b || (a === b && o.port <= r.port)) found = this.v4.delete(a | 0, b | 0, (o.port << 16) | r.port);
+      else found = this.v4.delete(b | 0, a | 0, (r.port << 16) | o.port);
+    } else {
+      const a = `${o.addrS}|${o.port}`;
+      const z = `${r.addrS ?? ''}|${r.port}`;
+      found = this.byKey.delete(a < z ? `${a}|${z}` : `${z}|${a}`);
+    }
+    if (!found) throw new Error(`tracker: connection ${t.id} was not in the lookup table under its endpoints' key`);
+  }
+
   /** Build the public Connection, hand it over, and recycle the track. */
   private finalize(t: Track): void {
     if (t.slot >= 0) this.unpack(t);
-    if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
-    else this.byKey.delete(t.skey);
+    this.unlist(t);
     this.live.delete(t);
     const { keep, onIdents } = this.opts;
     if (onIdents !== ignoreIdents && t.ipVersion === 4) {
