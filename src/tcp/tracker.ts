@@ -41,7 +41,16 @@
 // its segment summaries are rows of numbers in a pooled store (segment-store.ts), its RSTs with
 // their context rows of numbers in a pooled RstLog (rst-log.ts). The public objects — Connection,
 // EndpointStats, RstContext, SegmentSummary — are built only when the connection is finalized, so
-// they die young: a connection waiting out its linger after a RST holds no object of its own.
+// they die young. A RST's snapshots of the endpoints are taken when the next segment on its
+// connection comes, or at its report (rst-log.ts): a connection that ends with a RST and sees
+// nothing after it (a port scan's) keeps no copy. With no segment list (`maxSegments` 0, the
+// `explain` command's default), a connection that ended waits out its linger packed
+// (`compact` option, compact-slab.ts): its endpoints and the store rows still read are numbers in a
+// slot of typed arrays shared by all, its body (EndpointTracks and store) goes back to a pool, and
+// it is unpacked for a late segment or its report; what stays of it is the Track (its timers,
+// history, RST log), ~1 KB in all against ~2.6 KB before (docs/performance.md, 2026-12-04). Tracks
+// and bodies are pooled apart (a packed connection gives its body back long before its track);
+// the lookup key is made again from the endpoints when the connection leaves the table.
 
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
@@ -80,6 +89,10 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
  * reserved once it is over.
  */
 const TRACK_POOL_MIN = 16384;
+/** Bodies (endpoints and store) kept for reuse: a connection gives its body back when it is packed
+ *  (or finalized), and the next ones take it; a burst of connections that end at once (50,000
+ *  closing together) leaves the rest to the collector. */
+const BODY_POOL_MAX = 4096;
 
 /** The body of a track that has none (packed or pooled): never written (a packed track is unpacked
  *  before anything reads or changes it). */
@@ -578,9 +591,9 @@ export class ConnectionTracker {
     t.store = this.bodyStores.pop() ?? newStore(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
   }
 
-  /** Its body back to the pool (up to as many bodies as tracks are live, at least TRACK_POOL_MIN). */
+  /** Its body back to the pool (up to BODY_POOL_MAX). */
   private detach(t: Track): void {
-    if (this.bodyStores.length < TRACK_POOL_MIN || this.bodyStores.length < this.live.size - this.slab.used) {
+    if (this.bodyStores.length < BODY_POOL_MAX) {
       this.bodyEnds.push(t.orig, t.resp);
       this.bodyStores.push(t.store);
     }
