@@ -249,18 +249,19 @@ export class EndpointTrack {
     if (!putInt32(i, io + 26, this.zFinSeq)) return false;
     if (!putInt32(i, io + 27, this.zRxmt)) return false;
     if (!putInt32(i, io + 28, this.zWin0)) return false;
-    if (!putInt32(i, io + 29, this.zGap)) return false;
-    if (!putInt32(i, io + 30, this.zReassem)) return false;
-    if (!putInt32(i, io + 31, this.zAheadLo)) return false;
-    if (!putInt32(i, io + 32, this.zAheadHi)) return false;
-    i[io + 33] = (this.sawSyn ? 1 : 0) | (this.usesTimestamps ? 2 : 0) | (this.zDidClose ? 4 : 0)
+    if (!putInt32(i, io + 29, this.zChk)) return false;
+    if (!putInt32(i, io + 30, this.zGap)) return false;
+    if (!putInt32(i, io + 31, this.zReassem)) return false;
+    if (!putInt32(i, io + 32, this.zAheadLo)) return false;
+    if (!putInt32(i, io + 33, this.zAheadHi)) return false;
+    i[io + 34] = (this.sawSyn ? 1 : 0) | (this.usesTimestamps ? 2 : 0) | (this.zDidClose ? 4 : 0)
       | (ENDPOINT_STATES.indexOf(this.state) << 3) | (ENDPOINT_STATES.indexOf(this.zState) << 6)
       | (ENDPOINT_STATES.indexOf(this.zPrev) << 9) | (this.windowShift << 12) | ((this.lastRow + 1) << 16);
-    i[io + 34] = (this.ttl0 + 1) | ((this.ttl + 1) << 9) | ((this.tos0 + 1) << 18);
-    i[io + 35] = (this.tos + 1) | ((this.synTtl + 1) << 9);
+    i[io + 35] = (this.ttl0 + 1) | ((this.ttl + 1) << 9) | ((this.tos0 + 1) << 18);
+    i[io + 36] = (this.tos + 1) | ((this.synTtl + 1) << 9);
     // (An IPv4 address as int32, read back with >>> 0.)
-    i[io + 36] = this.addrN;
-    return i[io + 36] >>> 0 === this.addrN;
+    i[io + 37] = this.addrN;
+    return i[io + 37] >>> 0 === this.addrN;
   }
 
   unpack(f: Float64Array, fo: number, i: Int32Array, io: number): void {
@@ -302,11 +303,12 @@ export class EndpointTrack {
     this.zFinSeq = i[io + 26];
     this.zRxmt = i[io + 27];
     this.zWin0 = i[io + 28];
-    this.zGap = i[io + 29];
-    this.zReassem = i[io + 30];
-    this.zAheadLo = i[io + 31];
-    this.zAheadHi = i[io + 32];
-    const a = i[io + 33];
+    this.zChk = i[io + 29];
+    this.zGap = i[io + 30];
+    this.zReassem = i[io + 31];
+    this.zAheadLo = i[io + 32];
+    this.zAheadHi = i[io + 33];
+    const a = i[io + 34];
     this.sawSyn = (a & 1) !== 0;
     this.usesTimestamps = (a & 2) !== 0;
     this.zDidClose = (a & 4) !== 0;
@@ -315,14 +317,14 @@ export class EndpointTrack {
     this.zPrev = ENDPOINT_STATES[(a >>> 9) & 7]!;
     this.windowShift = (a >>> 12) & 15;
     this.lastRow = ((a >>> 16) & 15) - 1;
-    const t = i[io + 34];
+    const t = i[io + 35];
     this.ttl0 = (t & 511) - 1;
     this.ttl = ((t >>> 9) & 511) - 1;
     this.tos0 = ((t >>> 18) & 511) - 1;
-    const u = i[io + 35];
+    const u = i[io + 36];
     this.tos = (u & 511) - 1;
     this.synTtl = ((u >>> 9) & 511) - 1;
-    this.addrN = i[io + 36] >>> 0;
+    this.addrN = i[io + 37] >>> 0;
   }
 
   /** Its address as text (dotted quad or the IPv6 text). */
@@ -502,7 +504,7 @@ const A_ID_FIRST = 27;
 const A_LAST_SEG = 28;
 /** How many doubles and int32 pack() writes. */
 export const PACK_F64 = 6;
-export const PACK_I32 = 37;
+export const PACK_I32 = 38;
 /** How many numbers writeAtRst writes. */
 export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
 
