@@ -602,8 +602,12 @@ export class ConnectionTracker {
     t.store = VACANT_STORE;
   }
 
-  /** Hold the connection as numbers in a slot of the slab, its body pooled; unless it does not fit. */
+  /** Hold the connection as numbers in a slot of the slab, its body pooled; unless it does not fit,
+   *  or the pool of bodies is full: packing pays when the next connections take the body (a port
+   *  scan's, opened as fast as they end), not when the body would only be garbage beside its slot
+   *  (50,000 connections closing together: +22 MB of peak RSS, packed, on the concurrent shape). */
   private pack(t: Track): void {
+    if (this.bodyStores.length >= BODY_POOL_MAX) return;
     const slot = this.slab.alloc();
     if (!this.slab.pack(slot, t.orig, t.resp, t.store, t.rsts.pendingLastRow)) {
       this.slab.release(slot);
