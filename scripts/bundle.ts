@@ -91,9 +91,10 @@ function makeCodeCache(): void {
     const { main, script } = await loadCommand({ codeCache: false });
     if (!script) throw new Error('the bundle was not loaded');
     for (const args of ${JSON.stringify(TRAIN)}) await main(['node', 'rstlab', ...args]);
-    // explain turns a V8 flag off (cli/explain-run.ts); V8 stamps a cache with its flags, so they
+    // explain changes two V8 flags (cli/explain-run.ts); V8 stamps a cache with its flags, so they
     // are put back to the defaults a starting command has, or every start would reject the cache.
     (await import('node:v8')).setFlagsFromString('--allocation-site-pretenuring');
+    (await import('node:v8')).setFlagsFromString('--heap-growing-percent=0');
     (await import('node:fs')).writeFileSync(${JSON.stringify(cacheFile)}, script.createCachedData());
   })`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', train], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

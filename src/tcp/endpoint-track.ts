@@ -13,6 +13,8 @@
 // - `advanceState` is rstlab's own endpoint state machine for a segment without SYN or RST (a
 //   simplification of Zeek's, which the explainer reads); the `z*` fields are Zeek's view, kept by
 //   zeek-conn.ts for conn_state and history.
+// - `pack()` / `unpack()`: every field but `spillRow` as numbers in typed arrays (PACK_F64 doubles,
+//   PACK_I32 int32), for a connection that ended and waits out its linger; false when it does not fit.
 // - `inheritFrom()` gives a connection that Zeek's timers cut from the one before on its tuple that
 //   one's TCP view of the endpoint (not its counters, not Zeek's view).
 
@@ -200,6 +202,131 @@ export class EndpointTrack {
     }
   }
 
+  /**
+   * The endpoint as numbers, for a connection that ended and only waits out its linger (the
+   * tracker's compact form): PACK_F64 doubles at `f[fo]`, PACK_I32 int32 at `i[io]`. False (and
+   * nothing usable written) when it does not fit: a value the int32 fields cannot hold exactly, or
+   * an IPv6 address, or TTL/TOS values that changed (lists); such an endpoint stays an object.
+   * `unpack()` gives a track every field back but `spillRow`.
+   */
+  pack(f: Float64Array, fo: number, i: Int32Array, io: number): boolean {
+    if (this.addrS !== null || this.ttlMore !== null || this.tosMore !== null) return false;
+    // Small fields share a word: the flags, states, window shift and last row; TTLs and TOS values + 1.
+    if (this.windowShift < 0 || this.windowShift > 15 || this.lastRow < -1 || this.lastRow > 14) return false;
+    if (!isByte(this.ttl0) || !isByte(this.ttl) || !isByte(this.tos0) || !isByte(this.tos) || !isByte(this.synTtl)) return false;
+    f[fo + 0] = this.isn;
+    f[fo + 1] = this.nextSeq;
+    f[fo + 2] = this.lastAck;
+    f[fo + 3] = this.finSeq;
+    f[fo + 4] = this.bytes;
+    f[fo + 5] = this.lastTime;
+    if (!putInt32(i, io + 0, this.port)) return false;
+    if (!putInt32(i, io + 1, this.window)) return false;
+    if (!putInt32(i, io + 2, this.finFrame)) return false;
+    if (!putInt32(i, io + 3, this.packets)) return false;
+    if (!putInt32(i, io + 4, this.retransmissions)) return false;
+    if (!putInt32(i, io + 5, this.keepalives)) return false;
+    if (!putInt32(i, io + 6, this.zeroWindows)) return false;
+    if (!putInt32(i, io + 7, this.ttl0N)) return false;
+    if (!putInt32(i, io + 8, this.tos0N)) return false;
+    if (!putInt32(i, io + 9, this.ttlRun)) return false;
+    if (!putInt32(i, io + 10, this.tosRun)) return false;
+    if (!putInt32(i, io + 11, this.lastIdent)) return false;
+    if (!putInt32(i, io + 12, this.synLayout)) return false;
+    if (!putInt32(i, io + 13, this.synWindow)) return false;
+    if (!putInt32(i, io + 14, this.idSeen)) return false;
+    if (!putInt32(i, io + 15, this.idZero)) return false;
+    if (!putInt32(i, io + 16, this.idIncr)) return false;
+    if (!putInt32(i, io + 17, this.idFirst)) return false;
+    if (!putInt32(i, io + 18, this.probesSinceHeard)) return false;
+    if (!putInt32(i, io + 19, this.retransSinceHeard)) return false;
+    if (!putInt32(i, io + 20, this.lastSegFrame)) return false;
+    if (!putInt32(i, io + 21, this.zStart)) return false;
+    if (!putInt32(i, io + 22, this.zLast)) return false;
+    if (!putInt32(i, io + 23, this.zHistSyn)) return false;
+    if (!putInt32(i, io + 24, this.zHistFin)) return false;
+    if (!putInt32(i, io + 25, this.zHistRst)) return false;
+    if (!putInt32(i, io + 26, this.zFinSeq)) return false;
+    if (!putInt32(i, io + 27, this.zRxmt)) return false;
+    if (!putInt32(i, io + 28, this.zWin0)) return false;
+    if (!putInt32(i, io + 29, this.zChk)) return false;
+    if (!putInt32(i, io + 30, this.zGap)) return false;
+    if (!putInt32(i, io + 31, this.zReassem)) return false;
+    if (!putInt32(i, io + 32, this.zAheadLo)) return false;
+    if (!putInt32(i, io + 33, this.zAheadHi)) return false;
+    i[io + 34] = (this.sawSyn ? 1 : 0) | (this.usesTimestamps ? 2 : 0) | (this.zDidClose ? 4 : 0)
+      | (ENDPOINT_STATES.indexOf(this.state) << 3) | (ENDPOINT_STATES.indexOf(this.zState) << 6)
+      | (ENDPOINT_STATES.indexOf(this.zPrev) << 9) | (this.windowShift << 12) | ((this.lastRow + 1) << 16);
+    i[io + 35] = (this.ttl0 + 1) | ((this.ttl + 1) << 9) | ((this.tos0 + 1) << 18);
+    i[io + 36] = (this.tos + 1) | ((this.synTtl + 1) << 9);
+    // (An IPv4 address as int32, read back with >>> 0.)
+    i[io + 37] = this.addrN;
+    return i[io + 37] >>> 0 === this.addrN;
+  }
+
+  unpack(f: Float64Array, fo: number, i: Int32Array, io: number): void {
+    this.addrS = null;
+    this.ttlMore = null;
+    this.tosMore = null;
+    this.isn = f[fo + 0];
+    this.nextSeq = f[fo + 1];
+    this.lastAck = f[fo + 2];
+    this.finSeq = f[fo + 3];
+    this.bytes = f[fo + 4];
+    this.lastTime = f[fo + 5];
+    this.port = i[io + 0];
+    this.window = i[io + 1];
+    this.finFrame = i[io + 2];
+    this.packets = i[io + 3];
+    this.retransmissions = i[io + 4];
+    this.keepalives = i[io + 5];
+    this.zeroWindows = i[io + 6];
+    this.ttl0N = i[io + 7];
+    this.tos0N = i[io + 8];
+    this.ttlRun = i[io + 9];
+    this.tosRun = i[io + 10];
+    this.lastIdent = i[io + 11];
+    this.synLayout = i[io + 12];
+    this.synWindow = i[io + 13];
+    this.idSeen = i[io + 14];
+    this.idZero = i[io + 15];
+    this.idIncr = i[io + 16];
+    this.idFirst = i[io + 17];
+    this.probesSinceHeard = i[io + 18];
+    this.retransSinceHeard = i[io + 19];
+    this.lastSegFrame = i[io + 20];
+    this.zStart = i[io + 21];
+    this.zLast = i[io + 22];
+    this.zHistSyn = i[io + 23];
+    this.zHistFin = i[io + 24];
+    this.zHistRst = i[io + 25];
+    this.zFinSeq = i[io + 26];
+    this.zRxmt = i[io + 27];
+    this.zWin0 = i[io + 28];
+    this.zChk = i[io + 29];
+    this.zGap = i[io + 30];
+    this.zReassem = i[io + 31];
+    this.zAheadLo = i[io + 32];
+    this.zAheadHi = i[io + 33];
+    const a = i[io + 34];
+    this.sawSyn = (a & 1) !== 0;
+    this.usesTimestamps = (a & 2) !== 0;
+    this.zDidClose = (a & 4) !== 0;
+    this.state = ENDPOINT_STATES[(a >>> 3) & 7]!;
+    this.zState = ENDPOINT_STATES[(a >>> 6) & 7]!;
+    this.zPrev = ENDPOINT_STATES[(a >>> 9) & 7]!;
+    this.windowShift = (a >>> 12) & 15;
+    this.lastRow = ((a >>> 16) & 15) - 1;
+    const t = i[io + 35];
+    this.ttl0 = (t & 511) - 1;
+    this.ttl = ((t >>> 9) & 511) - 1;
+    this.tos0 = ((t >>> 18) & 511) - 1;
+    const u = i[io + 36];
+    this.tos = (u & 511) - 1;
+    this.synTtl = ((u >>> 9) & 511) - 1;
+    this.addrN = i[io + 37] >>> 0;
+  }
+
   /** Its address as text (dotted quad or the IPv6 text). */
   addressText(): string {
     return this.addrS ?? formatIpv4Number(this.addrN);
@@ -246,9 +373,15 @@ export class EndpointTrack {
     return readAtRst(scratch, 0);
   }
 
-  /** The endpoint just before a RST, as AT_RST_SIZE numbers at `out[o]` (read back by readAtRst). */
-  writeAtRst(out: number[], o: number, st: Store): void {
-    out[o + A_STATE] = ENDPOINT_STATES.indexOf(this.state);
+  /** Its state as the number writeAtRst stores. */
+  stateCode(): number {
+    return ENDPOINT_STATES.indexOf(this.state);
+  }
+
+  /** The endpoint just before a RST, as AT_RST_SIZE numbers at `out[o]` (read back by readAtRst);
+   *  `state` (a stateCode()) and `lastRow` in place of its own (its RST changed them since). */
+  writeAtRst(out: number[], o: number, st: Store, state = this.stateCode(), lastRow = this.lastRow): void {
+    out[o + A_STATE] = state;
     out[o + A_ISN] = this.isn;
     out[o + A_SAW_SYN] = this.sawSyn ? 1 : 0;
     out[o + A_NEXT_SEQ] = this.nextSeq;
@@ -275,8 +408,8 @@ export class EndpointTrack {
     out[o + A_RETRANS_SINCE] = this.retransSinceHeard;
     out[o + A_LAST_SEG_FRAME] = this.lastSegFrame;
     out[o + A_LAST_TIME] = this.lastTime;
-    out[o + A_HAS_LAST_SEG] = this.lastRow >= 0 ? 1 : 0;
-    if (this.lastRow >= 0) copyRow(st, this.lastRow * STRIDE, out, o + A_LAST_SEG);
+    out[o + A_HAS_LAST_SEG] = lastRow >= 0 ? 1 : 0;
+    if (lastRow >= 0) copyRow(st, lastRow * STRIDE, out, o + A_LAST_SEG);
   }
 
   private flushTtl(): void {
@@ -369,6 +502,9 @@ const A_ID_INCR = 26;
 const A_ID_FIRST = 27;
 /** Its last segment's row (STRIDE numbers, segment-store's fields), when A_HAS_LAST_SEG is 1. */
 const A_LAST_SEG = 28;
+/** How many doubles and int32 pack() writes. */
+export const PACK_F64 = 6;
+export const PACK_I32 = 38;
 /** How many numbers writeAtRst writes. */
 export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
 
@@ -411,6 +547,15 @@ export function readAtRst(src: readonly number[], o: number): EndpointAtRst {
 }
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
+
+/** -1 (none yet) or a byte: a TTL or TOS value. */
+const isByte = (v: number): boolean => v >= -1 && v <= 255 && (v | 0) === v;
+
+/** Store `v` at `i[k]`; whether it is held exactly (an integer in int32 range). */
+export function putInt32(i: Int32Array, k: number, v: number): boolean {
+  i[k] = v;
+  return i[k] === v;
+}
 
 function formatIpv4Number(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;

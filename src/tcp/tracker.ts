@@ -41,7 +41,16 @@
 // its segment summaries are rows of numbers in a pooled store (segment-store.ts), its RSTs with
 // their context rows of numbers in a pooled RstLog (rst-log.ts). The public objects — Connection,
 // EndpointStats, RstContext, SegmentSummary — are built only when the connection is finalized, so
-// they die young: a connection waiting out its linger after a RST holds no object of its own.
+// they die young. A RST's snapshots of the endpoints are taken when the next segment on its
+// connection comes, or at its report (rst-log.ts): a connection that ends with a RST and sees
+// nothing after it (a port scan's) keeps no copy. With no segment list (`maxSegments` 0, the
+// `explain` command's default), a connection that ended waits out its linger packed
+// (`compact` option, compact-slab.ts): its endpoints and the store rows still read are numbers in a
+// slot of typed arrays shared by all, its body (EndpointTracks and store) goes back to a pool, and
+// it is unpacked for a late segment or its report; what stays of it is the Track (its timers,
+// history, RST log), ~1 KB in all against ~2.6 KB before (docs/performance.md, 2026-12-04). Tracks
+// and bodies are pooled apart (a packed connection gives its body back long before its track);
+// the lookup key is made again from the endpoints when the connection leaves the table.
 
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { seqAdd, seqGt, seqLt } from '../wire/seq.js';
@@ -56,6 +65,7 @@ import {
   STRIDE,
 } from './segment-store.js';
 import type { Store } from './segment-store.js';
+import { CompactSlab } from './compact-slab.js';
 import { RstLog } from './rst-log.js';
 import { TupleTable } from './tuple-table.js';
 import type { Connection, RstContext, SegmentSummary, SegmentTime, TrackerOptions } from './types.js';
@@ -79,6 +89,15 @@ export const DEFAULT_CLOSED_LINGER_SEC = 5;
  * reserved once it is over.
  */
 const TRACK_POOL_MIN = 16384;
+/** Bodies (endpoints and store) kept for reuse: a connection gives its body back when it is packed
+ *  (or finalized), and the next ones take it; a burst of connections that end at once (50,000
+ *  closing together) leaves the rest to the collector. */
+const BODY_POOL_MAX = 4096;
+
+/** The body of a track that has none (packed or pooled): never written (a packed track is unpacked
+ *  before anything reads or changes it). */
+const VACANT = new EndpointTrack();
+const VACANT_STORE: Store = [];
 
 // --- history and conn_state ----------------------------------------------------------------
 // Zeek's, letter for letter: zeek-conn.ts follows Zeek's TCP state machine beside rstlab's own
@@ -86,14 +105,12 @@ const TRACK_POOL_MIN = 16384;
 
 /** The live state of one connection (reused for another connection once finalized). */
 class Track {
-  readonly orig = new EndpointTrack();
-  readonly resp = new EndpointTrack();
-
-  /** `rows`: the store's first size (INITIAL_ROWS; with no segment list, the endpoints' 4 rows). */
-  constructor(rows: number) {
-    this.resp.spillRow = 1;
-    this.store = newStore(rows);
-  }
+  /** Its endpoints and store (its body): VACANT ones while it is packed (`slot` ≥ 0) or pooled. */
+  orig: EndpointTrack = VACANT;
+  resp: EndpointTrack = VACANT;
+  store: Store = VACANT_STORE;
+  /** Its slot in the CompactSlab while it is packed (-1: it holds its body). */
+  slot = -1;
 
   id = 0;
   ipVersion: 4 | 6 = 4;
@@ -113,14 +130,8 @@ class Track {
   zPartial = false;
   timerAt = -1;
   closeTimer = false;
-  store: Store;
   /** Segments offered to the bounded list so far. */
   listed = 0;
-  /** Lookup key: the canonical IPv4 4-tuple (ka, kb, kp), or a string key (skey !== null). */
-  ka = 0;
-  kb = 0;
-  kp = 0;
-  skey: string | null = null;
 
   anomaly(code: string): void {
     const m = (this.anomalies ??= new Map());
@@ -133,7 +144,15 @@ export class ConnectionTracker {
   private readonly byKey = new Map<string, Track>();
   /** Every tracked connection, in the order it was opened (sweeps and ties in flush follow it). */
   private readonly live = new Set<Track>();
+  /** Finalized tracks, without their bodies, which are pooled apart: a packed connection gives its
+   *  body back long before its track. */
   private readonly pool: Track[] = [];
+  private readonly bodyEnds: EndpointTrack[] = [];
+  private readonly bodyStores: Store[] = [];
+  /** Packed connections (compact-slab.ts): with no segment list, a connection that ended. */
+  private readonly slab = new CompactSlab();
+  private readonly packEnded: boolean;
+  private readonly packAlways: boolean;
   private readonly opts: Required<TrackerOptions>;
   private readonly maxSegments: number;
   private readonly head: number;
@@ -145,11 +164,18 @@ export class ConnectionTracker {
 
   constructor(opts: TrackerOptions) {
     this.opts = {
-      maxSegments: 64, closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, onIdents: ignoreIdents,
+      maxSegments: 64, compact: 'ended', closedLingerSec: DEFAULT_CLOSED_LINGER_SEC, idleTimeoutSec: 3600, keep: keepAll, onSkipped: ignore, onRstIdent: ignoreRst, onIdents: ignoreIdents,
       likelyServerPorts: LIKELY_SERVER_PORTS, ...opts,
     };
     this.maxSegments = Math.max(0, this.opts.maxSegments);
     this.head = this.maxSegments >> 1;
+    this.packEnded = this.maxSegments === 0 && this.opts.compact !== 'never';
+    this.packAlways = this.maxSegments === 0 && this.opts.compact === 'always';
+  }
+
+  /** Connections held packed (ended, waiting out their linger; see compact-slab.ts). */
+  get packed(): number {
+    return this.slab.used;
   }
 
   /** Connections currently held in memory. */
@@ -197,6 +223,7 @@ export class ConnectionTracker {
       skey = a < z ? `${a}|${z}` : `${z}|${a}`;
       t = this.byKey.get(skey);
     }
+    if (t !== undefined && t.slot >= 0) this.unpack(t);
 
     // An ended connection past its linger is over even if no sweep has run since.
     if (t !== undefined && t.ended && time - t.end > this.opts.closedLingerSec) {
@@ -225,16 +252,13 @@ export class ConnectionTracker {
         t.resp.inheritFrom(same ? removed.resp : removed.orig, removed.store, t.store, !same);
         this.finalize(removed);
       }
-      t.ka = ka;
-      t.kb = kb;
-      t.kp = kp;
-      t.skey = skey;
       if (skey === null) this.v4.add(ka, kb, kp, t);
       else this.byKey.set(skey, t);
     }
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
     if (badChecksum) zeekChecksumError(t, fromOrig ? t.orig : t.resp, fromOrig);
     else this.update(t, fromOrig, frame, at, decoded, flags);
+    if (this.packAlways || (this.packEnded && t.ended)) this.pack(t);
 
     const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
     if (now - this.lastSweep > SWEEP_SEC || this.lastSweep > now) this.sweep(now);
@@ -261,7 +285,8 @@ export class ConnectionTracker {
   /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
   private open(frame: number, time: number, ipVersion: 4 | 6, isSyn: boolean, isAck: boolean,
     srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
-    const t = this.pool.pop() ?? new Track(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
+    const t = this.pool.pop() ?? new Track();
+    this.attach(t);
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
     // Midstream: the sender of the first packet seen, unless Zeek turns the connection around at
     // once (TCPAnalyzer::WantConnection: it comes from a likely server port; history `^`).
@@ -298,6 +323,8 @@ export class ConnectionTracker {
   // that. What is rare (handshake, FIN, RST, retransmissions, a list row after the first ones,
   // a TTL change) is in the methods after it.
   private update(t: Track, fromOrig: boolean, frame: number, at: SegmentTime, decoded: FrameTcp, flags: number): void {
+    // A RST before this segment whose endpoint snapshots were not taken yet: now, before any change.
+    if (t.rsts.pendRow >= 0) t.rsts.settle(t.store, t.orig, t.resp);
     const time = at.tsSec + at.tsNsec / 1e9;
     const { ip, tcp } = decoded;
     const e = fromOrig ? t.orig : t.resp;
@@ -424,7 +451,7 @@ export class ConnectionTracker {
     if (t.rsts.count > 0) t.rsts.follow(st, row, fromOrig, rst);
 
     if (rst) {
-      this.rstSeen(t, e, peer, row);
+      this.rstSeen(t, e, row);
       if (ident !== null && ident !== 0) this.opts.onRstIdent(e.addressText(), frame, ident, ttl, time);
     } else {
       if (ttl !== e.ttl) e.newTtl(ttl);
@@ -528,9 +555,10 @@ export class ConnectionTracker {
     return row;
   }
 
-  /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer. */
-  private rstSeen(t: Track, e: EndpointTrack, peer: EndpointTrack, row: number): void {
-    t.rsts.record(t.store, row, e, peer);
+  /** A RST (its segment already in `row`): snapshots of both endpoints for the explainer (taken
+   *  when the next segment comes, or from the endpoints as they are when it is finalized). */
+  private rstSeen(t: Track, e: EndpointTrack, row: number): void {
+    t.rsts.record(row, e);
     e.state = 'RESET';
     t.ended = true;
   }
@@ -554,10 +582,72 @@ export class ConnectionTracker {
     }
   }
 
+  /** Give a track without one a body: pooled endpoints and store, or new ones. */
+  private attach(t: Track): void {
+    t.orig = this.bodyEnds.pop() ?? new EndpointTrack();
+    t.resp = this.bodyEnds.pop() ?? new EndpointTrack();
+    t.orig.spillRow = 0;
+    t.resp.spillRow = 1;
+    t.store = this.bodyStores.pop() ?? newStore(this.maxSegments === 0 ? ENDPOINT_ROWS : INITIAL_ROWS);
+  }
+
+  /** Its body back to the pool (up to BODY_POOL_MAX). */
+  private detach(t: Track): void {
+    if (this.bodyStores.length < BODY_POOL_MAX) {
+      this.bodyEnds.push(t.orig, t.resp);
+      this.bodyStores.push(t.store);
+    }
+    t.orig = VACANT;
+    t.resp = VACANT;
+    t.store = VACANT_STORE;
+  }
+
+  /** Hold the connection as numbers in a slot of the slab, its body pooled; unless it does not fit,
+   *  or the pool of bodies is full: packing pays when the next connections take the body (a port
+   *  scan's, opened as fast as they end), not when the body would only be garbage beside its slot
+   *  (50,000 connections closing together: +22 MB of peak RSS, packed, on the concurrent shape). */
+  private pack(t: Track): void {
+    if (this.bodyStores.length >= BODY_POOL_MAX) return;
+    const slot = this.slab.alloc();
+    if (!this.slab.pack(slot, t.orig, t.resp, t.store, t.rsts.pendingLastRow)) {
+      this.slab.release(slot);
+      return;
+    }
+    this.detach(t);
+    t.slot = slot;
+  }
+
+  /** A packed connection as it was, in a body. */
+  private unpack(t: Track): void {
+    this.attach(t);
+    this.slab.unpack(t.slot, t.orig, t.resp, t.store);
+    this.slab.release(t.slot);
+    t.slot = -1;
+  }
+
+  /** Out of the lookup table, under the key push() found it by (made again from its endpoints'
+   *  addresses and ports: the key is the same from either side). */
+  private unlist(t: Track): void {
+    const o = t.orig;
+    const r = t.resp;
+    let found: boolean;
+    if (o.addrS === null) {
+      const a = o.addrN;
+      const b = r.addrN;
+      if (a < b || (a === b && o.port <= r.port)) found = this.v4.delete(a | 0, b | 0, (o.port << 16) | r.port);
+      else found = this.v4.delete(b | 0, a | 0, (r.port << 16) | o.port);
+    } else {
+      const a = `${o.addrS}|${o.port}`;
+      const z = `${r.addrS ?? ''}|${r.port}`;
+      found = this.byKey.delete(a < z ? `${a}|${z}` : `${z}|${a}`);
+    }
+    if (!found) throw new Error(`tracker: connection ${t.id} was not in the lookup table under its endpoints' key`);
+  }
+
   /** Build the public Connection, hand it over, and recycle the track. */
   private finalize(t: Track): void {
-    if (t.skey === null) this.v4.delete(t.ka, t.kb, t.kp);
-    else this.byKey.delete(t.skey);
+    if (t.slot >= 0) this.unpack(t);
+    this.unlist(t);
     this.live.delete(t);
     const { keep, onIdents } = this.opts;
     if (onIdents !== ignoreIdents && t.ipVersion === 4) {
@@ -576,7 +666,7 @@ export class ConnectionTracker {
     }
     const max = this.maxSegments;
     const n = t.listed;
-    const rsts = t.rsts.contexts();
+    const rsts = t.rsts.contexts(t.store, t.orig, t.resp);
     // Zeek never turned a connection that began with a SYN-ACK around (no A or D came): its
     // originator is the SYN-ACK's sender, as its history and conn_state say; the report follows.
     const swap = t.flipPending;
@@ -608,6 +698,7 @@ export class ConnectionTracker {
   private recycle(t: Track): void {
     t.rsts.reset();
     t.anomalies = null;
+    this.detach(t);
     if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
   }
 }

@@ -1,7 +1,7 @@
 // An open-addressing map (linear probing, backward-shift deletion) from an IPv4 4-tuple, given as
 // three int32 keys (the canonical address pair and the two ports), to a value: the tracker's
 // lookup of a packet's connection. Contract: `get` finds a key or returns undefined; `add` inserts
-// a key known to be absent; `delete` removes a key if present. The table doubles when half full and
+// a key known to be absent; `delete` removes a key if present (and says whether it was). The table doubles when half full and
 // never shrinks. Keys live in Int32Arrays and values in a parallel array, so a lookup allocates
 // nothing.
 
@@ -45,12 +45,13 @@ export class TupleTable<V extends object> {
     this.size += 1;
   }
 
-  delete(a: number, b: number, p: number): void {
+  /** Remove a key; whether it was there. */
+  delete(a: number, b: number, p: number): boolean {
     const { ka, kb, kp, vals, mask } = this;
     let i = TupleTable.hash(a, b, p) & mask;
     for (;;) {
       const v = vals[i];
-      if (v === undefined) return;
+      if (v === undefined) return false;
       if (ka[i] === a && kb[i] === b && kp[i] === p) break;
       i = (i + 1) & mask;
     }
@@ -70,6 +71,7 @@ export class TupleTable<V extends object> {
     }
     vals[i] = undefined;
     this.size -= 1;
+    return true;
   }
 
   private put(a: number, b: number, p: number, v: V): void {

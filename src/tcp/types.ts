@@ -153,6 +153,11 @@ export interface TrackerOptions {
   /** Keep at most this many segment summaries per connection (default 64); 0 keeps none, for
    *  callers that draw no ladders (each endpoint's last segment is still kept, for the evidence). */
   maxSegments?: number;
+  /** With `maxSegments` 0: how connections are held between their segments. 'ended' (the
+   *  default): a connection that ended (a RST, or both FINs) waits out its linger packed as numbers
+   *  (compact-slab.ts), and is unpacked for a late segment or its report; 'never'; 'always': every
+   *  connection after each of its segments (for tests: packing must not change a report). */
+  compact?: 'ended' | 'never' | 'always';
   /** Finalize an ended connection after this much capture time without packets (default 5 s). */
   closedLingerSec?: number;
   /** Hears of every RST with a non-zero IPv4 ID as it passes (RSTs only: nothing per ordinary

@@ -153,7 +153,21 @@ const zIsOrig = (c: ZeekConn, fromOrig: boolean): boolean => fromOrig !== c.flip
 
 /** Connection::AddHistory for an endpoint (upper case for Zeek's originator). */
 function addHistory(c: ZeekConn, isOrig: boolean, code: string): void {
-  c.history += isOrig ? code : code.toLowerCase();
+  c.history = historyWith(c.history, isOrig ? code : code.toLowerCase());
+}
+
+/** Short histories, shared: a port scan holds ~150,000 connections at once, nearly all with one
+ *  of a few histories ("Sr", "ShR"), which would otherwise be a string each. */
+const HISTORIES = new Map<string, string>();
+const HISTORIES_MAX = 4096;
+
+function historyWith(h: string, letters: string): string {
+  const n = h + letters;
+  if (n.length > 12) return n;
+  const known = HISTORIES.get(n);
+  if (known !== undefined) return known;
+  if (HISTORIES.size < HISTORIES_MAX) HISTORIES.set(n, n);
+  return n;
 }
 
 /** TCP_Endpoint::CheckHistory: a once-only letter; true when it was seen already. Mirrors the flip
@@ -411,7 +425,7 @@ function updateStateMachine(c: ZeekConn, e: EndpointTrack, peer: EndpointTrack, 
             // The SYN/SYN-ACK reversal (IsReuse): Zeek flips the connection and establishes it.
             c.zPartial = false;
             c.flipPending = false;
-            c.history += '^';
+            c.history = historyWith(c.history, '^');
             setState(peer, 'ESTABLISHED');
           }
           if (peer.zState === 'SYN_SENT') setState(peer, 'ESTABLISHED');

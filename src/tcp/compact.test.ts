@@ -1,0 +1,122 @@
+// Packing ended connections (compact-slab.ts) must not change a report: every capture in fixtures/
+// (and in the shared tcpdump and Zeek corpora beside the repository, when they are there) through the tracker with no segment list, connections held as objects ('never'), packed once they
+// ended (the default) and packed after each of their segments ('always', so that every segment
+// but a connection's first finds it packed), must give the same connections, field for field.
+// Also: EndpointTrack.pack()/unpack() carry every field of an endpoint (but spillRow), and a value
+// the int32 fields cannot hold leaves the connection unpacked.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { readCapture } from '../capture/index.js';
+import { repoFile, sharedCorpus } from '../paths.js';
+import { decodeFrameAt, DecodeScratch } from '../wire/decode.js';
+import { EndpointTrack, PACK_F64, PACK_I32 } from './endpoint-track.js';
+import { ConnectionTracker } from './tracker.js';
+import type { Connection, TrackerOptions } from './types.js';
+
+function captures(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...captures(p));
+    else if (/\.(pcap|pcapng|pcap\.gz)$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+async function track(file: string, compact: TrackerOptions['compact']): Promise<{ conns: Connection[]; packed: number }> {
+  const conns: Connection[] = [];
+  const tracker = new ConnectionTracker({ maxSegments: 0, compact, onConnection: (c) => conns.push(c) });
+  const scratch = new DecodeScratch();
+  let packed = 0;
+  await readCapture(file, {
+    packet: (rec) => {
+      const d = rec.bytes !== undefined
+        ? decodeFrameAt(rec.linkType, rec.bytes, rec.dataOffset as number, rec.dataLength as number, rec.origLen, scratch)
+        : decodeFrameAt(rec.linkType, rec.data, 0, rec.data.length, rec.origLen, scratch);
+      if (d.kind !== 'tcp') return;
+      tracker.push(rec.frame, rec, d);
+      packed = Math.max(packed, tracker.packed);
+    },
+    anomaly: () => {},
+  }).catch(() => undefined); // (a damaged fixture ends where the reader stops; the same for all three)
+  tracker.flush();
+  return { conns, packed };
+}
+
+const files = captures(repoFile('fixtures'));
+
+/** Connections, and the most packed at once summed over files, for each way of holding them. */
+async function same(list: string[]): Promise<{ conns: number; packedEnded: number; packedAlways: number }> {
+  let conns = 0;
+  let packedEnded = 0;
+  let packedAlways = 0;
+  for (const f of list) {
+    const plain = await track(f, 'never');
+    const ended = await track(f, 'ended');
+    const always = await track(f, 'always');
+    assert.equal(plain.packed, 0);
+    assert.deepStrictEqual(ended.conns, plain.conns, `${f}: packed once ended`);
+    assert.deepStrictEqual(always.conns, plain.conns, `${f}: packed after every segment`);
+    conns += plain.conns.length;
+    packedEnded += ended.packed;
+    packedAlways += always.packed;
+  }
+  return { conns, packedEnded, packedAlways };
+}
+
+test('packed connections: every fixture gives the same connections packed or not', async () => {
+  assert.ok(files.length >= 60, `fixtures found: ${files.length}`);
+  const { conns, packedEnded, packedAlways } = await same(files);
+  // (The test means something only if connections were packed, and RSTs among them.)
+  assert.ok(conns > 100, `connections: ${conns}`);
+  assert.ok(packedEnded > 20, `packed once ended, at most at once, summed over files: ${packedEnded}`);
+  assert.ok(packedAlways > packedEnded, `packed always: ${packedAlways}`);
+});
+
+for (const name of ['tcpdump-tests', 'zeek-traces'] as const) {
+  const dir = sharedCorpus(name);
+  test(`packed connections: the shared ${name} corpus, packed or not`, { skip: dir === null ? `../shared/corpus/${name} not found` : false, timeout: 300_000 }, async () => {
+    const { conns, packedEnded } = await same(captures(dir as string));
+    assert.ok(conns > 100 && packedEnded > 10, `connections ${conns}, packed ${packedEnded}`);
+  });
+}
+
+test('EndpointTrack.pack/unpack: every field but spillRow comes back', () => {
+  const e = new EndpointTrack();
+  e.reset(0xc0000201, null, 443);
+  // A distinct value in every numeric field, true in every boolean, a state in every state field.
+  let n = 1;
+  for (const k of Object.keys(e) as (keyof EndpointTrack)[]) {
+    const v = e[k] as unknown;
+    if (k === 'spillRow' || k === 'addrS' || k === 'ttlMore' || k === 'tosMore') continue;
+    if (typeof v === 'number') (e as unknown as Record<string, number>)[k] = k === 'lastTime' ? 1733280000.123456 : n++;
+    else if (typeof v === 'boolean') (e as unknown as Record<string, boolean>)[k] = true;
+    else if (typeof v === 'string') (e as unknown as Record<string, string>)[k] = 'ESTABLISHED';
+    else assert.fail(`field ${k} of a kind pack() does not know: ${typeof v}`);
+  }
+  // (Fields that share a word hold small values; an address and a sequence number the top bit set.)
+  Object.assign(e, { windowShift: 14, lastRow: 3, ttl0: 64, ttl: 255, tos0: 0, tos: -1, synTtl: 128, addrN: 0xc0000201 });
+  e.state = 'SYN_SENT';
+  e.zPrev = 'RESET';
+  e.isn = 0xffffffff;
+  e.bytes = 2 ** 40;
+  const f = new Float64Array(PACK_F64);
+  const i = new Int32Array(PACK_I32);
+  assert.equal(e.pack(f, 0, i, 0), true);
+  const back = new EndpointTrack();
+  back.spillRow = e.spillRow;
+  back.unpack(f, 0, i, 0);
+  assert.deepStrictEqual({ ...back }, { ...e });
+  // A count past int32 does not fit: the endpoint is not packed.
+  e.packets = 2 ** 31;
+  assert.equal(e.pack(f, 0, i, 0), false);
+  e.packets = 7;
+  e.ttl = 256;
+  assert.equal(e.pack(f, 0, i, 0), false);
+  e.ttl = 64;
+  e.addrS = '2001:db8::1';
+  assert.equal(e.pack(f, 0, i, 0), false);
+});
