@@ -1,14 +1,14 @@
 // `rstlab watch`: argument parsing and wiring only; the work is src/watch (run.ts: the sources,
 // join.ts: one record per reset, metrics.ts: Prometheus). Prints each reset as it happens (text,
-// or one JSON object per line with --json) and a summary when it ends: Ctrl-C, SIGTERM or
-// --duration. Exit 0 then; 2 for bad arguments or when nothing can be watched.
+// or one JSON object per line with --json; nothing with --quiet, for a watch that serves metrics)
+// and a summary when it ends: Ctrl-C, SIGTERM or --duration. Exit 0 then; 2 for bad arguments or when nothing can be watched.
 
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 
 interface WatchCliOptions {
   interface?: string; port?: string[]; host?: string[]; pid?: string; comm?: string; netns?: string;
-  json?: boolean; kernel: boolean; capture: boolean; duration?: string; metrics?: string; color?: boolean;
+  json?: boolean; kernel: boolean; capture: boolean; duration?: string; metrics?: string; color?: boolean; quiet?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
@@ -36,6 +36,7 @@ export function registerWatchCommand(program: Command): void {
     .option('--no-capture', 'the kernel only: no tcpdump')
     .option('--duration <seconds>', 'stop after this long')
     .option('--metrics <[host:]port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (host default 127.0.0.1)')
+    .option('--quiet', 'no line per reset: only the summary at the end (and the metrics, with --metrics): for a watch left running on a host')
     .option('--no-color', 'no colours')
     .action(async (opts: WatchCliOptions) => {
       const ports = (opts.port ?? []).map((p) => {
@@ -59,6 +60,6 @@ export function registerWatchCommand(program: Command): void {
         ...(opts.comm !== undefined ? { comm: opts.comm } : {}),
         ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
         ...(duration !== undefined ? { durationSec: duration } : {}),
-      }, { json: Boolean(opts.json), color: opts.color !== false, ...(metricsAt ? { metrics: metricsAt } : {}) });
+      }, { json: Boolean(opts.json), color: opts.color !== false, quiet: Boolean(opts.quiet), ...(metricsAt ? { metrics: metricsAt } : {}) });
     });
 }

@@ -1,6 +1,6 @@
 // `rstlab watch`, the wiring behind the command (watch-command.ts): sources and joining are
-// src/watch; this prints records as they come, serves the metrics, turns Ctrl-C and SIGTERM into
-// the end of the watch (summary, exit 0).
+// src/watch; this prints records as they come (none with --quiet), serves the metrics, turns
+// Ctrl-C and SIGTERM into the end of the watch (summary, exit 0).
 
 import { plain } from '../report/text.js';
 import type { Painter } from '../report/text.js';
@@ -12,7 +12,7 @@ import { writeOut, writeOutGathered } from './output.js';
 
 export async function runWatchCommand(
   opts: Omit<WatchOptions, 'onRecord' | 'onNote' | 'signal' | 'metrics'>,
-  out: { json: boolean; color: boolean; metrics?: { host: string; port: number } },
+  out: { json: boolean; color: boolean; quiet?: boolean; metrics?: { host: string; port: number } },
 ): Promise<number> {
   let p: Painter = plain;
   if (!out.json && out.color) {
@@ -35,7 +35,8 @@ export async function runWatchCommand(
       onReady: (s) => process.stderr.write(`rstlab watch: watching ${opts.netns ? `namespace ${opts.netns}` : 'this host'}: ${[s.kernel ? 'the kernel\'s resets' : '', s.capture ? `packets on ${opts.iface ?? 'any'}` : ''].filter(Boolean).join(', ')}; Ctrl-C to stop\n`),
       signal: stop.signal,
       ...(metrics ? { metrics } : {}),
-      onRecord: (r) => writeOutGathered(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),
+      // --quiet: each reset is still joined, counted and observed by the metrics, but not written.
+      onRecord: out.quiet ? () => {} : (r) => writeOutGathered(out.json ? `${watchJson(r)}\n` : `${renderWatchRecord(r, p)}\n\n`),
       onNote: (line) => process.stderr.write(`rstlab watch: ${line}\n`),
     });
     writeOut(out.json ? `${watchSummaryJson(summary)}\n` : `${renderWatchSummary(summary, p)}\n`);

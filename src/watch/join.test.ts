@@ -128,3 +128,28 @@ test('without packets: a kernel event at once; one whose socket owner is not kno
   j.kernel(send(SERVER, PEER, 'TCP_KEEPALIVE_TIMEOUT', { inIrq: true, pid: 0, comm: '<idle>' }), 3, 3); // known now: at once
   assert.equal(out.length, 5);
 });
+
+test('a RST from one local socket to another (loopback, or namespaces of one kernel): its send and receive events are one record, accepted, with or without its packet', () => {
+  const CLIENT = `${LOCAL}:51000`;
+  // Without packets: the send waits for its receive event; a receive never comes for the second.
+  const { j, out } = joiner({ packetsWatched: false });
+  j.kernel(send(SERVER, CLIENT, 'NO_SOCKET', { state: 'UNKNOWN' }), 100.0, 100.0);
+  assert.equal(out.length, 0, 'held for its receive event');
+  j.kernel(receive(CLIENT, SERVER), 100.00002, 100.0);
+  assert.deepEqual(out.map((r) => [r.from, r.to, r.sender, r.kernel?.reason, r.accepted]), [[SERVER, CLIENT, 'this-kernel', 'NO_SOCKET', true]]);
+  j.kernel(send(SERVER, `${LOCAL}:51001`, 'NO_SOCKET', { state: 'UNKNOWN' }), 101.0, 101.0);
+  j.tick(101.0 + OWNER_HOLD_SEC / 2);
+  assert.equal(out.length, 1);
+  j.tick(101.0 + OWNER_HOLD_SEC + 0.01);
+  assert.deepEqual(out.slice(1).map((r) => [r.sender, r.accepted]), [['this-kernel', false]], 'no socket took it');
+  // To another host: emitted at once, accepted not for this kernel to say.
+  j.kernel(send(SERVER, PEER, 'NO_SOCKET', { state: 'UNKNOWN' }), 102.0, 102.0);
+  assert.deepEqual(out.slice(2).map((r) => [r.to, r.accepted]), [[PEER, null]]);
+  // With packets: send, receive and packet, in that order, are one record too.
+  const w = joiner();
+  w.j.kernel(send(SERVER, CLIENT, 'TCP_ABORT_ON_CLOSE'), 200.0, 200.0);
+  w.j.kernel(receive(CLIENT, SERVER), 200.00002, 200.0);
+  w.j.packet(verdict(SERVER, CLIENT, 200.0), conn(199), 200.3);
+  w.j.tick(200.3 + KERNEL_HOLD_SEC + PACKET_HOLD_SEC);
+  assert.deepEqual(w.out.map((r) => [r.sender, r.kernel?.reason, r.accepted, r.cause]), [['this-kernel', 'TCP_ABORT_ON_CLOSE', true, 'abort']]);
+});

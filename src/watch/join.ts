@@ -9,9 +9,15 @@
 //   KERNEL_HOLD_SEC for its packet (the engine judges a RST LIVE_LINGER_SEC after the connection's
 //   last packet); unmatched, each is emitted alone. A receive event marks the packet RST it
 //   accepted (`accepted: true`), or is emitted alone when no packet showed it.
+// - A RST sent from one of this host's sockets to another (loopback, or between namespaces on
+//   one kernel) is logged twice, a send event and a receive event: they become one record
+//   (`this-kernel`, `accepted: true`), with or without its packet. A send event to a local address
+//   waits for its receive event as it waits for its packet; one that never comes (no socket took
+//   the RST) is emitted with `accepted: false`.
 // - Packets not watched (`packetsWatched: false`): no packet can come, so a kernel event is
 //   emitted at once — unless it has a socket whose owner is not known yet and no process context
-//   names it; that one waits OWNER_HOLD_SEC for the next reading of the owners.
+//   names it, or it is a send to a local address (its receive event may follow); those wait
+//   OWNER_HOLD_SEC (for the next reading of the owners, or the receive).
 // - `sender` says who sent it as far as this host can tell: `this-kernel` (a send event),
 //   `not-this-kernel` (a packet from one of this host's addresses that its TCP did not send: a
 //   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
@@ -73,7 +79,7 @@ export interface JoinOptions {
   packetsWatched?: boolean;
 }
 
-interface PendingSend { e: KernelSend; time: number; at: number }
+interface PendingSend { e: KernelSend; time: number; at: number; accepted: boolean; done: boolean }
 interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
 
 /** The records without the explainer's view share one (frozen) empty list. */
@@ -83,6 +89,8 @@ const addrOf = (endpoint: string): string => parseEndpoint(endpoint).addr;
 
 export class WatchJoiner {
   private sends: PendingSend[] = [];
+  /** The held send events by "src dst" (the same objects as `sends`), for their receive events. */
+  private readonly sendsByPair = new Map<string, PendingSend[]>();
   private packets: PendingPacket[] = [];
   /** Receive events not yet matched to a packet, by "from to". */
   private receives: Array<{ e: KernelReceive; time: number; at: number }> = [];
@@ -91,21 +99,71 @@ export class WatchJoiner {
 
   kernel(e: KernelSend | KernelReceive, time: number, now = time): void {
     if (this.opts.packetsWatched === false) {
-      if (this.awaitsOwner(e)) {
-        if (e.kind === 'send') this.sends.push({ e, time, at: now });
-        else this.receives.push({ e, time, at: now });
-      } else if (e.kind === 'send') this.emitSend(e, time);
+      if (e.kind === 'send') {
+        if (this.awaitsReceive(e) || this.awaitsOwner(e)) this.holdSend(e, time, now);
+        else this.emitSend(e, time, null);
+        return;
+      }
+      const s = this.takeSend(e, time);
+      if (s) this.emitSend(s.e, s.time, true);
+      else if (this.awaitsOwner(e)) this.receives.push({ e, time, at: now });
       else this.emitReceive(e, time);
       return;
     }
     if (e.kind === 'send') {
       const p = this.packets.find((x) => x.send === null && x.v.from === e.src && x.v.to === e.dst && Math.abs(x.v.time - time) <= MATCH_SEC);
-      if (p) { p.send = { e, time, at: now }; this.settle(p); } else this.sends.push({ e, time, at: now });
+      if (p) { p.send = { e, time, at: now, accepted: false, done: true }; this.settle(p); } else this.holdSend(e, time, now);
       return;
     }
-    // A local socket (`local`) accepted a RST from `remote`.
+    // A local socket (`local`) accepted a RST from `remote`: its packet's, else its send event's.
     const p = this.packets.find((x) => !x.accepted && x.v.from === e.remote && x.v.to === e.local && Math.abs(x.v.time - time) <= MATCH_SEC);
-    if (p) { p.accepted = true; this.settle(p); } else this.receives.push({ e, time, at: now });
+    if (p) { p.accepted = true; this.settle(p); return; }
+    const s = this.peekSend(e, time);
+    if (s) s.accepted = true;
+    else this.receives.push({ e, time, at: now });
+  }
+
+  /** A send event to one of this host's addresses: its receive event may follow. */
+  private awaitsReceive(e: KernelSend): boolean {
+    return this.opts.kernelWatched && this.opts.isLocal(addrOf(e.dst));
+  }
+
+  private holdSend(e: KernelSend, time: number, now: number): void {
+    const s: PendingSend = { e, time, at: now, accepted: false, done: false };
+    this.sends.push(s);
+    const k = `${e.src} ${e.dst}`;
+    const list = this.sendsByPair.get(k);
+    if (list) list.push(s);
+    else this.sendsByPair.set(k, [s]);
+  }
+
+  /** The held send event of the RST this receive event took (the nearest in time), if any. */
+  private peekSend(e: KernelReceive, time: number): PendingSend | null {
+    const list = this.sendsByPair.get(`${e.remote} ${e.local}`);
+    let best: PendingSend | null = null;
+    for (const s of list ?? []) {
+      if (s.done || s.accepted || Math.abs(s.time - time) > MATCH_SEC) continue;
+      if (best === null || Math.abs(s.time - time) < Math.abs(best.time - time)) best = s;
+    }
+    return best;
+  }
+
+  /** peekSend, and the send is no longer held. */
+  private takeSend(e: KernelReceive, time: number): PendingSend | null {
+    const s = this.peekSend(e, time);
+    if (s) this.release(s);
+    return s;
+  }
+
+  /** A held send event leaves the index (and, at the next tick, the list). */
+  private release(s: PendingSend): void {
+    s.done = true;
+    const k = `${s.e.src} ${s.e.dst}`;
+    const list = this.sendsByPair.get(k);
+    if (!list) return;
+    const i = list.indexOf(s);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.sendsByPair.delete(k);
   }
 
   /** A socket's event whose owner may still be learnt: not known yet, and no process context. */
@@ -135,15 +193,14 @@ export class WatchJoiner {
   }
 
   packet(v: RstVerdict, c: ConnectionReport, now: number): void {
-    let best = -1;
-    for (let i = 0; i < this.sends.length; i += 1) {
-      const s = this.sends[i]!;
-      if (s.e.src !== v.from || s.e.dst !== v.to || Math.abs(s.time - v.time) > MATCH_SEC) continue;
-      if (best < 0 || Math.abs(s.time - v.time) < Math.abs(this.sends[best]!.time - v.time)) best = i;
+    let send: PendingSend | null = null;
+    for (const s of this.sendsByPair.get(`${v.from} ${v.to}`) ?? []) {
+      if (s.done || Math.abs(s.time - v.time) > MATCH_SEC) continue;
+      if (send === null || Math.abs(s.time - v.time) < Math.abs(send.time - v.time)) send = s;
     }
-    const send = best >= 0 ? this.sends.splice(best, 1)[0]! : null;
+    if (send) this.release(send);
     const r = this.receives.findIndex((x) => x.e.remote === v.from && x.e.local === v.to && Math.abs(x.time - v.time) <= MATCH_SEC);
-    const accepted = r >= 0 ? (this.receives.splice(r, 1), true) : false;
+    const accepted = r >= 0 ? (this.receives.splice(r, 1), true) : send !== null && send.accepted;
     const p: PendingPacket = { v, c, at: now, accepted, send };
     if (this.waiting(p)) this.packets.push(p);
     else this.emitPacket(p);
@@ -158,8 +215,11 @@ export class WatchJoiner {
       return false;
     });
     if (this.sends.length) this.sends = this.sends.filter((s) => {
+      if (s.done) return false;
       if (now - s.at < hold) return true;
-      this.emitSend(s.e, s.time);
+      this.release(s);
+      // Its receive event came (accepted), or none will: a local destination no socket took.
+      this.emitSend(s.e, s.time, s.accepted ? true : this.awaitsReceive(s.e) ? false : null);
       return false;
     });
     if (this.receives.length) this.receives = this.receives.filter((x) => {
@@ -200,10 +260,12 @@ export class WatchJoiner {
     });
   }
 
-  private emitSend(e: KernelSend, time: number): void {
+  /** A send event alone (no packet): `accepted` by a local socket (its receive event), not (to a
+   *  local address, no receive event), or null (to another host: not for this kernel to say). */
+  private emitSend(e: KernelSend, time: number, accepted: boolean | null): void {
     this.opts.emit({
       type: 'rst', time, from: e.src, to: e.dst, sender: 'this-kernel', kernel: { reason: e.reason, state: e.state },
-      accepted: null, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
+      accepted, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
       connection: null, process: this.processOf(e.src, e.dst, e),
     });
   }

@@ -162,3 +162,33 @@ test('--no-kernel: the packets alone; a refused connect on loopback is one recor
   }
 });
 
+
+test('--quiet: no record per reset, the resets still counted in the summary and the metrics (three refused connects on loopback)', { skip, timeout: 30_000 }, async () => {
+  const port = 1 + ((process.pid + 7) % 20000) + 40000;
+  const w = spawn(process.execPath, [bin, 'watch', '--no-capture', '--quiet', '--json', '--port', String(port), '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  w.stdout!.on('data', (d) => { out += d; });
+  w.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));
+  try {
+    for (let i = 0; i < 100 && !/watching this host/.test(err); i++) await sleep(100);
+    assert.match(err, /watching this host: the kernel's resets/);
+    const c = spawnSync('python3', ['-c', `import socket\nfor _ in range(3):\n  s=socket.socket(); print(s.connect_ex(('127.0.0.1',${port}))); s.close()`], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), '111\n111\n111');
+    await sleep(1000);
+    const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)?.[1];
+    assert.ok(url, err);
+    const text = await (await fetch(url)).text();
+    const resets = parsePrometheusTextFormat(text).find((f) => f.name === 'rstlab_watch_resets_total') as { metrics: Array<{ value: string; labels: Record<string, string> }> } | undefined;
+    const refused = (resets?.metrics ?? []).filter((m) => m.labels.kernel_reason === 'NO_SOCKET' && m.labels.local_port === String(port));
+    assert.equal(refused.reduce((n, m) => n + Number(m.value), 0), 3, text);
+    w.kill('SIGTERM');
+    assert.equal(await exited, 0, err);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; records?: number });
+    assert.deepEqual(lines.map((l) => l.type), ['summary'], 'only the summary');
+    assert.equal(lines[0]!.records, 3);
+  } finally {
+    if (w.exitCode === null) w.kill('SIGKILL');
+  }
+});
