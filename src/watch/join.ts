@@ -9,15 +9,15 @@
 //   KERNEL_HOLD_SEC for its packet (the engine judges a RST LIVE_LINGER_SEC after the connection's
 //   last packet); unmatched, each is emitted alone. A receive event marks the packet RST it
 //   accepted (`accepted: true`), or is emitted alone when no packet showed it.
-// - A RST sent from one of this host's sockets to another (loopback, or between namespaces on
+// - A RST from one of this host's sockets to another (loopback, or between namespaces on
 //   one kernel) is logged twice, a send event and a receive event: they become one record
-//   (`this-kernel`, `accepted: true`), with or without its packet. A send event to a local address
-//   waits for its receive event as it waits for its packet; one that never comes (no socket took
-//   the RST) is emitted with `accepted: false`.
-// - Packets not watched (`packetsWatched: false`): no packet can come, so a kernel event is
-//   emitted at once — unless it has a socket whose owner is not known yet and no process context
-//   names it, or it is a send to a local address (its receive event may follow); those wait
-//   OWNER_HOLD_SEC (for the next reading of the owners, or the receive).
+//   (`this-kernel`, `accepted: true`), with or without its packet.
+// - Packets not watched (`packetsWatched: false`): no packet can come, so the kernel events of
+//   one read (`kernel()` calls up to `flushKernel()`, which the caller makes after each read of the
+//   trace) are emitted at the end of that read, a send joined with a receive event of the same RST
+//   in it — unless it has a socket whose owner is not known yet and no process context names it
+//   (and, for a receive event, no send event in the read): that one waits OWNER_HOLD_SEC for the
+//   next reading of the owners (a held send, for its receive event too).
 // - `sender` says who sent it as far as this host can tell: `this-kernel` (a send event),
 //   `not-this-kernel` (a packet from one of this host's addresses that its TCP did not send: a
 //   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
@@ -80,6 +80,8 @@ export interface JoinOptions {
 }
 
 interface PendingSend { e: KernelSend; time: number; at: number; accepted: boolean; done: boolean }
+/** The held sends of one pair: released ones are skipped, and dropped from the front as they go. */
+interface SendBucket { items: PendingSend[]; head: number }
 interface PendingPacket { v: RstVerdict; c: ConnectionReport; at: number; accepted: boolean; send: PendingSend | null }
 
 /** The records without the explainer's view share one (frozen) empty list. */
@@ -89,25 +91,31 @@ const addrOf = (endpoint: string): string => parseEndpoint(endpoint).addr;
 
 export class WatchJoiner {
   private sends: PendingSend[] = [];
-  /** The held send events by "src dst" (the same objects as `sends`), for their receive events. */
-  private readonly sendsByPair = new Map<string, PendingSend[]>();
+  /** The held send events by source, then destination (the same objects as `sends`, in the order
+   *  they came), for their receive events and packets. Keyed by the events' own endpoint strings
+   *  (the trace decoder shares one per endpoint): no key is built per event. */
+  private readonly sendsByPair = new Map<string, Map<string, SendBucket>>();
   private packets: PendingPacket[] = [];
   /** Receive events not yet matched to a packet, by "from to". */
   private receives: Array<{ e: KernelReceive; time: number; at: number }> = [];
+  /** Without packets: the kernel events of the current read, their times, how many are receives. */
+  private readonly batch: Array<KernelSend | KernelReceive> = [];
+  private readonly batchTimes: number[] = [];
+  private batchReceives = 0;
+  private batchNow = 0;
 
   constructor(private readonly opts: JoinOptions) {}
 
   kernel(e: KernelSend | KernelReceive, time: number, now = time): void {
     if (this.opts.packetsWatched === false) {
-      if (e.kind === 'send') {
-        if (this.awaitsReceive(e) || this.awaitsOwner(e)) this.holdSend(e, time, now);
-        else this.emitSend(e, time, null);
-        return;
+      // (A receive event always joins the read: its send event is in it, or it waits for its owner there.)
+      if (e.kind === 'send' && this.awaitsOwner(e)) this.holdSend(e, time, now);
+      else {
+        this.batch.push(e);
+        this.batchTimes.push(time);
+        this.batchNow = now;
+        if (e.kind === 'receive') this.batchReceives += 1;
       }
-      const s = this.takeSend(e, time);
-      if (s) this.emitSend(s.e, s.time, true);
-      else if (this.awaitsOwner(e)) this.receives.push({ e, time, at: now });
-      else this.emitReceive(e, time);
       return;
     }
     if (e.kind === 'send') {
@@ -123,29 +131,72 @@ export class WatchJoiner {
     else this.receives.push({ e, time, at: now });
   }
 
-  /** A send event to one of this host's addresses: its receive event may follow. */
-  private awaitsReceive(e: KernelSend): boolean {
-    return this.opts.kernelWatched && this.opts.isLocal(addrOf(e.dst));
+  /**
+   * Without packets: emit the events of the read just made, in their order, each send with the
+   * receive event of the same RST when the read holds it (the two are microseconds apart; a reset
+   * flood to closed ports has no receive events, and then nothing is looked up).
+   */
+  flushKernel(): void {
+    const n = this.batch.length;
+    if (n === 0) return;
+    let byPair: Map<string, number[]> | null = null;
+    if (this.batchReceives > 0) {
+      byPair = new Map();
+      for (let i = 0; i < n; i += 1) {
+        const e = this.batch[i]!;
+        if (e.kind !== 'receive') continue;
+        const k = `${e.remote} ${e.local}`;
+        const l = byPair.get(k);
+        if (l) l.push(i); else byPair.set(k, [i]);
+      }
+    }
+    const used = byPair ? new Uint8Array(n) : null;
+    for (let i = 0; i < n; i += 1) {
+      const e = this.batch[i]!;
+      const time = this.batchTimes[i]!;
+      if (e.kind === 'send') {
+        let j = -1;
+        for (const x of byPair?.get(`${e.src} ${e.dst}`) ?? []) if (!used![x] && Math.abs(this.batchTimes[x]! - time) <= MATCH_SEC) { j = x; break; }
+        if (j >= 0) used![j] = 1;
+        this.emitSend(e, time, j >= 0 ? true : null);
+      } else if (!used![i]) {
+        const s = this.takeSend(e, time);
+        if (s) this.emitSend(s.e, s.time, true);
+        else if (this.awaitsOwner(e)) this.receives.push({ e, time, at: this.batchNow });
+        else this.emitReceive(e, time);
+      }
+    }
+    this.batch.length = 0;
+    this.batchTimes.length = 0;
+    this.batchReceives = 0;
   }
 
   private holdSend(e: KernelSend, time: number, now: number): void {
     const s: PendingSend = { e, time, at: now, accepted: false, done: false };
     this.sends.push(s);
-    const k = `${e.src} ${e.dst}`;
-    const list = this.sendsByPair.get(k);
-    if (list) list.push(s);
-    else this.sendsByPair.set(k, [s]);
+    let byDst = this.sendsByPair.get(e.src);
+    if (byDst === undefined) this.sendsByPair.set(e.src, byDst = new Map());
+    const b = byDst.get(e.dst);
+    if (b) b.items.push(s);
+    else byDst.set(e.dst, { items: [s], head: 0 });
   }
 
-  /** The held send event of the RST this receive event took (the nearest in time), if any. */
-  private peekSend(e: KernelReceive, time: number): PendingSend | null {
-    const list = this.sendsByPair.get(`${e.remote} ${e.local}`);
+  /** The held send from `src` to `dst` nearest to `time` (within MATCH_SEC) that `ok` takes. */
+  private heldSend(src: string, dst: string, time: number, ok: (s: PendingSend) => boolean): PendingSend | null {
+    const b = this.sendsByPair.get(src)?.get(dst);
+    if (b === undefined) return null;
     let best: PendingSend | null = null;
-    for (const s of list ?? []) {
-      if (s.done || s.accepted || Math.abs(s.time - time) > MATCH_SEC) continue;
+    for (let i = b.head; i < b.items.length; i += 1) {
+      const s = b.items[i]!;
+      if (s.done || !ok(s) || Math.abs(s.time - time) > MATCH_SEC) continue;
       if (best === null || Math.abs(s.time - time) < Math.abs(best.time - time)) best = s;
     }
     return best;
+  }
+
+  /** The held send event of the RST this receive event took, if any. */
+  private peekSend(e: KernelReceive, time: number): PendingSend | null {
+    return this.heldSend(e.remote, e.local, time, (s) => !s.accepted);
   }
 
   /** peekSend, and the send is no longer held. */
@@ -155,15 +206,21 @@ export class WatchJoiner {
     return s;
   }
 
-  /** A held send event leaves the index (and, at the next tick, the list). */
+  /** A held send event is done: off its bucket's front once all before it are (amortized O(1)),
+   *  and out of `sends` at the next tick. */
   private release(s: PendingSend): void {
     s.done = true;
-    const k = `${s.e.src} ${s.e.dst}`;
-    const list = this.sendsByPair.get(k);
-    if (!list) return;
-    const i = list.indexOf(s);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.sendsByPair.delete(k);
+    const byDst = this.sendsByPair.get(s.e.src);
+    const b = byDst?.get(s.e.dst);
+    if (byDst === undefined || b === undefined) return;
+    while (b.head < b.items.length && b.items[b.head]!.done) b.head += 1;
+    if (b.head === b.items.length) {
+      byDst.delete(s.e.dst);
+      if (byDst.size === 0) this.sendsByPair.delete(s.e.src);
+    } else if (b.head > 1024 && b.head * 2 > b.items.length) {
+      b.items = b.items.slice(b.head);
+      b.head = 0;
+    }
   }
 
   /** A socket's event whose owner may still be learnt: not known yet, and no process context. */
@@ -193,11 +250,7 @@ export class WatchJoiner {
   }
 
   packet(v: RstVerdict, c: ConnectionReport, now: number): void {
-    let send: PendingSend | null = null;
-    for (const s of this.sendsByPair.get(`${v.from} ${v.to}`) ?? []) {
-      if (s.done || Math.abs(s.time - v.time) > MATCH_SEC) continue;
-      if (send === null || Math.abs(s.time - v.time) < Math.abs(send.time - v.time)) send = s;
-    }
+    const send = this.heldSend(v.from, v.to, v.time, () => true);
     if (send) this.release(send);
     const r = this.receives.findIndex((x) => x.e.remote === v.from && x.e.local === v.to && Math.abs(x.time - v.time) <= MATCH_SEC);
     const accepted = r >= 0 ? (this.receives.splice(r, 1), true) : send !== null && send.accepted;
@@ -208,6 +261,7 @@ export class WatchJoiner {
 
   /** Emit what has waited long enough at `now` (seconds). */
   tick(now: number): void {
+    this.flushKernel();
     const hold = this.opts.packetsWatched === false ? OWNER_HOLD_SEC : KERNEL_HOLD_SEC;
     if (this.packets.length) this.packets = this.packets.filter((p) => {
       if (now - p.at < PACKET_HOLD_SEC) return true;
@@ -218,8 +272,7 @@ export class WatchJoiner {
       if (s.done) return false;
       if (now - s.at < hold) return true;
       this.release(s);
-      // Its receive event came (accepted), or none will: a local destination no socket took.
-      this.emitSend(s.e, s.time, s.accepted ? true : this.awaitsReceive(s.e) ? false : null);
+      this.emitSend(s.e, s.time, s.accepted ? true : null);
       return false;
     });
     if (this.receives.length) this.receives = this.receives.filter((x) => {
@@ -260,8 +313,8 @@ export class WatchJoiner {
     });
   }
 
-  /** A send event alone (no packet): `accepted` by a local socket (its receive event), not (to a
-   *  local address, no receive event), or null (to another host: not for this kernel to say). */
+  /** A send event without its packet: `accepted` true when a local socket's receive event showed
+   *  it took the RST, else null. */
   private emitSend(e: KernelSend, time: number, accepted: boolean | null): void {
     this.opts.emit({
       type: 'rst', time, from: e.src, to: e.dst, sender: 'this-kernel', kernel: { reason: e.reason, state: e.state },

@@ -267,6 +267,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       // To the microsecond, as the kernel's time stamp is (and the JSON record writes it).
       joiner.kernel(e, Math.round((e.ts + trace.wallOffset) * 1e6) / 1e6, now);
     }
+    joiner.flushKernel();
     if (unknownOwner) void owners.refresh();
   };
 
