@@ -139,53 +139,52 @@ test('an unprivileged user: one line for each source that cannot be read, then o
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
-test('--no-kernel: the packets alone; a refused connect on loopback is one record, its sender unknown to the kernel side', { skip: process.getuid?.() !== 0 ? 'needs root (tcpdump)' : false, timeout: 30_000 }, async () => {
-  const port = 1 + (process.pid % 20000) + 40000;
-  const w = spawn(process.execPath, [bin, 'watch', '--no-kernel', '--json', '--port', String(port), '--interface', 'lo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `rstlab watch ARGS` on this host, once it says it is watching: its output so far, on demand. */
+async function watchHost(args: readonly string[]) {
+  const w = spawn(process.execPath, [bin, 'watch', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   w.stdout!.on('data', (d) => { out += d; });
   w.stderr!.on('data', (d) => { err += d; });
   const exited = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));
+  for (let i = 0; i < 100 && !/watching this host/.test(err); i++) await sleep(100);
+  return { w, out: () => out, err: () => err, exited };
+}
+
+test('--no-kernel: the packets alone; a refused connect on loopback is one record, its sender unknown to the kernel side', { skip: process.getuid?.() !== 0 ? 'needs root (tcpdump)' : false, timeout: 30_000 }, async () => {
+  const port = 1 + (process.pid % 20000) + 40000;
+  const { w, out, err, exited } = await watchHost(['--no-kernel', '--json', '--port', String(port), '--interface', 'lo']);
   try {
-    for (let i = 0; i < 100 && !/watching this host/.test(err); i++) await sleep(100);
-    assert.match(err, /watching this host: packets on lo/);
+    assert.match(err(), /watching this host: packets on lo/);
     const c = spawnSync('python3', ['-c', `import socket\ns=socket.socket()\nprint(s.connect_ex(('127.0.0.1',${port})))`], { encoding: 'utf8' });
     assert.equal(c.stdout.trim(), '111');
     await sleep(1000);
     w.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
-    const recs = out.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+    assert.equal(await exited, 0, err());
+    const recs = out().trim().split('\n').map((l) => JSON.parse(l) as Rec);
     assert.deepEqual(recs.filter((r) => r.type === 'rst').map((r) => [r.from, r.sender, r.kernel, r.accepted, r.cause]), [[`127.0.0.1:${port}`, 'unknown', null, null, 'refused']]);
   } finally {
     if (w.exitCode === null) w.kill('SIGKILL');
   }
 });
 
-
 test('--quiet: no record per reset, the resets still counted in the summary and the metrics (three refused connects on loopback)', { skip, timeout: 30_000 }, async () => {
   const port = 1 + ((process.pid + 7) % 20000) + 40000;
-  const w = spawn(process.execPath, [bin, 'watch', '--no-capture', '--quiet', '--json', '--port', String(port), '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  w.stdout!.on('data', (d) => { out += d; });
-  w.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));
+  const { w, out, err, exited } = await watchHost(['--no-capture', '--quiet', '--json', '--port', String(port), '--metrics', '127.0.0.1:0']);
   try {
-    for (let i = 0; i < 100 && !/watching this host/.test(err); i++) await sleep(100);
-    assert.match(err, /watching this host: the kernel's resets/);
+    assert.match(err(), /watching this host: the kernel's resets/);
     const c = spawnSync('python3', ['-c', `import socket\nfor _ in range(3):\n  s=socket.socket(); print(s.connect_ex(('127.0.0.1',${port}))); s.close()`], { encoding: 'utf8' });
     assert.equal(c.stdout.trim(), '111\n111\n111');
     await sleep(1000);
-    const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)?.[1];
-    assert.ok(url, err);
+    const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err())?.[1];
+    assert.ok(url, err());
     const text = await (await fetch(url)).text();
     const resets = parsePrometheusTextFormat(text).find((f) => f.name === 'rstlab_watch_resets_total') as { metrics: Array<{ value: string; labels: Record<string, string> }> } | undefined;
     const refused = (resets?.metrics ?? []).filter((m) => m.labels.kernel_reason === 'NO_SOCKET' && m.labels.local_port === String(port));
     assert.equal(refused.reduce((n, m) => n + Number(m.value), 0), 3, text);
     w.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; records?: number });
+    assert.equal(await exited, 0, err());
+    const lines = out().trim().split('\n').map((l) => JSON.parse(l) as { type: string; records?: number });
     assert.deepEqual(lines.map((l) => l.type), ['summary'], 'only the summary');
     assert.equal(lines[0]!.records, 3);
   } finally {
