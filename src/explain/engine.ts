@@ -156,8 +156,9 @@ export class RstRing {
 export interface ReportContext { hosts: HostIdCounters; refused: RefusedAttempts }
 
 /**
- * Refused attempts by their ports, the latest MAX kept: a SYN with the same ports and ISN within
- * WINDOW_SEC of a refused one is the same connect() retried (Windows: Microsoft KB 175523).
+ * Refused attempts by their ports (at most MAX; then it starts again): a SYN with the same ports
+ * and ISN within WINDOW_SEC of a refused one is the same connect() retried by the client's TCP,
+ * which Windows does (Microsoft KB 175523): only Windows clients' attempts are kept.
  */
 export class RefusedAttempts {
   static readonly MAX = 4096;
@@ -168,8 +169,9 @@ export class RefusedAttempts {
   see(key: string, isn: number, synFrame: number, time: number): { synFrame: number; time: number; attempt: number } | null {
     const before = this.byPorts.get(key);
     const retry = before !== undefined && before.isn === isn && time - before.time <= RefusedAttempts.WINDOW_SEC ? before : null;
-    this.byPorts.delete(key);
-    if (this.byPorts.size >= RefusedAttempts.MAX) this.byPorts.delete(this.byPorts.keys().next().value as string);
+    // Full: start again (a retry comes within seconds; evicting one by one costs a scan of the
+    // Map's deleted entries each time).
+    if (before === undefined && this.byPorts.size >= RefusedAttempts.MAX) this.byPorts.clear();
     this.byPorts.set(key, { isn, synFrame, time, attempt: retry ? retry.attempt + 1 : 1 });
     return retry;
   }
@@ -182,7 +184,8 @@ export function reportOf(c: Connection, ring?: RstRing, ctx?: ReportContext): Co
   const profiles = { orig: senderProfile(c.orig, origCounter?.global === true), resp: senderProfile(c.resp, respCounter?.global === true) };
   // A refused attempt (the responder's RST answers the originator's SYN, nothing else), for retries.
   const first = c.rsts[0];
-  const refusedBefore = ctx && first && !first.fromOrig && c.orig.sawSyn && c.orig.isn !== null && c.resp.packets === c.resp.rstFrames.length
+  const refusedBefore = ctx && first && !first.fromOrig && profiles.orig.family === 'windows' && c.orig.sawSyn && c.orig.isn !== null
+    && c.resp.packets === c.resp.rstFrames.length
     ? ctx.refused.see(`${c.orig.addr} ${c.orig.port} ${c.resp.addr} ${c.resp.port}`, c.orig.isn, c.firstFrame, c.start) : null;
   const rsts = c.rsts.map((r) => judgeRst(r, c, {
     profile: r.fromOrig ? profiles.orig : profiles.resp,

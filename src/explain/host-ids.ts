@@ -39,6 +39,8 @@ export function idFollows(earlier: number, later: number): boolean {
 
 export class HostIdCounters {
   private readonly hosts = new Map<number, Host>();
+  /** Hosts with at least MIN_AGREE agreeing pairs. */
+  private candidates = 0;
 
   readonly observe = (addr: number, firstIdent: number, start: number, lastIdent: number, lastTime: number): void => {
     let h = this.hosts.get(addr);
@@ -50,7 +52,7 @@ export class HostIdCounters {
     if (Math.abs(start - h.firstTime) <= PAIR_SEC) {
       h.pairs += 1;
       const [a, b] = start >= h.firstTime ? [h.firstIdent, firstIdent] : [firstIdent, h.firstIdent];
-      if (idFollows(a, b)) h.agree += 1;
+      if (idFollows(a, b) && ++h.agree === MIN_AGREE) this.candidates += 1;
     }
     h.firstIdent = firstIdent;
     h.firstTime = start;
@@ -61,7 +63,8 @@ export class HostIdCounters {
   };
 
   counter(addr: string): HostCounter | null {
-    if (this.hosts.size === 0 || addr.includes(':')) return null;
+    // (No host has the agreeing pairs a global counter needs: nothing to look up, no address to parse.)
+    if (this.candidates === 0 || addr.includes(':')) return null;
     const b = parseIpv4(addr);
     const h = this.hosts.get(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0);
     if (h === undefined) return null;

@@ -16,7 +16,10 @@
 //   unanswered first. Memory is bounded: MAX_HOSTS hosts, MAX_SATURATED saturated seconds each.
 
 import type { ConnectionReport } from './engine.js';
-import { parseEndpoint } from '../wire/addr.js';
+
+/** The address of an endpoint as explain writes it (`10.0.0.1:80`, `[fd00::1]:80`), without
+ *  parsing it (keyed only: a scan reports a refused connection per probe). */
+const hostOf = (endpoint: string): string => endpoint.slice(endpoint[0] === '[' ? 1 : 0, endpoint.lastIndexOf(endpoint[0] === '[' ? ']' : ':'));
 
 export interface RateLimitFinding {
   /** The host whose RSTs were limited. */
@@ -104,9 +107,9 @@ export class RstRateLimits {
     const r = c.rsts[0];
     if (r !== undefined) {
       if (r.cause !== 'refused') return;
-      this.host(parseEndpoint(r.from).addr)?.add(Math.floor(r.time), true);
+      this.host(hostOf(r.from))?.add(Math.floor(r.time), true);
     } else if (c.connState === 'S0' && c.respPackets === 0) {
-      this.host(parseEndpoint(c.resp).addr)?.add(Math.floor(c.start), false);
+      this.host(hostOf(c.resp))?.add(Math.floor(c.start), false);
     }
   }
 
