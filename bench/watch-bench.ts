@@ -5,14 +5,16 @@
 // makes the kernel send one RST. For each rate (two sizes by default) each tool watches its own
 // flood: records seen against SYNs sent (loss), the watcher's CPU seconds (/proc/PID/stat, its
 // children included) and CPU per 1,000 RST/s. Root; loopback only; every loop is bounded.
-// Targets (issue 19): >= 20,000 RST/s without loss; CPU <= 3 x bpftrace's. Two rows of watch: a
-// JSON record per reset, and --quiet (each reset joined and counted, only the summary written:
-// what bpftrace's program does, counting).
+// Targets (issue 19): >= 20,000 RST/s without loss; CPU <= 3 x bpftrace's. Three rows of watch: a
+// JSON record per reset; --quiet reading every event from the ring buffer (each reset joined and
+// counted, only the summary written); --quiet counting in the kernel (`--kernel-source bpftrace`:
+// what bpftrace's program does, with watch's keys, filters, owners and joins on the counts).
 // Run: node dist/bench/watch-bench.js [rates, default 20000,50000] [seconds per run, default 5]
+//      [runs of each, taking turns, default 3]
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoopbackPort } from '../src/testkit.js';
@@ -20,8 +22,9 @@ import { closedLoopbackPort } from '../src/testkit.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rates = (process.argv[2] ?? '20000,50000').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 5);
-if (rates.some((r) => !Number.isInteger(r) || r < 1 || r > 500_000) || !(seconds > 0 && seconds <= 60)) {
-  process.stderr.write('watch-bench: usage: node dist/bench/watch-bench.js [rates, e.g. 20000,50000] [seconds 1-60]\n');
+const runsArg = Number(process.argv[4] ?? 3);
+if (rates.some((r) => !Number.isInteger(r) || r < 1 || r > 500_000) || !(seconds > 0 && seconds <= 60) || !(Number.isInteger(runsArg) && runsArg >= 1 && runsArg <= 9)) {
+  process.stderr.write('watch-bench: usage: node dist/bench/watch-bench.js [rates, e.g. 20000,50000] [seconds 1-60] [runs 1-9]\n');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -29,19 +32,47 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 const hasBpftrace = !spawnSync('bpftrace', ['--version']).error;
+// bpftrace finds tracepoints under /sys/kernel/tracing; `rstlab watch` mounts tracefs itself when
+// it is mounted nowhere (and unmounts it after), so on a machine where it is not mounted the bench
+// mounts it for its whole run and unmounts it at the end.
+const TRACEFS = '/sys/kernel/tracing';
+let mountedTracefs = false;
+if (hasBpftrace && !existsSync(`${TRACEFS}/events`)) {
+  mountedTracefs = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]).status === 0;
+  if (!mountedTracefs) process.stderr.write(`watch-bench: tracefs is not mounted and cannot be mounted at ${TRACEFS}: bpftrace will see no tracepoint\n`);
+}
+process.on('exit', () => { if (mountedTracefs) spawnSync('umount', [TRACEFS]); });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 100; // USER_HZ
 
-/** CPU seconds of a process and its waited-for children (utime + stime + cutime + cstime). */
+/** CPU seconds of a process and of every process under it (utime + stime + cutime + cstime of
+ *  each): a watcher's helpers (watch's bpftrace, ss) count as its own, running or reaped. */
 function cpuOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK;
-  } catch {
-    return NaN;
+  const stat = (p: string) => {
+    try {
+      const t = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = t.slice(t.lastIndexOf(') ') + 2).split(' ');
+      return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK };
+    } catch {
+      return null;
+    }
+  };
+  const all = new Map<number, { ppid: number; cpu: number }>();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const s = stat(p);
+    if (s) all.set(Number(p), s);
   }
+  if (!all.has(pid)) return NaN;
+  let total = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    total += all.get(p)?.cpu ?? 0;
+    for (const [c, s] of all) if (s.ppid === p) todo.push(c);
+  }
+  return total;
 }
-
 
 function flood(port: number, rate: number, count: number): Promise<{ sent: number; seconds: number; cpu: number }> {
   const r = spawn('python3', [path.join(repo, 'src/lab/tools/syn-flood.py'), String(port), String(rate), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -78,10 +109,11 @@ function nobody(_port: number) {
   return { child, ready: Promise.resolve(), seen: () => NaN };
 }
 
-/** `rstlab watch --no-capture --json`, a record per reset (`quiet`: with --quiet, none: each reset
- *  joined and counted, as bpftrace counts, and only the summary written). */
-function rstlabWatch(port: number, quiet = false) {
-  const args = ['watch', '--no-capture', '--json', '--port', String(port), ...(quiet ? ['--quiet'] : [])];
+/** `rstlab watch --no-capture --json`, a record per reset; `quiet`: with --quiet, no record, only
+ *  the summary written: each reset read from the ring buffer, joined and counted ('ring'), or
+ *  counted in the kernel by watch's bpftrace program and each distinct key joined ('kernel'). */
+function rstlabWatch(port: number, quiet: 'no' | 'ring' | 'kernel' = 'no') {
+  const args = ['watch', '--no-capture', '--json', '--port', String(port), ...(quiet === 'no' ? [] : ['--quiet', '--kernel-source', quiet === 'ring' ? 'tracefs' : 'bpftrace'])];
   const child = spawn(process.execPath, [path.join(repo, 'bin/rstlab.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = 0;
   let partial = '';
@@ -106,21 +138,22 @@ function bpftrace(port: number) {
   const child = spawn('bpftrace', ['-e', prog], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { for (const l of String(d).split('\n')) if (/ERROR/.test(l) && !/RLIMIT_MEMLOCK/.test(l)) process.stderr.write(`bpftrace: ${l}\n`); });
   // (bpftrace's stdout is a pipe, so "Attaching N probes" may wait in its buffer: 3 s at most.)
   const ready = Promise.race([new Promise<void>((res) => child.stdout!.on('data', (d) => { if (/Attaching/.test(String(d))) res(); })), sleep(3000).then(() => undefined)]);
   return { child, ready, seen: () => [...out.matchAll(/\]: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0) };
 }
 
 // Each configuration RUNS times, taking turns; each figure is the median (this machine is a VM).
-const RUNS = 3;
+const RUNS = runsArg;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: Figures[] = [];
 for (const rate of rates) {
   const runs: Record<string, Figures[]> = {};
   for (let k = 0; k < RUNS; k++) {
     const tools: Array<[string, typeof nobody]> = [
-      ['(no watcher)', nobody], ['rstlab watch', (p) => rstlabWatch(p)], ['watch --quiet', (p) => rstlabWatch(p, true)],
-      ...(hasBpftrace ? [['bpftrace', bpftrace] as [string, typeof nobody]] : []),
+      ['(no watcher)', nobody], ['rstlab watch', (p) => rstlabWatch(p)], ['quiet, ring', (p) => rstlabWatch(p, 'ring')],
+      ...(hasBpftrace ? [['quiet, in BPF', (p) => rstlabWatch(p, 'kernel')], ['bpftrace', bpftrace]] as Array<[string, typeof nobody]> : []),
     ];
     for (const [tool, start] of tools) {
       (runs[tool] ??= []).push(await measure(tool, rate, start));
@@ -131,26 +164,33 @@ for (const rate of rates) {
   }
 }
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`;
-process.stdout.write(`rstlab watch against bpftrace, ${seconds} s per run (SYNs to a closed loopback port; one RST each)\n`);
+process.stdout.write(`rstlab watch against bpftrace, ${seconds} s per run, ${RUNS} runs each taking turns, medians (SYNs to a closed loopback port; one RST each)\n`);
 // "overhead": the watcher's own CPU plus what the flooding process spent more than with no watcher
 // — on loopback the kernel sends each RST, and runs the tracepoint (bpftrace's BPF program,
 // tracefs' ring buffer write) in the sender's context: the fair figure for bpftrace, whose counting
 // runs in the kernel and is charged to no process of its own. `seen` is the least of the runs.
 process.stdout.write(`${'tool'.padEnd(14)} ${'rate asked'.padStart(10)} ${'achieved'.padStart(9)} ${'RSTs'.padStart(8)} ${'seen'.padStart(8)} ${'lost'.padStart(7)} ${'own CPU s'.padStart(10)} ${'overhead s'.padStart(11)} ${'per 1k RST/s'.padStart(13)}\n`);
-const overhead = (r: Figures) => r.cpu + r.flooder - rows.find((x) => x.tool === '(no watcher)' && x.rate === r.rate)!.flooder;
+const base = (r: Figures) => rows.find((x) => x.tool === '(no watcher)' && x.rate === r.rate)!;
+const overhead = (r: Figures) => r.cpu + r.flooder - base(r).flooder;
 for (const r of rows) {
   const o = overhead(r);
+  const none = r.tool === '(no watcher)';
   const seen = Number.isNaN(r.seen) ? '–' : String(r.seen);
   const lost = Number.isNaN(r.seen) ? '–' : pct(r.sent - r.seen, r.sent);
-  const own = r.tool === '(no watcher)' ? `(${r.flooder.toFixed(2)})` : r.cpu.toFixed(2);
-  process.stdout.write(`${r.tool.padEnd(14)} ${String(r.rate).padStart(10)} ${r.achieved.toFixed(0).padStart(9)} ${String(r.sent).padStart(8)} ${seen.padStart(8)} ${lost.padStart(7)} ${own.padStart(10)} ${(r.tool === '(no watcher)' ? '–' : o.toFixed(2)).padStart(11)} ${(r.tool === '(no watcher)' ? '–' : (o / (r.achieved / 1000)).toFixed(3)).padStart(13)}\n`);
+  const own = none ? `(${r.flooder.toFixed(2)})` : r.cpu.toFixed(2);
+  process.stdout.write(`${r.tool.padEnd(14)} ${String(r.rate).padStart(10)} ${r.achieved.toFixed(0).padStart(9)} ${String(r.sent).padStart(8)} ${seen.padStart(8)} ${lost.padStart(7)} ${own.padStart(10)} ${(none ? '–' : o.toFixed(2)).padStart(11)} ${(none ? '–' : (o / (r.achieved / 1000)).toFixed(3)).padStart(13)}\n`);
 }
 if (hasBpftrace) {
   for (const rate of rates) {
     const b = rows.find((r) => r.tool === 'bpftrace' && r.rate === rate)!;
-    for (const tool of ['rstlab watch', 'watch --quiet']) {
+    if (!(b.seen > 0)) {
+      process.stdout.write(`at ${rate}/s: bpftrace counted nothing (see its errors above): no ratio\n`);
+      continue;
+    }
+    for (const tool of ['rstlab watch', 'quiet, ring', 'quiet, in BPF']) {
       const w = rows.find((r) => r.tool === tool && r.rate === rate)!;
-      process.stdout.write(`at ${rate}/s: ${tool}'s overhead is ${(overhead(w) / Math.max(overhead(b), 0.01)).toFixed(1)}× bpftrace's (target ≤ 3×), lost ${pct(w.sent - w.seen, w.sent)} (target 0)\n`);
+      const ratio = (x: number, y: number) => `${(x / Math.max(y, 0.01)).toFixed(1)}×`;
+      process.stdout.write(`at ${rate}/s: ${tool}'s overhead is ${ratio(overhead(w), overhead(b))} bpftrace's (target ≤ 3×), lost ${pct(w.sent - w.seen, w.sent)} (target 0)\n`);
     }
   }
 } else process.stdout.write('bpftrace is not installed (apt-get install bpftrace): no peer in this run\n');

@@ -12,7 +12,7 @@ declare -A need=(
   [/usr/bin/socat]=socat [conntrack]=conntrack [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
   [/usr/lib/python3/dist-packages/requests]=python3-requests [/usr/lib/python3/dist-packages/httpx]=python3-httpx
   [/usr/lib/python3/dist-packages/aiohttp]=python3-aiohttp
-  [go]=golang-go
+  [go]=golang-go [bpftrace]=bpftrace
   [psql]=postgresql-client [/usr/lib/postgresql/15/bin/postgres]=postgresql [redis-cli]=redis-tools
   [redis-server]=redis-server [mariadb]=mariadb-client [/usr/sbin/mariadbd]=mariadb-server
   [/usr/sbin/nginx]=nginx-light [/usr/sbin/haproxy]=haproxy [/usr/bin/mitmdump]=mitmproxy

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 
 interface WatchCliOptions {
   interface?: string; port?: string[]; host?: string[]; pid?: string; comm?: string; netns?: string;
-  json?: boolean; kernel: boolean; capture: boolean; duration?: string; metrics?: string; color?: boolean; quiet?: boolean;
+  json?: boolean; kernel: boolean; capture: boolean; duration?: string; metrics?: string; color?: boolean; quiet?: boolean; kernelSource?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
@@ -37,6 +37,7 @@ export function registerWatchCommand(program: Command): void {
     .option('--duration <seconds>', 'stop after this long')
     .option('--metrics <[host:]port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (host default 127.0.0.1)')
     .option('--quiet', 'no line per reset: only the summary at the end (and the metrics, with --metrics): for a watch left running on a host')
+    .option('--kernel-source <source>', 'tracefs (the ring buffer: every event), bpftrace (counted in the kernel; with --quiet --no-capture) or auto (default: bpftrace with --quiet --no-capture where it can run, else tracefs)')
     .option('--no-color', 'no colours')
     .action(async (opts: WatchCliOptions) => {
       const ports = (opts.port ?? []).map((p) => {
@@ -52,9 +53,14 @@ export function registerWatchCommand(program: Command): void {
       for (const h of opts.host ?? []) if (!/^[0-9a-fA-F:.]+$/.test(h)) throw new UsageError(`--host takes IP addresses, got ${JSON.stringify(h)}`);
       if (opts.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.netns)) throw new UsageError(`--netns takes a namespace name (ip netns list), got ${JSON.stringify(opts.netns)}`);
       const metricsAt = opts.metrics !== undefined ? metricsAddress(opts.metrics) : undefined;
+      const src = opts.kernelSource ?? 'auto';
+      if (src !== 'tracefs' && src !== 'bpftrace' && src !== 'auto') throw new UsageError(`--kernel-source takes tracefs, bpftrace or auto, got ${JSON.stringify(src)}`);
+      if (src === 'bpftrace' && !(opts.quiet && !opts.capture)) throw new UsageError('--kernel-source bpftrace counts the resets in the kernel and writes no record per reset: use it with --quiet --no-capture');
+      // Counting in the kernel is for a watch that writes no record and sees no packet.
+      const kernelSource = src === 'auto' ? (opts.quiet && !opts.capture ? 'auto' : 'tracefs') : src;
       const { runWatchCommand } = await import('./watch-run.js');
       process.exitCode = await runWatchCommand({
-        ports, hosts: opts.host ?? [], kernel: opts.kernel, capture: opts.capture,
+        ports, hosts: opts.host ?? [], kernel: opts.kernel, capture: opts.capture, kernelSource,
         ...(opts.interface !== undefined ? { iface: opts.interface } : {}),
         ...(pid !== undefined ? { pid } : {}),
         ...(opts.comm !== undefined ? { comm: opts.comm } : {}),

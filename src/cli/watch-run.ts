@@ -32,7 +32,7 @@ export async function runWatchCommand(
   try {
     const summary = await runWatch({
       ...opts,
-      onReady: (s) => process.stderr.write(`rstlab watch: watching ${opts.netns ? `namespace ${opts.netns}` : 'this host'}: ${[s.kernel ? 'the kernel\'s resets' : '', s.capture ? `packets on ${opts.iface ?? 'any'}` : ''].filter(Boolean).join(', ')}; Ctrl-C to stop\n`),
+      onReady: (s) => process.stderr.write(`rstlab watch: watching ${opts.netns ? `namespace ${opts.netns}` : 'this host'}: ${[s.kernel ? (s.counting ? 'the kernel\'s resets, counted in the kernel (bpftrace)' : 'the kernel\'s resets') : '', s.capture ? `packets on ${opts.iface ?? 'any'}` : ''].filter(Boolean).join(', ')}; Ctrl-C to stop\n`),
       signal: stop.signal,
       ...(metrics ? { metrics } : {}),
       // --quiet: each reset is still joined, counted and observed by the metrics, but not written.

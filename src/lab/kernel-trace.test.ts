@@ -58,7 +58,7 @@ test('the recorder on this kernel: a SYN to a closed port is NO_SOCKET, seen bet
   await trace.stop(); // twice is fine
 });
 
-test('raw and text side by side: two instances see the same resets as the same events (the raw one reads trace_pipe_raw on this kernel)', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
+test('raw and text side by side: two instances see the same resets as the same events (the raw one reads trace_pipe_raw on this kernel), a dual-stack socket by its IPv4 addresses', { skip: skipOutsideCi(process.getuid?.() === 0 && existsSync(path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset')) ? false : 'needs root and tcp:tcp_send_reset') }, async () => {
   const raw = await startKernelTrace('cmp-raw');
   const text = await startKernelTrace('cmp-text', { text: true });
   try {
@@ -73,8 +73,23 @@ test('raw and text side by side: two instances see the same resets as the same e
         await new Promise<void>((resolve) => { net.connect(port, host).on('error', () => resolve()); });
       }
     }
+    // A dual-stack listener (`::`, Node's default) reset by an IPv4 client: its socket logs
+    // AF_INET6 with v4-mapped addresses; both readers give the IPv4 ones, as the packets show.
+    const ds = net.createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((resolve) => ds.listen(0, '::', () => resolve()));
+    const dsPort = (ds.address() as net.AddressInfo).port;
+    const c = net.connect(dsPort, '127.0.0.1');
+    await new Promise<void>((resolve) => c.on('connect', () => resolve()));
+    await new Promise((r) => setTimeout(r, 50));
+    const clientPort = c.localPort;
+    c.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    ds.close();
     for (const t of [raw, text]) t.mark('cmp end');
     const [a, b] = await Promise.all([raw.until('cmp end'), text.until('cmp end')]);
+    const dual = (events: KernelTraceEvent[]) => events.filter((e) => e.kind === 'receive' && e.local === `127.0.0.1:${dsPort}`).map((e) => e.kind === 'receive' && e.remote);
+    assert.deepEqual(dual(a), [`127.0.0.1:${clientPort}`], JSON.stringify(a.filter((e) => e.kind === 'receive')));
+    assert.deepEqual(dual(b), dual(a));
     const mine = (events: KernelTraceEvent[]) => events.filter((e) => e.kind !== 'mark' && ports.some((p) => (e.kind === 'send' ? e.src : e.remote).endsWith(`:${p}`)));
     const [ra, tb] = [mine(a), mine(b)];
     assert.equal(ra.length, 12, JSON.stringify(a)); // a send and a receive event per refused connect

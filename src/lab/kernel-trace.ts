@@ -66,6 +66,9 @@ export interface KernelSend {
   state: string;
   /** `enum sk_rst_reason` (`NO_SOCKET`, `TCP_ABORT_ON_CLOSE`…). */
   reason: string;
+  /** How many events with these fields this one stands for (kernel-count.ts, which counts them
+   *  in the kernel); absent: one. */
+  count?: number;
 }
 
 export interface KernelReceive {
@@ -78,8 +81,10 @@ export interface KernelReceive {
   /** The socket that accepted the RST: its own address, and the peer that sent the RST. */
   local: string;
   remote: string;
-  /** The socket's cookie (hex in the event; `ss -e` prints it as `sk:`). */
+  /** The socket's cookie (hex in the event; `ss -e` prints it as `sk:`; -1 when counted). */
   cookie: number;
+  /** As KernelSend's. */
+  count?: number;
 }
 
 export interface KernelMark { kind: 'mark'; ts: number; text: string }
@@ -120,7 +125,9 @@ export function parseTraceLine(line: string): KernelTraceEvent | null {
     return { kind: 'send', ...base, src, dst, state: f.get('state') ?? 'UNKNOWN', reason: f.get('reason') ?? 'NOT_SPECIFIED' };
   }
   // tcp_receive_reset: the socket's own address and port, then the peer's (family decides which).
-  const v6 = f.get('family') === 'AF_INET6';
+  // A dual-stack socket talking IPv4 logs AF_INET6 with v4-mapped addresses, and the IPv4 ones
+  // beside them: those, as its packets and send events show it (trace-raw.ts does the same).
+  const v6 = f.get('family') === 'AF_INET6' && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(f.get('saddrv6') ?? '');
   const local = f.get(v6 ? 'saddrv6' : 'saddr');
   const remote = f.get(v6 ? 'daddrv6' : 'daddr');
   if (local === undefined || remote === undefined) return null;

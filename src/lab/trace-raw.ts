@@ -22,7 +22,8 @@
 //   with no symbol is `0x…` (as __print_symbolic prints it), addresses as %pISpc / %pI4 / %pI6c
 //   (IPv6 compressed as the kernel does, a v4-mapped or ISATAP tail as dotted quad), then in
 //   explain's form (`10.0.0.1:80`, `[fd00::1]:80`); `inIrq` is the flag column's h/H/s (hard or
-//   soft interrupt, not NMI).
+//   soft interrupt, not NMI). A receive event of a dual-stack socket talking IPv4 (AF_INET6,
+//   v4-mapped addresses) gives its IPv4 fields, as the packets and the send events show them.
 // - comm: a raw event carries only common_pid; `comm(pid)` (given by the caller) names it. pid 0
 //   is `<idle>`, as trace_pipe prints it.
 // - A mark is any `ftrace:print` event of the instance (its `buf`, trimmed): in an instance only
@@ -239,6 +240,12 @@ export function formatIp6(b: Buffer, o: number): string {
   return out;
 }
 
+/** Sixteen bytes that are an IPv4-mapped address (`::ffff:a.b.c.d`). */
+function isV4Mapped(b: Buffer, o: number): boolean {
+  for (let i = 0; i < 10; i++) if (b[o + i] !== 0) return false;
+  return b[o + 10] === 0xff && b[o + 11] === 0xff;
+}
+
 export class RawDecoder {
   readonly pageSize: number;
   private readonly tsOff: number;
@@ -380,7 +387,9 @@ export class RawDecoder {
       };
     }
     const r = this.r;
-    const v6 = this.families.get(b.readUInt16LE(d + r.family)) === 'AF_INET6';
+    // A dual-stack (AF_INET6) socket talking IPv4 logs its addresses v4-mapped; the event's IPv4
+    // fields hold them too, as the packets show them: those are used (see unmapV4).
+    const v6 = this.families.get(b.readUInt16LE(d + r.family)) === 'AF_INET6' && !isV4Mapped(b, d + r.saddr6);
     const local = v6 ? formatIp6(b, d + r.saddr6) : ip4(b, d + r.saddr);
     const remote = v6 ? formatIp6(b, d + r.daddr6) : ip4(b, d + r.daddr);
     return {

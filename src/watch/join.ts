@@ -17,12 +17,20 @@
 //   trace) are emitted at the end of that read, a send joined with a receive event of the same RST
 //   in it — unless it has a socket whose owner is not known yet and no process context names it
 //   (and, for a receive event, no send event in the read): that one waits OWNER_HOLD_SEC for the
-//   next reading of the owners (a held send, for its receive event too).
+//   next reading of the owners (a held send, for its receive event too). The sends are joined
+//   first (a receive event may be logged microseconds before its send). A send to a local address
+//   in the last CARRY_SEC of a read with no receive event there waits for the next read (or tick),
+//   and so does a receive event from a local address with no send: between two namespaces, or
+//   over loopback, the other half may come a moment later. Events counted
+//   in the kernel (`count`) join the same way, a counted send with as many receive events as it
+//   counts (its peer's port may be 0: kernel-count.ts keeps none for a reset to a closed port).
 // - `sender` says who sent it as far as this host can tell: `this-kernel` (a send event),
 //   `not-this-kernel` (a packet from one of this host's addresses that its TCP did not send: a
 //   firewall's REJECT, a forged RST), `remote` (from another address: the peer, or the path in its
 //   name — the explainer's cause says which), `unknown` (a send event without a packet, the
-//   capture off).
+//   capture off). A receive event of a socket whose address is not the watched host's (another
+//   namespace of this kernel, which a watched namespace's RST reached) only marks its send
+//   accepted: alone, it is not a record.
 // - The local process: the socket's owner (`owner(local, remote)`, watch/owners.ts), else the
 //   process the event ran in when it ran in process context (the one that closed or aborted the
 //   socket), else the owner of the listener on the local port.
@@ -31,7 +39,7 @@
 
 import type { ConnectionReport, RstVerdict } from '../explain/index.js';
 import type { KernelReceive, KernelSend } from '../lab/kernel-trace.js';
-import { parseEndpoint } from '../wire/addr.js';
+import { formatEndpoint, parseEndpoint } from '../wire/addr.js';
 import type { Owner } from './owners.js';
 
 /** Send event and packet of one RST are at most this far apart (the capture's and the trace's clocks). */
@@ -42,6 +50,9 @@ export const PACKET_HOLD_SEC = 0.3;
 export const KERNEL_HOLD_SEC = 0.8;
 /** Without packets: how long a kernel event whose socket owner is unknown waits for it. */
 export const OWNER_HOLD_SEC = 0.3;
+/** Without packets: a send to a local address this close to the end of a read, with no receive
+ *  event in it, waits for the next read (its receive, in another namespace, may come just after). */
+export const CARRY_SEC = 0.02;
 
 export interface WatchRecord {
   type: 'rst';
@@ -66,6 +77,9 @@ export interface WatchRecord {
   connection: { orig: string; resp: string; history: string; connState: string; ageSec: number } | null;
   /** The local process: the sender's when this host sent it, else the receiver's. */
   process: (Owner & { via: 'socket' | 'listener' | 'event' }) | null;
+  /** How many resets with these fields this record stands for, when the kernel counted them
+   *  (lab/kernel-count.ts: `watch --quiet --no-capture`); absent: one. Not written in JSON. */
+  count?: number;
 }
 
 export interface JoinOptions {
@@ -103,6 +117,9 @@ export class WatchJoiner {
   private readonly batchTimes: number[] = [];
   private batchReceives = 0;
   private batchNow = 0;
+  /** The latest time a tick gave (a carried send is judged against it when no read came since). */
+  private clock = 0;
+  private readonly localEnds = new Map<string, boolean>();
 
   constructor(private readonly opts: JoinOptions) {}
 
@@ -136,9 +153,13 @@ export class WatchJoiner {
    * receive event of the same RST when the read holds it (the two are microseconds apart; a reset
    * flood to closed ports has no receive events, and then nothing is looked up).
    */
-  flushKernel(): void {
+  flushKernel(final = false): void {
     const n = this.batch.length;
     if (n === 0) return;
+    const carried: number[] = [];
+    /** A send with no receive event in this read, near its end, to a local address: next read. */
+    const recent = Math.max(this.batchNow, this.clock) - CARRY_SEC;
+    const carry = (e: KernelSend, time: number) => !final && time > recent && this.localEnd(e.dst);
     let byPair: Map<string, number[]> | null = null;
     if (this.batchReceives > 0) {
       byPair = new Map();
@@ -148,27 +169,87 @@ export class WatchJoiner {
         const k = `${e.remote} ${e.local}`;
         const l = byPair.get(k);
         if (l) l.push(i); else byPair.set(k, [i]);
+        // Counted in the kernel, a reset to a closed port keeps no remote port (kernel-count.ts).
+        if (e.count !== undefined) {
+          const masked = `${e.remote} ${formatEndpoint(addrOf(e.local), 0)}`;
+          const lm = byPair.get(masked);
+          if (lm) lm.push(i); else byPair.set(masked, [i]);
+        }
       }
     }
     const used = byPair ? new Uint8Array(n) : null;
+    // The sends first, then the receive events no send took: a RST over loopback may be taken by
+    // its receiver (and logged) microseconds before its sender's event is.
     for (let i = 0; i < n; i += 1) {
       const e = this.batch[i]!;
       const time = this.batchTimes[i]!;
       if (e.kind === 'send') {
+        if (e.count !== undefined) {
+          const rest = this.flushCounted(e, time, byPair, used);
+          if (rest > 0) {
+            if (carry(e, time)) { this.batch[i] = { ...e, count: rest }; carried.push(i); } else this.emitSend({ ...e, count: rest }, time, null);
+          }
+          continue;
+        }
         let j = -1;
         for (const x of byPair?.get(`${e.src} ${e.dst}`) ?? []) if (!used![x] && Math.abs(this.batchTimes[x]! - time) <= MATCH_SEC) { j = x; break; }
         if (j >= 0) used![j] = 1;
-        this.emitSend(e, time, j >= 0 ? true : null);
-      } else if (!used![i]) {
+        if (j < 0 && carry(e, time)) carried.push(i);
+        else this.emitSend(e, time, j >= 0 ? true : null);
+      }
+    }
+    for (let i = 0; i < n && byPair !== null; i += 1) {
+      const e = this.batch[i]!;
+      const time = this.batchTimes[i]!;
+      if (e.kind === 'receive' && !used![i]) {
         const s = this.takeSend(e, time);
         if (s) this.emitSend(s.e, s.time, true);
+        else if (!final && time > recent && this.localEnd(e.remote)) carried.push(i); // its send may be in the next read
         else if (this.awaitsOwner(e)) this.receives.push({ e, time, at: this.batchNow });
         else this.emitReceive(e, time);
       }
     }
-    this.batch.length = 0;
-    this.batchTimes.length = 0;
-    this.batchReceives = 0;
+    carried.sort((a, b) => a - b);
+    let receives = 0;
+    for (let k = 0; k < carried.length; k += 1) {
+      const e = this.batch[carried[k]!]!;
+      if (e.kind === 'receive') receives += 1;
+      this.batch[k] = e;
+      this.batchTimes[k] = this.batchTimes[carried[k]!]!;
+    }
+    this.batch.length = carried.length;
+    this.batchTimes.length = carried.length;
+    this.batchReceives = receives;
+  }
+
+  /** Whether an endpoint's address is the watched host's (remembered per endpoint string). */
+  private localEnd(ep: string): boolean {
+    let v = this.localEnds.get(ep);
+    if (v === undefined) {
+      v = this.opts.isLocal(addrOf(ep));
+      if (this.localEnds.size > 1 << 16) this.localEnds.clear();
+      this.localEnds.set(ep, v);
+    }
+    return v;
+  }
+
+  /** A send counted in the kernel (`count` resets with these fields) against the receive events of
+   *  the read: as many of its resets as receive events took are one record (accepted); returns how
+   *  many are left. A receive event taken only in part leaves the rest of its count. */
+  private flushCounted(e: KernelSend, time: number, byPair: Map<string, number[]> | null, used: Uint8Array | null): number {
+    const n = e.count ?? 1;
+    let joined = 0;
+    for (const x of byPair?.get(`${e.src} ${e.dst}`) ?? []) {
+      if (joined === n) break;
+      if (used![x] || Math.abs(this.batchTimes[x]! - time) > MATCH_SEC) continue;
+      used![x] = 1;
+      const r = this.batch[x] as KernelReceive;
+      const take = Math.min(n - joined, r.count ?? 1);
+      joined += take;
+      if ((r.count ?? 1) > take) this.emitReceive({ ...r, count: (r.count ?? 1) - take }, this.batchTimes[x]!);
+    }
+    if (joined > 0) this.emitSend({ ...e, count: joined }, time, true);
+    return n - joined;
   }
 
   private holdSend(e: KernelSend, time: number, now: number): void {
@@ -261,7 +342,8 @@ export class WatchJoiner {
 
   /** Emit what has waited long enough at `now` (seconds). */
   tick(now: number): void {
-    this.flushKernel();
+    if (now !== Infinity && now > this.clock) this.clock = now;
+    this.flushKernel(now === Infinity);
     const hold = this.opts.packetsWatched === false ? OWNER_HOLD_SEC : KERNEL_HOLD_SEC;
     if (this.packets.length) this.packets = this.packets.filter((p) => {
       if (now - p.at < PACKET_HOLD_SEC) return true;
@@ -320,14 +402,19 @@ export class WatchJoiner {
       type: 'rst', time, from: e.src, to: e.dst, sender: 'this-kernel', kernel: { reason: e.reason, state: e.state },
       accepted, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
       connection: null, process: this.processOf(e.src, e.dst, e),
+      ...(e.count !== undefined ? { count: e.count } : {}),
     });
   }
 
   private emitReceive(e: KernelReceive, time: number): void {
+    // A socket of another namespace of this kernel (kernel events carry none: they pass the filter
+    // because the RST's sender is local here) took a RST that has no send event: not this host's.
+    if (!this.localEnd(e.local)) return;
     this.opts.emit({
       type: 'rst', time, from: e.remote, to: e.local, sender: 'unknown', kernel: null,
       accepted: true, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,
       connection: null, process: this.processOf(e.local, e.remote, null),
+      ...(e.count !== undefined ? { count: e.count } : {}),
     });
   }
 }

@@ -56,7 +56,8 @@ export class WatchMetrics {
   private readonly ports = new BoundedLabel(LABEL_VALUES_MAX);
   private readonly processes = new BoundedLabel(LABEL_VALUES_MAX);
 
-  /** Count one record; `isLocal` tells the watched host's addresses (its local port is the label). */
+  /** Count one record (`r.count` resets when the kernel counted them); `isLocal` tells the
+   *  watched host's addresses (its local port is the label). */
   observe(r: WatchRecord, isLocal: (addr: string) => boolean): void {
     const direction = r.sender === 'this-kernel' ? 'sent' : r.accepted ? 'received' : 'seen';
     const local = direction === 'sent' || isLocal(parseEndpoint(r.from).addr) ? r.from : r.to;
@@ -66,7 +67,7 @@ export class WatchMetrics {
       cause: r.cause ?? 'none',
       local_port: this.ports.value(String(parseEndpoint(local).port)),
       process: this.processes.value(r.process?.comm),
-    });
+    }, r.count ?? 1);
     if (r.connection) this.age.observe(r.connection.ageSec);
   }
 

@@ -19,6 +19,13 @@
 //   without sockets (SYNs to closed ports) costs no `ss` at all.
 // - Without packets (`capture` off or unavailable) kernel events are emitted as they are read
 //   (watch/join.ts), in writes gathered by the caller.
+// - Counting in the kernel (`kernelSource` 'bpftrace', or 'auto' where bpftrace can run; only
+//   without packets, for a watch that writes no record per reset): lab/kernel-count.ts counts the
+//   same events in BPF maps, printed every quarter second; each distinct key comes here once with
+//   its count and goes through the same filters, owners and joiner (a record with `count`). What
+//   differs: a reset to a closed port keeps no remote port, the task an event ran in is never
+//   taken as the socket's closer (bpftrace does not say whether it was a softirq), and nothing is
+//   lost to a full ring buffer (an update that did not fit a full map is counted as lost).
 // - It runs until `signal` aborts, `durationSec` passes or tcpdump ends; then it judges what is
 //   held, emits the rest and resolves with the summary. Every child (tcpdump, ss) dies with it.
 
@@ -28,6 +35,8 @@ import type { ChildProcess } from 'node:child_process';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, RstlabError } from '../errors.js';
 import { Explainer } from '../explain/index.js';
+import { PRINT_MS, startKernelCount } from '../lab/kernel-count.js';
+import type { KernelCount } from '../lab/kernel-count.js';
 import { startKernelTrace } from '../lab/kernel-trace.js';
 import type { KernelTrace } from '../lab/kernel-trace.js';
 import { findExecutable } from '../lab/proc.js';
@@ -41,6 +50,8 @@ import { SocketOwners, tcpOpens } from './owners.js';
 /** An ended connection is judged this long after its last packet (wall clock). */
 export const WATCH_LINGER_SEC = 0.2;
 const TICK_MS = 50;
+/** Counting in the kernel, the counts come every PRINT_MS: reading more often finds nothing. */
+const COUNT_TICK_MS = PRINT_MS;
 /** Bytes kept per packet: the headers (link, IPv6 with extensions, TCP with options) are what the
  *  explainer reads. A whole-packet snap length makes each slot of tcpdump's ring 256 KiB, so a
  *  burst fills its 2 MiB and the kernel drops packets while the pipe to us drains. */
@@ -61,13 +72,18 @@ export interface WatchOptions {
   comm?: string;
   kernel: boolean;
   capture: boolean;
+  /** Where the kernel's events come from: the tracefs ring buffer (default), counts made in the
+   *  kernel by bpftrace (only with `capture` off), or bpftrace where it can run and the ring
+   *  buffer elsewhere ('auto'). */
+  kernelSource?: 'tracefs' | 'bpftrace' | 'auto';
   durationSec?: number;
   signal?: AbortSignal;
   metrics?: WatchMetrics;
   onRecord: (r: WatchRecord) => void;
   onNote: (line: string) => void;
-  /** Both sources are up (those that could be started): resets from now on are seen. */
-  onReady?: (sources: { kernel: boolean; capture: boolean }) => void;
+  /** Both sources are up (those that could be started): resets from now on are seen. `counting`:
+   *  the kernel's resets are counted in the kernel (bpftrace). */
+  onReady?: (sources: { kernel: boolean; capture: boolean; counting: boolean }) => void;
 }
 
 export interface WatchSummary {
@@ -208,10 +224,11 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     emit: (r) => {
       if (opts.pid !== undefined && r.process?.pid !== opts.pid) return;
       if (opts.comm !== undefined && r.process?.comm !== opts.comm) return;
-      summary.records++;
-      summary.bySender[r.sender]++;
-      if (r.kernel) summary.byKernelReason[r.kernel.reason] = (summary.byKernelReason[r.kernel.reason] ?? 0) + 1;
-      if (r.cause) summary.byCause[r.cause] = (summary.byCause[r.cause] ?? 0) + 1;
+      const n = r.count ?? 1;
+      summary.records += n;
+      summary.bySender[r.sender] += n;
+      if (r.kernel) summary.byKernelReason[r.kernel.reason] = (summary.byKernelReason[r.kernel.reason] ?? 0) + n;
+      if (r.cause) summary.byCause[r.cause] = (summary.byCause[r.cause] ?? 0) + n;
       opts.metrics?.observe(r, isLocal);
       opts.onRecord(r);
     },
@@ -219,8 +236,16 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const joiner = new WatchJoiner(joinOptions);
   await owners.refresh();
 
-  let trace: KernelTrace | null = null;
-  if (opts.kernel) {
+  let trace: KernelTrace | KernelCount | null = null;
+  const source = opts.kernelSource ?? 'tracefs';
+  if (source !== 'tracefs' && opts.capture) throw new WatchError('the kernel\'s resets are counted in the kernel (bpftrace) only without packets', 'add --no-capture, or leave the kernel source to tracefs');
+  if (opts.kernel && source !== 'tracefs') {
+    const c = await startKernelCount(opts.ports);
+    if (!('unavailable' in c)) trace = c;
+    else if (source === 'bpftrace') throw new WatchError(`cannot count the resets in the kernel: ${c.unavailable}`, 'install bpftrace (apt-get install bpftrace), or use --kernel-source tracefs');
+    else opts.onNote(`counting with the ring buffer: ${c.unavailable}`);
+  }
+  if (opts.kernel && trace === null) {
     const t = await startKernelTrace(`w${Math.floor(Math.random() * 46656).toString(36)}`);
     if ('unavailable' in t) opts.onNote(`no kernel reasons: ${t.unavailable}; watching packets only`);
     else trace = t;
@@ -246,7 +271,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     throw new WatchError('nothing to watch: neither the kernel\'s reasons nor packets can be read here', 'run as root (tracefs and tcpdump need it)');
   }
   joinOptions.packetsWatched = tcpdump !== null;
-  opts.onReady?.({ kernel: trace !== null, capture: tcpdump !== null });
+  opts.onReady?.({ kernel: trace !== null, capture: tcpdump !== null, counting: trace?.mode === 'bpftrace' });
 
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -295,7 +320,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       if (now < ownersDirtyUntil) void owners.refresh(now);
     }
     if (trace) opts.metrics?.lost(trace.lost());
-  }, TICK_MS);
+  }, trace?.mode === 'bpftrace' ? COUNT_TICK_MS : TICK_MS);
 
   try {
     if (tcpdump) {
@@ -324,11 +349,13 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       await new Promise((res) => { const t = setTimeout(() => { tcpdump!.kill('SIGKILL'); res(null); }, 2000); tcpdump!.once('exit', () => { clearTimeout(t); res(null); }); });
     }
     explainer.end();
+    // Counted in the kernel: the last counts are printed as bpftrace exits.
+    if (trace?.mode === 'bpftrace') summary.lost = (await trace.stop()).lost;
     drainKernel();
     joiner.end();
     if (trace) {
-      summary.lost = (await trace.stop()).lost;
-      opts.metrics?.lost(summary.lost);
+      if (trace.mode !== 'bpftrace') summary.lost = (await trace.stop()).lost;
+      opts.metrics?.lost(summary.lost ?? 0);
     }
   }
   summary.durationSec = (Date.now() - started) / 1000;
