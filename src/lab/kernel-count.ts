@@ -7,23 +7,23 @@
 // - `countProgram(ports)` is the bpftrace program. A send event's key: reason, state, both
 //   sockaddrs (family, address, port) with the remote port kept only when the socket exists
 //   (state ≠ 0) or the port is one of `ports` (a flood of resets to closed ports, each from
-//   another source port, stays one key per local port and peer), and the task's pid and comm.
-//   A receive event's key: family, both addresses of both families and ports, pid, comm (a
-//   dual-stack socket talking IPv4 is read with its IPv4 addresses, as trace-raw.ts reads it).
-//   The ports filter is in
-//   the program (`ports` non-empty: only events with one of them at either end). `@n` counts
-//   every event, so an update that did not fit a full map is counted as lost. Two sets of maps
-//   are written in turn (`@flip`), so that printing and clearing one loses no event.
+//   another source port, stays one key per local port and peer). A receive event's key: family,
+//   both addresses of both families and ports (a dual-stack socket talking IPv4 is read with its
+//   IPv4 addresses, as trace-raw.ts reads it). No task: bpftrace cannot tell here whether an
+//   event ran in a softirq, where the task is an unrelated one, so the events are `inIrq` (pid 0,
+//   comm `<...>`) and watch names the socket's owner from `ss`, never the task. The ports filter
+//   is in the program (`ports` non-empty: only events with one of them at either end). `@n`
+//   counts every event, so an update that did not fit a full map is counted as lost. Two sets of
+//   maps are written in turn (`@flip`), so that printing and clearing one loses no event.
 // - `parseCountLine(line)` reads one line of the printed maps into a KernelSend / KernelReceive
 //   with `count`, or null for anything else. Pure. Addresses in explain's form; a masked remote
-//   port is 0. pid is the process (bpftrace's `pid`, the thread group), comm the thread's name.
-//   bpftrace cannot tell here whether an event ran in a softirq, so `inIrq` is true (the process
-//   context is never taken as the socket's closer; watch names the socket's owner from `ss`).
+//   port is 0.
 // - `startKernelCount(ports)` spawns bpftrace (dies with this process: setpriv --pdeathsig),
 //   mounts tracefs first when it is mounted nowhere (unmounted again by stop()), and resolves
 //   when the probes are attached; `{ unavailable: why }` in one line when it cannot (no root, no
 //   bpftrace, no BTF, the probes do not attach). `read()` gives the events of the prints so far
-//   (`ts` on the wall clock: `wallOffset` is 0), `lost()` the events the maps could not hold,
+//   (`ts` on the wall clock: `wallOffset` is 0; `onPrint` says when one is complete), `lost()` the
+//   events the maps could not hold,
 //   `stop()` makes bpftrace print what it holds, waits for it (bounded) and reaps it.
 
 import { spawn } from 'node:child_process';
@@ -37,7 +37,7 @@ import { findExecutable } from './proc.js';
 import { run } from './topology.js';
 
 /** How often the maps are printed and cleared (a count reaches the summary and metrics this late at most). */
-export const PRINT_MS = 250;
+export const PRINT_MS = 1000;
 /** Keys per map (bpftrace's default is 4096): distinct sockets reset within one print. */
 const MAP_KEYS = 65536;
 const START_TIMEOUT_MS = 20_000;
@@ -58,14 +58,14 @@ export function countProgram(ports: number[]): string {
   // counted between its print and its clear (done by bpftrace's user space, a moment apart) were
   // lost: 0.2-0.4% at 20,000-50,000 RST/s.
   const send = (k: string) => `if ($s4->sin_family == 2) {
-      @s${k}[args->reason, args->state, 2, ntop($s4->sin_addr.s_addr), $sp, ntop($d4->sin_addr.s_addr), $rp, pid, comm] = count();
+      @s${k}[args->reason, args->state, 2, ntop($s4->sin_addr.s_addr), $sp, ntop($d4->sin_addr.s_addr), $rp] = count();
     } else {
-      @s${k}[args->reason, args->state, 10, ntop($s6->sin6_addr.in6_u.u6_addr8), $sp, ntop($d6->sin6_addr.in6_u.u6_addr8), $rp, pid, comm] = count();
+      @s${k}[args->reason, args->state, 10, ntop($s6->sin6_addr.in6_u.u6_addr8), $sp, ntop($d6->sin6_addr.in6_u.u6_addr8), $rp] = count();
     }
     @n${k} = count();`;
   // Both families' fields: a dual-stack socket talking IPv4 logs AF_INET6 with v4-mapped
   // addresses and the IPv4 ones beside them, which parseCountLine then takes (as trace-raw.ts).
-  const receive = (k: string) => `@r${k}[args->family, ntop(args->saddr), ntop(args->saddr_v6), args->sport, ntop(args->daddr), ntop(args->daddr_v6), args->dport, pid, comm] = count();
+  const receive = (k: string) => `@r${k}[args->family, ntop(args->saddr), ntop(args->saddr_v6), args->sport, ntop(args->daddr), ntop(args->daddr_v6), args->dport] = count();
     @n${k} = count();`;
   const flush = (k: string) => `print(@s${k}); print(@r${k}); print(@n${k}); clear(@s${k}); clear(@r${k}); clear(@n${k});`;
   // (struct sockaddr_in / _in6 from the kernel's BTF; bswap: the ports are in network order.)
@@ -98,18 +98,10 @@ END { ${flush('0')} ${flush('1')} clear(@flip); printf("--\\n"); }
 `;
 }
 
-/** The fields of a printed key, `comm` (which may hold ", ") being the last. */
+/** The `n` fields of a printed key (numbers and addresses: none holds ", "), or null. */
 function keyFields(inside: string, n: number): string[] | null {
-  const out: string[] = [];
-  let at = 0;
-  for (let i = 0; i < n - 1; i++) {
-    const j = inside.indexOf(', ', at);
-    if (j < 0) return null;
-    out.push(inside.slice(at, j));
-    at = j + 2;
-  }
-  out.push(inside.slice(at));
-  return out;
+  const f = inside.split(', ');
+  return f.length === n ? f : null;
 }
 
 const ep = (addr: string, port: number) => formatEndpoint(addr, port);
@@ -122,23 +114,23 @@ export function parseCountLine(line: string, sym: CountSymbols, now: number): Co
   const count = Number(m[3]);
   if (count === 0) return null;
   if (m[1] === 's') {
-    const f = keyFields(m[2]!, 9);
+    const f = keyFields(m[2]!, 7);
     if (!f) return null;
-    const [reason, state, , saddr, sport, daddr, dport, pid, comm] = f as [string, string, string, string, string, string, string, string, string];
+    const [reason, state, , saddr, sport, daddr, dport] = f as [string, string, string, string, string, string, string];
     return {
-      kind: 'send', ts: now, cpu: 0, pid: Number(pid), comm, inIrq: true,
+      kind: 'send', ts: now, cpu: 0, pid: 0, comm: '<...>', inIrq: true,
       src: ep(saddr, Number(sport)), dst: ep(daddr, Number(dport)),
       state: Number(state) === 0 ? 'UNKNOWN' : sym.states.get(Number(state)) ?? `0x${Number(state).toString(16)}`,
       reason: sym.reasons.get(Number(reason)) ?? `0x${Number(reason).toString(16)}`,
       count,
     };
   }
-  const f = keyFields(m[2]!, 9);
+  const f = keyFields(m[2]!, 7);
   if (!f) return null;
-  const [family, l4, l6, lport, r4, r6, rport, pid, comm] = f as [string, string, string, string, string, string, string, string, string];
+  const [family, l4, l6, lport, r4, r6, rport] = f as [string, string, string, string, string, string, string];
   const v6 = Number(family) === AF_INET6 && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(l6);
   return {
-    kind: 'receive', ts: now, cpu: 0, pid: Number(pid), comm, inIrq: true,
+    kind: 'receive', ts: now, cpu: 0, pid: 0, comm: '<...>', inIrq: true,
     local: ep(v6 ? l6 : l4, Number(lport)), remote: ep(v6 ? r6 : r4, Number(rport)), cookie: -1, count,
   };
 }
@@ -152,6 +144,8 @@ export function parseTotalLine(line: string): number | null {
 export interface KernelCount {
   readonly mode: 'bpftrace';
   readonly wallOffset: number;
+  /** Called when a print is complete (its counts can be read). */
+  onPrint: (() => void) | null;
   read(): CountedEvent[];
   lost(): number;
   stop(): Promise<{ lost: number }>;
@@ -160,6 +154,7 @@ export interface KernelCount {
 class Counter implements KernelCount {
   readonly mode = 'bpftrace';
   readonly wallOffset = 0;
+  onPrint: (() => void) | null = null;
   private events: CountedEvent[] = [];
   private interval: CountedEvent[] = [];
   private intervalTotal = 0;
@@ -192,6 +187,7 @@ class Counter implements KernelCount {
         this.interval = [];
         this.intervalTotal = 0;
         this.printed();
+        this.onPrint?.();
         continue;
       }
       const t = parseTotalLine(l);

@@ -21,7 +21,7 @@
 //   (watch/join.ts), in writes gathered by the caller.
 // - Counting in the kernel (`kernelSource` 'bpftrace', or 'auto' where bpftrace can run; only
 //   without packets, for a watch that writes no record per reset): lab/kernel-count.ts counts the
-//   same events in BPF maps, printed every quarter second; each distinct key comes here once with
+//   same events in BPF maps, printed every second (PRINT_MS); each distinct key comes here once with
 //   its count and goes through the same filters, owners and joiner (a record with `count`). What
 //   differs: a reset to a closed port keeps no remote port, the task an event ran in is never
 //   taken as the socket's closer (bpftrace does not say whether it was a softirq), and nothing is
@@ -295,6 +295,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     joiner.flushKernel();
     if (unknownOwner) void owners.refresh();
   };
+
+  // Counted in the kernel: each print is read as it comes (the ticks are for what is held).
+  if (trace?.mode === 'bpftrace') trace.onPrint = drainKernel;
 
   const explainer = new Explainer({
     onConnection: (c) => {

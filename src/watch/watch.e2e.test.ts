@@ -177,7 +177,7 @@ test('--quiet: no record per reset, the resets still counted in the summary and 
     assert.match(err(), /watching this host: the kernel's resets/);
     const c = spawnSync('python3', ['-c', `import socket\nfor _ in range(3):\n  s=socket.socket(); print(s.connect_ex(('127.0.0.1',${port}))); s.close()`], { encoding: 'utf8' });
     assert.equal(c.stdout.trim(), '111\n111\n111');
-    await sleep(1000);
+    await sleep(2000); // counted in the kernel where bpftrace can run: printed every second
     const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err())?.[1];
     assert.ok(url, err());
     const text = await (await fetch(url)).text();
@@ -242,7 +242,7 @@ except ConnectionResetError: print('reset')`]);
     const port = Number((await srv.waitFor('listening', 5000)).port);
     const cli = topo.spawn('client', ['python3', actor, 'client', `${server.ipv4}:${port}`, JSON.stringify([{ op: 'send', bytes: 100 }, { op: 'hold' }])], { label: 'watch-quiet abort client' });
     await srv.waitFor((e) => e.event === 'step' && e.op === 'close', 5000);
-    await sleep(1000);
+    await sleep(2000); // bpftrace prints its counts every second
 
     const scrape = async (err: string) => {
       const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)?.[1];
