@@ -146,6 +146,8 @@ export interface KernelCount {
   readonly wallOffset: number;
   /** Called when a print is complete (its counts can be read). */
   onPrint: (() => void) | null;
+  /** Called if bpftrace ends before stop() (killed, or failed): no counts come any more. */
+  onExit: ((why: string) => void) | null;
   read(): CountedEvent[];
   lost(): number;
   stop(): Promise<{ lost: number }>;
@@ -155,6 +157,7 @@ class Counter implements KernelCount {
   readonly mode = 'bpftrace';
   readonly wallOffset = 0;
   onPrint: (() => void) | null = null;
+  onExit: ((why: string) => void) | null = null;
   private events: CountedEvent[] = [];
   private interval: CountedEvent[] = [];
   private intervalTotal = 0;
@@ -169,6 +172,7 @@ class Counter implements KernelCount {
   constructor(private readonly child: ChildProcess, private readonly sym: CountSymbols, private readonly mounted: boolean) {
     // 'close': the process has exited and its stdout has been read to the end (END's print).
     this.done = new Promise((res) => child.once('close', () => res()));
+    child.once('exit', (code, signal) => { if (!this.stopped) this.onExit?.(`bpftrace ended (${signal ?? `exit ${code}`})`); });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => this.take(d));
   }

@@ -35,7 +35,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readCapture } from '../capture/reader.js';
 import { CaptureFormatError, RstlabError } from '../errors.js';
 import { Explainer } from '../explain/index.js';
-import { PRINT_MS, startKernelCount } from '../lab/kernel-count.js';
+import { startKernelCount } from '../lab/kernel-count.js';
 import type { KernelCount } from '../lab/kernel-count.js';
 import { startKernelTrace } from '../lab/kernel-trace.js';
 import type { KernelTrace } from '../lab/kernel-trace.js';
@@ -50,8 +50,6 @@ import { SocketOwners, tcpOpens } from './owners.js';
 /** An ended connection is judged this long after its last packet (wall clock). */
 export const WATCH_LINGER_SEC = 0.2;
 const TICK_MS = 50;
-/** Counting in the kernel, the counts come every PRINT_MS: reading more often finds nothing. */
-const COUNT_TICK_MS = PRINT_MS;
 /** Bytes kept per packet: the headers (link, IPv6 with extensions, TCP with options) are what the
  *  explainer reads. A whole-packet snap length makes each slot of tcpdump's ring 256 KiB, so a
  *  burst fills its 2 MiB and the kernel drops packets while the pipe to us drains. */
@@ -296,9 +294,6 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     if (unknownOwner) void owners.refresh();
   };
 
-  // Counted in the kernel: each print is read as it comes (the ticks are for what is held).
-  if (trace?.mode === 'bpftrace') trace.onPrint = drainKernel;
-
   const explainer = new Explainer({
     onConnection: (c) => {
       for (const v of c.rsts) if (wanted(parseEndpoint(v.from), parseEndpoint(v.to))) joiner.packet(v, c, Date.now() / 1000);
@@ -310,7 +305,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   /** Read ss again until this time: the counters moved (twice: a connection counted as opened
    *  may be accepted by its process only a moment later). */
   let ownersDirtyUntil = 0;
-  const ticker = setInterval(() => {
+  const tickOnce = () => {
     const now = Date.now();
     drainKernel();
     explainer.advance(now / 1000);
@@ -323,7 +318,14 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       if (now < ownersDirtyUntil) void owners.refresh(now);
     }
     if (trace) opts.metrics?.lost(trace.lost());
-  }, trace?.mode === 'bpftrace' ? COUNT_TICK_MS : TICK_MS);
+  };
+  // Counted in the kernel: bpftrace prints every PRINT_MS, empty or not; each print is the tick
+  // (one wake-up a second in all, where a timer beside it made two).
+  const ticker = trace?.mode === 'bpftrace' ? null : setInterval(tickOnce, TICK_MS);
+  if (trace?.mode === 'bpftrace') {
+    trace.onPrint = tickOnce;
+    trace.onExit = (why) => { opts.onNote(`${why}: the kernel's resets are no longer counted; stopping`); stop.abort(); };
+  }
 
   try {
     if (tcpdump) {
@@ -344,7 +346,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     }
     if (!stop.signal.aborted) await new Promise<void>((res) => stop.signal.addEventListener('abort', () => res(), { once: true }));
   } finally {
-    clearInterval(ticker);
+    if (ticker) clearInterval(ticker);
+    if (trace?.mode === 'bpftrace') trace.onPrint = drainKernel;
     if (timer) clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
     if (tcpdump && tcpdump.exitCode === null) {
