@@ -22,9 +22,9 @@
 //   mounts tracefs first when it is mounted nowhere (unmounted again by stop()), and resolves
 //   when the probes are attached; `{ unavailable: why }` in one line when it cannot (no root, no
 //   bpftrace, no BTF, the probes do not attach). `read()` gives the events of the prints so far
-//   (`ts` on the wall clock: `wallOffset` is 0; `onPrint` says when one is complete), `lost()` the
-//   events the maps could not hold,
-//   `stop()` makes bpftrace print what it holds, waits for it (bounded) and reaps it.
+//   (`ts` on the wall clock: `wallOffset` is 0; `onPrint` says when one is complete, `onExit` that
+//   bpftrace ended before stop()), `lost()` the events the maps could not hold, `stop()` makes
+//   bpftrace print what it holds, waits for it (bounded) and reaps it.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -220,7 +220,7 @@ class Counter implements KernelCount {
         await this.done;
         clearTimeout(t);
       }
-          if (this.mounted) await run(['umount', TRACEFS]);
+      if (this.mounted) await run(['umount', TRACEFS]);
     }
     return { lost: this.lostSoFar };
   }

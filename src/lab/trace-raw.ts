@@ -388,7 +388,7 @@ export class RawDecoder {
     }
     const r = this.r;
     // A dual-stack (AF_INET6) socket talking IPv4 logs its addresses v4-mapped; the event's IPv4
-    // fields hold them too, as the packets show them: those are used (see unmapV4).
+    // fields hold them too, as the packets show them: those are used.
     const v6 = this.families.get(b.readUInt16LE(d + r.family)) === 'AF_INET6' && !isV4Mapped(b, d + r.saddr6);
     const local = v6 ? formatIp6(b, d + r.saddr6) : ip4(b, d + r.saddr);
     const remote = v6 ? formatIp6(b, d + r.daddr6) : ip4(b, d + r.daddr);

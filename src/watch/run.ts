@@ -27,7 +27,8 @@
 //   taken as the socket's closer (bpftrace does not say whether it was a softirq), and nothing is
 //   lost to a full ring buffer (an update that did not fit a full map is counted as lost).
 // - It runs until `signal` aborts, `durationSec` passes or tcpdump ends; then it judges what is
-//   held, emits the rest and resolves with the summary. Every child (tcpdump, ss) dies with it.
+//   held, emits the rest and resolves with the summary. Every child (tcpdump, ss, bpftrace) dies
+//   with it.
 
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
