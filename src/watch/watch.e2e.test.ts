@@ -275,7 +275,13 @@ except ConnectionResetError: print('reset')`]);
     for (const c of [srv, cli]) c.kill('SIGKILL');
     assert.equal(spawnSync('pgrep', ['-f', 'tcp:tcp_send_reset']).status, 1, 'no bpftrace is left');
   } finally {
-    for (const w of watches) if (w.exitCode === null) w.kill('SIGKILL');
+    // A watch that is still running (a failed assertion) ends as a user ends it, so that its
+    // tracefs instance goes with it; SIGKILL only if it does not.
+    await Promise.all(watches.filter((w) => w.exitCode === null && w.signalCode === null).map((w) => new Promise<void>((res) => {
+      const t = setTimeout(() => { w.kill('SIGKILL'); res(); }, 5000);
+      w.once('exit', () => { clearTimeout(t); res(); });
+      w.kill('SIGINT');
+    })));
     await topo.destroy();
   }
 });
