@@ -19,6 +19,7 @@ import { statSync } from 'node:fs';
 import { LabError } from '../errors.js';
 import { sweepProfiles } from './drivers/browser-runtime.js';
 import { listLabInstances, removeInstance } from './kernel-trace.js';
+import { TRACEFS, unmountIfUnused } from './tracefs-mount.js';
 import { findExecutable } from './proc.js';
 import { NETNS_PREFIX, processStartTime, run } from './topology.js';
 import { cleanupDatabaseLeftovers } from './servers/databases.js';
@@ -69,6 +70,8 @@ export async function cleanupLeftovers(opts: CleanupOptions = {}): Promise<strin
     if (!opts.force && inst.pid > 0 && processStartTime(inst.pid) !== undefined) { opts.onSkip?.(`tracefs ${inst.name}`, `its lab (pid ${inst.pid}) is still running`); continue; }
     if (removeInstance(inst.dir)) removed.push(`tracefs instance ${inst.name}`);
   }
+  // tracefs, when a lab or watch that died had mounted it and nothing of rstlab uses it now.
+  if (runId === null && await unmountIfUnused()) removed.push(`tracefs mount ${TRACEFS}`);
   // The database servers' cgroups and folders (servers/databases.ts) of labs that died.
   if (prefix === NETNS_PREFIX) removed.push(...await cleanupDatabaseLeftovers(opts.force));
   // Browser profiles of SIGKILLed browser drivers (drivers/browser-runtime.ts).

@@ -19,7 +19,8 @@
 //   with `count`, or null for anything else. Pure. Addresses in explain's form; a masked remote
 //   port is 0.
 // - `startKernelCount(ports)` spawns bpftrace (dies with this process: setpriv --pdeathsig),
-//   mounts tracefs first when it is mounted nowhere (unmounted again by stop()), and resolves
+//   mounts tracefs first when it is mounted nowhere (tracefs-mount.ts: the last rstlab process to
+//   stop unmounts it), and resolves
 //   when the probes are attached; `{ unavailable: why }` in one line when it cannot (no root, no
 //   bpftrace, no BTF, the probes do not attach). `read()` gives the events of the prints so far
 //   (`ts` on the wall clock: `wallOffset` is 0; `onPrint` says when one is complete, `onExit` that
@@ -32,9 +33,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatEndpoint } from '../wire/addr.js';
 import type { KernelReceive, KernelSend } from './kernel-trace.js';
-import { TRACEFS } from './kernel-trace.js';
 import { findExecutable } from './proc.js';
-import { run } from './topology.js';
+import { releaseTracefs, TRACEFS, useTracefs } from './tracefs-mount.js';
 
 /** How often the maps are printed and cleared (a count reaches the summary and metrics this late at most). */
 export const PRINT_MS = 1000;
@@ -169,7 +169,7 @@ class Counter implements KernelCount {
   /** Resolves at the first complete print (the probes are attached by then). */
   readonly firstPrint = new Promise<void>((res) => { this.printed = res; });
 
-  constructor(private readonly child: ChildProcess, private readonly sym: CountSymbols, private readonly mounted: boolean) {
+  constructor(private readonly child: ChildProcess, private readonly sym: CountSymbols) {
     // 'close': the process has exited and its stdout has been read to the end (END's print).
     this.done = new Promise((res) => child.once('close', () => res()));
     child.once('exit', (code, signal) => { if (!this.stopped) this.onExit?.(`bpftrace ended (${signal ?? `exit ${code}`})`); });
@@ -220,7 +220,7 @@ class Counter implements KernelCount {
         await this.done;
         clearTimeout(t);
       }
-      if (this.mounted) await run(['umount', TRACEFS]);
+      await releaseTracefs();
     }
     return { lost: this.lostSoFar };
   }
@@ -242,9 +242,8 @@ export async function startKernelCount(ports: number[]): Promise<KernelCount | {
   const bpftrace = findExecutable('bpftrace');
   if (!bpftrace) return { unavailable: 'bpftrace is not installed (apt-get install bpftrace)' };
   if (!existsSync('/sys/kernel/btf/vmlinux')) return { unavailable: 'the kernel has no BTF (/sys/kernel/btf/vmlinux), which the counting program reads sockaddrs with' };
-  let mounted = false;
-  if (!existsSync(path.join(TRACEFS, 'events'))) mounted = (await run(['mount', '-t', 'tracefs', 'nodev', TRACEFS])).code === 0;
-  const unmount = async () => { if (mounted) await run(['umount', TRACEFS]); };
+  await useTracefs();
+  const unmount = releaseTracefs;
   const format = path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset', 'format');
   if (!existsSync(format)) {
     await unmount();
@@ -261,7 +260,7 @@ export async function startKernelCount(ports: number[]): Promise<KernelCount | {
   let err = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => { err = (err + d).slice(-4000); });
-  const counter = new Counter(child, countSymbols(sendFormat), mounted);
+  const counter = new Counter(child, countSymbols(sendFormat));
   // Attached once the first print has come: bpftrace says "Attaching N probes..." before it does.
   const attached = await new Promise<boolean>((res) => {
     const timer = setTimeout(() => res(false), START_TIMEOUT_MS);

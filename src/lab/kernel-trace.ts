@@ -13,7 +13,7 @@
 //   true }`) it reads `trace_pipe` text as before (`mode: 'text'`). Where neither can be done (no
 //   root, no tracefs, a kernel without the `reason` field) it returns `{ unavailable: why }` in one
 //   line and changes nothing. tracefs is mounted at TRACEFS only when it is not mounted anywhere,
-//   and unmounted again by stop().
+//   and unmounted by the last rstlab process to stop (tracefs-mount.ts).
 // - comm in raw mode: a raw event has only its pid. It is named from the kernel's saved_cmdlines
 //   (what trace_pipe prints), else /proc/<pid>/comm, else `<...>` (as trace_pipe prints an unknown
 //   pid), remembered for a couple of seconds. A short-lived task that is gone before its event is
@@ -38,11 +38,11 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rea
 import { endianness } from 'node:os';
 import path from 'node:path';
 import { formatEndpoint } from '../wire/addr.js';
-import { run } from './topology.js';
+import { releaseTracefs, TRACEFS, useTracefs } from './tracefs-mount.js';
 import { FormatError, mergeByTime, parseFormats } from './trace-raw.js';
 import type { RawDecoder } from './trace-raw.js';
 
-export const TRACEFS = '/sys/kernel/tracing';
+export { TRACEFS };
 /** Instances the lab makes are named `rstlab-p<pid>-<suffix>` (cleanup.ts finds their owner). */
 export const INSTANCE_PREFIX = 'rstlab-p';
 /** Ring buffer per CPU, in KiB: ~75k events/s are read here, each ~100 bytes in the buffer. */
@@ -169,14 +169,11 @@ export interface TraceOptions {
 }
 
 export async function startKernelTrace(suffix: string, opts: TraceOptions = {}): Promise<KernelTrace | { unavailable: string }> {
-  let mounted = false;
-  if (process.platform === 'linux' && process.getuid?.() === 0 && !existsSync(path.join(TRACEFS, 'events'))) {
-    const r = await run(['mount', '-t', 'tracefs', 'nodev', TRACEFS]);
-    mounted = r.code === 0;
-  }
+  const using = process.platform === 'linux' && process.getuid?.() === 0;
+  if (using) await useTracefs();
   const why = unavailableWhy(TRACEFS);
   if (why !== null) {
-    if (mounted) await run(['umount', TRACEFS]);
+    if (using) await releaseTracefs();
     return { unavailable: why };
   }
   const name = `${INSTANCE_PREFIX}${process.pid}-${suffix}`;
@@ -189,10 +186,10 @@ export async function startKernelTrace(suffix: string, opts: TraceOptions = {}):
     const wallOffset = Date.now() / 1000 - Number(process.hrtime.bigint()) / 1e9;
     for (const e of EVENTS) writeFileSync(path.join(dir, 'events', 'tcp', e, 'enable'), '1');
     const source = (opts.text ? null : openRaw(dir)) ?? openText(dir);
-    return new Recorder(name, dir, source, mounted, wallOffset);
+    return new Recorder(name, dir, source, wallOffset);
   } catch (err) {
     removeInstance(dir);
-    if (mounted) await run(['umount', TRACEFS]);
+    if (using) await releaseTracefs();
     return { unavailable: `cannot set up the tracefs instance ${name}: ${(err as Error).message}` };
   }
 }
@@ -374,7 +371,7 @@ export function listLabInstances(): Array<{ name: string; dir: string; pid: numb
 class Recorder implements KernelTrace {
   private stopped = false;
 
-  constructor(readonly instance: string, private readonly dir: string, private readonly source: Source, private readonly mounted: boolean, readonly wallOffset: number) {}
+  constructor(readonly instance: string, private readonly dir: string, private readonly source: Source, readonly wallOffset: number) {}
 
   get mode(): 'raw' | 'text' { return this.source.mode; }
 
@@ -416,7 +413,7 @@ class Recorder implements KernelTrace {
     this.stopped = true;
     try { this.source.close(); } catch { /* closed */ }
     removeInstance(this.dir);
-    if (this.mounted) await run(['umount', TRACEFS]);
+    await releaseTracefs();
     return { lost };
   }
 }
