@@ -3,8 +3,8 @@
 // (`tracepoint:tcp:tcp_send_reset { @[args->reason] = count(); }`, Debian bpftrace). A raw socket
 // sends bare SYNs to a closed loopback port at a fixed rate (src/lab/tools/syn-flood.py): each
 // makes the kernel send one RST. For each rate (two sizes by default) each tool watches its own
-// flood: records seen against SYNs sent (loss), the watcher's CPU seconds (/proc/PID/stat, its
-// children included) and CPU per 1,000 RST/s. Root; loopback only; every loop is bounded.
+// flood: records seen against SYNs sent (loss), the watcher's CPU seconds (its threads' schedstat,
+// its children included) and CPU per 1,000 RST/s. Root; loopback only; every loop is bounded.
 // Targets (issue 19): >= 20,000 RST/s without loss; CPU <= 3 x bpftrace's. Three rows of watch: a
 // JSON record per reset; --quiet reading every event from the ring buffer (each reset joined and
 // counted, only the summary written); --quiet counting in the kernel (`--kernel-source bpftrace`:
@@ -14,9 +14,10 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { releaseTracefs, useTracefs } from '../src/lab/tracefs-mount.js';
 import { closedLoopbackPort } from '../src/testkit.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,16 +37,9 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 const hasBpftrace = !spawnSync('bpftrace', ['--version']).error;
-// bpftrace finds tracepoints under /sys/kernel/tracing; `rstlab watch` mounts tracefs itself when
-// it is mounted nowhere (and unmounts it after), so on a machine where it is not mounted the bench
-// mounts it for its whole run and unmounts it at the end.
-const TRACEFS = '/sys/kernel/tracing';
-let mountedTracefs = false;
-if (hasBpftrace && !existsSync(`${TRACEFS}/events`)) {
-  mountedTracefs = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]).status === 0;
-  if (!mountedTracefs) process.stderr.write(`watch-bench: tracefs is not mounted and cannot be mounted at ${TRACEFS}: bpftrace will see no tracepoint\n`);
-}
-process.on('exit', () => { if (mountedTracefs) spawnSync('umount', [TRACEFS]); });
+// bpftrace finds tracepoints under /sys/kernel/tracing only. The bench holds tracefs there for
+// its whole run (mounted if it is mounted nowhere; the last rstlab process unmounts it).
+if (hasBpftrace && !(await useTracefs())) process.stderr.write('watch-bench: tracefs is not mounted and cannot be mounted at /sys/kernel/tracing: bpftrace will see no tracepoint\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 100; // USER_HZ
 
@@ -219,3 +213,4 @@ if (hasBpftrace) {
     }
   }
 } else process.stdout.write('bpftrace is not installed (apt-get install bpftrace): no peer in this run\n');
+if (hasBpftrace) await releaseTracefs();
