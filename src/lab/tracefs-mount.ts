@@ -54,7 +54,11 @@ export async function unmountIfUnused(): Promise<boolean> {
       else rmSync(path.join(USERS_DIR, f), { force: true });
     }
   } catch { /* no registrations */ }
-  if (others || !existsSync(MOUNTED_MARK)) return false;
+  if (others) return false;
+  if (!existsSync(MOUNTED_MARK)) {
+    rmSync(STATE_DIR, { recursive: true, force: true }); // nothing of rstlab's to unmount, nobody registered
+    return false;
+  }
   const ok = (await run(['umount', TRACEFS])).code === 0;
   if (ok || !existsSync(path.join(TRACEFS, 'events'))) rmSync(STATE_DIR, { recursive: true, force: true });
   return ok;
