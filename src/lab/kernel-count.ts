@@ -32,6 +32,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatEndpoint } from '../wire/addr.js';
+import { isV4MappedText } from './kernel-trace.js';
 import type { KernelReceive, KernelSend } from './kernel-trace.js';
 import { findExecutable } from './proc.js';
 import { releaseTracefs, TRACEFS, useTracefs } from './tracefs-mount.js';
@@ -128,7 +129,7 @@ export function parseCountLine(line: string, sym: CountSymbols, now: number): Co
   const f = keyFields(m[2]!, 7);
   if (!f) return null;
   const [family, l4, l6, lport, r4, r6, rport] = f as [string, string, string, string, string, string, string];
-  const v6 = Number(family) === AF_INET6 && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(l6);
+  const v6 = Number(family) === AF_INET6 && !isV4MappedText(l6);
   return {
     kind: 'receive', ts: now, cpu: 0, pid: 0, comm: '<...>', inIrq: true,
     local: ep(v6 ? l6 : l4, Number(lport)), remote: ep(v6 ? r6 : r4, Number(rport)), cookie: -1, count,
@@ -243,15 +244,14 @@ export async function startKernelCount(ports: number[]): Promise<KernelCount | {
   if (!bpftrace) return { unavailable: 'bpftrace is not installed (apt-get install bpftrace)' };
   if (!existsSync('/sys/kernel/btf/vmlinux')) return { unavailable: 'the kernel has no BTF (/sys/kernel/btf/vmlinux), which the counting program reads sockaddrs with' };
   await useTracefs();
-  const unmount = releaseTracefs;
   const format = path.join(TRACEFS, 'events', 'tcp', 'tcp_send_reset', 'format');
   if (!existsSync(format)) {
-    await unmount();
+    await releaseTracefs();
     return { unavailable: `no tracepoint tcp:tcp_send_reset in ${TRACEFS}` };
   }
   const sendFormat = readFileSync(format, 'utf8');
   if (!/field:enum sk_rst_reason reason;/.test(sendFormat)) {
-    await unmount();
+    await releaseTracefs();
     return { unavailable: 'tcp:tcp_send_reset carries no reason on this kernel (Linux ≥ 6.10 has it)' };
   }
   const setpriv = findExecutable('setpriv');
@@ -270,7 +270,7 @@ export async function startKernelCount(ports: number[]): Promise<KernelCount | {
   });
   if (!attached) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await unmount();
+    await releaseTracefs();
     // (bpftrace warns about RLIMIT_MEMLOCK on kernels that account BPF memory to the cgroup; not the cause.)
     const why = err.split('\n').filter((l) => /ERROR/.test(l) && !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim();
     return { unavailable: `bpftrace did not attach its probes${why ? `: ${why}` : ''}` };

@@ -110,6 +110,10 @@ function endpoint(s: string | undefined): string | null {
   return m ? formatEndpoint(m[1]!, Number(m[2])) : null;
 }
 
+/** An IPv4-mapped address as the kernel and bpftrace print it (`::ffff:10.0.0.1`): a dual-stack
+ *  socket's receive event is then read by its IPv4 fields (here, trace-raw.ts, kernel-count.ts). */
+export const isV4MappedText = (addr: string) => /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(addr);
+
 export function parseTraceLine(line: string): KernelTraceEvent | null {
   const m = LINE.exec(line);
   if (!m) return null;
@@ -127,7 +131,7 @@ export function parseTraceLine(line: string): KernelTraceEvent | null {
   // tcp_receive_reset: the socket's own address and port, then the peer's (family decides which).
   // A dual-stack socket talking IPv4 logs AF_INET6 with v4-mapped addresses, and the IPv4 ones
   // beside them: those, as its packets and send events show it (trace-raw.ts does the same).
-  const v6 = f.get('family') === 'AF_INET6' && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(f.get('saddrv6') ?? '');
+  const v6 = f.get('family') === 'AF_INET6' && !isV4MappedText(f.get('saddrv6') ?? '');
   const local = f.get(v6 ? 'saddrv6' : 'saddr');
   const remote = f.get(v6 ? 'daddrv6' : 'daddr');
   if (local === undefined || remote === undefined) return null;
@@ -169,11 +173,10 @@ export interface TraceOptions {
 }
 
 export async function startKernelTrace(suffix: string, opts: TraceOptions = {}): Promise<KernelTrace | { unavailable: string }> {
-  const using = process.platform === 'linux' && process.getuid?.() === 0;
-  if (using) await useTracefs();
+  await useTracefs(); // (without root it mounts and registers nothing, and releasing does nothing)
   const why = unavailableWhy(TRACEFS);
   if (why !== null) {
-    if (using) await releaseTracefs();
+    await releaseTracefs();
     return { unavailable: why };
   }
   const name = `${INSTANCE_PREFIX}${process.pid}-${suffix}`;
@@ -189,7 +192,7 @@ export async function startKernelTrace(suffix: string, opts: TraceOptions = {}):
     return new Recorder(name, dir, source, wallOffset);
   } catch (err) {
     removeInstance(dir);
-    if (using) await releaseTracefs();
+    await releaseTracefs();
     return { unavailable: `cannot set up the tracefs instance ${name}: ${(err as Error).message}` };
   }
 }

@@ -159,7 +159,7 @@ export class WatchJoiner {
     const carried: number[] = [];
     /** A send with no receive event in this read, near its end, to a local address: next read. */
     const recent = Math.max(this.batchNow, this.clock) - CARRY_SEC;
-    const carry = (e: KernelSend, time: number) => !final && time > recent && this.localEnd(e.dst);
+    const carry = (e: KernelSend, time: number) => !final && time > recent && this.isLocalEndpoint(e.dst);
     let byPair: Map<string, number[]> | null = null;
     if (this.batchReceives > 0) {
       byPair = new Map();
@@ -204,7 +204,7 @@ export class WatchJoiner {
       if (e.kind === 'receive' && !used![i]) {
         const s = this.takeSend(e, time);
         if (s) this.emitSend(s.e, s.time, true);
-        else if (!final && time > recent && this.localEnd(e.remote)) carried.push(i); // its send may be in the next read
+        else if (!final && time > recent && this.isLocalEndpoint(e.remote)) carried.push(i); // its send may be in the next read
         else if (this.awaitsOwner(e)) this.receives.push({ e, time, at: this.batchNow });
         else this.emitReceive(e, time);
       }
@@ -222,8 +222,9 @@ export class WatchJoiner {
     this.batchReceives = receives;
   }
 
-  /** Whether an endpoint's address is the watched host's (remembered per endpoint string). */
-  private localEnd(ep: string): boolean {
+  /** Whether an endpoint's address is the watched host's (remembered per endpoint string; run.ts
+   *  filters the kernel events with it too). */
+  isLocalEndpoint(ep: string): boolean {
     let v = this.localEnds.get(ep);
     if (v === undefined) {
       v = this.opts.isLocal(addrOf(ep));
@@ -409,7 +410,7 @@ export class WatchJoiner {
   private emitReceive(e: KernelReceive, time: number): void {
     // A socket of another namespace of this kernel (kernel events carry none: they pass the filter
     // because the RST's sender is local here) took a RST that has no send event: not this host's.
-    if (!this.localEnd(e.local)) return;
+    if (!this.isLocalEndpoint(e.local)) return;
     this.opts.emit({
       type: 'rst', time, from: e.remote, to: e.local, sender: 'unknown', kernel: null,
       accepted: true, cause: null, confidence: null, summary: null, linuxReasons: NO_REASONS, linuxReason: null, agrees: null, app: null,

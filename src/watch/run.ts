@@ -190,22 +190,12 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const wanted = (a: { addr: string; port: number }, b: { addr: string; port: number }) =>
     (opts.ports.length === 0 || opts.ports.includes(a.port) || opts.ports.includes(b.port))
     && (opts.hosts.length === 0 || opts.hosts.includes(a.addr) || opts.hosts.includes(b.addr));
-  /** The same on two endpoints' text, for kernel events: one end local, both filters. */
-  /** Endpoint → whether its address is local (the raw reader gives the same string for the same
-   *  endpoint: one hash each). */
-  const localEnds = new Map<string, boolean>();
-  const isLocalEnd = (ep: string) => {
-    let v = localEnds.get(ep);
-    if (v === undefined) {
-      v = local.has(addrOf(ep));
-      if (localEnds.size > 1 << 16) localEnds.clear();
-      localEnds.set(ep, v);
-    }
-    return v;
-  };
+  /** The same on two endpoints' text, for kernel events: one end local (the joiner remembers
+   *  which endpoints are: the raw reader gives the same string for the same endpoint), both
+   *  filters. Called only once the joiner below exists. */
   const wantedEvent = (x: string, y: string) => {
     if (opts.ports.length && !opts.ports.includes(portOf(x)) && !opts.ports.includes(portOf(y))) return false;
-    if (!isLocalEnd(x) && !isLocalEnd(y)) return false;
+    if (!joiner.isLocalEndpoint(x) && !joiner.isLocalEndpoint(y)) return false;
     return opts.hosts.length === 0 || opts.hosts.includes(addrOf(x)) || opts.hosts.includes(addrOf(y));
   };
   const summary: WatchSummary = {
