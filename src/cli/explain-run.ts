@@ -22,7 +22,7 @@ import { DEFAULT_CLOSED_LINGER_SEC } from '../tcp/index.js';
 import type { ConnectionReport } from '../explain/index.js';
 import { connectionRecord, plain, renderConnectionText, renderPatternsText, renderSummaryText, rstRecord, summaryRecord } from '../report/text.js';
 import type { Painter } from '../report/text.js';
-import { outputBacklog, writeOut, writeOutGathered } from './output.js';
+import * as output from './output.js';
 
 export interface ExplainOptions { json?: boolean; format?: string; all?: boolean; color?: boolean; ladder?: boolean; html?: string; group?: string; verifyChecksums?: boolean }
 
@@ -67,6 +67,9 @@ const RELEASE_BATCH = 256;
 const END_BATCH = 1000;
 
 export async function runExplain(source: string, opts: ExplainOptions): Promise<number> {
+  // Bound once: output.js stays outside the command's bundle (scripts/bundle.ts), whose imports
+  // of it are getters, one call each time a name is read (~2% of a port scan's `--json` time).
+  const { outputBacklog, writeOut, writeOutGathered } = output;
   // V8 moves an allocation site's objects straight to the old space once most of them outlived a
   // young-generation collection. Connection reports do at first (the text output holds the first
   // TEXT_WINDOW), then die young by the million, but in the old space, which grows to gigabytes

@@ -37,6 +37,11 @@ export interface ConnectionReport {
   /** "ip:port" ("[v6]:port" for IPv6). */
   orig: string;
   resp: string;
+  /** The two addresses and the responder's port as they are, for grouping reports by host
+   *  without parsing `orig`/`resp` (explain/groups.ts, explain/rate-limit.ts). */
+  origAddr: string;
+  respAddr: string;
+  respPort: number;
   ipVersion: 4 | 6;
   firstFrame: number;
   lastFrame: number;
@@ -118,19 +123,31 @@ export class RstRing {
   static readonly WINDOW_SEC = 10;
   static readonly MAX_STEP = 64;
   private readonly addrs: string[] = [];
-  private readonly frames: number[] = [];
-  private readonly idents: number[] = [];
-  private readonly ttls: number[] = [];
-  private readonly times: number[] = [];
+  private readonly frames = new Float64Array(RstRing.SIZE);
+  private readonly idents = new Int32Array(RstRing.SIZE);
+  private readonly ttls = new Int32Array(RstRing.SIZE);
+  private readonly times = new Float64Array(RstRing.SIZE);
+  /** The entries by their ID: a list each, through `nextIn`/`prevIn` (-1 ends one). A port scan
+   *  asks `peers` for every refused probe: it looks at the IDs within MAX_STEP of the probe's, not
+   *  at all SIZE entries (and never at the entries with its own ID, which many RSTs share). */
+  private readonly heads = new Int32Array(0x10000).fill(-1);
+  private readonly nextIn = new Int32Array(RstRing.SIZE).fill(-1);
+  private readonly prevIn = new Int32Array(RstRing.SIZE).fill(-1);
   private next = 0;
 
   add(addr: string, frame: number, ident: number, ttl: number, time: number): void {
-    const i = this.next++ % RstRing.SIZE;
+    const i = this.next % RstRing.SIZE;
+    if (this.next++ >= RstRing.SIZE) this.unlink(i);
     this.addrs[i] = addr;
     this.frames[i] = frame;
     this.idents[i] = ident;
     this.ttls[i] = ttl;
     this.times[i] = time;
+    const h = this.heads[ident];
+    this.nextIn[i] = h;
+    this.prevIn[i] = -1;
+    if (h >= 0) this.prevIn[h] = i;
+    this.heads[ident] = i;
   }
 
   /** RSTs from other addresses than `addr` whose IDs and times are one counter's with this one's:
@@ -138,16 +155,26 @@ export class RstRing {
   peers(addr: string, frame: number, ident: number | null, ttl: number, time: number): SharedCounterPeer[] {
     const out: SharedCounterPeer[] = [];
     if (ident === null || ident === 0) return out;
-    const n = Math.min(this.next, RstRing.SIZE);
-    for (let i = 0; i < n; i += 1) {
-      if (this.addrs[i] === addr || this.ttls[i] !== ttl || this.frames[i] === frame) continue;
-      const dt = this.times[i] - time;
-      if (Math.abs(dt) > RstRing.WINDOW_SEC) continue;
-      const later = this.frames[i] > frame;
-      const step = later ? (this.idents[i] - ident + 0x10000) % 0x10000 : (ident - this.idents[i] + 0x10000) % 0x10000;
-      if (step >= 1 && step <= RstRing.MAX_STEP) out.push({ addr: this.addrs[i], frame: this.frames[i], ident: this.idents[i] });
+    for (let d = -RstRing.MAX_STEP; d <= RstRing.MAX_STEP; d += 1) {
+      if (d === 0) continue;
+      for (let i = this.heads[(ident + d) & 0xffff]; i >= 0; i = this.nextIn[i]) {
+        const f = this.frames[i];
+        // A later RST's ID must be above this one's, an earlier one's below.
+        if (f === frame || (f > frame) !== (d > 0) || this.ttls[i] !== ttl) continue;
+        if (Math.abs(this.times[i] - time) > RstRing.WINDOW_SEC || this.addrs[i] === addr) continue;
+        out.push({ addr: this.addrs[i], frame: f, ident: this.idents[i] });
+      }
     }
-    return out.sort((a, b) => a.frame - b.frame);
+    return out.length > 1 ? out.sort((x, y) => x.frame - y.frame) : out;
+  }
+
+  /** Entry `i` out of its bucket's list (it is about to be overwritten). */
+  private unlink(i: number): void {
+    const p = this.prevIn[i];
+    const n = this.nextIn[i];
+    if (p >= 0) this.nextIn[p] = n;
+    else this.heads[this.idents[i]] = n;
+    if (n >= 0) this.prevIn[n] = p;
   }
 }
 
@@ -200,6 +227,9 @@ export function reportOf(c: Connection, ring?: RstRing, ctx?: ReportContext): Co
     id: c.id,
     orig: formatEndpoint(c.orig.addr, c.orig.port),
     resp: formatEndpoint(c.resp.addr, c.resp.port),
+    origAddr: c.orig.addr,
+    respAddr: c.resp.addr,
+    respPort: c.resp.port,
     ipVersion: c.ipVersion,
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,

@@ -2,14 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConnectionReport } from './engine.js';
 import { RstGroups } from './groups.js';
+import { parseEndpoint } from '../wire/addr.js';
 
 let id = 0;
-/** A report with one RST, enough of it for grouping. */
+/** A report with one RST, from its responder, enough of it for grouping. */
 function report(cause: 'refused' | 'abort', from: string, to: string, resp: string): ConnectionReport {
   id += 1;
   return {
-    id, firstFrame: id * 2 - 1, lastFrame: id * 2, resp,
-    rsts: [{ cause, from, to }],
+    id, firstFrame: id * 2 - 1, lastFrame: id * 2, orig: to, resp,
+    origAddr: parseEndpoint(to).addr, respAddr: parseEndpoint(from).addr, respPort: parseEndpoint(resp).port,
+    rsts: [{ cause, from, to, sender: 'resp' }],
   } as unknown as ConnectionReport;
 }
 

@@ -16,7 +16,6 @@
 
 import type { Cause } from './causes.js';
 import type { ConnectionReport } from './engine.js';
-import { parseEndpoint } from '../wire/addr.js';
 
 /** What a pattern counts: RSTs of one cause, or SYNs that got no answer at all. */
 export type PatternKind = Cause | 'unanswered';
@@ -43,10 +42,13 @@ const MAX_DISTINCT = 100_000;
 const EXAMPLES = 3;
 
 interface Key { listed: number; pattern: Pattern | null }
+interface ByHost { from: Map<string, Key>; to: Map<string, Key> }
 interface Pattern extends RstPattern { peerSet: Set<string>; portSet: Set<number> }
 
 export class RstGroups {
-  private readonly keys = new Map<string, Key>();
+  /** Keys by cause, then by the sender's host (`from`) or the receiver's (`to`); `nKeys` in all. */
+  private readonly keys = new Map<PatternKind, ByHost>();
+  private nKeys = 0;
   private readonly all: Pattern[] = [];
 
   /** `listed`: how many reports of a key are listed before the rest are counted (0: all listed). */
@@ -60,17 +62,18 @@ export class RstGroups {
     let to: string;
     if (r !== undefined) {
       cause = r.cause;
-      from = parseEndpoint(r.from).addr;
-      to = parseEndpoint(r.to).addr;
+      from = r.sender === 'orig' ? c.origAddr : c.respAddr;
+      to = r.sender === 'orig' ? c.respAddr : c.origAddr;
     } else if (c.connState === 'S0' && c.respPackets === 0) {
       cause = 'unanswered';
-      from = parseEndpoint(c.orig).addr;
-      to = parseEndpoint(c.resp).addr;
+      from = c.origAddr;
+      to = c.respAddr;
     } else {
       return true;
     }
-    const a = this.key(`${cause} from ${from}`);
-    const b = this.key(`${cause} to ${to}`);
+    const byHost = this.byCause(cause);
+    const a = this.key(byHost.from, from);
+    const b = this.key(byHost.to, to);
     if ((a === null || a.listed < this.listed) && (b === null || b.listed < this.listed)) {
       if (a) a.listed++;
       if (b) b.listed++;
@@ -89,8 +92,7 @@ export class RstGroups {
     if (p.examples.length < EXAMPLES) p.examples.push(c.id);
     const other = role === 'receiver' ? from : to;
     if (p.peerSet.size < MAX_DISTINCT) p.peerSet.add(other); else p.capped = true;
-    const port = parseEndpoint(c.resp).port;
-    if (p.portSet.size < MAX_DISTINCT) p.portSet.add(port); else p.capped = true;
+    if (p.portSet.size < MAX_DISTINCT) p.portSet.add(c.respPort); else p.capped = true;
     return false;
   }
 
@@ -100,12 +102,22 @@ export class RstGroups {
       .sort((x, y) => y.count - x.count || x.firstFrame - y.firstFrame);
   }
 
-  private key(k: string): Key | null {
-    let v = this.keys.get(k);
+  private byCause(cause: PatternKind): ByHost {
+    let m = this.keys.get(cause);
+    if (m === undefined) {
+      m = { from: new Map(), to: new Map() };
+      this.keys.set(cause, m);
+    }
+    return m;
+  }
+
+  private key(m: Map<string, Key>, host: string): Key | null {
+    let v = m.get(host);
     if (v === undefined) {
-      if (this.keys.size >= MAX_KEYS) return null;
+      if (this.nKeys >= MAX_KEYS) return null;
+      this.nKeys++;
       v = { listed: 0, pattern: null };
-      this.keys.set(k, v);
+      m.set(host, v);
     }
     return v;
   }

@@ -17,10 +17,6 @@
 
 import type { ConnectionReport } from './engine.js';
 
-/** The address of an endpoint as explain writes it (`10.0.0.1:80`, `[fd00::1]:80`), without
- *  parsing it (keyed only: a scan reports a refused connection per probe). */
-const hostOf = (endpoint: string): string => endpoint.slice(endpoint[0] === '[' ? 1 : 0, endpoint.lastIndexOf(endpoint[0] === '[' ? ']' : ':'));
-
 export interface RateLimitFinding {
   /** The host whose RSTs were limited. */
   host: string;
@@ -107,9 +103,9 @@ export class RstRateLimits {
     const r = c.rsts[0];
     if (r !== undefined) {
       if (r.cause !== 'refused') return;
-      this.host(hostOf(r.from))?.add(Math.floor(r.time), true);
+      this.host(r.sender === 'orig' ? c.origAddr : c.respAddr)?.add(Math.floor(r.time), true);
     } else if (c.connState === 'S0' && c.respPackets === 0) {
-      this.host(hostOf(c.resp))?.add(Math.floor(c.start), false);
+      this.host(c.respAddr)?.add(Math.floor(c.start), false);
     }
   }
 

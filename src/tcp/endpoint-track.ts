@@ -356,13 +356,43 @@ export class EndpointTrack {
    */
   snapshot(st: Store, rstFrames: number[]): EndpointStats {
     this.flushRuns();
+    // (Every field written out, as readAtRst reads them from numbers: a literal that spreads
+    // atRst() copies its fields one at a time, most of a port scan's snapshot time.)
+    const lastRow = this.lastRow;
     return {
       addr: this.addrS ?? formatIpv4Number(this.addrN),
       port: this.port,
+      state: this.state,
+      isn: orNull(this.isn),
+      sawSyn: this.sawSyn,
+      nextSeq: orNull(this.nextSeq),
+      lastAck: orNull(this.lastAck),
+      window: this.window,
+      windowShift: this.windowShift,
+      usesTimestamps: this.usesTimestamps,
+      finFrame: orNull(this.finFrame),
+      finSeq: orNull(this.finSeq),
       rstFrames,
+      packets: this.packets,
+      bytes: this.bytes,
+      retransmissions: this.retransmissions,
+      keepalives: this.keepalives,
+      zeroWindows: this.zeroWindows,
       ttls: countMap(this.ttl0, this.ttl0N, this.ttlMore),
       toss: countMap(this.tos0, this.tos0N, this.tosMore),
-      ...this.atRst(st),
+      lastIdent: orNull(this.lastIdent),
+      synLayout: this.synLayout,
+      synWindow: this.synWindow,
+      synTtl: this.synTtl,
+      idSeen: this.idSeen,
+      idZero: this.idZero,
+      idIncr: this.idIncr,
+      idFirst: this.idFirst,
+      probesSinceHeard: this.probesSinceHeard,
+      retransSinceHeard: this.retransSinceHeard,
+      lastSegFrame: orNull(this.lastSegFrame),
+      lastSeg: lastRow >= 0 ? summaryFrom(st, lastRow * STRIDE) : null,
+      lastTime: this.lastTime,
     };
   }
 

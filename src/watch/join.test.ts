@@ -22,7 +22,7 @@ function verdict(from: string, to: string, time: number, over: Partial<RstVerdic
 
 function conn(start: number): ConnectionReport {
   return {
-    id: 1, orig: PEER, resp: SERVER, ipVersion: 4, firstFrame: 1, lastFrame: 5, start, duration: 1, history: 'ShADr', connState: 'RSTR',
+    id: 1, orig: PEER, resp: SERVER, origAddr: '192.0.2.7', respAddr: LOCAL, respPort: 8080, ipVersion: 4, firstFrame: 1, lastFrame: 5, start, duration: 1, history: 'ShADr', connState: 'RSTR',
     origPackets: 3, respPackets: 2, origBytes: 10, respBytes: 0, retransmissions: 0, keepalives: 0, zeroWindows: 0, abnormal: true,
     rsts: [], profiles: { orig: NO_PROFILE, resp: NO_PROFILE }, anomalies: {}, segments: [], segmentsDropped: 0,
   };

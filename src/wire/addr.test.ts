@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './addr.js';
+import { formatEndpoint, formatIpv4, formatIpv6, parseEndpoint, parseIpv4, parseIpv6 } from './addr.js';
 
 const v6 = (text: string): string => formatIpv6(parseIpv6(text), 0);
 
@@ -50,4 +50,13 @@ test('IPv6 formatting agrees with the WHATWG URL serializer on random addresses'
     assert.equal(`[${text}]`, url);
     assert.deepEqual(parseIpv6(text), bytes);
   }), { numRuns: 2000 });
+});
+
+test('endpoints: parseEndpoint undoes formatEndpoint, brackets optional around IPv6', () => {
+  for (const [addr, port] of [['192.0.2.1', 443], ['2001:db8::1', 80], ['::', 0], ['::ffff:192.0.2.7', 65535]] as const) {
+    assert.deepEqual(parseEndpoint(formatEndpoint(addr, port)), { addr, port });
+  }
+  assert.deepEqual(parseEndpoint('2001:db8::1:8080'), { addr: '2001:db8::1', port: 8080 }); // no brackets: the last colon
+  assert.deepEqual(parseEndpoint('[fe80::1]:22'), { addr: 'fe80::1', port: 22 });
+  assert.ok(Number.isNaN(parseEndpoint('192.0.2.1:?').port)); // a placeholder port is not a number
 });
