@@ -2,8 +2,9 @@
 // (and in the shared tcpdump and Zeek corpora beside the repository, when they are there) through the tracker with no segment list, connections held as objects ('never'), packed once they
 // ended (the default) and packed after each of their segments ('always', so that every segment
 // but a connection's first finds it packed), must give the same connections, field for field.
-// Also: EndpointTrack.pack()/unpack() carry every field of an endpoint (but spillRow), and a value
-// the int32 fields cannot hold leaves the connection unpacked.
+// Also: EndpointTrack.pack()/unpack() carry every field of an endpoint (but spillRow), a value
+// the int32 fields cannot hold leaves the connection unpacked, and a connection unpacked by a late
+// segment is packed again by a sweep, not after each segment.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { repoFile, sharedCorpus } from '../paths.js';
 import { decodeFrameAt, DecodeScratch } from '../wire/decode.js';
 import { EndpointTrack, PACK_F64, PACK_I32 } from './endpoint-track.js';
 import { ConnectionTracker } from './tracker.js';
+import { Conversation } from './conversation.js';
+import type { ConversationFrame } from './conversation.js';
+import { decodeFrame } from '../wire/decode.js';
 import type { Connection, TrackerOptions } from './types.js';
 
 function captures(dir: string): string[] {
@@ -119,4 +123,45 @@ test('EndpointTrack.pack/unpack: every field but spillRow comes back', () => {
   e.ttl = 64;
   e.addrS = '2001:db8::1';
   assert.equal(e.pack(f, 0, i, 0), false);
+});
+
+test('packed connections: a server that keeps sending after a reset unpacks it, and a sweep packs it again once quiet (not each segment)', () => {
+  const conv = new Conversation({ client: '10.0.0.1:40000', server: '192.0.2.80:443', start: 1_700_000_000, clientIsn: 1000, serverIsn: 9000 });
+  // The client resets; the server keeps sending, 2 s apart (within Zeek's 5 s after the reset; a
+  // sweep, once a second, comes in between).
+  conv.handshake().data('c', 100).data('s', 1000).activeRst('c');
+  const late = new Set<ConversationFrame>();
+  for (let k = 0; k < 2; k++) {
+    conv.wait(2).data('s', 500);
+    late.add(conv.frames.at(-1)!);
+  }
+  // Another connection, never ended (never packed), whose packets move the sweeps on in between.
+  const other = new Conversation({ client: '10.0.0.2:40001', server: '192.0.2.81:443', start: 1_700_000_000.0001, clientIsn: 5, serverIsn: 7 });
+  other.handshake();
+  for (let k = 0; k < 20; k++) other.wait(0.5).data('c', 10);
+  const at = (f: ConversationFrame): number => f.tsSec + f.tsNsec / 1e9;
+  const frames = [...conv.frames, ...other.frames].sort((a, b) => at(a) - at(b));
+  const run = (compact: TrackerOptions['compact']): { conns: Connection[]; before: number[]; after: number[] } => {
+    const conns: Connection[] = [];
+    const tracker = new ConnectionTracker({ maxSegments: 0, compact, onConnection: (c) => conns.push(c) });
+    const before: number[] = [];
+    const after: number[] = [];
+    frames.forEach((f, k) => {
+      const d = decodeFrame(conv.linkType, f.data, f.data.length);
+      assert.equal(d.kind, 'tcp');
+      if (d.kind !== 'tcp') return;
+      if (late.has(f)) before.push(tracker.packed);
+      tracker.push(k + 1, f, d);
+      if (late.has(f)) after.push(tracker.packed);
+    });
+    tracker.flush();
+    return { conns, before, after };
+  };
+  const plain = run('never');
+  const packed = run('ended');
+  assert.deepStrictEqual(packed.conns, plain.conns);
+  assert.equal(plain.conns.length, 2);
+  assert.deepEqual(plain.before, [0, 0]);
+  assert.deepEqual(packed.before, [1, 1], 'packed (at the RST, then by a sweep) when each late segment comes');
+  assert.deepEqual(packed.after, [0, 0], 'not packed again at once after a late segment');
 });

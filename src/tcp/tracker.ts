@@ -47,7 +47,8 @@
 // `explain` command's default), a connection that ended waits out its linger packed
 // (`compact` option, compact-slab.ts): its endpoints and the store rows still read are numbers in a
 // slot of typed arrays shared by all, its body (EndpointTracks and store) goes back to a pool, and
-// it is unpacked for a late segment or its report; what stays of it is the Track (its timers,
+// it is unpacked for a late segment or its report (after a late segment it is packed again by a
+// sweep once a second passed without one, not after each); what stays of it is the Track (its timers,
 // history, RST log), ~1 KB in all against ~2.6 KB before (docs/performance.md, 2026-12-04). Tracks
 // and bodies are pooled apart (a packed connection gives its body back long before its track);
 // the lookup key is made again from the endpoints when the connection leaves the table.
@@ -132,6 +133,9 @@ class Track {
   closeTimer = false;
   /** Segments offered to the bounded list so far. */
   listed = 0;
+  /** Unpacked by a segment that came while it was packed: packed again by a sweep once quiet
+   *  (SWEEP_SEC), not after each segment (a server that keeps sending after a reset). */
+  late = false;
 
   anomaly(code: string): void {
     const m = (this.anomalies ??= new Map());
@@ -223,7 +227,10 @@ export class ConnectionTracker {
       skey = a < z ? `${a}|${z}` : `${z}|${a}`;
       t = this.byKey.get(skey);
     }
-    if (t !== undefined && t.slot >= 0) this.unpack(t);
+    if (t !== undefined && t.slot >= 0) {
+      this.unpack(t);
+      t.late = true;
+    }
 
     // An ended connection past its linger is over even if no sweep has run since.
     if (t !== undefined && t.ended && time - t.end > this.opts.closedLingerSec) {
@@ -258,7 +265,7 @@ export class ConnectionTracker {
     const fromOrig = t.orig.addrN === srcN && t.orig.addrS === src && t.orig.port === sport;
     if (badChecksum) zeekChecksumError(t, fromOrig ? t.orig : t.resp, fromOrig);
     else this.update(t, fromOrig, frame, at, decoded, flags);
-    if (this.packAlways || (this.packEnded && t.ended)) this.pack(t);
+    if (this.packAlways || (this.packEnded && t.ended && !t.late)) this.pack(t);
 
     const now = at.tsSec + at.tsNsec / 1e9; // (made again: a double kept across a call is boxed)
     if (now - this.lastSweep > SWEEP_SEC || this.lastSweep > now) this.sweep(now);
@@ -313,6 +320,7 @@ export class ConnectionTracker {
     t.timerAt = -1;
     t.closeTimer = false;
     t.listed = 0;
+    t.late = false;
     if (!isSyn) t.anomaly('midstream');
     this.live.add(t);
     return t;
@@ -579,6 +587,7 @@ export class ConnectionTracker {
     for (const t of this.live) {
       const idle = now - t.end;
       if ((t.ended && idle > closedLingerSec) || idle > idleTimeoutSec) this.finalize(t);
+      else if (t.late && t.slot < 0 && idle > SWEEP_SEC) this.pack(t); // (only set where packEnded)
     }
   }
 
