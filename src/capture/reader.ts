@@ -6,8 +6,12 @@
 // - gzip input (first bytes 1f 8b) is decompressed on the fly. A regular file is read with
 //   synchronous 128 KiB reads (small enough to stay in the CPU cache while it is parsed) and, from
 //   `readAheadMin` bytes on (default 32 MiB), by a worker thread ahead of the parser once it has
-//   started (read-ahead.ts: the kernel's copy of the bytes then runs on another core); the event
-//   loop gets a turn every 8 MiB. Pipes, FIFOs and devices are read with asynchronous reads.
+//   started (read-ahead.ts: the kernel's copy of the bytes, or the wait for the disk, then runs on
+//   another core) — unless its first `readAheadProbe` bytes (default 4 MiB), read here, came at
+//   page-cache speed (≥ PAGE_CACHE_BYTES_PER_NS): a file the kernel holds in memory is parsed
+//   faster from the reads' own cache-warm buffer, with ~17 MiB less memory, than from a worker's
+//   (docs/performance.md, 2026-12-06); the event loop gets a turn every 8 MiB. Pipes, FIFOs and
+//   devices are read with asynchronous reads.
 // - A missing, unreadable or directory path rejects with InputError; an empty input, a broken
 //   capture or a damaged gzip stream with CaptureFormatError (after the good packets before it).
 // - opts.maxBytes: stop after that many bytes of (decompressed) capture — a guard against endless
@@ -17,7 +21,8 @@
 //   promise, reading waits for it (a consumer whose output is a slow pipe keeps its backlog bounded).
 // - opts.onFormat, if given, hears the format (and whether the input is gzip) once it is known,
 //   before the first packet is delivered.
-// - opts.readAheadMin: the file size from which a worker thread reads ahead (Infinity: never);
+// - opts.readAheadMin: the file size from which a worker thread may read ahead (Infinity: never);
+//   opts.readAheadProbe: the bytes read and timed here first (0: the worker starts at once);
 //   opts.readAheadStats, if given, gets the number of bytes the worker read (for tests).
 // - opts.signal: once aborted (Ctrl-C on a live pipe), reading stops at the next chunk boundary as
 //   if the input had ended there; a record cut there is not an error; the summary then has
@@ -37,6 +42,7 @@ export interface ReadCaptureOptions {
   backpressure?: () => Promise<void> | null;
   onFormat?: (format: CaptureFormat, gzip: boolean) => void;
   readAheadMin?: number;
+  readAheadProbe?: number;
   readAheadStats?: { bytes: number };
   signal?: AbortSignal;
 }
@@ -48,6 +54,13 @@ const READ_AHEAD_MIN = 32 * 1024 * 1024;
 /** The worker's reads: larger than CHUNK, since they are not parsed in the cache they were read
  *  into anyway (8 MiB in all: 16 slots, read-ahead.ts). */
 const READ_AHEAD_CHUNK = 1 << 19;
+/** Bytes read here and timed before a worker reads ahead, and the rate (bytes per nanosecond, GB/s)
+ *  from which they came from the page cache: ~5–6 GB/s there on the benchmark machine, 0.66 GB/s
+ *  from its disk after `drop_caches`. */
+const READ_AHEAD_PROBE = 4 * 1024 * 1024;
+const PAGE_CACHE_BYTES_PER_NS = 2;
+/** Whether `bytes` read in `ns` nanoseconds came from the page cache (see PAGE_CACHE_BYTES_PER_NS). */
+export const fromPageCache = (bytes: number, ns: number): boolean => bytes >= PAGE_CACHE_BYTES_PER_NS * ns;
 /** Bytes read between two turns of the event loop. */
 const BYTES_PER_YIELD = 8 * 1024 * 1024;
 
@@ -58,7 +71,7 @@ export async function readCapture(
 ): Promise<CaptureSummary> {
   let input: ChunkSource;
   if (typeof source === 'string' && source !== '-') {
-    input = await openFile(source, opts.readAheadMin ?? READ_AHEAD_MIN, opts.readAheadStats ?? { bytes: 0 });
+    input = await openFile(source, opts.readAheadMin ?? READ_AHEAD_MIN, opts.readAheadProbe ?? READ_AHEAD_PROBE, opts.readAheadStats ?? { bytes: 0 });
   } else {
     input = streamSource(source === '-' ? process.stdin : (source as NodeJS.ReadableStream), source === '-' ? 'standard input' : 'the input stream');
   }
@@ -226,11 +239,15 @@ function streamSource(stream: NodeJS.ReadableStream, name: string): ChunkSource 
 
 /** A regular file, read synchronously into one buffer; the event loop gets a turn every 8 MiB.
  *  From `readAheadMin` bytes on, through read-ahead.ts (a worker thread reading ahead). */
-function regularFileSource(handle: FileHandle, name: string, size: number, readAheadMin: number, stats: { bytes: number }): ChunkSource {
+/** `probe`: the bytes to read here and time before a worker may read ahead (0: it starts at once;
+ *  -1: never, a file under readAheadMin). */
+function regularFileSource(handle: FileHandle, name: string, probe: number, stats: { bytes: number }): ChunkSource {
   const buf = new Uint8Array(CHUNK);
-  const ahead = size >= readAheadMin ? startReadAhead(handle.fd, READ_AHEAD_CHUNK) : null;
+  let ahead = probe === 0 ? startReadAhead(handle.fd, READ_AHEAD_CHUNK) : null;
   /** Whether chunks come from read-ahead (false once it has nothing more to give). */
   let fromAhead = ahead !== null;
+  /** Nanoseconds the probe's reads took so far (-1: no probe, or it is over). */
+  let probeNs = probe > 0 ? 0 : -1;
   let pos = 0;
   let eof = false;
   let sinceYield = 0;
@@ -254,6 +271,7 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
         fromAhead = false;
       }
       let n: number;
+      const t0 = probeNs >= 0 ? performance.now() : 0;
       try {
         n = readSync(handle.fd, buf, 0, CHUNK, pos);
       } catch (e) {
@@ -265,6 +283,17 @@ function regularFileSource(handle: FileHandle, name: string, size: number, readA
       }
       pos += n;
       sinceYield += n;
+      if (probeNs >= 0) {
+        probeNs += (performance.now() - t0) * 1e6;
+        if (pos >= probe) {
+          // Slower than the page cache: the disk. The worker reads the rest ahead from here on.
+          if (!fromPageCache(pos, probeNs)) {
+            ahead = startReadAhead(handle.fd, READ_AHEAD_CHUNK);
+            fromAhead = ahead !== null;
+          }
+          probeNs = -1;
+        }
+      }
       // The same object for every full chunk: a new view per read would make each packet's
       // views (which hold it) point from old objects to a young one, a slow write barrier.
       return n === CHUNK ? buf : buf.subarray(0, n);
@@ -316,7 +345,7 @@ function fileSource(handle: FileHandle, name: string): ChunkSource {
   };
 }
 
-async function openFile(path: string, readAheadMin: number, stats: { bytes: number }): Promise<ChunkSource> {
+async function openFile(path: string, readAheadMin: number, probe: number, stats: { bytes: number }): Promise<ChunkSource> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -346,5 +375,5 @@ async function openFile(path: string, readAheadMin: number, stats: { bytes: numb
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
   }
-  return regular ? regularFileSource(handle, path, size, readAheadMin, stats) : fileSource(handle, path);
+  return regular ? regularFileSource(handle, path, size >= readAheadMin ? probe : -1, stats) : fileSource(handle, path);
 }
