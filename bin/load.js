@@ -28,6 +28,14 @@ const bundle = new URL('rstlab.bundle.cjs', cli);
 const cache = new URL('rstlab.bundle.cache', cli);
 const mtime = (url) => statSync(url, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
+/** The node options on bin/rstlab.js's first line (after `node`): V8 flags, under which the
+ *  build makes the code cache, since V8 takes a cache only under the flags it was made with. */
+export function commandNodeFlags() {
+  const first = readFileSync(new URL('rstlab.js', import.meta.url), 'utf8').split('\n', 1)[0];
+  const at = first.indexOf(' node');
+  return at < 0 ? [] : first.slice(at + ' node'.length).trim().split(/\s+/).filter(Boolean);
+}
+
 export async function loadCommand({ codeCache = true } = {}) {
   const bundleTime = mtime(bundle);
   if (bundleTime < mtime(entry)) return { main: (await import(entry.href)).main, script: null };

@@ -78,16 +78,19 @@ try {
   if (/\bimport\(/.test(code) || dynamic === 0) throw new Error('an import() the bundle cannot make was left in it');
   writeFileSync(outfile, `(function (exports, require, module, __filename, __dirname, __rstlabUrl, __rstlabKept, __rstlabImport) {${code}\n})`);
   // bin/load.js loads dist/'s bundle: another build folder gets no cache (its bundle still works).
-  if (build === path.join(repo, 'dist')) makeCodeCache();
+  if (build === path.join(repo, 'dist')) await makeCodeCache();
 } catch (e) {
   process.stderr.write(`bundle: could not write ${path.relative(process.cwd(), outfile)} (${(e as Error).message}); bin/rstlab.js runs from main.js meanwhile\n`);
   rmSync(outfile, { force: true });
   process.exitCode = 1;
 }
 
-/** Run the training commands through bin/load.js in a child process and write the cache it made. */
-function makeCodeCache(): void {
-  const train = `import(${JSON.stringify(pathToFileURL(path.join(repo, 'bin', 'load.js')).href)}).then(async ({ loadCommand }) => {
+/** Run the training commands through bin/load.js in a child process started with bin/rstlab.js's
+ *  node flags (V8 takes a cache only under the flags it was made with), and write the cache it made. */
+async function makeCodeCache(): Promise<void> {
+  const loadJs = pathToFileURL(path.join(repo, 'bin', 'load.js')).href;
+  const { commandNodeFlags } = (await import(loadJs)) as { commandNodeFlags: () => string[] };
+  const train = `import(${JSON.stringify(loadJs)}).then(async ({ loadCommand }) => {
     const { main, script } = await loadCommand({ codeCache: false });
     if (!script) throw new Error('the bundle was not loaded');
     for (const args of ${JSON.stringify(TRAIN)}) await main(['node', 'rstlab', ...args]);
@@ -97,7 +100,7 @@ function makeCodeCache(): void {
     (await import('node:v8')).setFlagsFromString('--heap-growing-percent=0');
     (await import('node:fs')).writeFileSync(${JSON.stringify(cacheFile)}, script.createCachedData());
   })`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', train], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [...commandNodeFlags(), '--input-type=module', '-e', train], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   if (r.status !== 0 || !existsSync(cacheFile)) {
     process.stderr.write(`bundle: could not make the code cache (the command works, it starts slower): ${r.stderr.trim() || `exit ${r.status}`}\n`);
     process.exitCode = 1;

@@ -238,9 +238,9 @@ function streamSource(stream: NodeJS.ReadableStream, name: string): ChunkSource 
 }
 
 /** A regular file, read synchronously into one buffer; the event loop gets a turn every 8 MiB.
- *  From `readAheadMin` bytes on, through read-ahead.ts (a worker thread reading ahead). */
-/** `probe`: the bytes to read here and time before a worker may read ahead (0: it starts at once;
- *  -1: never, a file under readAheadMin). */
+ *  `probe`: the bytes read here and timed before a worker may read ahead (read-ahead.ts), which it
+ *  does if they came slower than the page cache (0: it starts at once; -1: never, a file under
+ *  readAheadMin). */
 function regularFileSource(handle: FileHandle, name: string, probe: number, stats: { bytes: number }): ChunkSource {
   const buf = new Uint8Array(CHUNK);
   let ahead = probe === 0 ? startReadAhead(handle.fd, READ_AHEAD_CHUNK) : null;

@@ -109,15 +109,18 @@ test('the rstlab command runs without NODE_EXTRA_CA_CERTS, which Node would load
   assert.match(viaNode.stderr, /Ignoring extra certs from/);
 });
 
-test('the build bundles the command with a code cache V8 takes (bin/rstlab.js runs it), and the bundle answers as the modules do', () => {
+test('the build bundles the command with a code cache V8 takes (bin/rstlab.js runs it), and the bundle answers as the modules do', async () => {
   const bundle = repoFile('dist/src/cli/rstlab.bundle.cjs');
   const cache = repoFile('dist/src/cli/rstlab.bundle.cache');
   const entry = repoFile('dist/src/cli/main.js');
   assert.ok(statSync(bundle).mtimeMs >= statSync(entry).mtimeMs, 'npm run build writes the bundle after tsc');
   assert.ok(statSync(cache).mtimeMs >= statSync(bundle).mtimeMs, 'and the code cache after the bundle');
-  // bin/load.js, as bin/rstlab.js uses it: in a process with no V8 flags, V8 takes the cache.
+  // bin/load.js, as bin/rstlab.js uses it: in a process with the node flags of its first line, V8
+  // takes the cache.
   const loader = pathToFileURL(repoFile('bin/load.js')).href;
-  const probe = spawnSync(process.execPath, ['--input-type=module', '-e',
+  const { commandNodeFlags } = (await import(loader)) as { commandNodeFlags: () => string[] };
+  assert.deepEqual(commandNodeFlags(), ['--max-semi-space-size=8']);
+  const probe = spawnSync(process.execPath, [...commandNodeFlags(), '--input-type=module', '-e',
     `const { loadCommand } = await import(${JSON.stringify(loader)}); const a = await loadCommand(); const b = await loadCommand({ codeCache: false });
      process.stdout.write(JSON.stringify([a.script.cachedDataRejected, b.script.cachedDataRejected ?? null, typeof a.main]));`], { encoding: 'utf8' });
   assert.equal(probe.status, 0, probe.stderr);

@@ -135,8 +135,10 @@ export class RstRing {
   private readonly prevIn = new Int32Array(RstRing.SIZE).fill(-1);
   private next = 0;
 
+  /** A RST with IPv4 ID `ident` (1…65535). */
   add(addr: string, frame: number, ident: number, ttl: number, time: number): void {
     const i = this.next % RstRing.SIZE;
+    ident &= 0xffff;
     if (this.next++ >= RstRing.SIZE) this.unlink(i);
     this.addrs[i] = addr;
     this.frames[i] = frame;
@@ -168,7 +170,7 @@ export class RstRing {
     return out.length > 1 ? out.sort((x, y) => x.frame - y.frame) : out;
   }
 
-  /** Entry `i` out of its bucket's list (it is about to be overwritten). */
+  /** Entry `i` out of its ID's list (it is about to be overwritten). */
   private unlink(i: number): void {
     const p = this.prevIn[i];
     const n = this.nextIn[i];
