@@ -166,6 +166,22 @@ test('nat-shared-counter: RSTs "from" two hosts on one IP ID counter and TTL are
   for (const r of apart) assert.notEqual(r.cause, 'middlebox');
 });
 
+test('nat-shared-counter: a box resetting for many hosts names the first 8 of them and counts the rest', () => {
+  const mk = (server: string, ident: number, sec: number) => {
+    const conv = new Conversation({ client: '192.168.2.16:1577', server, serverTtl: 255, start: 1_700_000_000 + sec });
+    return conv.segment('s', TcpFlag.RST | TcpFlag.ACK, 0, { seqNumber: 1, ackNumber: 2, ident });
+  };
+  // 20 hosts, one RST each, IDs one apart: every RST shares the counter with all the others.
+  const rsts = rstsOf(explain(...Array.from({ length: 20 }, (_, i) => mk(`203.0.113.${i + 1}:80`, 5000 + i, i * 0.001))));
+  assert.equal(rsts.length, 20);
+  const r = rsts[10]!;
+  assert.equal(r.cause, 'middlebox');
+  const line = r.evidence.find((e) => /counter shared with/.test(e))!;
+  assert.equal(line.match(/frame \d+ "from"/g)!.length, 8, line);
+  assert.match(line, / and 11 more RSTs, all at TTL 255/);
+  assert.match(r.summary, /"from" (203\.0\.113\.\d+, ){7}203\.0\.113\.\d+ and 11 more \(a NAT/);
+});
+
 test('windows-syn-bad-ack-retry: Windows resetting a SYN-ACK that acks another SYN, then retrying its SYN, is connecting, not a lost state', () => {
   const conv = new Conversation({ client: '10.0.0.5:50000', server: '10.0.0.9:80', clientTtl: 128, clientIsn: 1000, serverIsn: 777000 });
   conv.syn('c', { options: WINDOWS, window: 64240 });

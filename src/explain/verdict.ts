@@ -95,6 +95,15 @@ export function flagString(flags: number): string {
 const FLAG_BITS: readonly number[] = [TcpFlag.FIN, TcpFlag.SYN, TcpFlag.RST, TcpFlag.PSH, TcpFlag.ACK, TcpFlag.URG, TcpFlag.ECE, TcpFlag.CWR, TcpFlag.AE];
 const FLAG_CHARS = 'FSRP.UEWe';
 
+/** How many items a list in a summary or an evidence line names before it counts the rest: a box
+ *  resetting for many hosts shares its counter with up to the ring's 256 RSTs (engine.ts, RstRing). */
+const LISTED = 8;
+
+/** `items` joined with commas, the first LISTED of them and "and N <rest>" after. */
+function firstOf(items: readonly string[], rest: string): string {
+  return items.length <= LISTED ? items.join(', ') : `${items.slice(0, LISTED).join(', ')} and ${items.length - LISTED} ${rest}`;
+}
+
 function hasFlag(s: SegmentSummary, f: number): boolean {
   return (s.flags & f) !== 0;
 }
@@ -504,8 +513,8 @@ export function judgeRst(ctx: RstContext, conn: Connection, hints: RstHints = {}
       // one TTL were built by one box (NAT/LB/firewall state, e.g. conntrack ending a flow).
       cause = 'middlebox';
       confidence = finding.peers.length >= 2 ? 'high' : 'medium';
-      summary = `generated on the path for ${from}: its IPv4 ID counter is shared with RSTs "from" ${[...new Set(finding.peers.map((p) => p.addr))].join(', ')} (a NAT or load balancer resetting on their behalf)`;
-      evidence.push(`IPv4 ID ${r.ident} continues a counter shared with ${finding.peers.map((p) => `frame ${p.frame} "from" ${p.addr} (id ${p.ident})`).join(', ')}, all at TTL ${r.ttl} (${hopDistance(r.ttl).hops} hop(s) from the capture point): one sender for several source addresses`);
+      summary = `generated on the path for ${from}: its IPv4 ID counter is shared with RSTs "from" ${firstOf([...new Set(finding.peers.map((p) => p.addr))], 'more')} (a NAT or load balancer resetting on their behalf)`;
+      evidence.push(`IPv4 ID ${r.ident} continues a counter shared with ${firstOf(finding.peers.map((p) => `frame ${p.frame} "from" ${p.addr} (id ${p.ident})`), 'more RSTs')}, all at TTL ${r.ttl} (${hopDistance(r.ttl).hops} hop(s) from the capture point): one sender for several source addresses`);
       evidence.push(`no other packet from ${from} is in this connection to compare with`);
       receiverApp = 'ECONNRESET, although the real peer may still think the connection is open';
       break;
