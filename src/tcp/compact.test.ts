@@ -12,12 +12,11 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readCapture } from '../capture/index.js';
 import { repoFile, sharedCorpus } from '../paths.js';
-import { decodeFrameAt, DecodeScratch } from '../wire/decode.js';
+import { decodeFrame, decodeFrameAt, DecodeScratch } from '../wire/decode.js';
 import { EndpointTrack, PACK_F64, PACK_I32 } from './endpoint-track.js';
 import { ConnectionTracker } from './tracker.js';
 import { Conversation } from './conversation.js';
 import type { ConversationFrame } from './conversation.js';
-import { decodeFrame } from '../wire/decode.js';
 import type { Connection, TrackerOptions } from './types.js';
 
 function captures(dir: string): string[] {

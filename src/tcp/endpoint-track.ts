@@ -9,7 +9,7 @@
 //   EndpointStats, converting each field from its live form.
 // - `writeAtRst()` stores the endpoint as it is before a RST as AT_RST_SIZE numbers (no objects: a
 //   connection waiting out its linger after a RST holds numbers only); `readAtRst()` turns them back
-//   into an EndpointAtRst. `atRst()` is the two in one.
+//   into an EndpointAtRst.
 // - `advanceState` is rstlab's own endpoint state machine for a segment without SYN or RST (a
 //   simplification of Zeek's, which the explainer reads); the `z*` fields are Zeek's view, kept by
 //   zeek-conn.ts for conn_state and history.
@@ -357,7 +357,7 @@ export class EndpointTrack {
   snapshot(st: Store, rstFrames: number[]): EndpointStats {
     this.flushRuns();
     // (Every field written out, as readAtRst reads them from numbers: a literal that spreads
-    // atRst() copies its fields one at a time, most of a port scan's snapshot time.)
+    // another object copies its fields one at a time, most of a port scan's snapshot time.)
     const lastRow = this.lastRow;
     return {
       addr: this.addrS ?? formatIpv4Number(this.addrN),
@@ -394,13 +394,6 @@ export class EndpointTrack {
       lastSeg: lastRow >= 0 ? summaryFrom(st, lastRow * STRIDE) : null,
       lastTime: this.lastTime,
     };
-  }
-
-  /** The endpoint just before a RST (no runs flushed, nothing that only the whole connection
-   *  tells); `st` as for snapshot(). */
-  atRst(st: Store): EndpointAtRst {
-    this.writeAtRst(scratch, 0, st);
-    return readAtRst(scratch, 0);
   }
 
   /** Its state as the number writeAtRst stores. */
@@ -537,9 +530,6 @@ export const PACK_F64 = 6;
 export const PACK_I32 = 38;
 /** How many numbers writeAtRst writes. */
 export const AT_RST_SIZE = A_LAST_SEG + STRIDE;
-
-/** atRst()'s numbers on their way to the object. */
-const scratch: number[] = new Array<number>(AT_RST_SIZE).fill(0.5);
 
 /** The EndpointAtRst that writeAtRst stored at `src[o]`; an object literal, so that every one has
  *  the same hidden class. */
