@@ -109,8 +109,5 @@ export function formatEndpoint(addr: string, port: number | string): string {
 /** The inverse of formatEndpoint (brackets optional around an IPv6 address). */
 export function parseEndpoint(text: string): { addr: string; port: number } {
   const i = text.lastIndexOf(':');
-  // (No regular expression: the explainer's report grouping parses two endpoints per connection.)
-  const start = text.charCodeAt(0) === 0x5b ? 1 : 0; // '['
-  const end = i > start && text.charCodeAt(i - 1) === 0x5d ? i - 1 : i; // ']'
-  return { addr: text.slice(start, end), port: Number(text.slice(i + 1)) };
+  return { addr: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
