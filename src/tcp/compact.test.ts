@@ -3,8 +3,9 @@
 // ended (the default) and packed after each of their segments ('always', so that every segment
 // but a connection's first finds it packed), must give the same connections, field for field.
 // Also: EndpointTrack.pack()/unpack() carry every field of an endpoint (but spillRow), a value
-// the int32 fields cannot hold leaves the connection unpacked, and a connection unpacked by a late
-// segment is packed again by a sweep, not after each segment.
+// the int32 fields cannot hold leaves the connection unpacked, a slot's encoding gives back every
+// int32 and every double bit for bit, and a connection unpacked by a late segment is packed again
+// by a sweep, not after each segment.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { readCapture } from '../capture/index.js';
 import { repoFile, sharedCorpus } from '../paths.js';
 import { decodeFrame, decodeFrameAt, DecodeScratch } from '../wire/decode.js';
+import { decodeSlot, encodeSlot, MAX_SLOT_BYTES, SLOT_F64, SLOT_I32 } from './compact-slab.js';
 import { EndpointTrack, PACK_F64, PACK_I32 } from './endpoint-track.js';
 import { ConnectionTracker } from './tracker.js';
 import { Conversation } from './conversation.js';
@@ -122,6 +124,48 @@ test('EndpointTrack.pack/unpack: every field but spillRow comes back', () => {
   e.ttl = 64;
   e.addrS = '2001:db8::1';
   assert.equal(e.pack(f, 0, i, 0), false);
+});
+
+test('compact slab: a slot\'s encoding gives back every int32 and every double, bit for bit', () => {
+  // A small deterministic generator (xorshift32), so that a failure can be run again.
+  let x = 0x9e3779b9;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const ints = [0, 0, 0, -1, 1, 63, 64, -64, -65, 8191, 8192, -8193, 0x7fffffff, -0x80000000, 65535, 123456789];
+  const doubles = [-1, -1, 0, -0, 1, 0xffffffff, 2 ** 32, 2 ** 40, 2 ** 53, -2, -(2 ** 31), 0.5, 1733280000.123456, NaN, Infinity, -Infinity, Number.MIN_VALUE];
+  const f = new Float64Array(SLOT_F64);
+  const i = new Int32Array(SLOT_I32);
+  const out = new Uint8Array(MAX_SLOT_BYTES + 16);
+  const view = new DataView(out.buffer);
+  const f2 = new Float64Array(SLOT_F64);
+  const i2 = new Int32Array(SLOT_I32);
+  for (let round = 0; round < 2000; round++) {
+    // Mostly zeros in runs of every length (a refused probe's slot), or every field random.
+    const dense = round % 4 === 0;
+    for (let k = 0; k < SLOT_I32; k++) i[k] = dense ? next() | 0 : next() % 3 === 0 ? ints[next() % ints.length]! : 0;
+    for (let k = 0; k < SLOT_F64; k++) f[k] = dense && k % 2 === 0 ? new Float64Array(new Uint32Array([next(), next()]).buffer)[0]! : doubles[next() % doubles.length]!;
+    const at = 4 * (round % 4); // (a slot starts wherever its class puts it)
+    const n = encodeSlot(f, i, out.subarray(at), new DataView(out.buffer, at));
+    assert.ok(n <= MAX_SLOT_BYTES, `round ${round}: ${n} bytes`);
+    f2.fill(7);
+    i2.fill(7);
+    assert.equal(decodeSlot(out, view, at, f2, i2), n, `round ${round}: the bytes read`);
+    assert.deepStrictEqual(Array.from(i2), Array.from(i), `round ${round}: int32`);
+    for (let k = 0; k < SLOT_F64; k++) assert.ok(Object.is(f2[k], f[k]) || (Number.isNaN(f[k]) && Number.isNaN(f2[k])), `round ${round}: double ${k}: ${f[k]} came back as ${f2[k]}`);
+  }
+  // The case it is made for: most fields 0 or -1, a few sequence numbers and times.
+  i.fill(0);
+  f.fill(-1);
+  i[0] = 51234;
+  i[1] = -1;
+  i[21] = -1640503418;
+  f[0] = 2654463878;
+  f[5] = 1700000000.000499;
+  assert.ok(encodeSlot(f, i, out, view) < 40);
 });
 
 test('packed connections: a server that keeps sending after a reset unpacks it, and a sweep packs it again once quiet (not each segment)', () => {

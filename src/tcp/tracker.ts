@@ -45,11 +45,13 @@
 // connection comes, or at its report (rst-log.ts): a connection that ends with a RST and sees
 // nothing after it (a port scan's) keeps no copy. With no segment list (`maxSegments` 0, the
 // `explain` command's default), a connection that ended waits out its linger packed
-// (`compact` option, compact-slab.ts): its endpoints and the store rows still read are numbers in a
-// slot of typed arrays shared by all, its body (EndpointTracks and store) goes back to a pool, and
+// (`compact` option, compact-slab.ts): its endpoints and the store rows still read are encoded in
+// a slot of byte chunks shared by all, its body (EndpointTracks and store) goes back to a pool, and
 // it is unpacked for a late segment or its report (after a late segment it is packed again by a
-// sweep once a second passed without one, not after each); what stays of it is the Track (its timers,
-// history, RST log), ~1 KB in all against ~2.6 KB before (docs/performance.md, 2026-12-04). Tracks
+// sweep once a second passed without one, not after each); what stays of it is the Track (its
+// timers, history, RST log: ~190 bytes, its times in TrackTimes) and its slot (~180 bytes for a
+// refused probe): ~0.5 KB with its places in the lookup table and the live set, against ~1 KB
+// before 2026-12-07 and ~2.6 KB before 2026-12-04 (docs/performance.md). Tracks
 // and bodies are pooled apart (a packed connection gives its body back long before its track);
 // the lookup key is made again from the endpoints when the connection leaves the table.
 
@@ -104,8 +106,40 @@ const VACANT_STORE: Store = [];
 // Zeek's, letter for letter: zeek-conn.ts follows Zeek's TCP state machine beside rstlab's own
 // endpoint states (which the explainer reads), and writes the history (docs/explain.md, "history").
 
-/** The live state of one connection (reused for another connection once finalized). */
-class Track {
+/** The doubles of a tracker's tracks, three to a track (its start, its end, its Zeek timer): held
+ *  in fields, each would be a boxed number of 16 bytes besides its 8 (a port scan holds ~150,000
+ *  tracks). A track takes its place when it is made and keeps it: tracks are pooled, never freed
+ *  while their tracker lives. */
+class TrackTimes {
+  f = new Float64Array(3 * 1024);
+  private n = 0;
+
+  /** A new track's place: the index of its first double. */
+  take(): number {
+    if (this.n + 3 > this.f.length) {
+      const grown = new Float64Array(this.f.length * 2);
+      grown.set(this.f);
+      this.f = grown;
+    }
+    const at = this.n;
+    this.n += 3;
+    return at;
+  }
+}
+
+const B_ENDED = 1;
+const B_FLIP_PENDING = 2;
+const B_Z_PARTIAL = 4;
+const B_CLOSE_TIMER = 8;
+const B_LATE = 16;
+
+/**
+ * The live state of one connection (reused for another connection once finalized). It is its own
+ * RST log (`rsts` is the track itself: one object less per connection, 32 bytes); its flags share
+ * one field and its times are in the tracker's TrackTimes, behind accessors: ~190 bytes for a
+ * track instead of ~310.
+ */
+class Track extends RstLog {
   /** Its endpoints and store (its body): VACANT ones while it is packed (`slot` ≥ 0) or pooled. */
   orig: EndpointTrack = VACANT;
   resp: EndpointTrack = VACANT;
@@ -117,25 +151,81 @@ class Track {
   ipVersion: 4 | 6 = 4;
   firstFrame = 0;
   lastFrame = 0;
-  start = 0;
-  end = 0;
   history = '';
-  /** Its RSTs and what followed them, as numbers until it is finalized. */
-  readonly rsts = new RstLog();
   anomalies: Map<string, number> | null = null;
-  ended = false;
-  /** Zeek's side of the connection (zeek-conn.ts, ZeekConn): its once-only letters seen, whether
-   *  Zeek still holds the SYN-ACK's sender as the originator, is_partial, its pending removal timer. */
+  /** Zeek's side of the connection (zeek-conn.ts, ZeekConn): its once-only letters seen; whether
+   *  Zeek still holds the SYN-ACK's sender as the originator, is_partial, and its pending removal
+   *  timer are flags and a time below. */
   histSeen = 0;
-  flipPending = false;
-  zPartial = false;
-  timerAt = -1;
-  closeTimer = false;
   /** Segments offered to the bounded list so far. */
   listed = 0;
+  /** B_* flags. */
+  private bits = 0;
+  /** Its place in `times` (TrackTimes.take). */
+  private readonly at: number;
+
+  constructor(private readonly times: TrackTimes) {
+    super();
+    this.at = times.take();
+  }
+
+  /** Its RSTs and what followed them, as numbers until it is finalized. */
+  get rsts(): RstLog {
+    return this;
+  }
+
+  get start(): number {
+    return this.times.f[this.at]!;
+  }
+  set start(v: number) {
+    this.times.f[this.at] = v;
+  }
+  get end(): number {
+    return this.times.f[this.at + 1]!;
+  }
+  set end(v: number) {
+    this.times.f[this.at + 1] = v;
+  }
+  /** Zeek's pending timer (ZeekConn.timerAt), -1: none. */
+  get timerAt(): number {
+    return this.times.f[this.at + 2]!;
+  }
+  set timerAt(v: number) {
+    this.times.f[this.at + 2] = v;
+  }
+
+  get ended(): boolean {
+    return (this.bits & B_ENDED) !== 0;
+  }
+  set ended(v: boolean) {
+    this.bits = v ? this.bits | B_ENDED : this.bits & ~B_ENDED;
+  }
+  get flipPending(): boolean {
+    return (this.bits & B_FLIP_PENDING) !== 0;
+  }
+  set flipPending(v: boolean) {
+    this.bits = v ? this.bits | B_FLIP_PENDING : this.bits & ~B_FLIP_PENDING;
+  }
+  get zPartial(): boolean {
+    return (this.bits & B_Z_PARTIAL) !== 0;
+  }
+  set zPartial(v: boolean) {
+    this.bits = v ? this.bits | B_Z_PARTIAL : this.bits & ~B_Z_PARTIAL;
+  }
+  get closeTimer(): boolean {
+    return (this.bits & B_CLOSE_TIMER) !== 0;
+  }
+  set closeTimer(v: boolean) {
+    this.bits = v ? this.bits | B_CLOSE_TIMER : this.bits & ~B_CLOSE_TIMER;
+  }
   /** Unpacked by a segment that came while it was packed: packed again by a sweep once quiet
    *  (SWEEP_SEC), not after each segment (a server that keeps sending after a reset). */
-  late = false;
+  get late(): boolean {
+    return (this.bits & B_LATE) !== 0;
+  }
+  set late(v: boolean) {
+    this.bits = v ? this.bits | B_LATE : this.bits & ~B_LATE;
+  }
 
   anomaly(code: string): void {
     const m = (this.anomalies ??= new Map());
@@ -151,6 +241,7 @@ export class ConnectionTracker {
   /** Finalized tracks, without their bodies, which are pooled apart: a packed connection gives its
    *  body back long before its track. */
   private readonly pool: Track[] = [];
+  private readonly times = new TrackTimes();
   private readonly bodyEnds: EndpointTrack[] = [];
   private readonly bodyStores: Store[] = [];
   /** Packed connections (compact-slab.ts): with no segment list, a connection that ended. */
@@ -292,7 +383,7 @@ export class ConnectionTracker {
   /** A new connection, on a pooled track, from its first segment (not yet in a lookup table). */
   private open(frame: number, time: number, ipVersion: 4 | 6, isSyn: boolean, isAck: boolean,
     srcN: number, src: string | null, sport: number, dstN: number, dst: string | null, dport: number): Track {
-    const t = this.pool.pop() ?? new Track();
+    const t = this.pool.pop() ?? new Track(this.times);
     this.attach(t);
     // The originator sent the first SYN; if the first packet is a SYN-ACK, its receiver did.
     // Midstream: the sender of the first packet seen, unless Zeek turns the connection around at
@@ -617,11 +708,8 @@ export class ConnectionTracker {
    *  (50,000 connections closing together: +22 MB of peak RSS, packed, on the concurrent shape). */
   private pack(t: Track): void {
     if (this.bodyStores.length >= BODY_POOL_MAX) return;
-    const slot = this.slab.alloc();
-    if (!this.slab.pack(slot, t.orig, t.resp, t.store, t.rsts.pendingLastRow)) {
-      this.slab.release(slot);
-      return;
-    }
+    const slot = this.slab.pack(t.orig, t.resp, t.store, t.rsts.pendingLastRow, t.lastFrame);
+    if (slot < 0) return;
     this.detach(t);
     t.slot = slot;
   }
@@ -629,8 +717,7 @@ export class ConnectionTracker {
   /** A packed connection as it was, in a body. */
   private unpack(t: Track): void {
     this.attach(t);
-    this.slab.unpack(t.slot, t.orig, t.resp, t.store);
-    this.slab.release(t.slot);
+    this.slab.unpack(t.slot, t.orig, t.resp, t.store, t.lastFrame);
     t.slot = -1;
   }
 
