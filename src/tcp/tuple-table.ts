@@ -1,9 +1,10 @@
 // An open-addressing map (linear probing, backward-shift deletion) from an IPv4 4-tuple, given as
 // three int32 keys (the canonical address pair and the two ports), to a value: the tracker's
 // lookup of a packet's connection. Contract: `get` finds a key or returns undefined; `add` inserts
-// a key known to be absent; `delete` removes a key if present (and says whether it was). The table doubles when half full and
-// never shrinks. Keys live in Int32Arrays and values in a parallel array, so a lookup allocates
-// nothing.
+// a key known to be absent; `delete` removes a key if present (and says whether it was). The table
+// doubles when three quarters full (half full took 10.5 MB for a port scan's ~150,000 connections
+// instead of 5.2 MB; its strong hash keeps the probes short) and never shrinks. Keys live in
+// Int32Arrays and values in a parallel array, so a lookup allocates nothing.
 
 export class TupleTable<V extends object> {
   private mask = 0;
@@ -40,7 +41,7 @@ export class TupleTable<V extends object> {
 
   /** Insert a key known to be absent. */
   add(a: number, b: number, p: number, v: V): void {
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
     this.put(a, b, p, v);
     this.size += 1;
   }
