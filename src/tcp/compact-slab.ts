@@ -9,9 +9,10 @@
 //   EndpointTrack.pack; a row's frame, IP ID, lengths) or a frame is past `lastFrame` (the
 //   connection's last, which its frame numbers are written against): the connection then stays
 //   as it is, and nothing is held.
-// - `unpack(handle, orig, resp, st, lastFrame)` (the same lastFrame) writes them back into fresh endpoints (every field but
-//   spillRow) and a store (those rows, at their places; the other rows are not read again: with no
-//   segment list a store holds only each endpoint's two latest rows), and frees the slot.
+// - `unpack(handle, orig, resp, st, lastFrame)` (the same lastFrame) writes them back into fresh
+//   endpoints (every field but spillRow) and a store (those rows, at their places; the other rows
+//   are not read again: with no segment list a store holds only each endpoint's two latest rows),
+//   and frees the slot.
 // - `used`: slots held; `bytes`: the bytes their encodings take (without the rounding to a class).
 // The fields are first written as numbers into one scratch slot (SLOT_F64 doubles, SLOT_I32 int32),
 // which is then encoded (encodeSlot): most of an ended connection's int32 fields are 0, -1 or small
@@ -141,9 +142,9 @@ export class CompactSlab {
     // Trailing empty chunks back, but one.
     while (chunks.length > 1 && chunks[chunks.length - 1]!.used === 0 && chunks[chunks.length - 2]!.used === 0) chunks.pop();
     if (c.lowest > chunks.length) c.lowest = chunks.length;
-    for (let k = 0; k < FRAME_FIELDS.length; k++) {
-      const e = i[FRAME_FIELDS[k]!]!;
-      if (e >= 1) i[FRAME_FIELDS[k]!] = lastFrame + 1 - e;
+    for (let m = 0; m < FRAME_FIELDS.length; m++) {
+      const e = i[FRAME_FIELDS[m]!]!;
+      if (e >= 1) i[FRAME_FIELDS[m]!] = lastFrame + 1 - e;
     }
     orig.unpack(f, 0, i, 0);
     resp.unpack(f, PACK_F64, i, PACK_I32);
@@ -153,10 +154,9 @@ export class CompactSlab {
 
 // --- the encoding of a slot ---------------------------------------------------------------------
 // First 4 bytes: a 2-bit tag per double (little-endian): 0 the double is -1, 1 a whole number in
-// uint32 range (a varint follows), 2 anything else (its 8 bytes follow, as this machine holds them).
+// uint32 range (a varint follows), 2 anything else (its 8 bytes follow, little-endian).
 // Then the int32 fields: a run of zeros is a 0 byte and its length (1–255); any other value its
 // zigzag varint (7 bits a byte, low first; never a 0 first byte, as the value is not 0).
-
 
 /** `f` (SLOT_F64 doubles) and `i` (SLOT_I32 int32) encoded into `out`; how many bytes. */
 export function encodeSlot(f: Float64Array, i: Int32Array, out: Uint8Array, view: DataView): number {
