@@ -13,7 +13,8 @@
 //   endpoints (every field but spillRow) and a store (those rows, at their places; the other rows
 //   are not read again: with no segment list a store holds only each endpoint's two latest rows),
 //   and frees the slot.
-// - `used`: slots held; `bytes`: the bytes their encodings take (without the rounding to a class).
+// - `used`: slots held; `bytes`: the bytes their encodings take (without the rounding to a class);
+//   `heldBytes`: the bytes of the chunks held.
 // The fields are first written as numbers into one scratch slot (SLOT_F64 doubles, SLOT_I32 int32),
 // which is then encoded (encodeSlot): most of an ended connection's int32 fields are 0, -1 or small
 // (a refused probe's 106 take ~90 bytes instead of 424), its doubles are -1 or whole numbers but
@@ -77,6 +78,13 @@ export class CompactSlab {
   used = 0;
   /** Bytes the held slots' encodings take. */
   bytes = 0;
+
+  /** Bytes of the chunks held, free slots in them included. */
+  get heldBytes(): number {
+    let n = 0;
+    for (const c of this.classes) n += c.chunks.length * c.perChunk * c.size;
+    return n;
+  }
 
   constructor() {
     for (let size = CLASS_STEP; size < MAX_SLOT_BYTES + CLASS_STEP; size += CLASS_STEP) {

@@ -14,8 +14,9 @@ import path from 'node:path';
 import { readCapture } from '../capture/index.js';
 import { repoFile, sharedCorpus } from '../paths.js';
 import { decodeFrame, decodeFrameAt, DecodeScratch } from '../wire/decode.js';
-import { decodeSlot, encodeSlot, MAX_SLOT_BYTES, SLOT_F64, SLOT_I32 } from './compact-slab.js';
+import { CompactSlab, decodeSlot, encodeSlot, MAX_SLOT_BYTES, SLOT_F64, SLOT_I32 } from './compact-slab.js';
 import { EndpointTrack, PACK_F64, PACK_I32 } from './endpoint-track.js';
+import { ENDPOINT_ROWS, newStore } from './segment-store.js';
 import { ConnectionTracker } from './tracker.js';
 import { Conversation } from './conversation.js';
 import type { ConversationFrame } from './conversation.js';
@@ -166,6 +167,43 @@ test('compact slab: a slot\'s encoding gives back every int32 and every double, 
   f[0] = 2654463878;
   f[5] = 1700000000.000499;
   assert.ok(encodeSlot(f, i, out, view) < 40);
+});
+
+test('compact slab: slots that move to a larger class leave the smaller one\'s chunks behind, not held (regression)', () => {
+  // A long capture's encodings drift to the next size class (its counts and frame numbers grow a
+  // byte longer); with the slots of a class reused last freed first and its chunks never freed,
+  // the class they left held the chunks of its largest size for good (the 256 MiB scan: 42 → 81 MB).
+  const slab = new CompactSlab();
+  const orig = new EndpointTrack();
+  const resp = new EndpointTrack();
+  orig.reset(0xc0000201, null, 40000);
+  resp.reset(0xc0000202, null, 443);
+  const st = newStore(ENDPOINT_ROWS);
+  const back = [new EndpointTrack(), new EndpointTrack()] as const;
+  const N = 20000;
+  const first: number[] = [];
+  for (let k = 0; k < N; k++) first.push(slab.pack(orig, resp, st, -1, 1));
+  assert.ok(first.every((h) => h >= 0));
+  const one = slab.heldBytes;
+  const small = slab.bytes / N;
+  // The same connections with counts four bytes longer each (a class or two up), packed as the
+  // first ones leave, oldest first (their linger over).
+  for (const e of [orig, resp]) Object.assign(e, { packets: 2 ** 29, retransmissions: 2 ** 29, keepalives: 2 ** 29, zeroWindows: 2 ** 29 });
+  const second: number[] = [];
+  for (let k = 0; k < N; k++) {
+    slab.unpack(first[k]!, back[0], back[1], st, 1);
+    second.push(slab.pack(orig, resp, st, -1, 1));
+  }
+  assert.ok(slab.bytes / N >= small + 16, `a larger class: ${small} → ${slab.bytes / N} bytes a slot`);
+  assert.equal(slab.used, N);
+  // What the slots of the larger class take (all the same size here), and a little more: the
+  // smaller class's chunks are not held beside them.
+  const need = N * Math.ceil(slab.bytes / N / 16) * 16;
+  assert.ok(slab.heldBytes < need + one / 4, `held ${slab.heldBytes} bytes after the move: its slots need ${need}, the chunks before it ${one}`);
+  // And the last ones back as they were.
+  slab.unpack(second[N - 1]!, back[0], back[1], st, 1);
+  assert.equal(back[0].packets, 2 ** 29);
+  assert.equal(back[1].port, 443);
 });
 
 test('packed connections: a server that keeps sending after a reset unpacks it, and a sweep packs it again once quiet (not each segment)', () => {
