@@ -4,8 +4,9 @@
 // but a connection's first finds it packed), must give the same connections, field for field.
 // Also: EndpointTrack.pack()/unpack() carry every field of an endpoint (but spillRow), a value
 // the int32 fields cannot hold leaves the connection unpacked, a slot's encoding gives back every
-// int32 and every double bit for bit, and a connection unpacked by a late segment is packed again
-// by a sweep, not after each segment.
+// int32 and every double bit for bit, slots that move to a larger size class do not leave the
+// smaller one's chunks held, a track the pool drops gives its place in the times column back, and
+// a connection unpacked by a late segment is packed again by a sweep, not after each segment.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -204,6 +205,35 @@ test('compact slab: slots that move to a larger class leave the smaller one\'s c
   slab.unpack(second[N - 1]!, back[0], back[1], st, 1);
   assert.equal(back[0].packets, 2 ** 29);
   assert.equal(back[1].port, 443);
+});
+
+test('tracker: a track the pool has no room for gives its place in the times column back (regression)', () => {
+  // 40,000 connections open at once and all finalized together: the pool keeps about half of
+  // their tracks, the rest go to the collector; the next 40,000 take the pooled tracks and make
+  // new ones, which must reuse the places the others left (they leaked 24 B each before).
+  const tracker = new ConnectionTracker({ maxSegments: 0, onConnection: () => {} });
+  const times = (tracker as unknown as { times: { n: number } }).times;
+  const round = (r: number): void => {
+    const frames: ConversationFrame[] = [];
+    let linkType = 0;
+    for (let k = 0; k < 40000; k++) {
+      const conv = new Conversation({ client: `10.${r}.${k >> 8}.${k & 255}:40000`, server: '192.0.2.80:443', start: 1_700_000_000 + r * 100 + k / 1e5, clientIsn: 1000, serverIsn: 9000 });
+      conv.syn('c');
+      frames.push(...conv.frames);
+      linkType = conv.linkType;
+    }
+    frames.forEach((f, k) => {
+      const d = decodeFrame(linkType, f.data, f.data.length);
+      if (d.kind === 'tcp') tracker.push(k + 1, f, d);
+    });
+    assert.equal(tracker.alive, 40000);
+    tracker.flush();
+    assert.equal(tracker.alive, 0);
+  };
+  round(1);
+  const first = times.n;
+  round(2);
+  assert.equal(times.n, first, 'no new places in the times column for the second 40,000');
 });
 
 test('packed connections: a server that keeps sending after a reset unpacks it, and a sweep packs it again once quiet (not each segment)', () => {

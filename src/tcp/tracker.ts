@@ -108,14 +108,16 @@ const VACANT_STORE: Store = [];
 
 /** The doubles of a tracker's tracks, three to a track (its start, its end, its Zeek timer): held
  *  in fields, each would be a boxed number of 16 bytes besides its 8 (a port scan holds ~150,000
- *  tracks). A track takes its place when it is made and keeps it: tracks are pooled, never freed
- *  while their tracker lives. */
+ *  tracks). A track takes its place when it is made and keeps it while it is pooled; a track the
+ *  pool has no room for gives it back (`give`), for the next track made. */
 class TrackTimes {
   f = new Float64Array(3 * 1024);
   private n = 0;
+  private readonly free: number[] = [];
 
   /** A new track's place: the index of its first double. */
   take(): number {
+    if (this.free.length > 0) return this.free.pop()!;
     if (this.n + 3 > this.f.length) {
       const grown = new Float64Array(this.f.length * 2);
       grown.set(this.f);
@@ -124,6 +126,10 @@ class TrackTimes {
     const at = this.n;
     this.n += 3;
     return at;
+  }
+
+  give(at: number): void {
+    this.free.push(at);
   }
 }
 
@@ -167,6 +173,11 @@ class Track extends RstLog {
   constructor(private readonly times: TrackTimes) {
     super();
     this.at = times.take();
+  }
+
+  /** A track left to the collector (the pool is full): its place in `times` back. */
+  leave(): void {
+    this.times.give(this.at);
   }
 
   /** Its RSTs and what followed them, as numbers until it is finalized. */
@@ -796,6 +807,7 @@ export class ConnectionTracker {
     t.anomalies = null;
     this.detach(t);
     if (this.pool.length < TRACK_POOL_MIN || this.pool.length < this.live.size) this.pool.push(t);
+    else t.leave();
   }
 }
 
