@@ -209,25 +209,25 @@ class Track extends RstLog {
     return (this.bits & B_ENDED) !== 0;
   }
   set ended(v: boolean) {
-    this.bits = v ? this.bits | B_ENDED : this.bits & ~B_ENDED;
+    this.setBit(B_ENDED, v);
   }
   get flipPending(): boolean {
     return (this.bits & B_FLIP_PENDING) !== 0;
   }
   set flipPending(v: boolean) {
-    this.bits = v ? this.bits | B_FLIP_PENDING : this.bits & ~B_FLIP_PENDING;
+    this.setBit(B_FLIP_PENDING, v);
   }
   get zPartial(): boolean {
     return (this.bits & B_Z_PARTIAL) !== 0;
   }
   set zPartial(v: boolean) {
-    this.bits = v ? this.bits | B_Z_PARTIAL : this.bits & ~B_Z_PARTIAL;
+    this.setBit(B_Z_PARTIAL, v);
   }
   get closeTimer(): boolean {
     return (this.bits & B_CLOSE_TIMER) !== 0;
   }
   set closeTimer(v: boolean) {
-    this.bits = v ? this.bits | B_CLOSE_TIMER : this.bits & ~B_CLOSE_TIMER;
+    this.setBit(B_CLOSE_TIMER, v);
   }
   /** Unpacked by a segment that came while it was packed: packed again by a sweep once quiet
    *  (SWEEP_SEC), not after each segment (a server that keeps sending after a reset). */
@@ -235,7 +235,12 @@ class Track extends RstLog {
     return (this.bits & B_LATE) !== 0;
   }
   set late(v: boolean) {
-    this.bits = v ? this.bits | B_LATE : this.bits & ~B_LATE;
+    this.setBit(B_LATE, v);
+  }
+
+  /** B_* flag `b` set (v) or cleared. */
+  private setBit(b: number, v: boolean): void {
+    this.bits = v ? this.bits | b : this.bits & ~b;
   }
 
   anomaly(code: string): void {
